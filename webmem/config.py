@@ -1,0 +1,77 @@
+"""Launch and run settings: `playwright.config.json` looked up from the working directory upward,
+then overridden by environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from webmem.errors import ConfigError
+
+CONFIG_NAME = "playwright.config.json"
+
+
+class Viewport(BaseModel):
+    width: int = 1280
+    height: int = 800
+
+
+class Timeouts(BaseModel):
+    action: int = Field(5000, description="ms to wait for an element or an action")
+    navigation: int = Field(15000, description="ms to wait for a page load")
+    settle: int = Field(3000, description="ms a page may take to match its learned state")
+    quiet: int = Field(40, description="ms without DOM changes that count as settled")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    headless: bool = True
+    executable_path: str | None = Field(None, alias="executablePath")
+    args: list[str] = Field(default_factory=list)
+    viewport: Viewport = Field(default_factory=Viewport)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    model: str | None = None
+    source: str | None = Field(None, exclude=True, description="the config file these came from")
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    path = find_config(start)
+    data: dict = {}
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a JSON object")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+    settings.source = str(path) if path else None
+    env = os.environ
+    if env.get("WEBMEM_BROWSER"):
+        settings.executable_path = env["WEBMEM_BROWSER"]
+    if env.get("WEBMEM_HEADLESS"):
+        settings.headless = _env_bool(env["WEBMEM_HEADLESS"])
+    if env.get("WEBMEM_MODEL"):
+        settings.model = env["WEBMEM_MODEL"]
+    return settings

@@ -1,0 +1,57 @@
+"""What a run reports: per step status, selector, score and timing; totals; model calls."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+StepStatus = Literal["ok", "healed", "repaired", "failed", "skipped"]
+
+
+class HealInfo(BaseModel):
+    tier: Literal["selector", "local", "llm", "agent"]
+    by: str
+    old_selector: str | None = None
+    new_selector: str | None = None
+    score: float | None = None
+    candidates: list[str] = Field(default_factory=list)
+
+
+class StepReport(BaseModel):
+    index: int = Field(description="1-based step number")
+    action: str
+    intent: str | None = None
+    status: StepStatus
+    selector: str | None = None
+    score: float | None = None
+    page: str | None = None
+    page_match: str | None = Field(None, description="exact, similar (score) or different (score)")
+    duration_ms: float = 0.0
+    error: str | None = None
+    heal: HealInfo | None = None
+    candidates: list[str] = Field(default_factory=list, description="for a failed step: what was on the page")
+    screenshot: str | None = None
+
+
+class RunReport(BaseModel):
+    flow: str
+    path: str | None = None
+    status: Literal["passed", "failed"]
+    steps: list[StepReport] = Field(default_factory=list)
+    extracted: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    duration_ms: float = 0.0
+    llm_calls: int = 0
+    llm_tokens: int = 0
+    healed_steps: int = 0
+    heal_ms: float = 0.0
+    flow_changed: bool = False
+    patch: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def failed_step(self) -> StepReport | None:
+        return next((s for s in self.steps if s.status == "failed"), None)

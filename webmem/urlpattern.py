@@ -1,0 +1,79 @@
+"""URL patterns: the per-run parts of a URL (record ids, UUIDs, hashes) become `{name}` placeholders,
+query keys are sorted and tracking parameters dropped, so one pattern covers every run of a flow."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+TRACKING = re.compile(
+    r"^(utm_\w+|gclid|dclid|fbclid|msclkid|yclid|igshid|mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|ref_src|spm)$", re.I
+)
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+NUMBER = re.compile(r"^\d+$")
+HEXHASH = re.compile(r"^[0-9a-f]{16,}$", re.I)
+PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
+
+
+def _segment_kind(segment: str) -> str | None:
+    if NUMBER.match(segment):
+        return "id"
+    if UUID.match(segment):
+        return "uuid"
+    if HEXHASH.match(segment) or (
+        len(segment) >= 20 and re.search(r"\d", segment) and re.fullmatch(r"[A-Za-z0-9_-]+", segment)
+    ):
+        return "hash"
+    return None
+
+
+def _name(kind: str, used: dict[str, int]) -> str:
+    used[kind] = used.get(kind, 0) + 1
+    return kind if used[kind] == 1 else f"{kind}{used[kind]}"
+
+
+def to_pattern(url: str, base_url: str | None = None) -> str:
+    """`http://h/orders/123?utm_source=x&b=2&a=1` → `/orders/{id}?a=1&b=2` (origin kept only when it
+    differs from `base_url`)."""
+    parts = urlsplit(urljoin(base_url or "", url))
+    used: dict[str, int] = {}
+    segments = []
+    for seg in parts.path.split("/"):
+        kind = _segment_kind(seg) if seg else None
+        segments.append("{" + _name(kind, used) + "}" if kind else seg)
+    path = "/".join(segments) or "/"
+    query = []
+    for key, value in sorted(parse_qsl(parts.query, keep_blank_values=True)):
+        if TRACKING.match(key):
+            continue
+        kind = _segment_kind(value) if value else None
+        query.append((key, "{" + _name(kind, used) + "}" if kind else value))
+    q = urlencode(query, safe="{}")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    keep_origin = bool(parts.netloc) and (base_url is None or origin_of(base_url) != origin)
+    return (origin if keep_origin else "") + path + (f"?{q}" if q else "")
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _seg_matches(pattern: str, value: str) -> bool:
+    return bool(value) if PLACEHOLDER.match(pattern) else pattern == value
+
+
+def matches(pattern: str, url: str, base_url: str | None = None) -> bool:
+    """Whether `url` is an instance of `pattern`. Extra query keys in the URL are allowed."""
+    pat = urlsplit(urljoin(base_url or "", pattern)) if base_url or "://" in pattern else urlsplit(pattern)
+    got = urlsplit(urljoin(base_url or "", url))
+    if pat.netloc and (pat.scheme, pat.netloc.lower()) != (got.scheme, got.netloc.lower()):
+        return False
+    psegs, gsegs = pat.path.rstrip("/").split("/"), got.path.rstrip("/").split("/")
+    if len(psegs) != len(gsegs) or not all(_seg_matches(p, g) for p, g in zip(psegs, gsegs, strict=True)):
+        return False
+    have = dict(parse_qsl(got.query, keep_blank_values=True))
+    for key, value in parse_qsl(pat.query, keep_blank_values=True):
+        if key not in have or not _seg_matches(value, have[key]):
+            return False
+    return True
