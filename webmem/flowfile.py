@@ -147,7 +147,9 @@ def load_flow(path: str | os.PathLike[str]) -> FlowFile:
 
 def to_plain(flow_or_part: Any) -> Any:
     """A model as plain data in field order, without empty values (no noise in the file)."""
-    data = flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data = flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
+    if isinstance(flow_or_part, Flow):  # the version key is always written, and first
+        data = {"webmem": flow_or_part.webmem, **data}
     return _drop_empty(data)
 
 

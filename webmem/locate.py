@@ -20,7 +20,7 @@ from webmem.flow import Fingerprint, Target
 from webmem.selector import SelectorError, locator
 
 ACCEPT = 0.9  # matched element this like the learned one: no further questions
-VERIFY_MIN = 0.6  # below this a matched element is never the learned one
+VERIFY_MIN = 0.5  # below this a matched element is never the learned one
 MARGIN = 0.1  # the matched (or healed-to) element must beat the runner-up by this much
 
 ACTION_KINDS: dict[str, set[str]] = {

@@ -67,6 +67,8 @@ class Healer(Protocol):
 
     def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool: ...
 
+    def verify_or_selector_fix(self, page: Page, index: int, target: Target, res: Resolution) -> Fix | None: ...
+
 
 @dataclass
 class RunOptions:
@@ -93,6 +95,7 @@ class _Run:
         self.strict_page = False
         self.fixes: list[Fix] = []
         self.signatures: dict[str, Signature] = {}
+        self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
 
     # ---- page state ---------------------------------------------------------------------------
@@ -136,6 +139,8 @@ class _Run:
                 break  # the usual drift (a banner, a new field): go on, verifying targets strictly
             time.sleep(0.05)  # maybe still rendering: look again until the settle timeout
         match, sim = best
+        if match is not signature.Match.EXACT:
+            self.observed[name] = now
         if match is signature.Match.DIFFERENT or (match is signature.Match.SIMILAR and self.opts.strict):
             healer = self.opts.healer
             if match is signature.Match.DIFFERENT and healer and healer.page_mismatch(self.page, self.flow, name, now):
@@ -155,10 +160,14 @@ class _Run:
     def resolve(self, index: int, action: str, target: Target) -> tuple[Resolution, Fix | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
-        wait = self.t.action if (strict or self.checked is None) else 0
+        # content still rendering: wait fully only where no page state was checked; a page that merely
+        # resembles the learned one gets a short grace, not a full timeout per missing element
+        wait = self.t.action if self.checked is None else (500 if strict else 0)
         res = resolve(self.page, target, action, strict=strict, wait_ms=wait)
         if res.ok:
-            return res, None
+            healer = self.opts.healer
+            fix = healer.verify_or_selector_fix(self.page, index, target, res) if healer else None
+            return res, fix
         if self.opts.healer is not None:
             ctx = StepContext(self.page, self.flow, index, action, target, res, strict, self.values)
             healed = self.opts.healer.heal(ctx)
@@ -315,6 +324,10 @@ class _Run:
                 report.status = "failed"
                 report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
                 break
+        for fix in self.fixes:  # a healed page state is remembered as it is now
+            name = self.flow.steps[fix.index].page
+            if name in self.observed:
+                self.signatures[name] = self.observed[name]
         report.extracted = self.redact.data(self.extracted)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         report._fixes = self.fixes  # noqa: SLF001

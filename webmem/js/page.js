@@ -90,7 +90,8 @@
   const CONTROL = 'input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],' +
     '[role=checkbox],[role=radio],[role=textbox],[role=combobox],[role=switch],[role=tab],' +
     '[role=menuitem],[role=option],[contenteditable=""],[contenteditable=true],summary';
-  const containerOf = (el) => el.closest('dialog,[role=dialog],[role=alertdialog],fieldset,form');
+  // the control's container is its dialog, else its form (a fieldset is a group inside it, not an identity)
+  const containerOf = (el) => el.closest('dialog,[role=dialog],[role=alertdialog]') || el.closest('form');
   const headingBefore = (node) => {
     // the nearest heading above the node, walking back through earlier siblings and ancestors
     for (let n = node; n && n !== document.body; n = n.parentElement) {
@@ -108,20 +109,25 @@
       : norm(c.getAttribute('aria-label'));
     if (aria) return aria;
     if (c.tagName === 'FIELDSET') { const lg = c.querySelector('legend'); if (lg) return textOf(lg); }
-    const h = c.querySelector('h1,h2,h3,h4,h5,h6,legend');
+    const h = c.querySelector('h1,h2,h3,h4,h5,h6');
     if (h) return textOf(h);
+    if (c.tagName === 'FORM' && c.getAttribute('action')) {
+      // where a form posts to is a steadier name than a heading that page changes can move
+      try { return new URL(c.action).pathname; } catch (e) { /* fall through */ }
+    }
     return headingBefore(c);
   };
   const context = (el) => {
     const c = containerOf(el);
     if (!c) return '';
-    const kind = c.tagName === 'FORM' ? 'form' : c.tagName === 'FIELDSET' ? 'fieldset' : 'dialog';
+    const kind = c.tagName === 'FORM' ? 'form' : 'dialog';
     return cap(`${kind} ${containerName(c)}`, 80);
   };
   const neighbors = (el, own) => {
-    // words near the control that are not its own label: the field's row or group
+    // words in the control's own row (not its label); a group holding other controls is no row
     let p = el.parentElement;
     for (let i = 0; p && i < 2; i++, p = p.parentElement) {
+      if (p.querySelectorAll(CONTROL).length > 1 || /^(FORM|FIELDSET|DIALOG|BODY)$/.test(p.tagName)) break;
       const clone = p.cloneNode(true);
       clone.querySelectorAll('select,textarea,option,script,style').forEach((c) => c.remove());
       let t = norm(clone.textContent);

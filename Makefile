@@ -1,0 +1,39 @@
+# Two commands: `make demo` and `make test`. Each sets up .venv and a Chromium by itself;
+# a second run does no reinstall work.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+BROWSER_STAMP := $(VENV)/.browser-stamp
+
+.PHONY: demo test lint bench setup browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m webmem.browser --ensure
+	touch $(BROWSER_STAMP)
+
+setup: $(BROWSER_STAMP)
+
+browser: $(STAMP)
+	$(PY) -m webmem.browser --ensure
+
+demo: setup
+	$(VENV)/bin/webmem demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: setup lint
+	$(PY) -m pytest -q -n 2
+
+bench: setup
+	$(PY) bench/replay_overhead.py
+	$(PY) bench/heal.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,221 @@
+"""The `webmem` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from webmem import flowfile
+from webmem.config import load_settings
+from webmem.errors import InputError, WebmemError
+from webmem.flow import json_schema
+from webmem.inputs import Redactor, parse_pairs, resolve_inputs
+from webmem.report import RunReport, StepReport
+
+app = typer.Typer(
+    help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class HealMode(StrEnum):
+    off = "off"
+    local = "local"
+    llm = "llm"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
+    given: dict[str, Any] = {}
+    if inputs_file is not None:
+        try:
+            data = json.loads(inputs_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{inputs_file}: cannot read inputs: {exc}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{inputs_file}: expected a JSON object of input values")
+        given.update(data)
+    given.update(parse_pairs(pairs))
+    return given
+
+
+STATUS_MARK = {"ok": "[green]✓[/green]", "healed": "[yellow]✚[/yellow]", "repaired": "[magenta]✚[/magenta]",
+               "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
+
+
+def print_step(rep: StepReport) -> None:
+    what = escape(rep.intent or "")
+    where = f" [dim]{escape(rep.selector)}[/dim]" if rep.selector else ""
+    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {rep.action:<8} {what}{where} [dim]{rep.duration_ms:.0f} ms[/dim]"
+    if rep.page_match and rep.page_match != "exact":
+        line += f" [yellow](page {rep.page_match})[/yellow]"
+    out.print(line, soft_wrap=True)
+    if rep.heal:
+        h = rep.heal
+        out.print(f"      healed by {h.by} ({h.tier}, score {h.score}): {h.old_selector} → {h.new_selector}",
+                  soft_wrap=True, markup=False)
+    if rep.error:
+        out.print(f"      [red]{escape(rep.error)}[/red]", soft_wrap=True)
+        for cand in rep.candidates:
+            out.print(f"        candidate {cand}", soft_wrap=True, markup=False)
+        if rep.screenshot:
+            out.print(f"      screenshot: {rep.screenshot}", soft_wrap=True, markup=False)
+
+
+def write_report(report: RunReport, path: Path | None, redact: Redactor) -> None:
+    if path is None:
+        return
+    text = redact(report.model_dump_json(indent=2))
+    flowfile.write_atomic(path, text + "\n")
+
+
+@app.command()
+def run(
+    flow: Annotated[Path, typer.Argument(help="the flow file to replay")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable)")] = [],  # noqa: B006
+    inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values")] = None,
+    base_url: Annotated[str | None, typer.Option(help="run against this origin instead of the flow's base_url")] = None,
+    report: Annotated[Path | None, typer.Option(help="write the JSON run report here")] = None,
+    heal: Annotated[HealMode, typer.Option(help="repair broken steps: off, local (no model) or llm")] = HealMode.local,
+    write: Annotated[bool, typer.Option("--write", help="rewrite the flow file with the repairs")] = False,
+    propose: Annotated[Path | None, typer.Option(help="write the repairs as a unified diff here instead")] = None,
+    strict: Annotated[bool, typer.Option(help="a page that only resembles the learned one is broken")] = False,
+    model: Annotated[str | None, typer.Option(help="model for --heal llm (else WEBMEM_MODEL / config)")] = None,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+    trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
+    artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
+) -> None:
+    """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage."""
+    from webmem.heal import make_healer, write_back
+    from webmem.replay import RunOptions, run_flow
+    from webmem.session import open_page
+
+    if write and propose:
+        raise fail("--write and --propose exclude each other")
+    try:
+        settings = load_settings()
+        ff = flowfile.load_flow(flow)
+        given = load_inputs(input, inputs_file)
+        values = resolve_inputs(ff.flow, given)  # before any browser starts
+        redact = Redactor.for_flow(ff.flow, values)
+        if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
+            raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
+        healer = make_healer(heal.value, settings, model=model)
+        out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
+        opts = RunOptions.from_settings(settings, base_url=base_url, strict=strict,
+                                        artifacts=artifacts / ff.flow.name, on_step=print_step, healer=healer)
+        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name) as page:
+            result = run_flow(page, ff.flow, given, opts, path=str(flow))
+        if healer is not None:
+            result.llm_calls = healer.llm_calls
+            result.llm_tokens = healer.llm_tokens
+            result.heal_ms = round(healer.heal_ms, 1)
+        if result.passed and (write or propose):
+            write_back(ff, result, write=write, propose=propose)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    write_report(result, report, redact)
+    summary = f"{sum(s.status != 'failed' for s in result.steps)}/{len(ff.flow.steps)} steps"
+    extras = []
+    if result.healed_steps:
+        extras.append(f"{result.healed_steps} healed")
+        if result.flow_changed:
+            extras.append(f"flow rewritten: {flow}")
+        elif propose and result.patch:
+            extras.append(f"patch written: {propose}")
+        elif not write and not propose:
+            extras.append("flow not changed (use --write or --propose)")
+    extras.append(f"{result.llm_calls} model calls")
+    tail = f" [dim]({', '.join(extras)})[/dim]"
+    if result.passed:
+        out.print(f"[green]passed[/green] {summary} in {result.duration_ms / 1000:.2f} s{tail}")
+        if result.extracted:
+            out.print(json.dumps(result.extracted, indent=2), markup=False)
+        return
+    err.print(f"[red]failed[/red] {summary}: {escape(result.error or '')}{tail}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")]) -> None:
+    """Check flow files against the format; prints one line per file. Exit 2 if any is invalid."""
+    bad = 0
+    for path in flows:
+        try:
+            ff = flowfile.load_flow(path)
+        except WebmemError as exc:
+            bad += 1
+            err.print(f"[red]✗[/red] {escape(str(exc))}", soft_wrap=True, markup=True)
+            continue
+        out.print(f"[green]✓[/green] {path}: {ff.flow.name}, {len(ff.flow.steps)} steps")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
+    """Print a flow's inputs and steps as readable tables."""
+    try:
+        ff = flowfile.load_flow(flow)
+    except WebmemError as exc:
+        raise fail(str(exc)) from None
+    f = ff.flow
+    out.print(f"[bold]{f.name}[/bold]: {f.task}\nbase URL: {f.base_url or '(none)'}")
+    if f.inputs:
+        t = Table("input", "type", "required", "default", "notes", title="inputs")
+        for key, spec in f.inputs.items():
+            notes = ", ".join(x for x in (spec.format, "secret" if spec.secret else None,
+                                          f"${spec.env}" if spec.env else None, spec.description) if x)
+            kind = spec.type + (f" ({'/'.join(spec.choices)})" if spec.choices else "")
+            t.add_row(key, kind, "yes" if spec.required and spec.default is None else "no",
+                      "" if spec.default is None or spec.secret else str(spec.default), notes)
+        out.print(t)
+    t = Table("#", "action", "target / value", "page", "expect", title="steps")
+    for i, step in enumerate(f.steps, 1):
+        args = step.args
+        target = step.target
+        what = args if isinstance(args, str) else (target.intent if target else "")
+        value = getattr(args, "value", None)
+        if value is not None and not isinstance(args, str):
+            what += f" ← {value}"
+        if target is not None:
+            what += f"\n[dim]{target.selectors[0]}[/dim]"
+        exp = step.expect if step.action != "expect" else args
+        expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
+        t.add_row(str(i), step.action, what, step.page or "", expect)
+    out.print(t)
+
+
+@app.command()
+def schema(output: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None) -> None:
+    """Print the JSON Schema of the flow format (for editor validation)."""
+    text = json.dumps(json_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        out.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

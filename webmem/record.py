@@ -1,0 +1,195 @@
+"""Turning actions taken on a live page into a flow (the normaliser every agent records through).
+
+Each action is carried out on the page and kept as a step: the element's intent, ranked unique
+selectors and fingerprint; the page state it happened on (URL pattern + DOM signature, one entry per
+state); the value as an `{{ input }}` placeholder where it is an input's value; and an `expect` where
+the action moved to another URL or showed a confirmation. Re-typing a field replaces the earlier fill,
+so the flow is the shortest path that worked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import ElementHandle, Locator, Page
+
+from webmem import inpage, signature
+from webmem.config import Timeouts
+from webmem.flow import (
+    CheckStep,
+    ClickStep,
+    ElementArgs,
+    Expect,
+    FillArgs,
+    FillStep,
+    Flow,
+    GotoStep,
+    InputSpec,
+    PageState,
+    PressArgs,
+    PressStep,
+    SelectArgs,
+    SelectStep,
+    Target,
+    UncheckStep,
+)
+from webmem.inputs import PLACEHOLDER, render
+from webmem.target import learn_target
+from webmem.urlpattern import origin_of, to_pattern
+
+CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-") or "page"
+
+
+class Recorder:
+    """Carries out actions on `page` and remembers them as flow steps."""
+
+    def __init__(
+        self,
+        page: Page,
+        *,
+        name: str,
+        task: str,
+        inputs: Mapping[str, InputSpec] | None = None,
+        values: Mapping[str, Any] | None = None,
+        base_url: str | None = None,
+        timeouts: Timeouts | None = None,
+    ):
+        self.page = page
+        self.name, self.task = name, task
+        self.inputs = dict(inputs or {})
+        self.values = dict(values or {})
+        self.base_url = base_url
+        self.t = timeouts or Timeouts()
+        self.pages: dict[str, PageState] = {}
+        self.steps: list[Any] = []
+
+    # ---- page states --------------------------------------------------------------------------
+
+    def _page_state(self) -> str:
+        """The name of the current page state, adding it if it is new."""
+        signature.settle(self.page, self.t.quiet, self.t.settle)
+        sig = signature.capture(self.page)
+        pattern = to_pattern(self.page.url, self.base_url)
+        for name, state in self.pages.items():
+            if state.url == pattern and state.signature and state.signature.hash == sig.hash:
+                return name
+        base = slug(urlsplit(pattern).path.replace("{", "").replace("}", "")) if pattern != "/" else "home"
+        name, n = base, 1
+        while name in self.pages:
+            n += 1
+            name = f"{base}-{n}"
+        self.pages[name] = PageState(url=pattern, signature=sig)
+        return name
+
+    def _confirmation_texts(self) -> set[str]:
+        texts = self.page.evaluate(
+            "(sel) => [...document.querySelectorAll(sel)].filter((e) => e.offsetParent !== null)"
+            ".map((e) => e.innerText.replace(/\\s+/g, ' ').trim()).filter((t) => t && t.length < 80)",
+            CONFIRMATION,
+        )
+        return set(texts)
+
+    # ---- values -------------------------------------------------------------------------------
+
+    def parameterise(self, value: str) -> str:
+        """The value as a template: an input's value becomes `{{ key }}` (secrets arrive as templates)."""
+        if PLACEHOLDER.search(value):
+            return value
+        for key, spec in self.inputs.items():
+            if key in self.values and not spec.secret and str(self.values[key]) == value and value != "":
+                return "{{ " + key + " }}"
+        return value
+
+    def _per_run(self, text: str) -> bool:
+        if re.search(r"\d{2,}", text):
+            return True
+        return any(str(v) and str(v) in text for v in self.values.values())
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def goto(self, url: str) -> None:
+        if self.base_url is None:
+            self.base_url = origin_of(url)
+        self.page.goto(url if "://" in url else self.base_url.rstrip("/") + url, wait_until="load")
+        self.steps.append(GotoStep(goto=to_pattern(self.page.url, self.base_url)))
+
+    def act(self, action: str, element: ElementHandle | Locator, value: str | None = None,
+            intent: str | None = None, key: str | None = None) -> None:
+        handle = element.element_handle() if isinstance(element, Locator) else element
+        page_name = self._page_state()
+        target = learn_target(self.page, handle, intent)
+        before_url = to_pattern(self.page.url, self.base_url)
+        before_texts = self._confirmation_texts() if action in {"click", "press"} else set()
+        step = self._perform(action, handle, target, page_name, value, key)
+        if action in {"click", "press"}:
+            step.expect = self._expectation(before_url, before_texts)
+        self._append(step)
+
+    def _perform(self, action: str, handle: ElementHandle, target: Target, page_name: str,
+                 value: str | None, key: str | None) -> Any:
+        timeout = self.t.action
+        if action == "click":
+            handle.click(timeout=timeout)
+            return ClickStep(click=ElementArgs(target=target, page=page_name))
+        if action == "fill":
+            template = self.parameterise(value or "")
+            handle.fill(render(template, self.values), timeout=timeout)
+            return FillStep(fill=FillArgs(target=target, page=page_name, value=template))
+        if action == "select":
+            template = self.parameterise(value or "")
+            wanted = render(template, self.values)
+            try:
+                handle.select_option(value=wanted, timeout=timeout)
+            except Exception:  # the agent may name the option by its label
+                handle.select_option(label=wanted, timeout=timeout)
+            return SelectStep(select=SelectArgs(target=target, page=page_name, value=template))
+        if action in {"check", "uncheck"}:
+            handle.set_checked(action == "check", timeout=timeout)
+            cls = CheckStep if action == "check" else UncheckStep
+            return cls(**{action: ElementArgs(target=target, page=page_name)})
+        if action == "press":
+            handle.press(key or "Enter", timeout=timeout)
+            return PressStep(press=PressArgs(key=key or "Enter", target=target, page=page_name))
+        raise ValueError(f"cannot record action {action!r}")
+
+    def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
+        try:
+            self.page.wait_for_load_state("load", timeout=self.t.navigation)
+        except Exception:  # a click that starts no navigation leaves nothing to wait for
+            pass
+        signature.settle(self.page, self.t.quiet, self.t.settle)
+        after_url = to_pattern(self.page.url, self.base_url)
+        new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
+        url = after_url if after_url != before_url else None
+        text = new_texts[0] if new_texts else None
+        return Expect(url=url, text=text) if (url or text) else None
+
+    def _append(self, step: Any) -> None:
+        # re-typing or re-choosing the same field on the same page replaces the earlier attempt
+        if self.steps and step.action in {"fill", "select", "check", "uncheck"}:
+            last = self.steps[-1]
+            same = (last.action in {"fill", "select", "check", "uncheck"} and last.page == step.page
+                    and last.target.selectors[0] == step.target.selectors[0])
+            if same:
+                self.steps[-1] = step
+                return
+        self.steps.append(step)
+
+    def note_url(self, url: str) -> None:
+        """Remember a navigation the agent made (a `goto`)."""
+        self.goto(url)
+
+    def flow(self) -> Flow:
+        inputs = {k: v for k, v in self.inputs.items()}
+        used_pages = {s.page for s in self.steps if s.page}
+        pages = {k: v for k, v in self.pages.items() if k in used_pages}
+        return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=inputs, pages=pages,
+                    steps=self.steps)
