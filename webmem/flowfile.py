@@ -150,6 +150,15 @@ def to_plain(flow_or_part: Any) -> Any:
     data = flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
     if isinstance(flow_or_part, Flow):  # the version key is always written, and first
         data = {"webmem": flow_or_part.webmem, **data}
+        data = _drop_empty(data)
+        # the action key leads its step; `expect` follows it
+        data["steps"] = [{**{k: v for k, v in st.items() if k != "expect"},
+                          **({"expect": st["expect"]} if "expect" in st else {})} for st in data["steps"]]
+        if flow_or_part.inputs:  # an input with every default is still an input: `name: {}`
+            data["inputs"] = {k: data.get("inputs", {}).get(k, {}) for k in flow_or_part.inputs}
+            data = {k: data[k] for k in ["webmem", "name", "task", "base_url", "inputs", "pages", "steps"]
+                    if k in data}
+        return data
     return _drop_empty(data)
 
 

@@ -1,0 +1,52 @@
+"""Shared fixtures: the demo portal on a free 127.0.0.1 port (one per test session, per xdist worker),
+reset to its baseline variant for every test, and a helper to run the real `webmem` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext
+
+from fixtures_site.server import PortalServer
+from webmem import inpage
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOWS = ROOT / "flows"
+
+
+@pytest.fixture(scope="session")
+def portal_server() -> Iterator[PortalServer]:
+    with PortalServer() as server:
+        yield server
+
+
+@pytest.fixture
+def portal(portal_server: PortalServer) -> Iterator[PortalServer]:
+    portal_server.set_variant("baseline")
+    portal_server.reset()
+    yield portal_server
+    portal_server.set_variant("baseline")
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    inpage.install(context)
+    return context
+
+
+def run_webmem(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in its own process (the sync Playwright API cannot nest in one thread)."""
+    full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "webmem.cli", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def webmem_cli():
+    return run_webmem

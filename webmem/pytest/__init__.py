@@ -1,0 +1,1 @@
+"""webmem's pytest integration: `plugin` is the pytest11 entry point."""

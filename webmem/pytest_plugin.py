@@ -1,1 +1,0 @@
-"""webmem's pytest plugin (registered through the pytest11 entry point)."""
