@@ -78,11 +78,24 @@ def contact(page, url):
     return rec.flow()
 
 
+def login(page, url):
+    inputs = {"username": InputSpec(default="demo"),
+              "password": InputSpec(secret=True, env="PORTAL_PASSWORD", description="never written anywhere")}
+    values = {"username": "demo", "password": "demo-pass-123"}
+    rec = Recorder(page, name="sign-in", task="Sign in to the portal and open the records list",
+                   inputs=inputs, values=values, base_url=url)
+    rec.goto(url + "/login")
+    rec.act("fill", page.locator("#username"), "demo", "the username field")
+    rec.act("fill", page.locator("#password"), "{{ password }}", "the password field")
+    rec.act("click", page.get_by_role("button", name="Sign in"), None, "the Sign in button")
+    return rec.flow()
+
+
 def main() -> None:
     settings = load_settings()
     with PortalServer() as portal, sync_playwright() as pw:
         b = browser.launch(pw, settings)
-        for make in (customer, wizard, contact):
+        for make in (customer, wizard, contact, login):
             ctx = b.new_context()
             inpage.install(ctx)
             page = ctx.new_page()

@@ -276,6 +276,12 @@
       const type = tag === 'input' ? (el.getAttribute('type') || 'text').toLowerCase() : '';
       add([role(el) || tag, mask(accName(el)), tag, type, el.getAttribute('name') || ''].join('|'));
     }
+    for (const table of document.querySelectorAll('table')) {
+      if (!isVisible(table)) continue;
+      const rows = table.tBodies.length ? [...table.tBodies].reduce((n, b) => n + b.rows.length, 0) : table.rows.length;
+      const head = [...table.querySelectorAll('thead th')].map((th) => mask(textOf(th))).join(',');
+      add(['table', head, bucket(rows)].join('|'));
+    }
     for (const list of lists) {
       const head = list.parentElement && list.parentElement.tagName === 'TABLE'
         ? [...list.parentElement.querySelectorAll('thead th')].map((th) => mask(textOf(th))).join(',') : '';

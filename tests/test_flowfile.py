@@ -1,0 +1,102 @@
+"""The flow file format: round trip, comments, clear errors, safe loading, the JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from webmem.errors import FlowFormatError
+from webmem.flowfile import dump_flow, load_flow, parse_flow, save_flow, save_flow_file
+
+from .conftest import FLOWS
+
+MINIMAL = """webmem: 1
+name: t
+task: do it
+steps:
+  - goto: /a
+  - fill:
+      target:
+        intent: the email
+        selectors: ['css=#email']
+      value: '{{ email }}'
+"""
+
+
+def test_example_flows_are_canonical_and_noop_save_writes_nothing(tmp_path: Path) -> None:
+    for src in FLOWS.glob("*.yaml"):
+        path = tmp_path / src.name
+        shutil.copy(src, path)
+        before = path.stat().st_mtime_ns
+        ff = load_flow(path)
+        assert dump_flow(ff.flow) == ff.text, f"{src.name} is not in canonical form"
+        assert save_flow_file(ff) is False
+        assert save_flow(ff.flow, path) is False
+        assert path.stat().st_mtime_ns == before
+
+
+def test_comments_survive_an_edit(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("# reviewed by Ann\n" + MINIMAL.replace("task: do it", "task: do it  # keep short"))
+    ff = load_flow(path)
+    ff.doc["steps"][1]["fill"]["value"] = "{{ mail }}"
+    assert save_flow_file(ff)
+    text = path.read_text()
+    assert "# reviewed by Ann" in text and "# keep short" in text and "{{ mail }}" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL.replace("webmem: 1", "webmem: 7"), "format version 7 is newer"),
+        (MINIMAL.replace("webmem: 1\n", ""), "missing format version"),
+        (MINIMAL.replace("        selectors: ['css=#email']\n", ""), "step 2 (fill): target.selectors: Field required"),
+        (MINIMAL.replace("  - goto: /a", "  - clik: /a"), "step 1: a step is a mapping with exactly one action"),
+        (MINIMAL.replace("name: t", "name: t\nbogus: 1"), "bogus: Extra inputs are not permitted"),
+        ("webmem: 1\nname: [unclosed\n", "YAML syntax"),
+        (MINIMAL.replace("name: t", "name: !!python/object:os.system t"), "tags are not allowed"),
+        (MINIMAL + "  - fill:\n      target: {intent: x, selectors: [a]}\n      value: v\n      page: nowhere\n",
+         "page 'nowhere' is not defined"),
+    ],
+)
+def test_malformed_flows_give_one_clear_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(FlowFormatError) as info:
+        load_flow(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and expected in message
+    assert "Traceback" not in message
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(MINIMAL + "#" * (3 * 1024 * 1024))
+    with pytest.raises(FlowFormatError, match="larger than"):
+        load_flow(path)
+
+
+def test_schema_command(webmem_cli) -> None:
+    done = webmem_cli("schema")
+    assert done.returncode == 0
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "webmem flow file" and "steps" in schema["properties"]
+
+
+def test_validate_and_show_commands(webmem_cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL.replace("webmem: 1", "webmem: 9"))
+    done = webmem_cli("validate", str(FLOWS / "create-customer.yaml"), str(bad))
+    assert done.returncode == 2
+    assert "create-customer" in done.stdout and "newer than this webmem" in done.stderr
+    assert "Traceback" not in done.stderr
+    shown = webmem_cli("show", str(FLOWS / "create-customer.yaml"))
+    assert shown.returncode == 0 and "full_name" in shown.stdout and "Save customer" in shown.stdout
+
+
+def test_parse_flow_accepts_numbers_as_values() -> None:
+    flow, _ = parse_flow(MINIMAL.replace("'{{ email }}'", "42"))
+    assert flow.steps[1].fill.value == "42"

@@ -1,0 +1,69 @@
+"""Signatures, fingerprints and selectors computed in real Chromium on the portal."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from webmem import signature
+from webmem.fingerprint import looks_generated, score
+from webmem.locate import resolve
+from webmem.selector import locator
+from webmem.target import fingerprint_of, learn_target
+
+
+def test_signature_stable_similar_and_different(page: Page, portal) -> None:
+    page.goto(portal.url + "/customers/new")
+    first = signature.capture(page)
+    page.reload()
+    assert signature.capture(page).hash == first.hash  # same page twice → same hash
+    page.fill("#full_name", "typed values are not part of it")
+    assert signature.capture(page).hash == first.hash
+    portal.set_variant("wrapped_banner")
+    page.reload()
+    match, sim = signature.compare(first, signature.capture(page))
+    assert match is signature.Match.SIMILAR, sim
+    page.goto(portal.url + "/wizard/1")
+    match, _ = signature.compare(first, signature.capture(page))
+    assert match is signature.Match.DIFFERENT
+
+
+def test_signature_masks_per_run_data_and_collapses_rows(page: Page, portal) -> None:
+    page.goto(portal.url + "/contacts")
+    sig = signature.capture(page)
+    assert "table|name,email,role|3-5" in sig.tokens
+    assert not any("@" in t and "<email>" not in t for t in sig.tokens)
+
+
+def test_selectors_unique_and_skip_generated_ids(page: Page, portal) -> None:
+    portal.set_variant("generated_ids")
+    page.goto(portal.url + "/customers/new")
+    email = page.locator("input[name=email]").element_handle()
+    target = learn_target(page, email, "the email")
+    assert target.selectors[0] == 'role=textbox[name="Email"]'
+    assert not any("#f-" in s for s in target.selectors)
+    for sel in target.selectors:
+        assert locator(page, sel).count() == 1
+    assert looks_generated(target.fingerprint.attrs["id"])
+    assert not looks_generated("email") and not looks_generated("full_name")
+
+
+def test_fingerprint_scores_same_control_above_look_alike(page: Page, portal) -> None:
+    page.goto(portal.url + "/customers/new")
+    learned = fingerprint_of(page, page.locator("#email").element_handle())
+    portal.set_variant("swapped_ids")
+    page.reload()
+    real = fingerprint_of(page, page.locator("#primary-email").element_handle())
+    backup = fingerprint_of(page, page.locator("#email").element_handle())
+    assert score(learned, real) > score(learned, backup) + 0.1
+
+
+def test_resolve_reports_every_selector(page: Page, portal) -> None:
+    page.goto(portal.url + "/customers/new")
+    target = learn_target(page, page.locator("#notes").element_handle(), "notes")
+    portal.set_variant("missing_field")
+    page.reload()
+    res = resolve(page, target, "fill")
+    assert res.ok  # notes is still there
+    target.selectors = ["css=#nothing-here", "css=input"]
+    res = resolve(page, target, "fill")
+    assert not res.ok and "no visible match" in res.problem and "ambiguous" in res.problem
