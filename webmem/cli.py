@@ -213,6 +213,20 @@ def schema(output: Annotated[Path | None, typer.Option("--out", help="write to t
         sys.stdout.write(text + "\n")
 
 
+@app.command()
+def demo(
+    flows: Annotated[Path, typer.Option(help="the folder with the example flows")] = Path("flows"),
+) -> None:
+    """Run the demo: replay the example flows on the built-in portal, heal one on a changed page."""
+    from webmem.demo import run_demo
+
+    try:
+        code = run_demo(flows)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    raise typer.Exit(code)
+
+
 def main() -> None:
     app()
 

@@ -23,6 +23,8 @@ from webmem.flow import (
     ClickStep,
     ElementArgs,
     Expect,
+    ExtractArgs,
+    ExtractStep,
     FillArgs,
     FillStep,
     Flow,
@@ -186,6 +188,16 @@ class Recorder:
                 self.steps[-1] = step
                 return
         self.steps.append(step)
+
+    def extract(self, element: ElementHandle | Locator, name: str, intent: str | None = None) -> str:
+        """Read an element's value or text as the named result `name`, and keep it as an extract step."""
+        handle = element.element_handle() if isinstance(element, Locator) else element
+        page_name = self._page_state()
+        target = learn_target(self.page, handle, intent)
+        got = handle.evaluate("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
+                              " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")
+        self.steps.append(ExtractStep(extract=ExtractArgs(target=target, page=page_name, **{"as": name})))
+        return got
 
     def note_url(self, url: str) -> None:
         """Remember a navigation the agent made (a `goto`)."""
