@@ -152,6 +152,89 @@ def run(
     raise typer.Exit(1)
 
 
+class AgentKind(StrEnum):
+    openai = "openai"
+    heuristic = "heuristic"
+
+
+@app.command()
+def record(
+    url: Annotated[str, typer.Argument(help="the page the task starts on")],
+    task: Annotated[str, typer.Option("--task", "-t", help="the task, in words")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable)")] = [],  # noqa: B006
+    secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
+    agent: Annotated[AgentKind | None, typer.Option(help="openai or heuristic (default: openai when a model is "
+                                                         "configured, else heuristic)")] = None,
+    model: Annotated[str | None, typer.Option(help="model for --agent openai (else WEBMEM_MODEL / config)")] = None,
+    max_steps: Annotated[int, typer.Option(help="the most actions the agent may take")] = 30,
+    output: Annotated[Path | None, typer.Option("--out", help="where to write the flow (default flows/NAME.yaml)")] = None,
+    report: Annotated[Path | None, typer.Option(help="write the JSON recording report here")] = None,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+    trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
+) -> None:
+    """Let an agent do a task in a real browser and write what it did as a flow. Exit 1 if it did not finish."""
+    import os
+    from dataclasses import asdict
+
+    from webmem.agents import make_agent, record_task
+    from webmem.flow import InputSpec
+    from webmem.llm import configured
+    from webmem.record import slug
+    from webmem.session import open_page
+
+    try:
+        settings = load_settings()
+        values: dict[str, Any] = dict(parse_pairs(input))
+        specs = {k: InputSpec() for k in values}
+        for key, var in parse_pairs(secret).items():
+            if key in values:
+                raise InputError(f"input {key!r} is given both as --input and --secret")
+            if not var or var not in os.environ:
+                raise InputError(f"--secret {key}={var}: the environment variable {var or '(none)'} is not set")
+            values[key] = os.environ[var]
+            specs[key] = InputSpec(secret=True, env=var)
+        redact = Redactor([str(values[k]) for k, s in specs.items() if s.secret])
+        model_name = model or settings.model
+        kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
+        bot = make_agent(kind.value, model_name)
+        name = output.stem if output else slug(task)[:48].strip("-")
+        path = output or Path("flows") / f"{name}.yaml"
+        out.print(f"[bold]recording[/bold] {escape(name)} [dim]with the {kind.value} agent"
+                  f"{f' ({model_name})' if kind is AgentKind.openai else ''}: {escape(redact(task))}[/dim]")
+
+        def show(log: Any) -> None:
+            mark = "[green]✓[/green]" if log.ok else "[red]✗[/red]"
+            what = f" {escape(log.element)}" if log.element else ""
+            value = f" ← {escape(log.value)}" if log.value else ""
+            why = f" [dim]— {escape(log.why)}[/dim]" if log.why else ""
+            line = f"{mark} {log.index:>2} {log.action:<8}{what}{value}{why}"
+            out.print(redact(line), soft_wrap=True)
+            if log.message and not log.ok:
+                out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
+
+        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=name) as page:
+            result = record_task(page, url, task, values, specs, bot, name=name, max_steps=max_steps,
+                                 on_action=show, redactor=redact, timeouts=settings.timeouts)
+        if result.done:
+            assert result.flow is not None
+            flowfile.save_flow(result.flow, path)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    if report is not None:
+        data = {k: v for k, v in asdict(result).items() if k != "flow"}
+        data["flow_path"] = str(path) if result.done else None
+        flowfile.write_atomic(report, redact(json.dumps(data, indent=2, default=str)) + "\n")
+    stats = f"{len(result.actions)} actions, {result.model_calls} model calls, {result.tokens} tokens, " \
+            f"{result.wall_ms / 1000:.2f} s"
+    if result.done:
+        assert result.flow is not None
+        out.print(f"[green]recorded[/green] {len(result.flow.steps)} steps → {escape(str(path))} [dim]({stats})[/dim]")
+        return
+    err.print(f"[red]not recorded[/red] ({result.status}): {escape(result.summary)} [dim]({stats}); "
+              "no flow written[/dim]", soft_wrap=True)
+    raise typer.Exit(1)
+
+
 @app.command()
 def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")]) -> None:
     """Check flow files against the format; prints one line per file. Exit 2 if any is invalid."""

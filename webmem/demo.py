@@ -32,7 +32,6 @@ EXAMPLES = [
 
 def run_demo(flows_dir: Path, console: Console | None = None) -> int:
     from fixtures_site.server import PortalServer
-
     from webmem.cli import print_step
 
     console = console or Console(highlight=False)

@@ -23,10 +23,9 @@ from playwright.sync_api import Page
 from webmem import flowfile
 from webmem.config import Settings
 from webmem.errors import WebmemError
-from webmem.fingerprint import text_similarity
 from webmem.flow import Fingerprint, Flow, Healed, Signature, Target
 from webmem.llm import Model, ModelError
-from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, resolve
+from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, resolve, same_container
 from webmem.replay import Fix, StepContext
 from webmem.report import HealInfo, RunReport
 from webmem.selector import locator
@@ -93,9 +92,7 @@ class Healer:
         if fp is None:
             return None
         cands = [c for c in page_candidates(ctx.page, fp, ctx.action) if c.visible and c.enabled]
-        if fp.context:
-            # a look-alike in another form or dialog (a newsletter box) is another control
-            cands = [c for c in cands if text_similarity(fp.context, c.fp.context) >= 0.5]
+        cands = [c for c in cands if same_container(fp, c.fp)]
         ctx.resolution.candidates = cands[:5]
         old = ctx.target.selectors[0]
         if cands:

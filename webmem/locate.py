@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from playwright.sync_api import Locator, Page
 
 from webmem import inpage
-from webmem.fingerprint import score
+from webmem.fingerprint import score, text_similarity
 from webmem.flow import Fingerprint, Target
 from webmem.selector import SelectorError, locator
 
@@ -83,6 +83,14 @@ def fits(action: str, fp: Fingerprint) -> bool:
                                                               "password", "color"}:
         return True
     return (fp.role or "") in kinds
+
+
+def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
+    """A look-alike in another form or dialog (a newsletter box above the real form) is another
+    control, however alike it looks."""
+    if not learned.context:
+        return True
+    return text_similarity(learned.context, found.context) >= 0.5
 
 
 def page_candidates(page: Page, learned: Fingerprint | None, action: str) -> list[Candidate]:
@@ -155,6 +163,9 @@ def _resolve_once(page: Page, target: Target, action: str, strict: bool) -> Reso
             pr.score = None
             return _accept(res, one, selector, None, info)
         pr.score = score(learned, fp)
+        if not same_container(learned, fp):
+            pr.note = f"matches an element in another form or dialog ({fp.context!r})"
+            continue
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
             continue

@@ -174,7 +174,7 @@ class HeuristicAgent:
         taken: set[int] = set()
         scored = []
         for key in self.remaining:
-            ranking = sorted(((f.score(key), i) for i, f in enumerate(fields)), reverse=True)
+            ranking = sorted(((f.score(key), i) for i, f in enumerate(fields)), key=lambda r: (-r[0], r[1]))
             scored.append((ranking[0][0] if ranking else 0.0, key, ranking))
         for best, key, ranking in sorted(scored, key=lambda s: -s[0]):
             if best < self.bar:

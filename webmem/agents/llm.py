@@ -13,8 +13,16 @@ import json
 from collections import deque
 from typing import Any
 
-from webmem.agents.base import ACTIONS, AgentError, InputView, InvalidAction, Outcome, _Action, check_against, \
-    parse_action
+from webmem.agents.base import (
+    ACTIONS,
+    AgentError,
+    InputView,
+    InvalidAction,
+    Outcome,
+    _Action,
+    check_against,
+    parse_action,
+)
 from webmem.agents.digest import Digest
 from webmem.llm import Model
 

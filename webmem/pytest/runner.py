@@ -7,16 +7,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page
 
 from webmem.config import Settings
 from webmem.errors import WebmemError
 from webmem.flow import Flow
 from webmem.flowfile import FlowFile, load_flow
 from webmem.report import RunReport, StepReport
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 HEAL_MODES = ("off", "local", "llm")
 LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in playwright.config.json) and OPENAI_API_KEY or "
@@ -88,6 +90,11 @@ class Webmem:
             if self.test_dir is not None:
                 bases.append(self.test_dir)
             path = next((b / path for b in bases if (b / path).is_file()), self.options.invocation_dir / path)
+        # Relative to the working directory when inside it: patches then read a/flows/x.yaml, b/flows/x.yaml.
+        try:
+            path = path.resolve().relative_to(Path.cwd().resolve())
+        except (ValueError, OSError):
+            pass
         return load_flow(path)
 
     def run(self, flow: str | os.PathLike[str] | FlowFile, inputs: Mapping[str, Any] | None = None, *,

@@ -1,0 +1,80 @@
+"""Healing cost and coverage on the demo portal.
+
+1. Time added per locally healed step: the customer flow with only its first selector per target
+   (so every step needs tier-2 similarity healing) on a reworded page (target ≤ 150 ms per step).
+2. One run over every variant with --heal local: healed / failed safely / wrong (must be 0) / model calls.
+
+Run: .venv/bin/python bench/heal.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from fixtures_site.server import PortalServer
+from fixtures_site.variants import VARIANTS
+from webmem import browser, inpage, load_flow, run_flow
+from webmem.config import load_settings
+from webmem.heal import make_healer
+from webmem.replay import RunOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = {"full_name": "Bench Heal", "email": "bench@example.com", "plan": "enterprise", "notes": "n"}
+
+
+def main() -> None:
+    settings = load_settings(ROOT)
+    with PortalServer() as portal, sync_playwright() as pw:
+        b = browser.launch(pw, settings)
+
+        def fresh_page():
+            ctx = b.new_context()
+            inpage.install(ctx)
+            return ctx, ctx.new_page()
+
+        per_step: list[float] = []
+        portal.set_variant("labels_reworded")
+        for _ in range(5):
+            flow = load_flow(ROOT / "flows" / "create-customer.yaml").flow
+            for step in flow.steps:
+                if step.target:
+                    step.target.selectors = step.target.selectors[:1]
+            ctx, page = fresh_page()
+            healer = make_healer("local", settings)
+            report = run_flow(page, flow, INPUTS, RunOptions.from_settings(settings, base_url=portal.url, healer=healer))
+            assert report.passed, report.error
+            per_step.append(healer.heal_ms / report.healed_steps)
+            ctx.close()
+        print(f"local heal, time added per healed step: median {statistics.median(per_step):.1f} ms "
+              "(target <= 150 ms)")
+
+        totals = {"passed": 0, "healed steps": 0, "failed safely": 0, "wrong": 0, "model calls": 0}
+        print(f"\n{'variant':<18}{'outcome':<16}{'healed':>7}{'heal ms':>9}{'run ms':>9}")
+        for name in VARIANTS:
+            portal.set_variant(name)
+            portal.reset()
+            flow = load_flow(ROOT / "flows" / "create-customer.yaml").flow
+            ctx, page = fresh_page()
+            healer = make_healer("local", settings)
+            t0 = time.perf_counter()
+            report = run_flow(page, flow, INPUTS, RunOptions.from_settings(settings, base_url=portal.url, healer=healer))
+            run_ms = (time.perf_counter() - t0) * 1000
+            ctx.close()
+            subs = portal.submissions("customer")
+            right = bool(subs) and all(subs[0]["data"].get(k) == v for k, v in INPUTS.items())
+            wrong = (report.passed and not right) or bool(portal.submissions("newsletter")) or portal.deleted_all > 0
+            outcome = "WRONG" if wrong else ("passed" if report.passed else "failed safely")
+            totals["passed" if report.passed and not wrong else "wrong" if wrong else "failed safely"] += 1
+            totals["healed steps"] += report.healed_steps
+            totals["model calls"] += healer.llm_calls if healer else 0
+            print(f"{name:<18}{outcome:<16}{report.healed_steps:>7}{healer.heal_ms:>9.0f}{run_ms:>9.0f}")
+        b.close()
+    print("\ntotals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+if __name__ == "__main__":
+    main()
