@@ -45,7 +45,8 @@ def main() -> None:
                     step.target.selectors = step.target.selectors[:1]
             ctx, page = fresh_page()
             healer = make_healer("local", settings)
-            report = run_flow(page, flow, INPUTS, RunOptions.from_settings(settings, base_url=portal.url, healer=healer))
+            opts = RunOptions.from_settings(settings, base_url=portal.url, healer=healer)
+            report = run_flow(page, flow, INPUTS, opts)
             assert report.passed, report.error
             per_step.append(healer.heal_ms / report.healed_steps)
             ctx.close()
@@ -61,7 +62,8 @@ def main() -> None:
             ctx, page = fresh_page()
             healer = make_healer("local", settings)
             t0 = time.perf_counter()
-            report = run_flow(page, flow, INPUTS, RunOptions.from_settings(settings, base_url=portal.url, healer=healer))
+            opts = RunOptions.from_settings(settings, base_url=portal.url, healer=healer)
+            report = run_flow(page, flow, INPUTS, opts)
             run_ms = (time.perf_counter() - t0) * 1000
             ctx.close()
             subs = portal.submissions("customer")

@@ -92,8 +92,8 @@ def test_cli_write_diff_touches_only_healed_steps(webmem_cli, portal, tmp_path: 
     subprocess.run([*git, "commit", "-qm", "flow"], cwd=repo, check=True)
     portal.set_variant("button_text")
     patch = tmp_path / "fix.patch"
-    proposed = webmem_cli("run", str(path), "--base-url", portal.url, "-i", "full_name=A B", "-i", "email=a@b.co",
-                          "--propose", str(patch))
+    proposed = webmem_cli("run", str(path), "--base-url", portal.url, "-i", "full_name=A B",
+                          "-i", "email=a@b.co", "--propose", str(patch))
     assert proposed.returncode == 0, proposed.stderr
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
     assert "+          - role=button[name=\"Save\"]" in patch.read_text()

@@ -102,7 +102,7 @@ def test_dissimilar_page_is_broken_without_healing(page: Page, portal) -> None:
     flow.steps[0].goto = "/customers/new"
     flow.pages["customers-new"].signature.tokens = ["heading|something else|h1||"]
     flow.pages["customers-new"].signature.hash = "0" * 16
-    report = run_flow(page, flow, CUSTOMER, RunOptions(base_url=portal.url,
-                                                       timeouts=RunOptions().timeouts.model_copy(update={"settle": 300})))
+    quick = RunOptions().timeouts.model_copy(update={"settle": 300})
+    report = run_flow(page, flow, CUSTOMER, RunOptions(base_url=portal.url, timeouts=quick))
     assert not report.passed
     assert "not the learned page state" in (report.error or "")

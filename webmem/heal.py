@@ -75,9 +75,8 @@ class Healer:
         from webmem.signature import similarity
 
         learned = flow.pages[page_name].signature
-        if learned is None or similarity(learned, now) < PAGE_FLOOR:
-            return False
-        return True  # every step on this page is then resolved strictly and healed or failed
+        # every step on this page is then resolved strictly, and healed on evidence or failed
+        return learned is not None and similarity(learned, now) >= PAGE_FLOOR
 
     def verify_or_selector_fix(self, ctx_page: Page, index: int, target: Target, res: Resolution) -> Fix | None:
         """Tier 1: a later stored selector verified; drop the dead ones ahead of it."""

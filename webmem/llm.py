@@ -28,7 +28,9 @@ class Model:
         import openai
 
         if not name:
-            raise ModelError("no model configured: pass --model, set WEBMEM_MODEL, or `model` in playwright.config.json")
+            raise ModelError(
+                "no model configured: pass --model, set WEBMEM_MODEL, or `model` in playwright.config.json"
+            )
         self.name = name
         self.client = openai.OpenAI(
             api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # local servers often need none

@@ -9,6 +9,7 @@ so the flow is the shortest path that worked.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -167,10 +168,8 @@ class Recorder:
         raise ValueError(f"cannot record action {action!r}")
 
     def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
-        try:
+        with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
             self.page.wait_for_load_state("load", timeout=self.t.navigation)
-        except Exception:  # a click that starts no navigation leaves nothing to wait for
-            pass
         signature.settle(self.page, self.t.quiet, self.t.settle)
         after_url = to_pattern(self.page.url, self.base_url)
         new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
