@@ -167,7 +167,7 @@ def record(
                                                          "configured, else heuristic)")] = None,
     model: Annotated[str | None, typer.Option(help="model for --agent openai (else WEBMEM_MODEL / config)")] = None,
     max_steps: Annotated[int, typer.Option(help="the most actions the agent may take")] = 30,
-    output: Annotated[Path | None, typer.Option("--out", help="where to write the flow (default flows/NAME.yaml)")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="the flow file (default flows/NAME.yaml)")] = None,
     report: Annotated[Path | None, typer.Option(help="write the JSON recording report here")] = None,
     headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
     trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
@@ -217,9 +217,12 @@ def record(
                                  on_action=show, redactor=redact, timeouts=settings.timeouts)
         if result.done:
             assert result.flow is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
             flowfile.save_flow(result.flow, path)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write the flow: {exc}") from None
     if report is not None:
         data = {k: v for k, v in asdict(result).items() if k != "flow"}
         data["flow_path"] = str(path) if result.done else None

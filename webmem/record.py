@@ -153,10 +153,19 @@ class Recorder:
         if action == "select":
             template = self.parameterise(value or "")
             wanted = render(template, self.values)
-            try:
+            options = handle.evaluate("(el) => el.options ? [...el.options].map((o) => [o.value, o.label]) : null")
+            if options is None:
+                try:
+                    handle.select_option(value=wanted, timeout=timeout)
+                except Exception:  # the agent may name the option by its label
+                    handle.select_option(label=wanted, timeout=timeout)
+            elif any(v == wanted for v, _ in options):
                 handle.select_option(value=wanted, timeout=timeout)
-            except Exception:  # the agent may name the option by its label
+            elif any(label == wanted for _, label in options):  # the agent named the option by its label
                 handle.select_option(label=wanted, timeout=timeout)
+            else:  # asking Playwright for a missing option would wait out the whole timeout
+                shown = ", ".join(v for v, _ in options if v)
+                raise ValueError(f"no option {template!r} in this select (options: {shown})")
             return SelectStep(select=SelectArgs(target=target, page=page_name, value=template))
         if action in {"check", "uncheck"}:
             handle.set_checked(action == "check", timeout=timeout)

@@ -27,7 +27,8 @@ _EXTRAS = """(W) => {
   const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [] };
   for (const a of document.querySelectorAll('[role=alert],[aria-invalid=true]')) {
     const r = a.getBoundingClientRect();
-    const t = a.getAttribute('aria-invalid') ? 'invalid: ' + (a.labels && a.labels[0] ? norm(a.labels[0].textContent) : a.name)
+    const field = a.labels && a.labels[0] ? norm(a.labels[0].textContent) : a.name;
+    const t = a.getAttribute('aria-invalid') ? 'invalid: ' + field
       : norm(a.innerText);
     if ((r.width || r.height) && t) out.alerts.push(t.slice(0, 120));
   }
