@@ -53,5 +53,8 @@ class RunReport(BaseModel):
     def passed(self) -> bool:
         return self.status == "passed"
 
+    def __repr__(self) -> str:
+        return f"RunReport(flow={self.flow!r}, status={self.status!r}, error={self.error!r})"
+
     def failed_step(self) -> StepReport | None:
         return next((s for s in self.steps if s.status == "failed"), None)

@@ -143,7 +143,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     notes = []
     for reports in terminalreporter.stats.values():
         for rep in reports:
-            if getattr(rep, "when", None) == "call":
+            if getattr(rep, "when", None) in ("call", "teardown"):
                 notes += [v for k, v in getattr(rep, "user_properties", ()) if k == "webmem_heal"]
     if notes:
         terminalreporter.write_sep("-", "webmem heals")

@@ -3,6 +3,7 @@ failed run in words (the broken step, what was expected, what the page had, scre
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,10 +92,8 @@ class Webmem:
                 bases.append(self.test_dir)
             path = next((b / path for b in bases if (b / path).is_file()), self.options.invocation_dir / path)
         # Relative to the working directory when inside it: patches then read a/flows/x.yaml, b/flows/x.yaml.
-        try:
+        with contextlib.suppress(ValueError, OSError):
             path = path.resolve().relative_to(Path.cwd().resolve())
-        except (ValueError, OSError):
-            pass
         return load_flow(path)
 
     def run(self, flow: str | os.PathLike[str] | FlowFile, inputs: Mapping[str, Any] | None = None, *,
@@ -225,6 +224,8 @@ def explain(report: RunReport, flow: Flow | None, options: PluginOptions, *, hea
             found.append(f"page {step.page or ''} {step.page_match}".replace("  ", " "))
         if step.selector:
             found.append(f"matched {step.selector}" + (f" (score {step.score:.2f})" if step.score is not None else ""))
+        elif "no selector" in (step.error or ""):
+            found.insert(0, "no element for any selector")
         if found or step.candidates:
             lines.append(f"  found:    {'; '.join(found) if found else 'no element matching the target'}")
         if step.candidates:
