@@ -122,10 +122,6 @@ def run(
                                         artifacts=artifacts / ff.flow.name, on_step=print_step, healer=healer)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name) as page:
             result = run_flow(page, ff.flow, given, opts, path=str(flow))
-        if healer is not None:
-            result.llm_calls = healer.llm_calls
-            result.llm_tokens = healer.llm_tokens
-            result.heal_ms = round(healer.heal_ms, 1)
         if result.passed and (write or propose):
             write_back(ff, result, write=write, propose=propose)
     except WebmemError as exc:

@@ -63,6 +63,15 @@ class StepContext:
 
 
 class Healer(Protocol):
+    @property
+    def llm_calls(self) -> int: ...
+
+    @property
+    def llm_tokens(self) -> int: ...
+
+    @property
+    def heal_ms(self) -> float: ...
+
     def heal(self, ctx: StepContext) -> tuple[Resolution, Fix] | None: ...
 
     def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool: ...
@@ -330,6 +339,10 @@ class _Run:
                 self.signatures[name] = self.observed[name]
         report.extracted = self.redact.data(self.extracted)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        healer = self.opts.healer
+        if healer is not None:  # what healing cost belongs to the run that needed it
+            report.llm_calls, report.llm_tokens = healer.llm_calls, healer.llm_tokens
+            report.heal_ms = round(healer.heal_ms, 1)
         report._fixes = self.fixes  # noqa: SLF001
         report._signatures = self.signatures  # noqa: SLF001
         return report

@@ -123,9 +123,6 @@ class Webmem:
                                         strict=self.options.strict if strict is None else strict,
                                         artifacts=artifacts, healer=healer)
         report = run_flow(page or self.page, ff.flow, dict(inputs or {}), opts, path=self.options.show(ff.path))
-        if healer is not None:
-            report.llm_calls = healer.llm_calls
-            report.llm_tokens = healer.llm_tokens
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
