@@ -85,6 +85,20 @@ def fits(action: str, fp: Fingerprint) -> bool:
     return (fp.role or "") in kinds
 
 
+OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
+
+
+def option_values(options: list[list[str]], wanted: str) -> list[str]:
+    """The values of the select options `wanted` names: by value, else by label, else by label in any
+    case. More than one is ambiguous, and the caller must not pick."""
+    chosen = [v for v, _ in options if v == wanted]
+    if not chosen:
+        chosen = [v for v, label in options if label == wanted]
+    if not chosen:
+        chosen = [v for v, label in options if label.lower() == wanted.strip().lower()]
+    return chosen
+
+
 def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
     """A look-alike in another form or dialog (a newsletter box above the real form) is another
     control, however alike it looks."""

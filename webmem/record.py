@@ -40,6 +40,7 @@ from webmem.flow import (
     UncheckStep,
 )
 from webmem.inputs import PLACEHOLDER, render
+from webmem.locate import OPTIONS_JS, option_values
 from webmem.target import learn_target
 from webmem.urlpattern import origin_of, to_pattern
 
@@ -128,11 +129,15 @@ class Recorder:
         address = here if origin_of(self.page.url) == origin_of(self.base_url) else self.page.url
         self.steps.append(GotoStep(goto=self.parameterise(address)))
 
-    def act(self, action: str, element: ElementHandle | Locator, value: str | None = None,
-            intent: str | None = None, key: str | None = None) -> None:
+    def _learn(self, element: ElementHandle | Locator, intent: str | None) -> tuple[ElementHandle, str, Target]:
+        """The element, the page state it is on, and the target it becomes (before acting on it)."""
         handle = element.element_handle() if isinstance(element, Locator) else element
         page_name = self._page_state()
-        target = learn_target(self.page, handle, intent)
+        return handle, page_name, learn_target(self.page, handle, intent)
+
+    def act(self, action: str, element: ElementHandle | Locator, value: str | None = None,
+            intent: str | None = None, key: str | None = None) -> None:
+        handle, page_name, target = self._learn(element, intent)
         before_url = to_pattern(self.page.url, self.base_url)
         before_texts = self._confirmation_texts() if action in {"click", "press"} else set()
         step = self._perform(action, handle, target, page_name, value, key)
@@ -153,19 +158,19 @@ class Recorder:
         if action == "select":
             template = self.parameterise(value or "")
             wanted = render(template, self.values)
-            options = handle.evaluate("(el) => el.options ? [...el.options].map((o) => [o.value, o.label]) : null")
+            options = handle.evaluate(OPTIONS_JS)
             if options is None:
                 try:
                     handle.select_option(value=wanted, timeout=timeout)
                 except Exception:  # the agent may name the option by its label
                     handle.select_option(label=wanted, timeout=timeout)
-            elif any(v == wanted for v, _ in options):
-                handle.select_option(value=wanted, timeout=timeout)
-            elif any(label == wanted for _, label in options):  # the agent named the option by its label
-                handle.select_option(label=wanted, timeout=timeout)
-            else:  # asking Playwright for a missing option would wait out the whole timeout
-                shown = ", ".join(v for v, _ in options if v)
-                raise ValueError(f"no option {template!r} in this select (options: {shown})")
+            else:  # choose here: asking Playwright for a missing option would wait out the whole timeout
+                chosen = option_values(options, wanted)
+                if len(chosen) != 1:
+                    shown = ", ".join(v for v, _ in options if v)
+                    problem = "no option" if not chosen else "more than one option"
+                    raise ValueError(f"{problem} matches {template!r} in this select (options: {shown})")
+                handle.select_option(value=chosen[0], timeout=timeout)
             return SelectStep(select=SelectArgs(target=target, page=page_name, value=template))
         if action in {"check", "uncheck"}:
             handle.set_checked(action == "check", timeout=timeout)
@@ -199,21 +204,14 @@ class Recorder:
 
     def extract(self, element: ElementHandle | Locator, name: str, intent: str | None = None) -> str:
         """Read an element's value or text as the named result `name`, and keep it as an extract step."""
-        handle = element.element_handle() if isinstance(element, Locator) else element
-        page_name = self._page_state()
-        target = learn_target(self.page, handle, intent)
+        handle, page_name, target = self._learn(element, intent)
         got = handle.evaluate("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
                               " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")
         self.steps.append(ExtractStep(extract=ExtractArgs(target=target, page=page_name, **{"as": name})))
         return got
 
-    def note_url(self, url: str) -> None:
-        """Remember a navigation the agent made (a `goto`)."""
-        self.goto(url)
-
     def flow(self) -> Flow:
-        inputs = {k: v for k, v in self.inputs.items()}
         used_pages = {s.page for s in self.steps if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
-        return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=inputs, pages=pages,
+        return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=self.inputs, pages=pages,
                     steps=self.steps)

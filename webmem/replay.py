@@ -23,7 +23,7 @@ from webmem.config import Settings, Timeouts
 from webmem.errors import OriginError, WebmemError
 from webmem.flow import Expect, Flow, Signature, Target
 from webmem.inputs import Redactor, render, resolve_inputs
-from webmem.locate import Resolution, resolve
+from webmem.locate import OPTIONS_JS, Resolution, option_values, resolve
 from webmem.report import HealInfo, RunReport, StepReport
 from webmem.urlpattern import matches, origin_of
 
@@ -256,12 +256,8 @@ class _Run:
             self.expect(Expect(url=args.url, text=args.text), timeout=args.timeout_ms)
 
     def select(self, loc: Any, wanted: str, target: Target) -> None:
-        options: list[list[str]] = loc.evaluate("(e) => [...e.options].map((o) => [o.value, o.label.trim()])")
-        chosen = [v for v, _ in options if v == wanted]
-        if not chosen:
-            chosen = [v for v, label in options if label == wanted]
-        if not chosen:
-            chosen = [v for v, label in options if label.lower() == wanted.strip().lower()]
+        options: list[list[str]] = loc.evaluate(OPTIONS_JS)
+        chosen = option_values(options, wanted)
         if len(chosen) != 1:
             labels = ", ".join(label for _, label in options)
             problem = "no option" if not chosen else "more than one option"
