@@ -23,6 +23,8 @@ ACCEPT = 0.9  # matched element this like the learned one: no further questions
 VERIFY_MIN = 0.5  # below this a matched element is never the learned one
 MARGIN = 0.1  # the matched (or healed-to) element must beat the runner-up by this much
 
+# inputs Playwright fills by value though their role is not a textbox's
+FILLABLE_TYPES = {"date", "time", "datetime-local", "month", "week", "password", "color", "range"}
 ACTION_KINDS: dict[str, set[str]] = {
     # which elements can take which action: healing and verification never cross kinds
     "fill": {"textbox", "searchbox", "spinbutton", "combobox"},
@@ -74,13 +76,13 @@ class Resolution:
 
 
 def fits(action: str, fp: Fingerprint) -> bool:
+    """Whether an element can take `action` (the one rule for verifying, healing and agents' actions)."""
     kinds = ACTION_KINDS.get(action)
     if kinds is None:
         return True
-    if action == "fill" and fp.tag in {"textarea"}:
+    if action == "fill" and fp.tag == "textarea":
         return True
-    if action == "fill" and fp.tag == "input" and fp.type in {"date", "time", "datetime-local", "month", "week",
-                                                              "password", "color"}:
+    if action == "fill" and fp.tag == "input" and fp.type in FILLABLE_TYPES:
         return True
     return (fp.role or "") in kinds
 

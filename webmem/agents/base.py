@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webmem.agents.digest import Digest
 from webmem.flow import Flow, InputSpec
+from webmem.locate import fits
 
 
 class _Action(BaseModel):
@@ -24,48 +25,46 @@ class _Action(BaseModel):
         return type(self).tool
 
 
-class Click(_Action):
+class _OnElement(_Action):
+    element: int = Field(description="the element's number from the page digest")
+
+
+class Click(_OnElement):
     """Click an element (button, link, radio, checkbox, tab...)."""
 
     tool: ClassVar[str] = "click"
-    element: int = Field(description="the element's number from the page digest")
 
 
-class Fill(_Action):
+class Fill(_OnElement):
     """Type a value into a text field (replacing what is there). For an input type `{{ key }}`."""
 
     tool: ClassVar[str] = "fill"
-    element: int = Field(description="the element's number from the page digest")
     value: str = Field(description="the text, or an input placeholder such as {{ email }}")
 
 
-class Select(_Action):
+class Select(_OnElement):
     """Choose an option of a select element by its value or label."""
 
     tool: ClassVar[str] = "select"
-    element: int = Field(description="the element's number from the page digest")
     value: str = Field(description="the option's value or label, or an input placeholder")
 
 
-class Check(_Action):
+class Check(_OnElement):
     """Tick a checkbox or choose a radio option."""
 
     tool: ClassVar[str] = "check"
-    element: int = Field(description="the element's number from the page digest")
 
 
-class Uncheck(_Action):
+class Uncheck(_OnElement):
     """Untick a checkbox."""
 
     tool: ClassVar[str] = "uncheck"
-    element: int = Field(description="the element's number from the page digest")
 
 
-class Press(_Action):
+class Press(_OnElement):
     """Press a key (e.g. Enter) with an element focused."""
 
     tool: ClassVar[str] = "press"
-    element: int = Field(description="the element's number from the page digest")
     key: str = Field("Enter", description="a key name such as Enter, Tab, Escape, ArrowDown")
 
 
@@ -84,11 +83,10 @@ class WaitFor(_Action):
     timeout_ms: int = Field(5000, ge=0, le=30000)
 
 
-class Extract(_Action):
+class Extract(_OnElement):
     """Read an element's text as a named result of the task."""
 
     tool: ClassVar[str] = "extract"
-    element: int = Field(description="the element's number from the page digest")
     as_: str = Field(alias="as", description="the result's name, e.g. record_id")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -111,15 +109,6 @@ class Fail(_Action):
 Action = Click | Fill | Select | Check | Uncheck | Press | Goto | WaitFor | Extract | Done | Fail
 ACTIONS: dict[str, type[_Action]] = {m.tool: m for m in (Click, Fill, Select, Check, Uncheck, Press, Goto,
                                                          WaitFor, Extract, Done, Fail)}
-
-# which element roles an action accepts (tags for fields without a role)
-_KINDS: dict[str, set[str]] = {
-    "fill": {"textbox", "searchbox", "spinbutton", "combobox", "textarea", "input"},
-    "select": {"combobox", "listbox", "select"},
-    "check": {"checkbox", "radio", "switch"},
-    "uncheck": {"checkbox", "switch"},
-}
-
 
 class InvalidAction(ValueError):
     """A proposed action that cannot be carried out; its message goes back to the agent."""
@@ -155,9 +144,7 @@ def check_against(action: _Action, digest: Digest) -> None:
     if el is None:
         top = max((e.index for e in digest.elements), default=-1)
         raise InvalidAction(f"{action.name}: there is no element [{index}] on this page (elements are 0..{top})")
-    kinds = _KINDS.get(action.name)
-    if kinds and not ({el.role, el.fp.tag} & kinds) and not (action.name == "fill" and el.is_field
-                                                               and el.role not in {"checkbox", "radio"}):
+    if not fits(action.name, el.fp):
         raise InvalidAction(f"{action.name}: element [{index}] is a {el.role}, not something you can {action.name}")
     if not el.enabled and action.name not in {"extract"}:
         raise InvalidAction(f"{action.name}: element [{index}] is disabled")
