@@ -16,19 +16,19 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import ElementHandle, Page
 
 from webmem import flowfile
 from webmem.config import Settings
 from webmem.errors import WebmemError
 from webmem.flow import Fingerprint, Flow, Healed, Signature, Target
 from webmem.llm import Model, ModelError
-from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, resolve, same_container
+from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, same_container
 from webmem.replay import Fix, StepContext
 from webmem.report import HealInfo, RunReport
 from webmem.selector import locator
+from webmem.signature import similarity
 from webmem.target import learn_target
 
 HEAL_MIN = 0.5  # a local heal needs at least this similarity...
@@ -70,19 +70,18 @@ class Healer:
             self.heal_ms += (time.perf_counter() - t0) * 1000
 
     def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool:
-        """A dissimilar page: go on (strictly) if every target on it still verifies, or if it is similar
-        enough for each broken target to be healed on evidence at its own step."""
-        from webmem.signature import similarity
-
+        """A dissimilar page: go on if it is at least PAGE_FLOOR alike. Every step on it is then resolved
+        strictly: its target verifies, or is healed on evidence at its own step, or the step fails."""
         learned = flow.pages[page_name].signature
-        # every step on this page is then resolved strictly, and healed on evidence or failed
         return learned is not None and similarity(learned, now) >= PAGE_FLOOR
 
-    def verify_or_selector_fix(self, ctx_page: Page, index: int, target: Target, res: Resolution) -> Fix | None:
+    def selector_fix(self, page: Page, index: int, target: Target, res: Resolution) -> Fix | None:
         """Tier 1: a later stored selector verified; drop the dead ones ahead of it."""
         if not res.ok or not res.stale:
             return None
-        return self._fix(ctx_page, index, target, res.locator, "selector", "local", res.stale[0], res.score)
+        assert res.locator is not None
+        return _fix(page, index, target.intent, res.locator.element_handle(), "selector", "local", res.stale[0],
+                    res.score)
 
     # ---- tiers --------------------------------------------------------------------------------
 
@@ -136,28 +135,28 @@ class Healer:
         handle = ctx.page.evaluate_handle("(i) => window.__webmem.registry[i]", cand.index).as_element()
         if handle is None:
             return None
-        try:
-            target = learn_target(ctx.page, handle, ctx.target.intent)
-        except ValueError:
-            return None  # no selector pins it down: not something a flow can keep
-        target.healed = Healed(by=by, tier=tier, old=old, score=round(score, 3), date=_today())  # type: ignore[arg-type]
-        loc = locator(ctx.page, target.selectors[0])
-        res = Resolution(locator=loc, selector=target.selectors[0], score=score,
+        fix = _fix(ctx.page, ctx.index, ctx.target.intent, handle, tier, by, old, round(score, 3),
+                   [c.describe() for c in ctx.resolution.candidates])
+        if fix is None:
+            return None
+        selector = fix.target.selectors[0]
+        res = Resolution(locator=locator(ctx.page, selector), selector=selector, score=score,
                          state={"visible": cand.visible, "enabled": cand.enabled},
                          probes=ctx.resolution.probes, candidates=ctx.resolution.candidates)
-        info = HealInfo(tier=tier, by=by, old_selector=old, new_selector=target.selectors[0], score=round(score, 3),  # type: ignore[arg-type]
-                        candidates=[c.describe() for c in ctx.resolution.candidates])
-        return res, Fix(ctx.index, target, info)
+        return res, fix
 
-    def _fix(self, page: Page, index: int, target: Target, loc: Any, tier: str, by: str, old: str,
-             score: float | None) -> Fix | None:
-        try:
-            new = learn_target(page, loc.element_handle(), target.intent)
-        except ValueError:
-            return None
-        new.healed = Healed(by=by, tier=tier, old=old, score=score, date=_today())  # type: ignore[arg-type]
-        info = HealInfo(tier=tier, by=by, old_selector=old, new_selector=new.selectors[0], score=score)  # type: ignore[arg-type]
-        return Fix(index, new, info)
+
+def _fix(page: Page, index: int, intent: str, element: ElementHandle, tier: str, by: str, old: str,
+         score: float | None, candidates: list[str] | None = None) -> Fix | None:
+    """The element learned afresh as the step's target, with where the repair came from."""
+    try:
+        target = learn_target(page, element, intent)
+    except ValueError:
+        return None  # no selector pins it down: not something a flow can keep
+    target.healed = Healed(by=by, tier=tier, old=old, score=score, date=_today())  # type: ignore[arg-type]
+    info = HealInfo(tier=tier, by=by, old_selector=old, new_selector=target.selectors[0], score=score,  # type: ignore[arg-type]
+                    candidates=candidates or [])
+    return Fix(index, target, info)
 
 
 def _candidate_line(c: Candidate) -> str:
@@ -221,5 +220,3 @@ def write_back(ff: flowfile.FlowFile, report: RunReport, *, write: bool, propose
     except OSError as exc:
         raise WebmemError(f"{ff.path}: cannot write the repaired flow: {exc}") from None
 
-
-__all__ = ["Healer", "make_healer", "write_back", "resolve"]

@@ -76,7 +76,7 @@ class Healer(Protocol):
 
     def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool: ...
 
-    def verify_or_selector_fix(self, page: Page, index: int, target: Target, res: Resolution) -> Fix | None: ...
+    def selector_fix(self, page: Page, index: int, target: Target, res: Resolution) -> Fix | None: ...
 
 
 @dataclass
@@ -175,7 +175,7 @@ class _Run:
         res = resolve(self.page, target, action, strict=strict, wait_ms=wait)
         if res.ok:
             healer = self.opts.healer
-            fix = healer.verify_or_selector_fix(self.page, index, target, res) if healer else None
+            fix = healer.selector_fix(self.page, index, target, res) if healer else None
             return res, fix
         if self.opts.healer is not None:
             ctx = StepContext(self.page, self.flow, index, action, target, res, strict, self.values)
