@@ -147,19 +147,17 @@ def load_flow(path: str | os.PathLike[str]) -> FlowFile:
 
 def to_plain(flow_or_part: Any) -> Any:
     """A model as plain data in field order, without empty values (no noise in the file)."""
-    data = flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
-    if isinstance(flow_or_part, Flow):  # the version key is always written, and first
-        data = {"webmem": flow_or_part.webmem, **data}
-        data = _drop_empty(data)
-        # the action key leads its step; `expect` follows it
-        data["steps"] = [{**{k: v for k, v in st.items() if k != "expect"},
-                          **({"expect": st["expect"]} if "expect" in st else {})} for st in data["steps"]]
-        if flow_or_part.inputs:  # an input with every default is still an input: `name: {}`
-            data["inputs"] = {k: data.get("inputs", {}).get(k, {}) for k in flow_or_part.inputs}
-            data = {k: data[k] for k in ["webmem", "name", "task", "base_url", "inputs", "pages", "steps"]
-                    if k in data}
+    data = _drop_empty(flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                               exclude_defaults=True))
+    if not isinstance(flow_or_part, Flow):
         return data
-    return _drop_empty(data)
+    # in the model's field order: the version key always; an input with every default is still an
+    # input (`name: {}`); in each step the action key leads and `expect` follows
+    data["webmem"] = flow_or_part.webmem
+    if flow_or_part.inputs:
+        data["inputs"] = {key: to_plain(spec) for key, spec in flow_or_part.inputs.items()}
+    data["steps"] = [dict(sorted(step.items(), key=lambda item: item[0] == "expect")) for step in data["steps"]]
+    return {key: data[key] for key in Flow.model_fields if key in data}
 
 
 def _drop_empty(value: Any) -> Any:
