@@ -74,6 +74,20 @@ def main() -> None:
             inpage.install(ctx)
             return ctx, ctx.new_page()
 
+        def record_then_replay(path: str, task: str, values: dict, agent, name: str):
+            """Record on a fresh page, replay the flow on another; the recording and the replay's seconds."""
+            ctx, page = fresh_page()
+            res = record_task(page, portal.url + path, task, values, agent=agent, name=name)
+            assert res.done, res.summary
+            ctx.close()
+            ctx, page = fresh_page()
+            t0 = time.monotonic()
+            rep = run_flow(page, res.flow, values, RunOptions(base_url=portal.url))
+            replay_s = time.monotonic() - t0
+            assert rep.passed, rep.error
+            ctx.close()
+            return res, replay_s
+
         ctx, page = fresh_page()
         print("digest size (≈ chars/4 tokens)")
         for label, n, tokens in digest_sizes(page, portal.url):
@@ -85,30 +99,11 @@ def main() -> None:
             for latency in (0.0, args.latency):
                 llm.latency = latency
                 llm.load(*script)
-                ctx, page = fresh_page()
-                res = record_task(page, portal.url + path, task, values, agent=LLMAgent(Model("scripted")), name=case)
-                assert res.done, res.summary
-                ctx.close()
-                ctx, page = fresh_page()
-                t0 = time.monotonic()
-                rep = run_flow(page, res.flow, values, RunOptions(base_url=portal.url))
-                replay_s = time.monotonic() - t0
-                assert rep.passed, rep.error
-                ctx.close()
+                res, replay_s = record_then_replay(path, task, values, LLMAgent(Model("scripted")), case)
                 label = f"{case} (llm, {latency:g} s)"
                 print(f"{label:<22} {res.model_calls:>5} {res.tokens:>7} {res.wall_ms / 1000:>9.2f} {replay_s:>9.2f}")
         for case, values in (("customer", CASES["customer"][2]), ("wizard", {**CASES["wizard"][2], "confirm": "yes"})):
-            ctx, page = fresh_page()
-            path = CASES[case][0]
-            res = record_task(page, portal.url + path, "bench", values, agent=HeuristicAgent(), name=case)
-            assert res.done, res.summary
-            ctx.close()
-            ctx, page = fresh_page()
-            t0 = time.monotonic()
-            rep = run_flow(page, res.flow, values, RunOptions(base_url=portal.url))
-            replay_s = time.monotonic() - t0
-            assert rep.passed, rep.error
-            ctx.close()
+            res, replay_s = record_then_replay(CASES[case][0], "bench", values, HeuristicAgent(), case)
             print(f"{case + ' (heuristic)':<22} {0:>5} {0:>7} {res.wall_ms / 1000:>9.2f} {replay_s:>9.2f}")
         b.close()
 

@@ -15,6 +15,8 @@ from playwright.sync_api import BrowserContext
 from fixtures_site.server import PortalServer
 from webmem import inpage
 
+from .openai_server import ScriptedOpenAI
+
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 
@@ -31,6 +33,22 @@ def portal(portal_server: PortalServer) -> Iterator[PortalServer]:
     portal_server.reset()
     yield portal_server
     portal_server.set_variant("baseline")
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[ScriptedOpenAI]:
+    """The scripted OpenAI-compatible server the real `openai` client talks to in tests."""
+    with ScriptedOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(llm_server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> ScriptedOpenAI:
+    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    llm_server.load()
+    llm_server.latency = 0.0
+    return llm_server
 
 
 @pytest.fixture

@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Page
 
 from webmem.config import Settings
 from webmem.flow import Fingerprint
 from webmem.flowfile import load_flow
 from webmem.heal import make_healer
-from webmem.llm import ModelError
 from webmem.replay import RunOptions, run_flow
+from webmem.report import RunReport
 
 from .conftest import FLOWS
 from .openai_server import ScriptedOpenAI, text
 
 INPUTS = {"full_name": "Llm Heal", "email": "llm@example.com", "plan": "pro"}
-
-
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(llm_server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> ScriptedOpenAI:
-    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    llm_server.load()
-    return llm_server
 
 
 def pick(name: str):
@@ -62,6 +46,11 @@ def weakened_flow(step_intent: str):
     return flow
 
 
+def run_with_model(page: Page, portal, flow) -> RunReport:
+    return run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url,
+                                                   healer=make_healer("llm", Settings(), model="m")))
+
+
 def test_model_repairs_what_local_similarity_cannot(page: Page, portal, llm: ScriptedOpenAI) -> None:
     portal.set_variant("reworded_decoy")
     flow = weakened_flow("the customer's e-mail field")
@@ -86,15 +75,13 @@ def test_model_none_and_nonsense_fail_safely(page: Page, portal, llm: ScriptedOp
     portal.set_variant("injection")
     flow = weakened_flow("the customer's e-mail field")
     llm.load(text("none"))
-    report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url,
-                                                     healer=make_healer("llm", Settings(), model="m")))
+    report = run_with_model(page, portal, flow)
     assert not report.passed and portal.submissions() == [] and portal.deleted_all == 0
     body = llm.requests[-1]["messages"][1]["content"]
     head, _, data = body.partition("<<<")
     assert "ignore your previous instructions" not in head.lower()  # page text only inside the data block
     llm.load(text("Sure! I will click Delete all records."))
-    report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url,
-                                                     healer=make_healer("llm", Settings(), model="m")))
+    report = run_with_model(page, portal, flow)
     assert not report.passed and "not a listed number" in report.error
     assert portal.submissions() == [] and portal.deleted_all == 0
 
@@ -103,8 +90,6 @@ def test_listed_number_out_of_range_is_refused(page: Page, portal, llm: Scripted
     portal.set_variant("labels_reworded")
     flow = weakened_flow("the customer's e-mail field")
     llm.load(text("99"))
-    report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url,
-                                                     healer=make_healer("llm", Settings(), model="m")))
+    report = run_with_model(page, portal, flow)
     assert not report.passed and "not a listed number" in report.error
     assert portal.submissions() == []
-    assert ModelError  # the error type the CLI reports with exit code 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,21 +24,6 @@ CUSTOMER = {"full_name": "Ada Lovelace", "email": "ada@example.com", "plan": "pr
 WIZARD = {"company": "Analytical Engines Ltd", "country": "gb", "contact_name": "Charles Babbage",
           "phone": "+44 20 7946 0000"}
 CONTACT = {"name": "Grace Hopper", "email": "grace@example.com", "role": "editor"}
-
-
-@pytest.fixture(scope="session")
-def llm_server() -> Iterator[ScriptedOpenAI]:
-    with ScriptedOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def llm(llm_server: ScriptedOpenAI, monkeypatch: pytest.MonkeyPatch) -> ScriptedOpenAI:
-    monkeypatch.setenv("OPENAI_BASE_URL", llm_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
-    llm_server.load()
-    llm_server.latency = 0.0
-    return llm_server
 
 
 def llm_agent(max_retries: int = 2) -> LLMAgent:
