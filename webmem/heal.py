@@ -24,7 +24,7 @@ from webmem.config import Settings
 from webmem.errors import WebmemError
 from webmem.flow import Fingerprint, Flow, Healed, Signature, Target
 from webmem.llm import Model, ModelError
-from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, same_container
+from webmem.locate import MARGIN, Candidate, Resolution, page_candidates, registry_element, same_container
 from webmem.replay import Fix, StepContext
 from webmem.report import HealInfo, RunReport
 from webmem.selector import locator
@@ -132,7 +132,7 @@ class Healer:
 
     def _accept(self, ctx: StepContext, cand: Candidate, tier: str, by: str, old: str,
                 score: float) -> tuple[Resolution, Fix] | None:
-        handle = ctx.page.evaluate_handle("(i) => window.__webmem.registry[i]", cand.index).as_element()
+        handle = registry_element(ctx.page, cand.index)
         if handle is None:
             return None
         fix = _fix(ctx.page, ctx.index, ctx.target.intent, handle, tier, by, old, round(score, 3),

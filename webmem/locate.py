@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem import inpage
 from webmem.fingerprint import score, text_similarity
@@ -122,6 +122,11 @@ def page_candidates(page: Page, learned: Fingerprint | None, action: str) -> lis
                              item["visible"], item["enabled"]))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
+
+
+def registry_element(page: Page, index: int) -> ElementHandle | None:
+    """The element the last `page_candidates` (or agent digest) numbered `index`, if it is still there."""
+    return page.evaluate_handle("(i) => window.__webmem.registry[i]", index).as_element()
 
 
 def _registry_index(loc: Locator) -> int:

@@ -18,6 +18,7 @@ from playwright.sync_api import ElementHandle, Page
 from webmem import inpage
 from webmem.flow import Fingerprint
 from webmem.inputs import Redactor
+from webmem.locate import registry_element
 
 TEXT_LIMIT = 600  # characters of visible text in the summary
 FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "checkbox", "radio", "switch", "slider"}
@@ -178,7 +179,7 @@ def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LI
 
 def handle(page: Page, index: int) -> ElementHandle:
     """The element a digest numbered `index` (valid until the next digest)."""
-    h = page.evaluate_handle("(i) => window.__webmem.registry[i]", index).as_element()
+    h = registry_element(page, index)
     if h is None:
         raise LookupError(f"element [{index}] is no longer on the page")
     return h
