@@ -90,7 +90,7 @@ def load_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return rows
 
 
-class FlowFile(pytest.File):
+class FlowCollector(pytest.File):
     """A flow file: one test per data row (or one test on the flow's input defaults)."""
 
     def collect(self) -> Iterable[pytest.Item]:
@@ -111,9 +111,7 @@ class FlowFile(pytest.File):
 
 def _test_function(path: Path, inputs: dict[str, Any]) -> Callable[..., None]:
     def webmem_flow(webmem: Webmem) -> None:
-        report = webmem.run(path, inputs)
-        if not report.passed:
-            raise FlowFailed(webmem.explain(report), report)
+        webmem.run(path, inputs, check=True)  # a failed run raises FlowFailed, explained
 
     return webmem_flow
 
@@ -126,7 +124,7 @@ class FlowItem(pytest.Function):
     row_id: str | None
 
     @classmethod
-    def for_flow(cls, parent: FlowFile, name: str, path: Path, inputs: dict[str, Any],
+    def for_flow(cls, parent: FlowCollector, name: str, path: Path, inputs: dict[str, Any],
                  row_id: str | None) -> FlowItem:
         item = cls.from_parent(parent, name=name, callobj=_test_function(path, inputs))
         item.flow_path, item.inputs, item.row_id = path, inputs, row_id

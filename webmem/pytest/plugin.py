@@ -78,10 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    from webmem.pytest.collect import FlowFile, is_flow_file
+    from webmem.pytest.collect import FlowCollector, is_flow_file
 
     if is_flow_file(file_path):
-        return FlowFile.from_parent(parent, path=file_path)
+        return FlowCollector.from_parent(parent, path=file_path)
     return None
 
 
