@@ -189,7 +189,7 @@ def record(
                 raise InputError(f"--secret {key}={var}: the environment variable {var or '(none)'} is not set")
             values[key] = os.environ[var]
             specs[key] = InputSpec(secret=True, env=var)
-        redact = Redactor([str(values[k]) for k, s in specs.items() if s.secret])
+        redact = Redactor.for_inputs(specs, values)
         model_name = model or settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
         bot = make_agent(kind.value, model_name)

@@ -120,8 +120,13 @@ class Redactor:
         self.secrets = sorted({s for s in (secrets or []) if s}, key=len, reverse=True)
 
     @classmethod
+    def for_inputs(cls, specs: Mapping[str, InputSpec], values: Mapping[str, Any]) -> Redactor:
+        """Hides the values of the inputs marked secret."""
+        return cls([str(values[k]) for k, spec in specs.items() if spec.secret and k in values])
+
+    @classmethod
     def for_flow(cls, flow: Flow, values: Mapping[str, Any]) -> Redactor:
-        return cls([str(values[k]) for k, spec in flow.inputs.items() if spec.secret and k in values])
+        return cls.for_inputs(flow.inputs, values)
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:

@@ -75,7 +75,7 @@ def record_task(
     missing = [k for k in specs if k not in values]
     if missing:
         raise WebmemError(f"no value for input(s): {', '.join(missing)}")
-    redact = redactor or Redactor([str(values[k]) for k, s in specs.items() if s.secret])
+    redact = redactor or Redactor.for_inputs(specs, values)
     agent = agent or HeuristicAgent()
     name = name or slug(task)[:48].strip("-")
     started = time.monotonic()
