@@ -10,11 +10,13 @@ Nothing is written unless the whole run passed; a rewrite changes only the heale
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import ElementHandle, Page
@@ -62,12 +64,17 @@ class Healer:
 
     # ---- the replay's two hooks -------------------------------------------------------------------
 
-    def heal(self, ctx: StepContext) -> tuple[Resolution, Fix] | None:
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
-            return self._heal(ctx)
+            yield
         finally:
             self.heal_ms += (time.perf_counter() - t0) * 1000
+
+    def heal(self, ctx: StepContext) -> tuple[Resolution, Fix] | None:
+        with self._timed():
+            return self._heal(ctx)
 
     def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool:
         """A dissimilar page: go on if it is at least PAGE_FLOOR alike. Every step on it is then resolved
@@ -80,8 +87,9 @@ class Healer:
         if not res.ok or not res.stale:
             return None
         assert res.locator is not None
-        return _fix(page, index, target.intent, res.locator.element_handle(), "selector", "local", res.stale[0],
-                    res.score)
+        with self._timed():
+            return _fix(page, index, target.intent, res.locator.element_handle(), "selector", "local",
+                        res.stale[0], res.score)
 
     # ---- tiers --------------------------------------------------------------------------------
 
