@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from playwright.sync_api import Error as PlaywrightError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -76,6 +77,32 @@ def print_step(rep: StepReport) -> None:
             out.print(f"        candidate {cand}", soft_wrap=True, markup=False)
         if rep.screenshot:
             out.print(f"      screenshot: {rep.screenshot}", soft_wrap=True, markup=False)
+
+
+def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Values from --input key=value and --secret key=ENV_VAR; returns (values, secret key -> variable)."""
+    import os
+
+    values: dict[str, Any] = dict(parse_pairs(pairs))
+    named: dict[str, str] = {}
+    for key, var in parse_pairs(secrets).items():
+        if key in values:
+            raise InputError(f"input {key!r} is given both as --input and --secret")
+        if not var or var not in os.environ:
+            raise InputError(f"--secret {key}={var}: the environment variable {var or '(none)'} is not set")
+        values[key], named[key] = os.environ[var], var
+    return values, named
+
+
+def print_action(log: Any, redact: Redactor) -> None:
+    """One line per agent action as it happens (recording, or finishing a handed-over replay)."""
+    mark = "[green]✓[/green]" if log.ok else "[red]✗[/red]"
+    what = f" {escape(log.element)}" if log.element else ""
+    value = f" ← {escape(log.value)}" if log.value else ""
+    why = f" [dim]— {escape(log.why)}[/dim]" if log.why else ""
+    out.print(redact(f"{mark} {log.index:>2} {log.action:<8}{what}{value}{why}"), soft_wrap=True)
+    if log.message and not log.ok:
+        out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
 
 
 def write_report(report: RunReport, path: Path | None, redact: Redactor) -> None:
@@ -169,7 +196,6 @@ def record(
     trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
 ) -> None:
     """Let an agent do a task in a real browser and write what it did as a flow. Exit 1 if it did not finish."""
-    import os
     from dataclasses import asdict
 
     from webmem.agents import make_agent, record_task
@@ -180,15 +206,8 @@ def record(
 
     try:
         settings = load_settings()
-        values: dict[str, Any] = dict(parse_pairs(input))
-        specs = {k: InputSpec() for k in values}
-        for key, var in parse_pairs(secret).items():
-            if key in values:
-                raise InputError(f"input {key!r} is given both as --input and --secret")
-            if not var or var not in os.environ:
-                raise InputError(f"--secret {key}={var}: the environment variable {var or '(none)'} is not set")
-            values[key] = os.environ[var]
-            specs[key] = InputSpec(secret=True, env=var)
+        values, secrets = task_inputs(input, secret)
+        specs = {k: InputSpec(secret=k in secrets, env=secrets.get(k)) for k in values}
         redact = Redactor.for_inputs(specs, values)
         model_name = model or settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
@@ -198,19 +217,10 @@ def record(
         out.print(f"[bold]recording[/bold] {escape(name)} [dim]with the {kind.value} agent"
                   f"{f' ({model_name})' if kind is AgentKind.openai else ''}: {escape(redact(task))}[/dim]")
 
-        def show(log: Any) -> None:
-            mark = "[green]✓[/green]" if log.ok else "[red]✗[/red]"
-            what = f" {escape(log.element)}" if log.element else ""
-            value = f" ← {escape(log.value)}" if log.value else ""
-            why = f" [dim]— {escape(log.why)}[/dim]" if log.why else ""
-            line = f"{mark} {log.index:>2} {log.action:<8}{what}{value}{why}"
-            out.print(redact(line), soft_wrap=True)
-            if log.message and not log.ok:
-                out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
-
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=name) as page:
             result = record_task(page, url, task, values, specs, bot, name=name, max_steps=max_steps,
-                                 on_action=show, redactor=redact, timeouts=settings.timeouts)
+                                 on_action=lambda log: print_action(log, redact), redactor=redact,
+                                 timeouts=settings.timeouts)
         if result.done:
             assert result.flow is not None
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,6 +242,157 @@ def record(
     err.print(f"[red]not recorded[/red] ({result.status}): {escape(result.summary)} [dim]({stats}); "
               "no flow written[/dim]", soft_wrap=True)
     raise typer.Exit(1)
+
+STORE_HELP = "the flow store: a folder of flow files (index and statistics in its .webmem/)"
+
+
+def _seconds(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.2f} s"
+
+
+def print_result(res: Any) -> None:
+    """The outcome of `webmem do` in a line or two, and the stored flow's change, if any."""
+    costs = f"{res.model_calls} model calls, {res.tokens} tokens"
+    where = escape(res.flow or "")
+    if res.status in {"hit", "healed"}:
+        line = f"[green]{res.status}[/green]: replayed {where} in {_seconds(res.duration_ms)}, {costs}"
+        if res.learn_ms is not None:
+            saved = f"; saved about {res.saved_calls} model calls, {res.saved_tokens} tokens" if res.saved_calls else ""
+            line += f" [dim](learning it took {_seconds(res.learn_ms)}{saved})[/dim]"
+    elif res.status == "learned":
+        line = f"[green]learned[/green]: stored {where} in {_seconds(res.duration_ms)}, {costs}"
+    elif res.status == "handed_over":
+        line = f"[green]handed over[/green]: the agent finished the task; stored {where} in " \
+               f"{_seconds(res.duration_ms)}, {costs}"
+    else:
+        line = f"[red]failed[/red] in {_seconds(res.duration_ms)} ({costs}): {escape(res.error or '')}"
+    (out if res.ok else err).print(line, soft_wrap=True)
+    for note in [*res.skipped, *res.notes]:
+        out.print(f"  [dim]{escape(note)}[/dim]", soft_wrap=True)
+    if res.patch:
+        out.print(res.patch, markup=False, highlight=False, end="")
+
+
+@app.command("do")
+def do_task(
+    url: Annotated[str, typer.Argument(help="the page the task starts on")],
+    task: Annotated[str, typer.Option("--task", "-t", help="the task, in words (input values in it do not "
+                                                          "change which flow fits)")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable)")] = [],  # noqa: B006
+    secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
+    store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
+    agent: Annotated[AgentKind | None, typer.Option(help="who learns a miss and finishes a broken replay: openai "
+                                                         "or heuristic (default: openai when a model is configured)")]
+    = None,
+    model: Annotated[str | None, typer.Option(help="model for the openai agent and --heal llm")] = None,
+    heal: Annotated[HealMode, typer.Option(help="repair broken steps: off, local (no model) or llm")] = HealMode.local,
+    handover: Annotated[bool, typer.Option(help="let the agent finish a replay that broke beyond healing")] = True,
+    max_steps: Annotated[int, typer.Option(help="the most actions the agent may take")] = 30,
+    report: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+    trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
+    artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
+) -> None:
+    """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
+    A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
+    1 not done (nothing stored), 2 bad usage."""
+    from webmem.memory import Memory
+    from webmem.session import open_page
+
+    try:
+        settings = load_settings()
+        values, secrets = task_inputs(input, secret)
+        redact = Redactor([str(values[k]) for k in secrets])
+        memory = Memory(store, agent=agent.value if agent else None, model=model, heal=heal.value,
+                        handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
+                        on_action=lambda log: print_action(log, redact), artifacts=artifacts)
+        out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {store}, agent {memory.agent_kind}, "
+                  f"heal {heal.value})[/dim]", soft_wrap=True)
+        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do") as page:
+            result = memory.do(page, task, values, url=url, secrets=secrets)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except PlaywrightError as exc:
+        raise fail(f"{url}: {str(exc).strip().splitlines()[0]}", 1) from None
+    except OSError as exc:
+        raise fail(f"{store}: {exc}") from None
+    if report is not None:
+        flowfile.write_atomic(report, redact(result.model_dump_json(indent=2)) + "\n")
+    print_result(result)
+    if result.extracted:
+        out.print(redact(json.dumps(result.extracted, indent=2)), markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _rate(fs: Any) -> str:
+    return "-" if fs.success_rate is None else f"{fs.success_rate:.0%}"
+
+
+@app.command("list")
+def list_flows(store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows")) -> None:
+    """The flows in a store: task, start URL pattern, runs, success rate, last success, quarantine."""
+    from webmem import stats
+    from webmem.store import FlowStore
+
+    fs_store = FlowStore(store)
+    if not store.is_dir():
+        raise fail(f"{store}: no such flow store (a folder of flow files)")
+    try:
+        entries = fs_store.refresh()
+        record = stats.load(store)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    t = Table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
+              title=f"flows in {store}")
+    for e in sorted(entries, key=lambda e: e.path):
+        if e.error:
+            t.add_row(e.path, f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
+            continue
+        fs = record.flows.get(e.path) or stats.FlowStats()
+        t.add_row(e.path, escape(e.task), escape(e.start or ""), str(fs.runs), _rate(fs), fs.last_success or "-",
+                  "[red]yes[/red]" if fs.is_quarantined(e.digest) else "no")
+    out.print(t)
+
+
+@app.command("stats")
+def show_stats(
+    store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
+    release: Annotated[list[str], typer.Option(help="lift the quarantine of this flow file (repeatable)")] = [],  # noqa: B006
+) -> None:
+    """What the store did and saved (hits, misses, handovers, model calls), and each flow's track record."""
+    from webmem import stats
+    from webmem.store import FlowStore, StoreError
+
+    if not store.is_dir():
+        raise fail(f"{store}: no such flow store (a folder of flow files)")
+    try:
+        entries = {e.path: e for e in FlowStore(store).refresh()}
+        if release:
+            with stats.updating(store) as record:
+                for rel in release:
+                    if rel not in record.flows:
+                        raise StoreError(f"{store}: no statistics for {rel!r} (see `webmem list`)")
+                    record.flows[rel].quarantined = record.flows[rel].quarantine_reason = None
+                    record.flows[rel].consecutive_failures = 0
+                    out.print(f"released {rel}")
+        record = stats.load(store)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    t = record.totals
+    out.print(f"[bold]{store}[/bold]: {t.hits} hits, {t.healed} healed, {t.learned} learned, "
+              f"{t.handed_over} handed over, {t.failed} failed; {t.model_calls} model calls, {t.tokens} tokens "
+              f"spent; about {t.saved_calls} calls, {t.saved_tokens} tokens saved by replaying")
+    table = Table("flow", "runs", "ok", "failed", "healed", "handed over", "mean replay", "learn cost",
+                  "last success", "quarantine", title="per flow")
+    for rel, fs in sorted(record.flows.items()):
+        e = entries.get(rel)
+        quarantine = fs.quarantine_reason if e is not None and fs.is_quarantined(e.digest) else "-"
+        table.add_row(rel if e is not None else f"[dim]{rel} (gone)[/dim]", str(fs.runs), str(fs.successes),
+                      str(fs.failures), str(fs.heals), str(fs.handovers), _seconds(fs.mean_replay_ms),
+                      f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {_seconds(fs.learn_ms)}",
+                      fs.last_success or "-", escape(quarantine or "-"))
+    out.print(table)
 
 
 @app.command()

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from webmem.errors import FlowFormatError
 from webmem.flow import FORMAT_VERSION, Flow, step_kind
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
+FLOW_SUFFIXES = (".yaml", ".yml")
+DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
+_TOP_LEVEL_WEBMEM = re.compile(r"^webmem\s*:", re.MULTILINE)
 FLOW_STYLE_KEYS = {"attrs", "classes"}  # short maps and lists that read best on one line
 
 
@@ -52,6 +56,18 @@ def dumps_doc(doc: Any) -> str:
     buf = io.StringIO()
     _yaml().dump(doc, buf)
     return buf.getvalue()
+
+
+def is_flow_file(path: Path) -> bool:
+    """A *.yaml/*.yml file (not a NAME.data.yaml) with a top-level `webmem:` key."""
+    name = path.name.lower()
+    if not name.endswith(FLOW_SUFFIXES) or name.endswith(DATA_SUFFIXES):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_TOP_LEVEL_WEBMEM.search(text))
 
 
 # ---- loading ------------------------------------------------------------------------------------
@@ -254,6 +270,10 @@ def write_atomic(path: Path, text: str) -> bool:
             os.fsync(fh.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:  # mkstemp makes 0600; a new file gets the usual mode (what the umask allows)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

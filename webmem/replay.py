@@ -87,6 +87,7 @@ class RunOptions:
     artifacts: Path | None = None  # where failure screenshots go
     on_step: Callable[[StepReport], None] | None = None
     healer: Healer | None = None
+    start_loaded: bool = False  # the page is already at the start: a first goto to this very URL is skipped
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
@@ -192,6 +193,8 @@ class _Run:
         if action == "goto":
             url = self.url_for(args)
             self.guard_origin(url)
+            if index == 0 and self.opts.start_loaded and self.page.url == url:
+                return
             self.page.goto(url, wait_until="load", timeout=self.t.navigation)
             self.checked = None
             return
@@ -341,6 +344,7 @@ class _Run:
             report.heal_ms = round(healer.heal_ms, 1)
         report._fixes = self.fixes  # noqa: SLF001
         report._signatures = self.signatures  # noqa: SLF001
+        report._observed = self.observed  # noqa: SLF001
         return report
 
     def screenshot(self, index: int) -> str | None:

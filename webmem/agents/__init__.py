@@ -6,11 +6,11 @@ from __future__ import annotations
 from webmem.agents.base import ActionLog, Agent, AgentError, InputView, Outcome, RecordingResult
 from webmem.agents.heuristic import HeuristicAgent
 from webmem.agents.llm import SYSTEM_PROMPT, LLMAgent
-from webmem.agents.recording import DEFAULT_MAX_STEPS, record_task
+from webmem.agents.recording import DEFAULT_MAX_STEPS, Resume, record_task
 
 __all__ = [
     "DEFAULT_MAX_STEPS", "SYSTEM_PROMPT", "ActionLog", "Agent", "AgentError", "HeuristicAgent", "InputView",
-    "LLMAgent", "Outcome", "RecordingResult", "make_agent", "record_task",
+    "LLMAgent", "Outcome", "RecordingResult", "Resume", "make_agent", "record_task",
 ]
 
 

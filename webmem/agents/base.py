@@ -178,7 +178,9 @@ class Agent(Protocol):
     model_calls: int
     tokens: int
 
-    def start(self, task: str, inputs: list[InputView], max_steps: int) -> None: ...
+    def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
+        """Begin a task. `progress` lists what was already done on this page (a replay that broke and
+        handed over): the agent continues from the current page rather than starting over."""
 
     def next_action(self, digest: Digest) -> _Action: ...
 

@@ -25,7 +25,12 @@ FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "che
 
 _EXTRAS = """(W) => {
   const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [] };
+  const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [] };
+  for (const f of document.querySelectorAll('form input:invalid, form select:invalid, form textarea:invalid')) {
+    const r = f.getBoundingClientRect();
+    const name = f.labels && f.labels[0] ? f.labels[0].textContent : f.name;
+    if (r.width || r.height) out.invalid.push(norm(name).slice(0, 80));
+  }
   for (const a of document.querySelectorAll('[role=alert],[aria-invalid=true]')) {
     const r = a.getBoundingClientRect();
     const field = a.labels && a.labels[0] ? norm(a.labels[0].textContent) : a.name;
@@ -126,6 +131,8 @@ class Digest:
     text: str
     dialog: str | None = None
     alerts: list[str] = field(default_factory=list)  # visible role=alert texts and invalid fields
+    # fields the browser's own validation rejects (required, pattern...); pristine empty ones count too
+    invalid: list[str] = field(default_factory=list)
 
     def element(self, index: int) -> Element | None:
         return next((e for e in self.elements if e.index == index), None)
@@ -174,7 +181,8 @@ def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LI
     return Digest(url=redact(page.url), title=redact(extras.get("title") or ""),
                   headings=[redact(h) for h in extras["headings"]][:8], elements=elements,
                   text=redact(text), dialog=extras.get("dialog"),
-                  alerts=[redact(a) for a in extras.get("alerts", [])][:6])
+                  alerts=[redact(a) for a in extras.get("alerts", [])][:6],
+                  invalid=[redact(a) for a in extras.get("invalid", [])][:12])
 
 
 def handle(page: Page, index: int) -> ElementHandle:

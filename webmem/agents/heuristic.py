@@ -131,11 +131,15 @@ class HeuristicAgent:
         self.remaining: dict[str, InputView] = {}
         self.inflight: str | None = None
         self.pressed: str | None = None  # "next" or "final" after a submit-like click
+        self.pressed_at: str | None = None  # the URL it was pressed on
         self.contexts: set[str] = set()  # the containers of the fields filled on this page
         self.filled: list[str] = []
 
-    def start(self, task: str, inputs: list[InputView], max_steps: int) -> None:
-        self.remaining = {v.key: v for v in inputs}
+    def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
+        # inputs a handed-over replay already entered are done: their placeholders show in its steps
+        done = " ".join(progress or [])
+        self.remaining = {v.key: v for v in inputs if v.placeholder not in done}
+        self.filled = [v.key for v in inputs if v.placeholder in done]
 
     def observe(self, outcome: Outcome) -> None:
         if self.inflight is None:
@@ -153,6 +157,8 @@ class HeuristicAgent:
         if self.pressed is not None:
             pressed, self.pressed = self.pressed, None
             problems = [a for a in digest.alerts if a]
+            if digest.url == self.pressed_at and digest.invalid:  # the browser refused to submit the form
+                problems.append("the browser did not accept " + ", ".join(repr(f) for f in digest.invalid))
             if problems:
                 return Fail(reason=f"the page reported a problem after submitting: {'; '.join(problems)}")
             if pressed == "final":
@@ -229,7 +235,7 @@ class HeuristicAgent:
         nexts = [e for e in in_form if _words(e) & NEXT_WORDS]
         if self.remaining:
             if nexts:
-                self.pressed = "next"
+                self.pressed, self.pressed_at = "next", digest.url
                 return Click(element=nexts[0].index, why=f"inputs {', '.join(self.remaining)} belong to a later page")
             return Fail(reason=self._unmatched(fields))
         submits = [e for e in in_form if e.fp.type == "submit" or _words(e) & SUBMIT_WORDS]
@@ -241,6 +247,7 @@ class HeuristicAgent:
             return Fail(reason=f"several forms could be submitted ({names}); refusing to guess")
         button = preferred[0]
         self.pressed = "next" if _words(button) & NEXT_WORDS else "final"
+        self.pressed_at = digest.url
         return Click(element=button.index, why="all inputs are entered: submit the form")
 
     def _unmatched(self, fields: list[Field]) -> str:

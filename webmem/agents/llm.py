@@ -101,13 +101,15 @@ class LLMAgent:
     def tokens(self) -> int:
         return self.model.tokens
 
-    def start(self, task: str, inputs: list[InputView], max_steps: int) -> None:
+    def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
         if self.max_calls is None:
             self.max_calls = max_steps
-        self.messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Task: {task}\n\n{describe_inputs(inputs)}"},
-        ]
+        text = f"Task: {task}\n\n{describe_inputs(inputs)}"
+        if progress:
+            text += ("\n\nA stored automation of this task already did these steps on this page, then stopped; "
+                     "do not repeat them, finish the task from the current page:\n"
+                     + "\n".join(f"- {line}" for line in progress))
+        self.messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": text}]
 
     # ---- the conversation ---------------------------------------------------------------------
 

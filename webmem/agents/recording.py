@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -41,12 +42,21 @@ from webmem.agents.base import (
 )
 from webmem.config import Timeouts
 from webmem.errors import WebmemError
-from webmem.flow import Flow, InputSpec
+from webmem.flow import Flow, InputSpec, PageState
 from webmem.inputs import Redactor, placeholders
 from webmem.record import Recorder, slug
 from webmem.urlpattern import origin_of
 
 DEFAULT_MAX_STEPS = 30
+
+
+@dataclass
+class Resume:
+    """Continue a task a replay began and could not finish (a handover): the agent starts from the page
+    as it is, knows what was done (in words), and page states the flow already knows keep their names."""
+
+    pages: dict[str, PageState] = field(default_factory=dict)
+    progress: list[str] = field(default_factory=list)
 
 
 def record_task(
@@ -62,12 +72,16 @@ def record_task(
     on_action: Callable[[ActionLog], None] | None = None,
     redactor: Redactor | None = None,
     timeouts: Timeouts | None = None,
+    resume: Resume | None = None,
 ) -> RecordingResult:
     """Open `url`, let `agent` do `task` with `inputs` (values by key; `specs` describe them, secrets
     included), and return the recording. `result.flow` is set only when the agent finished (`done`).
 
     Secret values go to the browser only: agents see them as `{{ key }}` placeholders, and `redactor`
-    (built from the secrets when not given) scrubs them from digests, messages and logs."""
+    (built from the secrets when not given) scrubs them from digests, messages and logs.
+
+    With `resume`, the page is not loaded: the agent continues from where it is, and the flow holds
+    only the steps taken from there on."""
     from webmem.agents.heuristic import HeuristicAgent
 
     values = dict(inputs or {})
@@ -80,6 +94,8 @@ def record_task(
     name = name or slug(task)[:48].strip("-")
     started = time.monotonic()
     rec = Recorder(page, name=name, task=task, inputs=specs, values=values, base_url=origin_of(url), timeouts=timeouts)
+    if resume is not None:
+        rec.pages.update(resume.pages)
     views = [InputView(k, s, None if s.secret else values[k]) for k, s in specs.items()]
     result = RecordingResult(status="failed", agent=agent.name)
 
@@ -89,8 +105,11 @@ def record_task(
             on_action(log)
 
     try:
-        agent.start(task, views, max_steps)
-        rec.goto(url)
+        if resume is None:
+            agent.start(task, views, max_steps)
+            rec.goto(url)
+        else:
+            agent.start(task, views, max_steps, progress=resume.progress)
         for n in range(1, max_steps + 1):
             digest = dg.take(page, redact)
             action = agent.next_action(digest)
@@ -121,6 +140,8 @@ def record_task(
         result.status, result.summary = "error", redact(str(exc).strip().splitlines()[0])
     result.model_calls = getattr(agent, "model_calls", 0)
     result.tokens = getattr(agent, "tokens", 0)
+    if result.status == "done" and not rec.steps:  # only possible when resuming
+        result.status, result.summary = "failed", "the agent said the task was done without taking a step"
     if result.status == "done":
         result.flow = _finish(rec.flow(), values)
     result.wall_ms = round((time.monotonic() - started) * 1000, 1)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,29 +17,14 @@ from typing import Any
 import pytest
 
 from webmem.errors import WebmemError
-from webmem.flowfile import load_flow
+from webmem.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
 from webmem.pytest.runner import FlowFailed, Webmem
 
-FLOW_SUFFIXES = (".yaml", ".yml")
-DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
-_TOP_LEVEL_WEBMEM = re.compile(r"^webmem\s*:", re.MULTILINE)
+__all__ = ["DataFileError", "FlowCollector", "FlowItem", "data_file_for", "is_flow_file", "load_rows"]
 
 
 class DataFileError(WebmemError):
     pass
-
-
-def is_flow_file(path: Path) -> bool:
-    """A *.yaml/*.yml file (not a NAME.data.yaml) with a top-level `webmem:` key."""
-    name = path.name.lower()
-    if not name.endswith(FLOW_SUFFIXES) or name.endswith(DATA_SUFFIXES):
-        return False
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(_TOP_LEVEL_WEBMEM.search(text))
-
 
 def data_file_for(flow_path: Path) -> Path | None:
     stem = flow_path.name.rsplit(".", 1)[0]

@@ -1,0 +1,389 @@
+"""The behaviour cache: `Memory(store).do(page, task, inputs)`.
+
+A stored flow that fits the task and the page is replayed with no model (a hit, healed where the page
+drifted). Otherwise the agent does the task once and its flow is stored (a miss, learned). When a replay
+breaks beyond healing, the agent takes over from the broken step on the page as it is, and its steps are
+spliced into the flow (handed over); the store changes only if the task got finished.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from playwright.sync_api import Page
+from pydantic import BaseModel, Field
+
+from webmem import flowfile, signature, stats
+from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
+from webmem.config import Settings, load_settings
+from webmem.flow import Flow, InputSpec, PageState, Signature
+from webmem.heal import PAGE_FLOOR, make_healer, write_back
+from webmem.inputs import PLACEHOLDER, Redactor
+from webmem.llm import configured
+from webmem.record import slug
+from webmem.replay import Fix, RunOptions, run_flow
+from webmem.report import RunReport, StepReport
+from webmem.store import Entry, FlowStore, task_key, task_template
+from webmem.urlpattern import origin_of
+
+Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
+
+
+class RecordingInfo(BaseModel):
+    status: str
+    summary: str = ""
+    actions: int = 0
+    model_calls: int = 0
+    tokens: int = 0
+    wall_ms: float = 0.0
+
+
+class DoResult(BaseModel):
+    """What `do` did: hit / healed / learned / handed over / failed, at what cost, and what it saved."""
+
+    status: Status
+    task: str
+    flow: str | None = Field(None, description="the flow file used or written, relative to the store")
+    similarity: float | None = Field(None, description="the start page against the flow's start page state")
+    model_calls: int = 0
+    tokens: int = 0
+    duration_ms: float = 0.0
+    saved_calls: int = Field(0, description="estimated: the model calls the flow's learning took")
+    saved_tokens: int = 0
+    learn_ms: float | None = Field(None, description="how long learning the flow took")
+    replay: RunReport | None = None
+    recording: RecordingInfo | None = None
+    patch: str | None = Field(None, description="the change to the stored flow, as a unified diff")
+    skipped: list[str] = Field(default_factory=list, description="quarantined flows that were not used")
+    notes: list[str] = Field(default_factory=list)
+    error: str | None = None
+    extracted: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class _Pick:
+    entry: Entry
+    similarity: float
+
+
+AgentSpec = str | Callable[[], Agent] | None
+
+
+class Memory:
+    """Replays what it knows, learns what it does not, and hands over mid-flow.
+
+    `agent`: "openai", "heuristic", a factory of agents, or None (openai when a model is configured,
+    else heuristic). `heal`: off, local or llm. `handover`: let the agent finish a replay that broke."""
+
+    def __init__(
+        self,
+        store: str | Path = "flows",
+        *,
+        agent: AgentSpec = None,
+        model: str | None = None,
+        heal: str = "local",
+        handover: bool = True,
+        settings: Settings | None = None,
+        quarantine_after: int = stats.QUARANTINE_AFTER,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        on_step: Callable[[StepReport], None] | None = None,
+        on_action: Callable[[ActionLog], None] | None = None,
+        artifacts: Path | None = None,
+    ):
+        if heal not in {"off", "local", "llm"}:
+            raise ValueError(f"heal must be off, local or llm, not {heal!r}")
+        self.store = FlowStore(store)
+        self.settings = settings or load_settings()
+        self.model = model or self.settings.model
+        self.agent_spec = agent
+        self.heal, self.handover = heal, handover
+        self.quarantine_after, self.max_steps = quarantine_after, max_steps
+        self.on_step, self.on_action, self.artifacts = on_step, on_action, artifacts
+
+    @property
+    def agent_kind(self) -> str:
+        if callable(self.agent_spec):
+            return "custom"
+        return self.agent_spec or ("openai" if configured(self.model) else "heuristic")
+
+    def _agent(self) -> Agent:
+        if callable(self.agent_spec):
+            return self.agent_spec()
+        return make_agent(self.agent_kind, self.model)
+
+    # ---- the one call -------------------------------------------------------------------------
+
+    def do(self, page: Page, task: str, inputs: Mapping[str, Any] | None = None, *, url: str | None = None,
+           secrets: Collection[str] | Mapping[str, str] = ()) -> DoResult:
+        """Do `task` on `page` (opened at `url` if given, else where it is) with `inputs`. The keys in
+        `secrets` are secret inputs: never stored, logged or shown to a model (a mapping names the
+        environment variable a stored flow reads each secret from)."""
+        started = time.perf_counter()
+        values = dict(inputs or {})
+        env = secrets if isinstance(secrets, Mapping) else {}
+        specs = {k: InputSpec(secret=k in secrets, env=env.get(k)) for k in values}
+        redact = Redactor.for_inputs(specs, values)
+        template = task_template(task, values)
+        if url is not None:
+            page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
+        signature.settle(page, self.settings.timeouts.quiet, self.settings.timeouts.settle)
+        now = signature.capture(page)
+        result = DoResult(status="failed", task=redact(task))
+        pick, quarantined = self._choose(task_key(template), page.url, now, set(values), result)
+        job = _Job(self, page, task, template, values, specs, redact, result)
+        if pick is None:
+            job.learn(now, quarantined)
+        else:
+            job.replay(pick)
+        result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        job.commit()
+        return result
+
+    def _choose(self, key: str, url: str, now: Signature, keys: set[str],
+                result: DoResult) -> tuple[_Pick | None, list[_Pick]]:
+        """The stored flow for this task and page: the most similar start page state, then the best
+        track record. Quarantined flows are skipped and reported."""
+        record = stats.load(self.store.root)
+        floor = signature.SIMILAR if self.heal == "off" else PAGE_FLOOR
+        fits: list[tuple[tuple[float, float, str], _Pick]] = []
+        quarantined: list[_Pick] = []
+        for e in self.store.candidates(key, url):
+            sim = signature.similarity(e.signature, now) if e.signature else signature.SIMILAR
+            fs = record.flows.get(e.path) or stats.FlowStats()
+            if fs.is_quarantined(e.digest):
+                result.skipped.append(f"{e.path}: quarantined ({fs.quarantine_reason})")
+                quarantined.append(_Pick(e, sim))
+                continue
+            if not e.accepts(keys):
+                result.notes.append(f"{e.path} does not take these inputs (it takes: {', '.join(e.inputs) or 'none'})")
+                continue
+            if sim < floor:
+                result.notes.append(f"{e.path}: the page is not its start page (similarity {sim:.2f})")
+                continue
+            rank = (round(sim, 2), fs.success_rate if fs.success_rate is not None else 0.5, fs.last_success or "")
+            fits.append((rank, _Pick(e, sim)))
+        best = max(fits, key=lambda f: f[0], default=None)
+        return (best[1] if best else None), quarantined
+
+
+class _Job:
+    """One `do`: the work and the statistics it leaves behind (written once, at the end)."""
+
+    def __init__(self, memory: Memory, page: Page, task: str, template: str, values: dict[str, Any],
+                 specs: dict[str, InputSpec], redact: Redactor, result: DoResult):
+        self.m, self.page, self.task, self.template = memory, page, task, template
+        self.values, self.specs, self.redact, self.result = values, specs, redact, result
+        self.changes: list[Callable[[stats.StoreStats], None]] = []
+        # the agent sees the task with secrets as placeholders; the store keeps it with every value so
+        self.agent_task = task_template(task, {k: v for k, v in values.items() if specs[k].secret})
+
+    @property
+    def root(self) -> Path:
+        return self.m.store.root
+
+    def commit(self) -> None:
+        r = self.result
+
+        def totals(s: stats.StoreStats) -> None:
+            t = s.totals
+            field = {"hit": "hits", "healed": "healed", "learned": "learned", "handed_over": "handed_over",
+                     "failed": "failed"}[r.status]
+            setattr(t, field, getattr(t, field) + 1)
+            t.model_calls += r.model_calls
+            t.tokens += r.tokens
+            t.saved_calls += r.saved_calls
+            t.saved_tokens += r.saved_tokens
+
+        self.m.store.ensure()
+        with stats.updating(self.root) as s:
+            for change in [*self.changes, totals]:
+                change(s)
+
+    # ---- hit ----------------------------------------------------------------------------------
+
+    def replay(self, pick: _Pick) -> None:
+        m, r, e = self.m, self.result, pick.entry
+        r.flow, r.similarity = e.path, round(pick.similarity, 3)
+        path = m.store.path_of(e.path)
+        ff = flowfile.load_flow(path)
+        healer = make_healer(m.heal, m.settings, model=m.model)
+        opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
+                                        artifacts=m.artifacts / ff.flow.name if m.artifacts else None)
+        report = run_flow(self.page, ff.flow, self.values, opts, path=str(path))
+        r.replay = report
+        r.model_calls, r.tokens = report.llm_calls, report.llm_tokens
+        r.extracted = report.extracted
+        record = stats.load(self.root).flows.get(e.path) or stats.FlowStats()
+        r.learn_ms = record.learn_ms or None
+        if report.passed:
+            write_back(ff, report, write=True, propose=None)
+            r.patch = report.patch
+            r.status = "healed" if report.healed_steps else "hit"
+            r.saved_calls = max(0, record.learn_calls - r.model_calls)
+            r.saved_tokens = max(0, record.learn_tokens - r.tokens)
+        self.changes.append(lambda s: s.of(e.path).record_run(
+            report.passed, report.duration_ms, bool(report.healed_steps), e.digest, report.error,
+            m.quarantine_after))
+        if report.passed:
+            return
+        failed = report.failed_step()
+        r.error = report.error
+        # never hand a page of another site to the agent (the replay refused to go there for a reason)
+        home = origin_of(ff.flow.base_url) if ff.flow.base_url else None
+        if not m.handover or failed is None or (home and origin_of(self.page.url) != home):
+            return
+        self.hand_over(ff, report, failed.index - 1, record)
+
+    # ---- handover -----------------------------------------------------------------------------
+
+    def hand_over(self, ff: flowfile.FlowFile, report: RunReport, broken: int, record: stats.FlowStats) -> None:
+        """The agent finishes the task from the broken step; its steps replace the flow's from there."""
+        m, r, flow = self.m, self.result, ff.flow
+        e_path = r.flow
+        assert e_path is not None
+        fixes: list[Fix] = getattr(report, "_fixes", [])
+        seen: dict[str, Signature] = {**getattr(report, "_observed", {}), **getattr(report, "_signatures", {})}
+        pages = {name: PageState(url=st.url, signature=seen.get(name, st.signature)) for name, st in flow.pages.items()}
+        kept = [_with_fixes(step, i, fixes) for i, step in enumerate(flow.steps[:broken])]
+        failed = report.steps[-1]
+        progress = [_describe(s) for s in kept] + [
+            f"stopped at: {failed.action} {failed.intent or ''} — {failed.error or 'failed'}"]
+        rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
+                          name=flow.name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
+                          timeouts=m.settings.timeouts, resume=Resume(pages, progress))
+        self._took(rec)
+        r.extracted = {**r.extracted, **self.redact.data(rec.extracted)}
+        if not rec.done:
+            r.error = (f"{r.error}; the {rec.agent} agent took over and did not finish ({rec.status}): {rec.summary}; "
+                       "the store is unchanged")
+            return
+        assert rec.flow is not None
+        spliced = _splice(flow, kept, pages, rec.flow)
+        start = next((s.page for s in flow.steps if s.page), None)
+        path = m.store.path_of(e_path)
+        if start is not None and start in getattr(report, "_observed", {}):
+            # the start page differs from the learned one: the old flow may still be right where it
+            # was learned, so the spliced flow becomes a variant beside it
+            with flowfile.locked(m.store.meta / "new-flow"):
+                target = m.store.new_path(flow.name)
+                spliced = spliced.model_copy(update={"name": target.stem})
+                flowfile.save_flow(spliced, target)
+            r.patch = _diff(ff.text, target.read_text(encoding="utf-8"), e_path, target.relative_to(self.root))
+            rel = target.relative_to(self.root).as_posix()
+            r.notes.append(f"stored as a new variant {rel} (the start page differs from {e_path}'s)")
+
+            def variant(s: stats.StoreStats) -> None:
+                fs = s.of(rel)
+                fs.learn_calls = record.learn_calls + rec.model_calls
+                fs.learn_tokens = record.learn_tokens + rec.tokens
+                fs.learn_ms = record.learn_ms + rec.wall_ms
+                fs.handovers += 1
+                fs.last_success = stats.now()
+            self.changes.append(variant)
+            r.flow = rel
+        else:
+            with flowfile.locked(path):
+                current = path.read_text(encoding="utf-8")
+                if current != ff.text:
+                    r.error = f"{e_path} changed while the agent worked; the finished steps were not stored"
+                    r.status = "failed"
+                    return
+                text = flowfile.dump_flow(spliced)
+                flowfile.parse_flow(text, str(path))
+                flowfile.write_atomic(path, text)
+            r.patch = _diff(ff.text, text, e_path, e_path)
+
+            def in_place(s: stats.StoreStats) -> None:
+                fs = s.of(e_path)
+                fs.handovers += 1
+                fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
+                fs.learn_calls += rec.model_calls
+                fs.learn_tokens += rec.tokens
+                fs.last_success = stats.now()
+            self.changes.append(in_place)
+        r.status, r.error = "handed_over", None
+
+    # ---- miss ---------------------------------------------------------------------------------
+
+    def learn(self, now: Signature, quarantined: list[_Pick]) -> None:
+        m, r = self.m, self.result
+        name = slug(PLACEHOLDER.sub(" ", self.template))[:48].strip("-")  # named after the task, not its values
+        rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
+                          name=name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
+                          timeouts=m.settings.timeouts)
+        self._took(rec)
+        r.extracted = self.redact.data(rec.extracted)
+        if not rec.done:
+            r.error = f"the {rec.agent} agent did not finish the task ({rec.status}): {rec.summary}; nothing stored"
+            return
+        assert rec.flow is not None
+        # re-recording a quarantined flow of this page replaces it; anything else is a new flow
+        again = next((q for q in quarantined if q.similarity >= signature.SIMILAR), None)
+        m.store.ensure()
+        with flowfile.locked(m.store.meta / "new-flow"):
+            path = m.store.path_of(again.entry.path) if again else m.store.new_path(rec.flow.name)
+            flow = rec.flow.model_copy(update={"name": path.stem, "task": self.template})
+            flowfile.save_flow(flow, path)
+        rel = path.relative_to(self.root).as_posix()
+        r.status, r.flow = "learned", rel
+        if again:
+            r.notes.append(f"re-recorded the quarantined {rel}")
+
+        def learned(s: stats.StoreStats) -> None:
+            if again is None:
+                s.flows[rel] = stats.FlowStats()
+            fs = s.of(rel)
+            fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
+            fs.learn_calls, fs.learn_tokens, fs.learn_ms = rec.model_calls, rec.tokens, rec.wall_ms
+            fs.last_success = stats.now()
+        self.changes.append(learned)
+
+    def _took(self, rec: RecordingResult) -> None:
+        r = self.result
+        r.recording = RecordingInfo(status=rec.status, summary=rec.summary, actions=len(rec.actions),
+                                    model_calls=rec.model_calls, tokens=rec.tokens, wall_ms=rec.wall_ms)
+        r.model_calls += rec.model_calls
+        r.tokens += rec.tokens
+
+
+# ---- splicing -----------------------------------------------------------------------------------
+
+
+def _with_fixes(step: Any, index: int, fixes: list[Fix]) -> Any:
+    fix = next((f for f in fixes if f.index == index), None)
+    if fix is None:
+        return step
+    args = step.args.model_copy(update={"target": fix.target})
+    return step.model_copy(update={step.action: args})
+
+
+def _describe(step: Any) -> str:
+    if step.action == "goto":
+        return f"goto {step.args}"
+    target = step.target
+    words = f"{step.action} {target.intent if target else ''}".strip()
+    value = getattr(step.args, "value", None)
+    return words + (f" = {value}" if value is not None else "")
+
+
+def _splice(flow: Flow, kept: list[Any], pages: dict[str, PageState], tail: Flow) -> Flow:
+    """The flow's steps before the break, then the agent's, with the page states they use. The inputs
+    stay the flow's: the agent was given no others."""
+    steps = [*kept, *tail.steps]
+    used = {s.page for s in steps if s.page}
+    merged = {**pages, **tail.pages}
+    return flow.model_copy(update={"steps": steps, "pages": {k: v for k, v in merged.items() if k in used}})
+
+
+def _diff(before: str, after: str, a: str | Path, b: str | Path) -> str | None:
+    text = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{a}", f"b/{b}"))
+    return text or None

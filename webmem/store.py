@@ -1,0 +1,254 @@
+"""The flow store: a folder of flow files (the source of truth, reviewed in git) and a small index for
+finding the flow that fits a task on a page.
+
+The lookup key is the task's identity (its words with input values taken out, so the same task with
+other inputs finds the same flow), the start URL pattern, and the start page's DOM signature (several
+variants may share task and URL; the signature tells them apart). The index lives in `.webmem/` beside
+the flows, is rebuilt from the files whenever it is missing, unreadable or stale, and is never the only
+copy of anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from webmem import flowfile
+from webmem.errors import WebmemError
+from webmem.flow import Flow, Signature
+from webmem.inputs import PLACEHOLDER
+from webmem.record import slug
+from webmem.urlpattern import matches, origin_of
+
+META_DIR = ".webmem"
+INDEX_VERSION = 1
+
+
+class StoreError(WebmemError):
+    pass
+
+
+# ---- task identity ------------------------------------------------------------------------------
+
+
+def task_template(task: str, values: Mapping[str, Any]) -> str:
+    """The task with input values written as `{{ key }}`: "Create customer Ada" with name=Ada becomes
+    "Create customer {{ name }}". Whole words only, longest value first; values of one character are
+    left alone (they would match ordinary words)."""
+    pairs = sorted(((str(v), k) for k, v in values.items() if len(str(v).strip()) >= 2),
+                   key=lambda p: len(p[0]), reverse=True)
+    for value, key in pairs:
+        task = re.sub(rf"(?<!\w){re.escape(value.strip())}(?!\w)", "{{ " + key + " }}", task, flags=re.IGNORECASE)
+    return task
+
+
+def task_key(task: str) -> str:
+    """A task's identity: lower case, punctuation and spacing normalised, placeholders as `{key}`."""
+    text = PLACEHOLDER.sub(lambda m: f" {{{m.group(1)}}} ", task).lower()
+    return " ".join(re.findall(r"\{[\w-]+\}|[^\W_]+", text))
+
+
+# ---- the index ----------------------------------------------------------------------------------
+
+
+class Entry(BaseModel):
+    """What the index keeps of one flow file."""
+
+    path: str = Field(description="relative to the store")
+    mtime_ns: int
+    size: int
+    digest: str = Field(description="sha256 of the file's text: what quarantine and stats refer to")
+    name: str = ""
+    task: str = ""
+    key: str = ""
+    origin: str | None = None
+    start: str | None = Field(None, description="the first goto as a URL pattern")
+    signature: Signature | None = Field(None, description="the start page state's signature")
+    inputs: dict[str, bool] = Field(default_factory=dict, description="input -> needs a value")
+    error: str | None = Field(None, description="why the file is not a usable flow")
+
+    def accepts(self, keys: set[str]) -> bool:
+        """Whether a run with exactly these input keys fits the flow's inputs."""
+        return keys <= set(self.inputs) and all(k in keys for k, needed in self.inputs.items() if needed)
+
+
+class Index(BaseModel):
+    version: int = INDEX_VERSION
+    entries: list[Entry] = Field(default_factory=list)
+
+
+def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
+    """Read one flow file into an index entry (a broken file becomes an entry with an error)."""
+    entry = Entry(path=rel, mtime_ns=stat.st_mtime_ns, size=stat.st_size, digest="")
+    try:
+        ff = flowfile.load_flow(path)
+    except WebmemError as exc:
+        entry.error = str(exc).splitlines()[0]
+        return entry
+    entry.digest = text_digest(ff.text)
+    flow = ff.flow
+    entry.name, entry.task, entry.key = flow.name, flow.task, task_key(flow.task)
+    start = start_of(flow)
+    if start is not None:
+        entry.origin, entry.start, entry.signature = start
+    entry.inputs = {k: s.required and s.default is None and not s.env for k, s in flow.inputs.items()}
+    return entry
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def start_of(flow: Flow) -> tuple[str | None, str, Signature | None] | None:
+    """(origin, start URL pattern, start signature) of a flow that begins with a goto."""
+    first = flow.steps[0]
+    if first.action != "goto":
+        return None
+    address = PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", first.args)
+    origin = origin_of(address) if "://" in address else (origin_of(flow.base_url) if flow.base_url else None)
+    page = next((s.page for s in flow.steps if s.page), None)
+    sig = flow.pages[page].signature if page else None
+    return origin, address, sig
+
+
+class FlowStore:
+    """A folder of flow files and its index. Lookups refresh the index cheaply: the folder's own
+    modification time says whether files came or went (every webmem write is a rename), and the few
+    candidate files of a lookup are re-checked each time."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.meta = self.root / META_DIR
+        self.index_path = self.meta / "index.json"
+        self._entries: dict[str, Entry] = {}
+        self._by_key: dict[str, list[Entry]] = {}
+        self._seen_mtime: int | None = None
+
+    # ---- files ----------------------------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the store folder and its metadata folder (kept out of git: counters churn)."""
+        try:
+            self.meta.mkdir(parents=True, exist_ok=True)
+            ignore = self.meta / ".gitignore"
+            if not ignore.exists():
+                flowfile.write_atomic(ignore, "# webmem's index and run statistics: local, not reviewed\n*\n")
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot create the flow store: {exc}") from None
+
+    def files(self) -> Iterator[tuple[Path, str]]:
+        if not self.root.is_dir():
+            return
+        for folder, dirs, names in os.walk(self.root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                path = Path(folder) / name
+                if not name.startswith(".") and flowfile.is_flow_file(path):
+                    yield path, path.relative_to(self.root).as_posix()
+
+    def path_of(self, rel: str) -> Path:
+        return self.root / rel
+
+    def new_path(self, name: str) -> Path:
+        """A free file name for a new flow called after `name`."""
+        base = slug(name)[:48].strip("-") or "flow"
+        candidate, n = self.root / f"{base}.yaml", 1
+        while candidate.exists():
+            n += 1
+            candidate = self.root / f"{base}-{n}.yaml"
+        return candidate
+
+    # ---- the index ------------------------------------------------------------------------------
+
+    def _dir_mtime(self) -> int | None:
+        try:
+            return self.root.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _load_index(self) -> dict[str, Entry]:
+        try:
+            index = Index.model_validate_json(self.index_path.read_bytes())
+        except (OSError, ValidationError, ValueError):
+            return {}  # missing or unreadable: rebuilt from the files
+        if index.version != INDEX_VERSION:
+            return {}
+        return {e.path: e for e in index.entries}
+
+    def refresh(self) -> list[Entry]:
+        """Bring the index up to date with the files; returns every entry (broken files included)."""
+        mtime = self._dir_mtime()
+        known = self._entries or self._load_index()
+        entries: dict[str, Entry] = {}
+        changed = not self.index_path.exists()
+        for path, rel in self.files():
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            old = known.get(rel)
+            if old is not None and (old.mtime_ns, old.size) == (stat.st_mtime_ns, stat.st_size):
+                entries[rel] = old
+            else:
+                entries[rel] = describe(path, rel, stat)
+                changed = True
+        changed = changed or set(entries) != set(known)
+        self._set(entries, mtime)
+        if changed and self.root.is_dir():
+            self._write_index()
+        return list(entries.values())
+
+    def _set(self, entries: dict[str, Entry], mtime: int | None) -> None:
+        self._entries = entries
+        self._by_key = {}
+        for e in entries.values():
+            if e.error is None:
+                self._by_key.setdefault(e.key, []).append(e)
+        self._seen_mtime = mtime
+
+    def _write_index(self) -> None:
+        data = Index(entries=sorted(self._entries.values(), key=lambda e: e.path)).model_dump_json()
+        with contextlib.suppress(OSError, StoreError):  # a cache: the files stay the truth
+            self.ensure()
+            flowfile.write_atomic(self.index_path, data)
+
+    def entries(self) -> list[Entry]:
+        if self._seen_mtime is None or self._dir_mtime() != self._seen_mtime:
+            return self.refresh()
+        return list(self._entries.values())
+
+    def entry(self, rel: str) -> Entry | None:
+        self.entries()
+        return self._entries.get(rel)
+
+    def candidates(self, key: str, url: str) -> list[Entry]:
+        """Flows for this task identity whose start URL pattern fits `url` (same origin)."""
+        if self._seen_mtime is None or self._dir_mtime() != self._seen_mtime:
+            self.refresh()
+        found = self._by_key.get(key, [])
+        if any(self._changed(e) for e in found):  # edited in place: the folder's mtime did not move
+            self.refresh()
+            found = self._by_key.get(key, [])
+        return [e for e in found if e.start and self._fits_url(e, url)]
+
+    def _changed(self, e: Entry) -> bool:
+        try:
+            stat = self.path_of(e.path).stat()
+        except OSError:
+            return True
+        return (stat.st_mtime_ns, stat.st_size) != (e.mtime_ns, e.size)
+
+    @staticmethod
+    def _fits_url(e: Entry, url: str) -> bool:
+        if e.origin and origin_of(url) != e.origin:
+            return False
+        assert e.start is not None
+        return matches(e.start, url, e.origin)
+
