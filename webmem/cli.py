@@ -459,12 +459,15 @@ def schema(output: Annotated[Path | None, typer.Option("--out", help="write to t
 @app.command()
 def demo(
     flows: Annotated[Path, typer.Option(help="the folder with the example flows")] = Path("flows"),
+    store: Annotated[Path | None, typer.Option(help="keep the demo's flow store here (default: a temporary "
+                                                    "folder)")] = None,
 ) -> None:
-    """Run the demo: replay the example flows on the built-in portal, heal one on a changed page."""
+    """Run the demo on the built-in portal: a task learned (miss), replayed with no model (hit), healed on a
+    changed page; then the example flows replayed. Uses the LLM agent when OPENAI_API_KEY is set."""
     from webmem.demo import run_demo
 
     try:
-        code = run_demo(flows)
+        code = run_demo(flows, store=store)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     raise typer.Exit(code)

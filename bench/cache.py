@@ -1,0 +1,125 @@
+"""The behaviour cache, measured: for the portal's tasks, a miss (the LLM agent learns the task, the
+scripted OpenAI-compatible model answering after a simulated latency per call) against a hit (the stored
+flow replayed, no model), side by side in one run; then lookup time in a store of 10,000 generated flows.
+
+    .venv/bin/python bench/cache.py [--latency 1.0] [--hits 5] [--flows 10000]
+
+Targets: a hit makes 0 model calls and is at least 20x faster than the miss; lookup median <= 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fixtures_site.server import PortalServer  # noqa: E402
+from tests.openai_server import ScriptedOpenAI  # noqa: E402
+from tests.test_record import CASES  # noqa: E402
+from webmem import browser, inpage, signature  # noqa: E402
+from webmem.config import load_settings  # noqa: E402
+from webmem.flowfile import dump_flow, load_flow  # noqa: E402
+from webmem.memory import Memory  # noqa: E402
+from webmem.store import FlowStore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def miss_vs_hit(latency: float, hits: int) -> None:
+    settings = load_settings()
+    with PortalServer() as portal, ScriptedOpenAI(latency=latency) as llm, sync_playwright() as pw, \
+            tempfile.TemporaryDirectory() as tmp:
+        os.environ["OPENAI_BASE_URL"] = llm.base_url
+        os.environ["OPENAI_API_KEY"] = "bench"
+        b = browser.launch(pw, settings)
+        ctx = b.new_context()
+        inpage.install(ctx)
+        page = ctx.new_page()
+        memory = Memory(Path(tmp), agent="openai", model="bench-model", settings=settings)
+        print(f"miss (LLM agent, {latency:g} s per model call) vs hit (stored flow, no model); "
+              f"hit = median of {hits}")
+        print(f"{'task':<10} {'miss s':>8} {'calls':>6} {'tokens':>7} {'hit s':>7} {'calls':>6} {'faster':>8}")
+        for case, (path, task, values, script, _kind, again) in CASES.items():
+            llm.load(*script)
+            miss = memory.do(page, task, values, url=portal.url + path)
+            assert miss.status == "learned", miss.error
+            llm.load()  # a hit must not call the model: an empty script would fail any call
+            times, calls = [], 0
+            for _ in range(hits):
+                hit = memory.do(page, task, again, url=portal.url + path)
+                assert hit.status == "hit", hit.error
+                times.append(hit.duration_ms)
+                calls += hit.model_calls
+            median = statistics.median(times)
+            print(f"{case:<10} {miss.duration_ms / 1000:>8.2f} {miss.model_calls:>6} {miss.tokens:>7} "
+                  f"{median / 1000:>7.3f} {calls:>6} {miss.duration_ms / median:>7.1f}x")
+        b.close()
+
+
+def lookups(n_flows: int, samples: int = 500) -> None:
+    """A store of `n_flows` flows: n/4 tasks on 50 URL paths, 4 page variants each (start signatures
+    that differ in a token), then lookups of random (task, URL, page) triples."""
+    template = load_flow(ROOT / "flows" / "create-customer.yaml").flow
+    first_page = next(s.page for s in template.steps if s.page)
+    base_tokens = template.pages[first_page].signature.tokens
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        tasks = n_flows // 4
+        variants: dict[int, list] = {}
+        for i in range(n_flows):
+            task_no, variant = i % tasks, i // tasks
+            sig = signature.from_tokens([*base_tokens, f"checkbox|variant {variant}|input|checkbox|v{variant}"])
+            variants.setdefault(task_no, []).append(sig)
+            pages = {first_page: template.pages[first_page].model_copy(update={"signature": sig})}
+            flow = template.model_copy(update={
+                "name": f"flow-{i}", "task": f"Do task number {task_no} with the given name and email",
+                "pages": pages, "steps": [template.steps[0].model_copy(update={"goto": f"/area-{task_no % 50}/new"}),
+                                          *template.steps[1:]]})
+            (root / f"flow-{i}.yaml").write_text(dump_flow(flow), encoding="utf-8")
+        print(f"\nlookup in a store of {n_flows} flows ({tasks} tasks x 4 page variants; "
+              f"written in {time.perf_counter() - t0:.1f} s)")
+        t0 = time.perf_counter()
+        FlowStore(root).refresh()
+        print(f"  index built from the files: {time.perf_counter() - t0:.2f} s")
+        t0 = time.perf_counter()
+        memory = Memory(root, agent="heuristic")
+        memory.store.refresh()
+        print(f"  index loaded by a new process' store: {(time.perf_counter() - t0) * 1000:.0f} ms")
+        inputs = {"full_name": "Ada", "email": "ada@example.com"}
+        times, found = [], 0
+        for _ in range(samples):
+            task_no, variant = rng.randrange(tasks), rng.randrange(4)
+            url = f"http://127.0.0.1:8000/area-{task_no % 50}/new"
+            t = time.perf_counter()
+            look = memory.lookup(f"Do task number {task_no} with the given name and email", inputs, url,
+                                 variants[task_no][variant])
+            times.append((time.perf_counter() - t) * 1000)
+            found += look.pick is not None and look.pick.entry.path == f"flow-{task_no + variant * tasks}.yaml"
+        times.sort()
+        print(f"  lookup (task + URL + page signature -> flow): median {statistics.median(times):.2f} ms, "
+              f"p95 {times[int(len(times) * 0.95)]:.2f} ms over {samples} lookups; right variant {found}/{samples}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=1.0, help="simulated model latency per call, in seconds")
+    ap.add_argument("--hits", type=int, default=5, help="hits per task (the median is shown)")
+    ap.add_argument("--flows", type=int, default=10_000, help="flows in the generated store for lookups")
+    args = ap.parse_args()
+    miss_vs_hit(args.latency, args.hits)
+    lookups(args.flows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The flow store without a browser: task identity, the index and its staleness, variant choice by
+signature then track record, quarantine, and a store that survives a process killed mid-write."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from webmem import flowfile, signature, stats
+from webmem.errors import WebmemError
+from webmem.flow import Flow, Signature
+from webmem.memory import DoResult, Memory
+from webmem.store import FlowStore, task_key, task_template
+
+from .conftest import FLOWS, ROOT
+
+URL = "http://127.0.0.1:8000/customers/new"
+
+
+def customer(**update: object) -> Flow:
+    return flowfile.load_flow(FLOWS / "create-customer.yaml").flow.model_copy(update=update)
+
+
+def with_start_signature(flow: Flow, tokens: list[str]) -> Flow:
+    pages = {k: v.model_copy(update={"signature": signature.from_tokens(tokens)}) for k, v in flow.pages.items()}
+    return flow.model_copy(update={"pages": pages})
+
+
+def sig_of(flow: Flow) -> Signature:
+    page = next(s.page for s in flow.steps if s.page)
+    sig = flow.pages[page].signature
+    assert sig is not None
+    return sig
+
+
+# ---- task identity ------------------------------------------------------------------------------
+
+
+def test_task_identity_leaves_input_values_out() -> None:
+    a = task_template("Create a customer named Ada Lovelace (ada@example.com)",
+                      {"full_name": "Ada Lovelace", "email": "ada@example.com"})
+    b = task_template("create a customer named  Bob,  (bob@example.com)",
+                      {"full_name": "Bob", "email": "bob@example.com"})
+    assert a == "Create a customer named {{ full_name }} ({{ email }})"
+    assert task_key(a) == task_key(b) == "create a customer named {full_name} {email}"
+    assert task_key(a) != task_key(task_template("Delete a customer named Ada", {"full_name": "Ada"}))
+    # whole words only, and one-letter values are left alone
+    assert task_template("Approve the process", {"p": "pro", "x": "a"}) == "Approve the process"
+
+
+# ---- the index ----------------------------------------------------------------------------------
+
+
+def test_index_is_rebuilt_from_the_files(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    (tmp_path / "a.data.yaml").write_text("- full_name: x\n")  # pytest data, not a flow
+    (tmp_path / "notes.yaml").write_text("just: yaml\n")  # not a flow either
+    store = FlowStore(tmp_path)
+    [entry] = store.refresh()
+    assert (entry.path, entry.key, entry.start) == ("a.yaml", task_key(customer().task), "/customers/new")
+    assert entry.inputs == {"full_name": True, "email": True, "plan": False, "start_date": False, "notes": False}
+    assert store.candidates(entry.key, URL) == [entry]
+    assert store.candidates(entry.key, "http://127.0.0.1:8000/customers") == []
+    assert store.candidates(entry.key, "http://127.0.0.1:9999/customers/new") == []  # another origin
+
+    index = tmp_path / ".webmem" / "index.json"
+    index.write_text("{ not json")  # a damaged index is only a cache
+    assert [e.path for e in FlowStore(tmp_path).refresh()] == ["a.yaml"]
+    assert json.loads(index.read_text())["entries"][0]["path"] == "a.yaml"
+
+    # a file edited in place (the folder's mtime does not move) is re-read at lookup
+    path = tmp_path / "a.yaml"
+    path.write_text(path.read_text().replace("task: Create a customer", "task: Remove a customer"))
+    assert store.candidates(entry.key, URL) == []
+    (tmp_path / "broken.yaml").write_text("webmem: 1\nname: x\nsteps: 3\n")
+    assert {e.path: bool(e.error) for e in store.entries()} == {"a.yaml": False, "broken.yaml": True}
+
+
+# ---- choosing a flow ----------------------------------------------------------------------------
+
+
+def choose(memory: Memory, now: Signature, keys: set[str] | None = None) -> tuple[str | None, DoResult]:
+    result = DoResult(status="failed", task="")
+    pick, _ = memory._choose(task_key(customer().task), URL, now, keys or {"full_name", "email"}, result)
+    return (pick.entry.path if pick else None), result
+
+
+def test_variants_are_chosen_by_signature_then_track_record(tmp_path: Path) -> None:
+    base = customer()
+    other_tokens = [*sig_of(base).tokens[:10], "checkbox|i accept the terms|input|checkbox|terms"]
+    flowfile.save_flow(base.model_copy(update={"name": "a"}), tmp_path / "a.yaml")
+    flowfile.save_flow(with_start_signature(base.model_copy(update={"name": "b"}), other_tokens), tmp_path / "b.yaml")
+    memory = Memory(tmp_path, agent="heuristic")
+    assert choose(memory, sig_of(base))[0] == "a.yaml"
+    assert choose(memory, signature.from_tokens(other_tokens))[0] == "b.yaml"
+    unrelated = signature.from_tokens(["heading|something else|h1||"])
+    assert choose(memory, unrelated)[0] is None  # not the start page of either: a miss, never a guess
+
+    # two variants equally like the page: the better track record wins
+    flowfile.save_flow(base.model_copy(update={"name": "c"}), tmp_path / "c.yaml")
+    with stats.updating(tmp_path) as s:
+        s.of("a.yaml").record_run(False, 100, False, "x", "boom", 3)
+        s.of("c.yaml").record_run(True, 100, False, "x", None, 3)
+    assert choose(memory, sig_of(base))[0] == "c.yaml"
+
+    # a flow that cannot take the given inputs does not fit
+    path, result = choose(memory, sig_of(base), {"full_name", "email", "shoe_size"})
+    assert path is None and "does not take these inputs" in result.notes[0]
+
+
+def test_quarantine_after_repeated_failures_until_the_file_changes(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    store = FlowStore(tmp_path)
+    [entry] = store.refresh()
+    memory = Memory(tmp_path, agent="heuristic", quarantine_after=3)
+    for n in range(3):
+        assert choose(memory, sig_of(customer()))[0] == "a.yaml"
+        with stats.updating(tmp_path) as s:
+            s.of("a.yaml").record_run(False, 50, False, entry.digest, f"failure {n}", 3)
+    path, result = choose(memory, sig_of(customer()))
+    assert path is None and "quarantined" in result.skipped[0] and "failure 2" in result.skipped[0]
+    assert stats.load(tmp_path).flows["a.yaml"].consecutive_failures == 3
+
+    # re-recorded or edited: the changed file gets its chance again
+    text = (tmp_path / "a.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(text.replace("name: a\n", "name: a  # fixed by hand\n"))
+    assert choose(memory, sig_of(customer()))[0] == "a.yaml"
+
+
+def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    path = stats.stats_path(tmp_path)
+    path.parent.mkdir()
+    path.write_text("{ half written")
+    with pytest.raises(WebmemError, match="stats.json: the flow statistics are not readable"):
+        choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
+    assert path.read_text() == "{ half written"
+
+
+# ---- a killed process -----------------------------------------------------------------------------
+
+WRITER = """
+import sys, itertools
+from pathlib import Path
+from webmem import flowfile, stats
+from webmem.store import FlowStore
+root = Path(sys.argv[1])
+base = flowfile.load_flow(sys.argv[2]).flow
+store = FlowStore(root)
+print("ready", flush=True)
+for n in itertools.count():
+    # what `do` writes: a new flow, a spliced flow in place, the index, the statistics
+    flowfile.save_flow(base.model_copy(update={"name": f"f{n % 7}", "task": f"task {n % 5}"}), root / f"f{n % 7}.yaml")
+    flowfile.update_flow(root / "f0.yaml", lambda ff: ff.doc.__setitem__("task", f"task {n}"))
+    store.refresh()
+    with stats.updating(root) as s:
+        s.of(f"f{n % 7}.yaml").record_run(n % 3 == 0, 10.0, False, "d", None, 3)
+        s.totals.hits += 1
+"""
+
+
+def test_a_killed_writer_leaves_the_store_readable(tmp_path: Path) -> None:
+    """SIGKILL a process in the middle of store updates, many times over: every flow still loads, the
+    statistics still parse, the index rebuilds; no temp file is taken for a flow."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for delay in (0.15, 0.3, 0.45, 0.6, 0.75, 0.9):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(FLOWS / "create-customer.yaml")],
+                                stdout=subprocess.PIPE, env=env)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        for path in tmp_path.glob("*.yaml"):
+            flowfile.load_flow(path)
+        record = stats.load(tmp_path)
+        assert record.totals.hits >= 0
+        entries = FlowStore(tmp_path).refresh()
+        assert entries and all(e.error is None for e in entries)
+    assert stats.load(tmp_path).totals.hits > 0
