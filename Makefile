@@ -34,6 +34,7 @@ test: setup lint
 bench: setup
 	$(PY) bench/replay_overhead.py
 	$(PY) bench/heal.py
+	$(PY) bench/cache.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

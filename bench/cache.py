@@ -76,17 +76,20 @@ def lookups(n_flows: int, samples: int = 500) -> None:
         root = Path(tmp)
         t0 = time.perf_counter()
         tasks = n_flows // 4
-        variants: dict[int, list] = {}
+        variants = [signature.from_tokens([*base_tokens, f"checkbox|variant {v}|input|checkbox|v{v}"])
+                    for v in range(4)]
+        texts = []  # one file text per page variant; each flow then differs in name, task and start URL
+        for sig in variants:
+            pages = {first_page: template.pages[first_page].model_copy(update={"signature": sig})}
+            texts.append(dump_flow(template.model_copy(update={
+                "name": "NAME", "task": "TASK", "pages": pages,
+                "steps": [template.steps[0].model_copy(update={"goto": "/START/new"}), *template.steps[1:]]})))
         for i in range(n_flows):
             task_no, variant = i % tasks, i // tasks
-            sig = signature.from_tokens([*base_tokens, f"checkbox|variant {variant}|input|checkbox|v{variant}"])
-            variants.setdefault(task_no, []).append(sig)
-            pages = {first_page: template.pages[first_page].model_copy(update={"signature": sig})}
-            flow = template.model_copy(update={
-                "name": f"flow-{i}", "task": f"Do task number {task_no} with the given name and email",
-                "pages": pages, "steps": [template.steps[0].model_copy(update={"goto": f"/area-{task_no % 50}/new"}),
-                                          *template.steps[1:]]})
-            (root / f"flow-{i}.yaml").write_text(dump_flow(flow), encoding="utf-8")
+            text = texts[variant].replace("name: NAME", f"name: flow-{i}", 1).replace(
+                "task: TASK", f"task: Do task number {task_no} with the given name and email", 1).replace(
+                "goto: /START/new", f"goto: /area-{task_no % 50}/new", 1)
+            (root / f"flow-{i}.yaml").write_text(text, encoding="utf-8")
         print(f"\nlookup in a store of {n_flows} flows ({tasks} tasks x 4 page variants; "
               f"written in {time.perf_counter() - t0:.1f} s)")
         t0 = time.perf_counter()
@@ -103,7 +106,7 @@ def lookups(n_flows: int, samples: int = 500) -> None:
             url = f"http://127.0.0.1:8000/area-{task_no % 50}/new"
             t = time.perf_counter()
             look = memory.lookup(f"Do task number {task_no} with the given name and email", inputs, url,
-                                 variants[task_no][variant])
+                                 variants[variant])
             times.append((time.perf_counter() - t) * 1000)
             found += look.pick is not None and look.pick.entry.path == f"flow-{task_no + variant * tasks}.yaml"
         times.sort()

@@ -131,7 +131,7 @@ def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:
             "-i", "email=ada@example.com", "--store", str(store), "--agent", "heuristic"]
     first = webmem_cli(*args, "--report", str(tmp_path / "r1.json"))
     assert first.returncode == 0, first.stderr
-    assert "learned: stored create-a-customer-named.yaml" in first.stdout
+    assert "miss → learned: stored create-a-customer-named.yaml" in first.stdout
     second = webmem_cli(*[a.replace("Ada", "Bob") for a in args], "--report", str(tmp_path / "r2.json"))
     assert second.returncode == 0, second.stderr
     assert "hit: replayed create-a-customer-named.yaml" in second.stdout and "0 model calls" in second.stdout
@@ -153,3 +153,20 @@ def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:
     assert {p.name: p.read_bytes() for p in store.rglob("*") if p.is_file()} == before
     missing = webmem_cli("list", "--store", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "no such flow store" in missing.stderr
+
+
+def test_secrets_never_reach_the_store(page: Page, portal, tmp_path: Path) -> None:
+    secret = "demo-pass-123"
+    memory = Memory(tmp_path, agent="heuristic")
+    for _ in range(2):  # learned, then replayed
+        res = memory.do(page, f"Sign in as demo with password {secret}", {"username": "demo", "password": secret},
+                        url=portal.url + "/login", secrets={"password": "PORTAL_PASSWORD"})
+        assert res.ok, res.error
+        assert secret not in res.model_dump_json()
+    assert res.status == "hit"
+    flow = load_flow(tmp_path / "sign-in-as-with-password.yaml").flow
+    assert flow.task == "Sign in as {{ username }} with password {{ password }}"
+    assert (flow.inputs["password"].secret, flow.inputs["password"].env) == (True, "PORTAL_PASSWORD")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(), path

@@ -16,7 +16,7 @@ import pytest
 from webmem import flowfile, signature, stats
 from webmem.errors import WebmemError
 from webmem.flow import Flow, Signature
-from webmem.memory import DoResult, Memory
+from webmem.memory import Lookup, Memory
 from webmem.store import FlowStore, task_key, task_template
 
 from .conftest import FLOWS, ROOT
@@ -86,10 +86,9 @@ def test_index_is_rebuilt_from_the_files(tmp_path: Path) -> None:
 # ---- choosing a flow ----------------------------------------------------------------------------
 
 
-def choose(memory: Memory, now: Signature, keys: set[str] | None = None) -> tuple[str | None, DoResult]:
-    result = DoResult(status="failed", task="")
-    pick, _ = memory._choose(task_key(customer().task), URL, now, keys or {"full_name", "email"}, result)
-    return (pick.entry.path if pick else None), result
+def choose(memory: Memory, now: Signature, keys: set[str] | None = None) -> tuple[str | None, Lookup]:
+    look = memory.lookup(customer().task, dict.fromkeys(keys or {"full_name", "email"}, "x"), URL, now)
+    return (look.pick.entry.path if look.pick else None), look
 
 
 def test_variants_are_chosen_by_signature_then_track_record(tmp_path: Path) -> None:
@@ -154,7 +153,6 @@ from webmem.store import FlowStore
 root = Path(sys.argv[1])
 base = flowfile.load_flow(sys.argv[2]).flow
 store = FlowStore(root)
-print("ready", flush=True)
 for n in itertools.count():
     # what `do` writes: a new flow, a spliced flow in place, the index, the statistics
     flowfile.save_flow(base.model_copy(update={"name": f"f{n % 7}", "task": f"task {n % 5}"}), root / f"f{n % 7}.yaml")
@@ -163,6 +161,8 @@ for n in itertools.count():
     with stats.updating(root) as s:
         s.of(f"f{n % 7}.yaml").record_run(n % 3 == 0, 10.0, False, "d", None, 3)
         s.totals.hits += 1
+    if n == 0:
+        print("ready", flush=True)  # one whole round written: from here on, any moment is mid-update
 """
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from playwright.sync_api import Error as PlaywrightError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -260,7 +259,7 @@ def print_result(res: Any) -> None:
             saved = f"; saved about {res.saved_calls} model calls, {res.saved_tokens} tokens" if res.saved_calls else ""
             line += f" [dim](learning it took {_seconds(res.learn_ms)}{saved})[/dim]"
     elif res.status == "learned":
-        line = f"[green]learned[/green]: stored {where} in {_seconds(res.duration_ms)}, {costs}"
+        line = f"miss → [green]learned[/green]: stored {where} in {_seconds(res.duration_ms)}, {costs}"
     elif res.status == "handed_over":
         line = f"[green]handed over[/green]: the agent finished the task; stored {where} in " \
                f"{_seconds(res.duration_ms)}, {costs}"
@@ -312,8 +311,6 @@ def do_task(
             result = memory.do(page, task, values, url=url, secrets=secrets)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    except PlaywrightError as exc:
-        raise fail(f"{url}: {str(exc).strip().splitlines()[0]}", 1) from None
     except OSError as exc:
         raise fail(f"{store}: {exc}") from None
     if report is not None:

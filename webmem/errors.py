@@ -39,3 +39,9 @@ class StepFailed(WebmemError):
     """A step could not be carried out on the page; the run stops here."""
 
     exit_code = 1
+
+
+class PageError(WebmemError):
+    """The page a task starts on cannot be opened (unreachable, refused, timed out)."""
+
+    exit_code = 1

@@ -11,16 +11,18 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from pydantic import BaseModel, Field
 
 from webmem import flowfile, signature, stats
 from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.config import Settings, load_settings
+from webmem.errors import PageError
 from webmem.flow import Flow, InputSpec, PageState, Signature
 from webmem.heal import PAGE_FLOOR, make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
@@ -70,9 +72,19 @@ class DoResult(BaseModel):
 
 
 @dataclass
-class _Pick:
+class Pick:
     entry: Entry
     similarity: float
+
+
+@dataclass
+class Lookup:
+    """Which stored flow fits a task on a page, and why others did not."""
+
+    pick: Pick | None = None
+    quarantined: list[Pick] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # quarantined flows, said in words
+    notes: list[str] = field(default_factory=list)  # flows of this task that did not fit
 
 
 AgentSpec = str | Callable[[], Agent] | None
@@ -134,45 +146,48 @@ class Memory:
         redact = Redactor.for_inputs(specs, values)
         template = task_template(task, values)
         if url is not None:
-            page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
+            try:
+                page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
+            except PlaywrightError as exc:
+                raise PageError(f"{url}: cannot open the page: {str(exc).strip().splitlines()[0]}") from None
         signature.settle(page, self.settings.timeouts.quiet, self.settings.timeouts.settle)
         now = signature.capture(page)
-        result = DoResult(status="failed", task=redact(task))
-        pick, quarantined = self._choose(task_key(template), page.url, now, set(values), result)
+        look = self.lookup(template, values, page.url, now)
+        result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
         job = _Job(self, page, task, template, values, specs, redact, result)
-        if pick is None:
-            job.learn(now, quarantined)
+        if look.pick is None:
+            job.learn(look.quarantined)
         else:
-            job.replay(pick)
+            job.replay(look.pick)
         result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         job.commit()
         return result
 
-    def _choose(self, key: str, url: str, now: Signature, keys: set[str],
-                result: DoResult) -> tuple[_Pick | None, list[_Pick]]:
-        """The stored flow for this task and page: the most similar start page state, then the best
-        track record. Quarantined flows are skipped and reported."""
+    def lookup(self, task: str, inputs: Mapping[str, Any], url: str, page_signature: Signature) -> Lookup:
+        """The stored flow for `task` (input values in its words do not matter) starting at `url` on a
+        page with this signature: the most similar start page state, then the best track record.
+        Quarantined flows are skipped and reported; a page unlike every start page is a miss."""
+        look = Lookup()
         record = stats.load(self.store.root)
         floor = signature.SIMILAR if self.heal == "off" else PAGE_FLOOR
-        fits: list[tuple[tuple[float, float, str], _Pick]] = []
-        quarantined: list[_Pick] = []
-        for e in self.store.candidates(key, url):
-            sim = signature.similarity(e.signature, now) if e.signature else signature.SIMILAR
+        keys = set(inputs)
+        fits: list[tuple[tuple[float, float, str], Pick]] = []
+        for e in self.store.candidates(task_key(task_template(task, inputs)), url):
+            sim = signature.similarity(e.signature, page_signature) if e.signature else signature.SIMILAR
             fs = record.flows.get(e.path) or stats.FlowStats()
             if fs.is_quarantined(e.digest):
-                result.skipped.append(f"{e.path}: quarantined ({fs.quarantine_reason})")
-                quarantined.append(_Pick(e, sim))
-                continue
-            if not e.accepts(keys):
-                result.notes.append(f"{e.path} does not take these inputs (it takes: {', '.join(e.inputs) or 'none'})")
-                continue
-            if sim < floor:
-                result.notes.append(f"{e.path}: the page is not its start page (similarity {sim:.2f})")
-                continue
-            rank = (round(sim, 2), fs.success_rate if fs.success_rate is not None else 0.5, fs.last_success or "")
-            fits.append((rank, _Pick(e, sim)))
+                look.skipped.append(f"{e.path}: quarantined ({fs.quarantine_reason})")
+                look.quarantined.append(Pick(e, sim))
+            elif not e.accepts(keys):
+                look.notes.append(f"{e.path} does not take these inputs (it takes: {', '.join(e.inputs) or 'none'})")
+            elif sim < floor:
+                look.notes.append(f"{e.path}: the page is not its start page (similarity {sim:.2f})")
+            else:
+                rank = (round(sim, 2), fs.success_rate if fs.success_rate is not None else 0.5, fs.last_success or "")
+                fits.append((rank, Pick(e, sim)))
         best = max(fits, key=lambda f: f[0], default=None)
-        return (best[1] if best else None), quarantined
+        look.pick = best[1] if best else None
+        return look
 
 
 class _Job:
@@ -210,11 +225,11 @@ class _Job:
 
     # ---- hit ----------------------------------------------------------------------------------
 
-    def replay(self, pick: _Pick) -> None:
+    def replay(self, pick: Pick) -> None:
         m, r, e = self.m, self.result, pick.entry
         r.flow, r.similarity = e.path, round(pick.similarity, 3)
         path = m.store.path_of(e.path)
-        ff = flowfile.load_flow(path)
+        ff = flowfile.load_flow(path, round_trip=False)  # write_back re-reads it to edit
         healer = make_healer(m.heal, m.settings, model=m.model)
         opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
                                         artifacts=m.artifacts / ff.flow.name if m.artifacts else None)
@@ -239,8 +254,8 @@ class _Job:
         r.error = report.error
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else None
-        if not m.handover or failed is None or (home and origin_of(self.page.url) != home):
-            return
+        if not m.handover or failed is None or failed.index < 2 or (home and origin_of(self.page.url) != home):
+            return  # (a flow that broke on its first step, the goto, never reached the page to continue on)
         self.hand_over(ff, report, failed.index - 1, record)
 
     # ---- handover -----------------------------------------------------------------------------
@@ -314,7 +329,7 @@ class _Job:
 
     # ---- miss ---------------------------------------------------------------------------------
 
-    def learn(self, now: Signature, quarantined: list[_Pick]) -> None:
+    def learn(self, quarantined: list[Pick]) -> None:
         m, r = self.m, self.result
         name = slug(PLACEHOLDER.sub(" ", self.template))[:48].strip("-")  # named after the task, not its values
         rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),

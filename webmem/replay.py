@@ -9,7 +9,7 @@ read back, and check the step's expectation. A step that cannot be carried out i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,10 +130,12 @@ class _Run:
         if self.checked == key:
             return "exact" if not self.strict_page else "similar"
         deadline = time.monotonic() + self.t.settle / 1000
-        while not matches(state.url, self.page.url, self.base):
+        for pause in _backoff():
+            if matches(state.url, self.page.url, self.base):
+                break
             if time.monotonic() >= deadline:
                 raise Broken(f"page {name!r}: expected a URL like {state.url}, the browser is at {self.page.url}")
-            time.sleep(0.05)
+            time.sleep(pause)
         if state.signature is None:
             self.checked, self.strict_page = key, False
             return "unchecked"
@@ -271,11 +273,11 @@ class _Run:
 
     def expect(self, exp: Expect, timeout: int | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.t.action) / 1000
-        while True:
+        for pause in _backoff():
             problems = self.expect_problems(exp)
             if not problems or time.monotonic() >= deadline:
                 break
-            time.sleep(0.05)
+            time.sleep(pause)
         if problems:
             raise Broken("expectation not met: " + "; ".join(problems))
         self.checked = None if exp.url else self.checked
@@ -357,6 +359,15 @@ class _Run:
         except (PlaywrightError, OSError):
             return None
         return str(path)
+
+
+def _backoff() -> Iterator[float]:
+    """Pauses between looks at a page that is still changing: short at first (a navigation usually lands
+    within a few milliseconds of the click), then every 50 ms."""
+    pause = 0.005
+    while True:
+        yield pause
+        pause = min(0.05, pause * 2)
 
 
 def _one_line(exc: BaseException) -> str:

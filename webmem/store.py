@@ -73,6 +73,7 @@ class Entry(BaseModel):
     signature: Signature | None = Field(None, description="the start page state's signature")
     inputs: dict[str, bool] = Field(default_factory=dict, description="input -> needs a value")
     error: str | None = Field(None, description="why the file is not a usable flow")
+    other: bool = Field(False, description="a YAML file that is no flow (remembered so it is not re-read)")
 
     def accepts(self, keys: set[str]) -> bool:
         """Whether a run with exactly these input keys fits the flow's inputs."""
@@ -87,8 +88,11 @@ class Index(BaseModel):
 def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     """Read one flow file into an index entry (a broken file becomes an entry with an error)."""
     entry = Entry(path=rel, mtime_ns=stat.st_mtime_ns, size=stat.st_size, digest="")
+    if not flowfile.is_flow_file(path):
+        entry.other = True
+        return entry
     try:
-        ff = flowfile.load_flow(path)
+        ff = flowfile.load_flow(path, round_trip=False)
     except WebmemError as exc:
         entry.error = str(exc).splitlines()[0]
         return entry
@@ -149,8 +153,10 @@ class FlowStore:
         for folder, dirs, names in os.walk(self.root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(names):
-                path = Path(folder) / name
-                if not name.startswith(".") and flowfile.is_flow_file(path):
+                lower = name.lower()
+                if not name.startswith(".") and lower.endswith(flowfile.FLOW_SUFFIXES) and \
+                        not lower.endswith(flowfile.DATA_SUFFIXES):
+                    path = Path(folder) / name
                     yield path, path.relative_to(self.root).as_posix()
 
     def path_of(self, rel: str) -> Path:
@@ -183,7 +189,7 @@ class FlowStore:
         return {e.path: e for e in index.entries}
 
     def refresh(self) -> list[Entry]:
-        """Bring the index up to date with the files; returns every entry (broken files included)."""
+        """Bring the index up to date with the files; returns the flow files (broken ones included)."""
         mtime = self._dir_mtime()
         known = self._entries or self._load_index()
         entries: dict[str, Entry] = {}
@@ -203,13 +209,13 @@ class FlowStore:
         self._set(entries, mtime)
         if changed and self.root.is_dir():
             self._write_index()
-        return list(entries.values())
+        return [e for e in entries.values() if not e.other]
 
     def _set(self, entries: dict[str, Entry], mtime: int | None) -> None:
         self._entries = entries
         self._by_key = {}
         for e in entries.values():
-            if e.error is None:
+            if e.error is None and not e.other:
                 self._by_key.setdefault(e.key, []).append(e)
         self._seen_mtime = mtime
 
@@ -220,13 +226,10 @@ class FlowStore:
             flowfile.write_atomic(self.index_path, data)
 
     def entries(self) -> list[Entry]:
+        """The flow files (broken ones included, with their error)."""
         if self._seen_mtime is None or self._dir_mtime() != self._seen_mtime:
-            return self.refresh()
-        return list(self._entries.values())
-
-    def entry(self, rel: str) -> Entry | None:
-        self.entries()
-        return self._entries.get(rel)
+            self.refresh()
+        return [e for e in self._entries.values() if not e.other]
 
     def candidates(self, key: str, url: str) -> list[Entry]:
         """Flows for this task identity whose start URL pattern fits `url` (same origin)."""
