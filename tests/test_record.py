@@ -142,6 +142,18 @@ def test_step_budget_bounds_a_recording(page: Page, portal, llm: ScriptedOpenAI)
     assert result.flow is None
 
 
+def test_done_on_a_form_marked_invalid_is_refused(page: Page, portal, llm: ScriptedOpenAI) -> None:
+    """A model that says "done" while the site marks fields invalid has not finished: nothing is recorded."""
+    llm.load(call("fill", "Full name", value="{{ full_name }}"), call("click", "Save customer"),
+             call("done", summary="created"), call("fail", reason="the e-mail is missing"))
+    result = record_task(page, portal.url + "/customers/new", "Create a customer", CUSTOMER, agent=llm_agent())
+    assert (result.status, result.flow) == ("failed", None)
+    refused = [a for a in result.actions if a.action == "done"]
+    assert refused and not refused[0].ok and "marks these fields invalid: Email" in refused[0].message
+    told = [m["content"] for m in llm.requests[-1]["messages"] if m["role"] == "tool"]
+    assert "error: not done: the page marks these fields invalid: Email; fix them, or call fail" in told
+
+
 def test_page_text_is_data_not_instructions(page: Page, portal, llm: ScriptedOpenAI) -> None:
     portal.set_variant("injection")
     llm.load(*CUSTOMER_SCRIPT)

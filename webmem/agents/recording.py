@@ -113,6 +113,15 @@ def record_task(
         for n in range(1, max_steps + 1):
             digest = dg.take(page, redact)
             action = agent.next_action(digest)
+            rejected = [a.removeprefix("invalid: ") for a in digest.alerts if a.startswith("invalid: ")]
+            if isinstance(action, Done) and rejected:
+                # a form the site marked invalid is not a finished task: never store that as one
+                log = ActionLog(n, "done", why=redact(action.summary), ok=False,
+                                message=f"not done: the page marks these fields invalid: {', '.join(rejected)}; "
+                                        "fix them, or call fail")
+                report(log)
+                agent.observe(Outcome(False, log.message))
+                continue
             if isinstance(action, Done):
                 result.status, result.summary = "done", redact(action.summary)
                 report(ActionLog(n, "done", why=result.summary))
