@@ -89,11 +89,14 @@ def test_handover_finishes_a_new_step_and_the_spliced_flow_replays_offline(
     assert (res.status, res.model_calls, res.flow) == ("handed_over", 3, "create-a-customer-named-2.yaml")
     # the model was told what the replay had done and where it stopped
     first_prompt = llm.requests[0]["messages"][1]["content"]
-    assert "fill the 'Full name' field = {{ full_name }}" in first_prompt and "stopped at: click" in first_prompt
+    assert "fill the 'Full name' field = {{ full_name }}" in first_prompt
+    assert "click the 'Save customer' button was done, but then: expectation not met" in first_prompt
     # the old flow may still be right for the old page: it stays, the spliced one is a variant
     assert (tmp_path / "create-a-customer-named.yaml").read_text() == original
     spliced = load_flow(tmp_path / "create-a-customer-named-2.yaml").flow
-    assert [s.action for s in spliced.steps] == ["goto", "fill", "fill", "check", "click"]
+    # what the handover run did, in order: the click that ran (its expectation dropped), then the agent's
+    assert [s.action for s in spliced.steps] == ["goto", "fill", "fill", "click", "check", "click"]
+    assert spliced.steps[3].expect is None and spliced.steps[5].expect is not None
     assert res.patch and "+  - check:" in res.patch
 
     llm.load()  # from here on, any model call would fail the test
@@ -170,3 +173,26 @@ def test_secrets_never_reach_the_store(page: Page, portal, tmp_path: Path) -> No
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret not in path.read_text(), path
+
+
+def test_handover_on_an_unchanged_start_page_edits_the_flow_in_place(
+        page: Page, portal, llm: ScriptedOpenAI, tmp_path: Path) -> None:
+    """The click ran but its expectation was wrong: the model finds the task done, the step stays (its
+    expectation dropped) and the flow file is edited in place, its comments kept."""
+    do(Memory(tmp_path, agent="heuristic"), page, portal, "Ada", "ada@example.com")
+    path = tmp_path / "create-a-customer-named.yaml"
+    text = path.read_text()
+    assert "      url: /customers/{id}\n" in text
+    path.write_text("# reviewed by the team\n" + text.replace("      url: /customers/{id}\n",
+                                                                "      url: /customers/{id}/welcome\n"))
+    llm.load(call("done", summary="the customer exists"))
+    res = do(Memory(tmp_path, agent="openai", model="scripted-model"), page, portal, "Bob", "bob@example.com")
+    assert (res.status, res.flow, res.model_calls) == ("handed_over", "create-a-customer-named.yaml", 1)
+    assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["create-a-customer-named.yaml"]
+    after = path.read_text()
+    assert after.startswith("# reviewed by the team\n") and "/welcome" not in after
+    assert res.patch and "-      url: /customers/{id}/welcome" in res.patch
+    assert [s["data"]["full_name"] for s in portal.submissions()] == ["Ada", "Bob"]  # clicked once, not twice
+    llm.load()
+    assert do(Memory(tmp_path, agent="openai", model="scripted-model"), page, portal, "Cy", "cy@example.com"
+              ).status == "hit"

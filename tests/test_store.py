@@ -15,7 +15,7 @@ import pytest
 
 from webmem import flowfile, signature, stats
 from webmem.errors import WebmemError
-from webmem.flow import Flow, Signature
+from webmem.flow import Flow, GotoStep, InputSpec, Signature
 from webmem.memory import Lookup, Memory
 from webmem.store import FlowStore, task_key, task_template
 
@@ -111,7 +111,7 @@ def test_variants_are_chosen_by_signature_then_track_record(tmp_path: Path) -> N
 
     # a flow that cannot take the given inputs does not fit
     path, result = choose(memory, sig_of(base), {"full_name", "email", "shoe_size"})
-    assert path is None and "does not take these inputs" in result.notes[0]
+    assert path is None and "does not fit these inputs" in result.notes[0]
 
 
 def test_quarantine_after_repeated_failures_until_the_file_changes(tmp_path: Path) -> None:
@@ -184,3 +184,22 @@ def test_a_killed_writer_leaves_the_store_readable(tmp_path: Path) -> None:
         entries = FlowStore(tmp_path).refresh()
         assert entries and all(e.error is None for e in entries)
     assert stats.load(tmp_path).totals.hits > 0
+
+
+def test_an_input_no_step_uses_must_keep_its_learned_value(tmp_path: Path) -> None:
+    """A choice the agent clicked (not typed) is fixed in the steps: the same task with another value
+    for it is not this flow."""
+    flow = customer(name="a")
+    flow = flow.model_copy(update={"inputs": {**flow.inputs, "tier": InputSpec(required=False, default="Gold")}})
+    flowfile.save_flow(flow, tmp_path / "a.yaml")
+    memory = Memory(tmp_path, agent="heuristic")
+    assert memory.lookup(flow.task, {"full_name": "x", "email": "y", "tier": "gold"}, URL, sig_of(flow)).pick
+    look = memory.lookup(flow.task, {"full_name": "x", "email": "y", "tier": "Silver"}, URL, sig_of(flow))
+    assert look.pick is None and "learned with tier=Gold, which its steps do not vary" in look.notes[0]
+
+
+def test_a_flow_file_that_cannot_be_indexed_is_listed_as_broken(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a", steps=[GotoStep(goto="http://[broken/x"), *customer().steps[1:]]),
+                       tmp_path / "a.yaml")
+    [entry] = FlowStore(tmp_path).refresh()
+    assert entry.error and "step 1 (goto)" in entry.error

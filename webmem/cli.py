@@ -367,12 +367,13 @@ def show_stats(
         entries = {e.path: e for e in FlowStore(store).refresh()}
         if release:
             with stats.updating(store) as record:
+                unknown = [rel for rel in release if rel not in record.flows]
+                if unknown:  # nothing is written: all or none
+                    raise StoreError(f"{store}: no statistics for {', '.join(unknown)} (see `webmem list`)")
                 for rel in release:
-                    if rel not in record.flows:
-                        raise StoreError(f"{store}: no statistics for {rel!r} (see `webmem list`)")
-                    record.flows[rel].quarantined = record.flows[rel].quarantine_reason = None
-                    record.flows[rel].consecutive_failures = 0
-                    out.print(f"released {rel}")
+                    fs = record.flows[rel]
+                    fs.quarantined, fs.quarantine_reason, fs.consecutive_failures = None, None, 0
+            out.print(f"released {', '.join(release)}")
         record = stats.load(store)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None

@@ -219,14 +219,16 @@ def merge_into(node: Any, new: Any, key: str | None = None) -> Any:
                 node.insert(min(position, len(node)), k, _styled(v, k))
         return node
     if isinstance(node, CommentedSeq) and isinstance(new, list):
-        if len(node) == len(new):
-            for i, v in enumerate(new):
-                merged = merge_into(node[i], v)
-                if merged is not node[i]:
-                    node[i] = merged
-            return node
-        fresh = _styled(new, key)
-        return fresh
+        # item by item over the common length, then added or dropped at the end: a list that grew or
+        # shrank keeps its unchanged items as they were
+        for i, v in enumerate(new[: len(node)]):
+            merged = merge_into(node[i], v)
+            if merged is not node[i]:
+                node[i] = merged
+        del node[len(new):]
+        for v in new[len(node):]:
+            node.append(_styled(v))
+        return node
     if node == new and type(node) is type(new):
         return node
     if not isinstance(new, dict | list) and str(node) == str(new) and type(new) is not bool:

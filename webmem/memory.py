@@ -24,7 +24,7 @@ from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, 
 from webmem.config import Settings, load_settings
 from webmem.errors import PageError
 from webmem.flow import Flow, InputSpec, PageState, Signature
-from webmem.heal import PAGE_FLOOR, make_healer, write_back
+from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
 from webmem.llm import configured
 from webmem.record import slug
@@ -150,8 +150,11 @@ class Memory:
                 page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
             except PlaywrightError as exc:
                 raise PageError(f"{url}: cannot open the page: {str(exc).strip().splitlines()[0]}") from None
-        signature.settle(page, self.settings.timeouts.quiet, self.settings.timeouts.settle)
-        now = signature.capture(page)
+        try:
+            signature.settle(page, self.settings.timeouts.quiet, self.settings.timeouts.settle)
+            now = signature.capture(page)
+        except PlaywrightError as exc:  # e.g. a script navigated away while the page was read
+            raise PageError(f"{page.url}: cannot read the page: {str(exc).strip().splitlines()[0]}") from None
         look = self.lookup(template, values, page.url, now)
         result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
         job = _Job(self, page, task, template, values, specs, redact, result)
@@ -166,21 +169,22 @@ class Memory:
     def lookup(self, task: str, inputs: Mapping[str, Any], url: str, page_signature: Signature) -> Lookup:
         """The stored flow for `task` (input values in its words do not matter) starting at `url` on a
         page with this signature: the most similar start page state, then the best track record.
-        Quarantined flows are skipped and reported; a page unlike every start page is a miss."""
+        Quarantined flows are skipped and reported. A page that is not at least similar to a flow's start
+        page is a miss (the agent learns it), never a guess that healing would have to rescue."""
         look = Lookup()
         record = stats.load(self.store.root)
-        floor = signature.SIMILAR if self.heal == "off" else PAGE_FLOOR
-        keys = set(inputs)
         fits: list[tuple[tuple[float, float, str], Pick]] = []
         for e in self.store.candidates(task_key(task_template(task, inputs)), url):
             sim = signature.similarity(e.signature, page_signature) if e.signature else signature.SIMILAR
             fs = record.flows.get(e.path) or stats.FlowStats()
-            if fs.is_quarantined(e.digest):
+            if not e.accepts(inputs):
+                fixed = ", ".join(f"{k}={v}" for k, v in e.fixed.items())
+                look.notes.append(f"{e.path} does not fit these inputs (it takes: {', '.join(e.inputs) or 'none'}"
+                                  + (f"; learned with {fixed}, which its steps do not vary" if fixed else "") + ")")
+            elif fs.is_quarantined(e.digest):
                 look.skipped.append(f"{e.path}: quarantined ({fs.quarantine_reason})")
                 look.quarantined.append(Pick(e, sim))
-            elif not e.accepts(keys):
-                look.notes.append(f"{e.path} does not take these inputs (it takes: {', '.join(e.inputs) or 'none'})")
-            elif sim < floor:
+            elif sim < signature.SIMILAR:
                 look.notes.append(f"{e.path}: the page is not its start page (similarity {sim:.2f})")
             else:
                 rank = (round(sim, 2), fs.success_rate if fs.success_rate is not None else 0.5, fs.last_success or "")
@@ -197,6 +201,7 @@ class _Job:
                  specs: dict[str, InputSpec], redact: Redactor, result: DoResult):
         self.m, self.page, self.task, self.template = memory, page, task, template
         self.values, self.specs, self.redact, self.result = values, specs, redact, result
+        self.start_url = page.url
         self.changes: list[Callable[[stats.StoreStats], None]] = []
         # the agent sees the task with secrets as placeholders; the store keeps it with every value so
         self.agent_task = task_template(task, {k: v for k, v in values.items() if specs[k].secret})
@@ -232,7 +237,8 @@ class _Job:
         ff = flowfile.load_flow(path, round_trip=False)  # write_back re-reads it to edit
         healer = make_healer(m.heal, m.settings, model=m.model)
         opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
-                                        artifacts=m.artifacts / ff.flow.name if m.artifacts else None)
+                                        artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
+                                        secrets=self.redact.secrets)  # the caller's secrets, declared or not
         report = run_flow(self.page, ff.flow, self.values, opts, path=str(path))
         r.replay = report
         r.model_calls, r.tokens = report.llm_calls, report.llm_tokens
@@ -253,79 +259,98 @@ class _Job:
         failed = report.failed_step()
         r.error = report.error
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
-        home = origin_of(ff.flow.base_url) if ff.flow.base_url else None
-        if not m.handover or failed is None or failed.index < 2 or (home and origin_of(self.page.url) != home):
+        home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
+        if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:
             return  # (a flow that broke on its first step, the goto, never reached the page to continue on)
-        self.hand_over(ff, report, failed.index - 1, record)
+        self.hand_over(ff, report, failed, record)
 
     # ---- handover -----------------------------------------------------------------------------
 
-    def hand_over(self, ff: flowfile.FlowFile, report: RunReport, broken: int, record: stats.FlowStats) -> None:
+    def hand_over(self, ff: flowfile.FlowFile, report: RunReport, failed: StepReport,
+                  record: stats.FlowStats) -> None:
         """The agent finishes the task from the broken step; its steps replace the flow's from there."""
         m, r, flow = self.m, self.result, ff.flow
         e_path = r.flow
         assert e_path is not None
+        broken = failed.index - 1
         fixes: list[Fix] = getattr(report, "_fixes", [])
-        seen: dict[str, Signature] = {**getattr(report, "_observed", {}), **getattr(report, "_signatures", {})}
+        observed: dict[str, Signature] = getattr(report, "_observed", {})
+        seen = {**observed, **getattr(report, "_signatures", {})}
         pages = {name: PageState(url=st.url, signature=seen.get(name, st.signature)) for name, st in flow.pages.items()}
         kept = [_with_fixes(step, i, fixes) for i, step in enumerate(flow.steps[:broken])]
-        failed = report.steps[-1]
-        progress = [_describe(s) for s in kept] + [
-            f"stopped at: {failed.action} {failed.intent or ''} — {failed.error or 'failed'}"]
+        if failed.acted:  # the action ran (a click, say); only what it expected did not show: the step stays
+            kept.append(_with_fixes(flow.steps[broken], broken, fixes).model_copy(update={"expect": None}))
+            stop = f"{_describe(kept[-1])} was done, but then: {failed.error or 'failed'}"
+        else:
+            stop = f"stopped at: {failed.action} {failed.intent or ''} — {failed.error or 'failed'}"
+        progress = [_describe(s) for s in kept[: broken]] + [stop]
         rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
                           name=flow.name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
                           timeouts=m.settings.timeouts, resume=Resume(pages, progress))
         self._took(rec)
         r.extracted = {**r.extracted, **self.redact.data(rec.extracted)}
-        if not rec.done:
-            r.error = (f"{r.error}; the {rec.agent} agent took over and did not finish ({rec.status}): {rec.summary}; "
+        if rec.status != "done" or (rec.flow is None and not failed.acted):
+            why = rec.summary if rec.status != "done" else "it said done without doing anything"
+            r.error = (f"{r.error}; the {rec.agent} agent took over and did not finish ({rec.status}): {why}; "
                        "the store is unchanged")
             return
-        assert rec.flow is not None
         spliced = _splice(flow, kept, pages, rec.flow)
-        start = next((s.page for s in flow.steps if s.page), None)
-        path = m.store.path_of(e_path)
-        if start is not None and start in getattr(report, "_observed", {}):
-            # the start page differs from the learned one: the old flow may still be right where it
-            # was learned, so the spliced flow becomes a variant beside it
-            with flowfile.locked(m.store.meta / "new-flow"):
-                target = m.store.new_path(flow.name)
-                spliced = spliced.model_copy(update={"name": target.stem})
-                flowfile.save_flow(spliced, target)
-            r.patch = _diff(ff.text, target.read_text(encoding="utf-8"), e_path, target.relative_to(self.root))
-            rel = target.relative_to(self.root).as_posix()
-            r.notes.append(f"stored as a new variant {rel} (the start page differs from {e_path}'s)")
-
-            def variant(s: stats.StoreStats) -> None:
-                fs = s.of(rel)
-                fs.learn_calls = record.learn_calls + rec.model_calls
-                fs.learn_tokens = record.learn_tokens + rec.tokens
-                fs.learn_ms = record.learn_ms + rec.wall_ms
-                fs.handovers += 1
-                fs.last_success = stats.now()
-            self.changes.append(variant)
-            r.flow = rel
-        else:
-            with flowfile.locked(path):
-                current = path.read_text(encoding="utf-8")
-                if current != ff.text:
-                    r.error = f"{e_path} changed while the agent worked; the finished steps were not stored"
-                    r.status = "failed"
-                    return
-                text = flowfile.dump_flow(spliced)
-                flowfile.parse_flow(text, str(path))
-                flowfile.write_atomic(path, text)
-            r.patch = _diff(ff.text, text, e_path, e_path)
-
-            def in_place(s: stats.StoreStats) -> None:
-                fs = s.of(e_path)
-                fs.handovers += 1
-                fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
-                fs.learn_calls += rec.model_calls
-                fs.learn_tokens += rec.tokens
-                fs.last_success = stats.now()
-            self.changes.append(in_place)
         r.status, r.error = "handed_over", None
+        start = next((s.page for s in flow.steps if s.page), None)
+        if start is not None and start in observed:
+            self._store_variant(ff, spliced, rec, record)
+        else:
+            self._splice_in_place(ff, spliced, rec)
+
+    def _store_variant(self, ff: flowfile.FlowFile, spliced: Flow, rec: RecordingResult,
+                       record: stats.FlowStats) -> None:
+        """The start page differs from the learned one: the old flow may still be right where it was
+        learned, so the spliced flow becomes a variant beside it."""
+        m, r = self.m, self.result
+        with flowfile.locked(m.store.meta / "new-flow"):
+            target = m.store.new_path(ff.flow.name)
+            spliced = spliced.model_copy(update={"name": target.stem})
+            flowfile.save_flow(spliced, target)
+        rel = target.relative_to(self.root).as_posix()
+        r.patch = _diff(ff.text, target.read_text(encoding="utf-8"), r.flow or "", rel)
+        r.notes.append(f"stored as a new variant {rel} (the start page differs from {r.flow}'s)")
+        r.flow = rel
+
+        def variant(s: stats.StoreStats) -> None:
+            fs = s.flows[rel] = stats.FlowStats(handovers=1, last_success=stats.now())
+            fs.learn_calls = record.learn_calls + rec.model_calls
+            fs.learn_tokens = record.learn_tokens + rec.tokens
+            fs.learn_ms = record.learn_ms + rec.wall_ms
+        self.changes.append(variant)
+
+    def _splice_in_place(self, ff: flowfile.FlowFile, spliced: Flow, rec: RecordingResult) -> None:
+        """Same start page: the flow itself was wrong from the broken step on. Its file is edited (comments
+        and formatting kept) unless someone changed it while the agent worked."""
+        r, rel = self.result, self.result.flow or ""
+
+        def change(current: flowfile.FlowFile) -> None:
+            if current.text != ff.text:
+                raise _Changed
+            plain = flowfile.to_plain(spliced)
+            for key in ("pages", "steps"):
+                current.doc[key] = flowfile.merge_into(current.doc.get(key), plain.get(key, {}), key)
+
+        try:
+            before, after = flowfile.update_flow(self.m.store.path_of(rel), change)
+        except _Changed:
+            r.notes.append(f"{rel} changed while the agent worked: the finished steps were not stored")
+            return
+        r.patch = _diff(before, after, rel, rel)
+
+        def in_place(s: stats.StoreStats) -> None:
+            fs = s.of(rel)
+            fs.handovers += 1
+            fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
+            fs.learn_calls += rec.model_calls
+            fs.learn_tokens += rec.tokens
+            fs.learn_ms += rec.wall_ms
+            fs.last_success = stats.now()
+        self.changes.append(in_place)
 
     # ---- miss ---------------------------------------------------------------------------------
 
@@ -390,12 +415,16 @@ def _describe(step: Any) -> str:
     return words + (f" = {value}" if value is not None else "")
 
 
-def _splice(flow: Flow, kept: list[Any], pages: dict[str, PageState], tail: Flow) -> Flow:
+class _Changed(Exception):
+    """The flow file changed between the replay and the write."""
+
+
+def _splice(flow: Flow, kept: list[Any], pages: dict[str, PageState], tail: Flow | None) -> Flow:
     """The flow's steps before the break, then the agent's, with the page states they use. The inputs
     stay the flow's: the agent was given no others."""
-    steps = [*kept, *tail.steps]
+    steps = [*kept, *(tail.steps if tail else [])]
     used = {s.page for s in steps if s.page}
-    merged = {**pages, **tail.pages}
+    merged = {**pages, **(tail.pages if tail else {})}
     return flow.model_copy(update={"steps": steps, "pages": {k: v for k, v in merged.items() if k in used}})
 
 

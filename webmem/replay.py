@@ -88,6 +88,7 @@ class RunOptions:
     on_step: Callable[[StepReport], None] | None = None
     healer: Healer | None = None
     start_loaded: bool = False  # the page is already at the start: a first goto to this very URL is skipped
+    secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
@@ -98,7 +99,7 @@ class _Run:
     def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
         self.t = opts.timeouts
-        self.redact = Redactor.for_flow(flow, values)
+        self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last verified
@@ -308,12 +309,14 @@ class _Run:
             rep = StepReport(index=index + 1, action=step.action, intent=target.intent if target else None,
                              status="ok", page=step.page)
             t0 = time.perf_counter()
+            acted = False
             try:
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:
+                    acted = True
                     self.expect(step.expect)
             except (Broken, PlaywrightError, WebmemError) as exc:
-                rep.status = "failed"
+                rep.status, rep.acted = "failed", acted
                 rep.error = self.redact(_one_line(exc))
                 res = getattr(exc, "resolution", None)
                 if res is not None:

@@ -31,6 +31,7 @@ class StepReport(BaseModel):
     error: str | None = None
     heal: HealInfo | None = None
     candidates: list[str] = Field(default_factory=list, description="for a failed step: what was on the page")
+    acted: bool = Field(False, description="for a failed step: its action was carried out, its expect was not met")
     screenshot: str | None = None
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 from webmem import flowfile
 from webmem.errors import WebmemError
 from webmem.flow import Flow, Signature
-from webmem.inputs import PLACEHOLDER
+from webmem.inputs import PLACEHOLDER, placeholders
 from webmem.record import slug
 from webmem.urlpattern import matches, origin_of
 
@@ -72,12 +74,17 @@ class Entry(BaseModel):
     start: str | None = Field(None, description="the first goto as a URL pattern")
     signature: Signature | None = Field(None, description="the start page state's signature")
     inputs: dict[str, bool] = Field(default_factory=dict, description="input -> needs a value")
+    fixed: dict[str, str] = Field(default_factory=dict, description="inputs no step uses -> the value the flow "
+                                  "was learned with (a click on that choice is fixed in the steps)")
     error: str | None = Field(None, description="why the file is not a usable flow")
     other: bool = Field(False, description="a YAML file that is no flow (remembered so it is not re-read)")
 
-    def accepts(self, keys: set[str]) -> bool:
-        """Whether a run with exactly these input keys fits the flow's inputs."""
-        return keys <= set(self.inputs) and all(k in keys for k, needed in self.inputs.items() if needed)
+    def accepts(self, values: Mapping[str, Any]) -> bool:
+        """Whether a run with these inputs fits the flow: the same keys (required ones given), and for an
+        input no step uses, the value it was learned with (another value would need another click)."""
+        if not set(values) <= set(self.inputs) or any(k not in values for k, need in self.inputs.items() if need):
+            return False
+        return all(str(values[k]).strip().lower() == v.strip().lower() for k, v in self.fixed.items() if k in values)
 
 
 class Index(BaseModel):
@@ -99,10 +106,17 @@ def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     entry.digest = text_digest(ff.text)
     flow = ff.flow
     entry.name, entry.task, entry.key = flow.name, flow.task, task_key(flow.task)
-    start = start_of(flow)
+    try:
+        start = start_of(flow)
+    except ValueError as exc:  # an address urllib cannot split (e.g. a broken IPv6 host)
+        entry.error = f"{rel}: step 1 (goto): {exc}"
+        return entry
     if start is not None:
         entry.origin, entry.start, entry.signature = start
     entry.inputs = {k: s.required and s.default is None and not s.env for k, s in flow.inputs.items()}
+    used = set(placeholders(json.dumps([step.model_dump(mode="json", by_alias=True) for step in flow.steps])))
+    entry.fixed = {k: str(s.default) for k, s in flow.inputs.items()
+                   if k not in used and s.default not in (None, "") and not s.secret}
     return entry
 
 
@@ -133,7 +147,8 @@ class FlowStore:
         self.index_path = self.meta / "index.json"
         self._entries: dict[str, Entry] = {}
         self._by_key: dict[str, list[Entry]] = {}
-        self._seen_mtime: int | None = None
+        self._seen_mtime: dict[str, int] | None = None
+        self._folders: set[str] = set()
 
     # ---- files ----------------------------------------------------------------------------------
 
@@ -147,17 +162,23 @@ class FlowStore:
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot create the flow store: {exc}") from None
 
-    def files(self) -> Iterator[tuple[Path, str]]:
+    def scan(self) -> tuple[list[tuple[Path, str]], set[str]]:
+        """The candidate flow files (path, path relative to the store) and the folders they are in;
+        hidden folders (like .webmem) and NAME.data.yaml files are left out."""
+        files: list[tuple[Path, str]] = []
+        folders: set[str] = {"."}
         if not self.root.is_dir():
-            return
+            return files, folders
         for folder, dirs, names in os.walk(self.root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            folders.add(Path(folder).relative_to(self.root).as_posix())
             for name in sorted(names):
                 lower = name.lower()
                 if not name.startswith(".") and lower.endswith(flowfile.FLOW_SUFFIXES) and \
                         not lower.endswith(flowfile.DATA_SUFFIXES):
                     path = Path(folder) / name
-                    yield path, path.relative_to(self.root).as_posix()
+                    files.append((path, path.relative_to(self.root).as_posix()))
+        return files, folders
 
     def path_of(self, rel: str) -> Path:
         return self.root / rel
@@ -173,11 +194,17 @@ class FlowStore:
 
     # ---- the index ------------------------------------------------------------------------------
 
-    def _dir_mtime(self) -> int | None:
-        try:
-            return self.root.stat().st_mtime_ns
-        except OSError:
-            return None
+    def _dir_mtimes(self) -> dict[str, int]:
+        """The modification times of the store's folders: a flow added, removed or renamed (every webmem
+        write is a rename) changes its folder's."""
+        found: dict[str, int] = {}
+        for folder in self._folders or {"."}:
+            with contextlib.suppress(OSError):
+                found[folder] = (self.root / folder).stat().st_mtime_ns
+        return found
+
+    def _stale(self) -> bool:
+        return self._seen_mtime is None or self._dir_mtimes() != self._seen_mtime
 
     def _load_index(self) -> dict[str, Entry]:
         try:
@@ -190,11 +217,13 @@ class FlowStore:
 
     def refresh(self) -> list[Entry]:
         """Bring the index up to date with the files; returns the flow files (broken ones included)."""
-        mtime = self._dir_mtime()
+        started = time.time_ns()
+        files, self._folders = self.scan()
+        mtime = self._dir_mtimes()
         known = self._entries or self._load_index()
         entries: dict[str, Entry] = {}
         changed = not self.index_path.exists()
-        for path, rel in self.files():
+        for path, rel in files:
             try:
                 stat = path.stat()
             except OSError:
@@ -207,11 +236,13 @@ class FlowStore:
                 changed = True
         changed = changed or set(entries) != set(known)
         self._set(entries, mtime)
+        if any(m >= started for m in mtime.values()):
+            self._seen_mtime = None  # a folder changed while it was read: look again next time
         if changed and self.root.is_dir():
             self._write_index()
         return [e for e in entries.values() if not e.other]
 
-    def _set(self, entries: dict[str, Entry], mtime: int | None) -> None:
+    def _set(self, entries: dict[str, Entry], mtime: dict[str, int]) -> None:
         self._entries = entries
         self._by_key = {}
         for e in entries.values():
@@ -227,13 +258,13 @@ class FlowStore:
 
     def entries(self) -> list[Entry]:
         """The flow files (broken ones included, with their error)."""
-        if self._seen_mtime is None or self._dir_mtime() != self._seen_mtime:
+        if self._stale():
             self.refresh()
         return [e for e in self._entries.values() if not e.other]
 
     def candidates(self, key: str, url: str) -> list[Entry]:
         """Flows for this task identity whose start URL pattern fits `url` (same origin)."""
-        if self._seen_mtime is None or self._dir_mtime() != self._seen_mtime:
+        if self._stale():
             self.refresh()
         found = self._by_key.get(key, [])
         if any(self._changed(e) for e in found):  # edited in place: the folder's mtime did not move
