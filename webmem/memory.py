@@ -157,7 +157,7 @@ class Memory:
             raise PageError(f"{page.url}: cannot read the page: {str(exc).strip().splitlines()[0]}") from None
         look = self.lookup(template, values, page.url, now)
         result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
-        job = _Job(self, page, task, template, values, specs, redact, result)
+        job = _Job(self, page, task, template, values, specs, redact, result, now)
         if look.pick is None:
             job.learn(look.quarantined)
         else:
@@ -198,10 +198,11 @@ class _Job:
     """One `do`: the work and the statistics it leaves behind (written once, at the end)."""
 
     def __init__(self, memory: Memory, page: Page, task: str, template: str, values: dict[str, Any],
-                 specs: dict[str, InputSpec], redact: Redactor, result: DoResult):
+                 specs: dict[str, InputSpec], redact: Redactor, result: DoResult, start_signature: Signature):
         self.m, self.page, self.task, self.template = memory, page, task, template
         self.values, self.specs, self.redact, self.result = values, specs, redact, result
         self.start_url = page.url
+        self.start_signature = start_signature  # taken for the lookup: the replay's first check reuses it
         self.changes: list[Callable[[stats.StoreStats], None]] = []
         # the agent sees the task with secrets as placeholders; the store keeps it with every value so
         self.agent_task = task_template(task, {k: v for k, v in values.items() if specs[k].secret})
@@ -238,7 +239,8 @@ class _Job:
         healer = make_healer(m.heal, m.settings, model=m.model)
         opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
                                         artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
-                                        secrets=self.redact.secrets)  # the caller's secrets, declared or not
+                                        secrets=self.redact.secrets,  # the caller's secrets, declared or not
+                                        start_signature=self.start_signature)
         report = run_flow(self.page, ff.flow, self.values, opts, path=str(path))
         r.replay = report
         r.model_calls, r.tokens = report.llm_calls, report.llm_tokens

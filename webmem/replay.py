@@ -89,6 +89,9 @@ class RunOptions:
     healer: Healer | None = None
     start_loaded: bool = False  # the page is already at the start: a first goto to this very URL is skipped
     secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
+    # the start page's signature, just taken by the caller: the first page check need not settle and
+    # capture it again (used only when it matches the learned state exactly)
+    start_signature: Signature | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
@@ -108,6 +111,7 @@ class _Run:
         self.signatures: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
+        self.preloaded = opts.start_signature
 
     # ---- page state ---------------------------------------------------------------------------
 
@@ -140,6 +144,9 @@ class _Run:
         if state.signature is None:
             self.checked, self.strict_page = key, False
             return "unchecked"
+        if self.preloaded is not None and self.preloaded.hash == state.signature.hash:
+            self.checked, self.strict_page = key, False
+            return "exact"
         best: tuple[signature.Match, float] = (signature.Match.DIFFERENT, 0.0)
         now = state.signature
         while True:
@@ -328,6 +335,8 @@ class _Run:
                 if isinstance(exc, OriginError):
                     report.error = rep.error
             rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+            if index >= 1:  # the page may have changed since the caller took its signature
+                self.preloaded = None
             if rep.heal is not None:
                 report.healed_steps += 1
             report.steps.append(rep)
