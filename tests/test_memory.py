@@ -144,7 +144,15 @@ def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:
     listed = webmem_cli("list", "--store", str(store))
     assert listed.returncode == 0 and "create-a-customer-named.yaml" in listed.stdout and "100%" in listed.stdout
     shown = webmem_cli("stats", "--store", str(store))
-    assert shown.returncode == 0 and "1 hits, 0 healed, 1 learned" in shown.stdout
+    assert shown.returncode == 0 and "1 hits (0 healed, 0 handed over), 1 misses (1 learned), 0 not done" \
+        in shown.stdout
+
+    # bad input: not a web address; a report that cannot be written (the task still done, said so)
+    bad = webmem_cli("do", "customers/new", "--task", "x", "--store", str(store))
+    assert bad.returncode == 2 and "is not a web address" in bad.stderr
+    nowhere = webmem_cli(*[a.replace("Ada", "Cy") for a in args], "--report", str(tmp_path))
+    assert nowhere.returncode == 2 and "hit: replayed" in nowhere.stdout and "cannot write the report" in nowhere.stderr
+    assert "Traceback" not in bad.stderr + nowhere.stderr
 
     before = {p.name: p.read_bytes() for p in store.rglob("*") if p.is_file()}
     with socket.socket() as sock:  # a port nobody listens on
@@ -191,6 +199,7 @@ def test_handover_on_an_unchanged_start_page_edits_the_flow_in_place(
     assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["create-a-customer-named.yaml"]
     after = path.read_text()
     assert after.startswith("# reviewed by the team\n") and "/welcome" not in after
+    assert "text: Customer created" in after  # the part of the expectation that held is kept
     assert res.patch and "-      url: /customers/{id}/welcome" in res.patch
     assert [s["data"]["full_name"] for s in portal.submissions()] == ["Ada", "Bob"]  # clicked once, not twice
     llm.load()

@@ -51,8 +51,14 @@ def test_task_identity_leaves_input_values_out() -> None:
     assert a == "Create a customer named {{ full_name }} ({{ email }})"
     assert task_key(a) == task_key(b) == "create a customer named {full_name} {email}"
     assert task_key(a) != task_key(task_template("Delete a customer named Ada", {"full_name": "Ada"}))
-    # whole words only, and one-letter values are left alone
+    # whole words only; one-character values in their exact case, never "a" or "I"
     assert task_template("Approve the process", {"p": "pro", "x": "a"}) == "Approve the process"
+    assert task_template("Add 5 items for X, a friend", {"n": "5", "who": "X", "y": "x"}) == \
+        "Add {{ n }} items for {{ who }}, a friend"
+    # one pass: a value that is also a word of a placeholder put in by another value is not replaced again
+    assert task_template("Create Ada with email ada@example.com", {"name": "Ada", "email": "ada@example.com",
+                                                                   "contact": "email"}) == \
+        "Create {{ name }} with {{ contact }} {{ email }}"
 
 
 # ---- the index ----------------------------------------------------------------------------------

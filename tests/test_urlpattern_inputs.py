@@ -82,3 +82,11 @@ def test_render() -> None:
     assert render("Hi {{ name }}, {{name}}!", {"name": "Ann"}) == "Hi Ann, Ann!"
     with pytest.raises(InputError, match="no input value"):
         render("{{ missing }}", {})
+
+
+def test_a_generated_placeholder_matches_only_its_kind() -> None:
+    assert matches("/customers/{id}", "http://h/customers/12")
+    assert not matches("/customers/{id}", "http://h/customers/new")  # the form, not a created record
+    assert matches("/o/{uuid}", "http://h/o/123e4567-e89b-12d3-a456-426614174000")
+    assert not matches("/o/{uuid}", "http://h/o/orders")
+    assert matches("/files/{name}", "http://h/files/report")  # a name webmem did not make: any segment

@@ -7,6 +7,7 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -299,6 +300,8 @@ def do_task(
     from webmem.session import open_page
 
     try:
+        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc:
+            raise InputError(f"{url!r} is not a web address (expected http://host/path or https://...)")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         redact = Redactor([str(values[k]) for k in secrets])
@@ -313,13 +316,20 @@ def do_task(
         raise fail(str(exc), exc.exit_code) from None
     except OSError as exc:
         raise fail(f"{store}: {exc}") from None
-    if report is not None:
-        flowfile.write_atomic(report, redact(result.model_dump_json(indent=2)) + "\n")
     print_result(result)
+    if report is not None:
+        try:
+            flowfile.write_atomic(report, redact(result.model_dump_json(indent=2)) + "\n")
+        except OSError as exc:
+            raise fail(f"{report}: cannot write the report ({exc.strerror}); the task's outcome is above") from None
     if result.extracted:
         out.print(redact(json.dumps(result.extracted, indent=2)), markup=False)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _rate(fs: Any) -> str:
@@ -335,13 +345,15 @@ def list_flows(store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flo
     fs_store = FlowStore(store)
     if not store.is_dir():
         raise fail(f"{store}: no such flow store (a folder of flow files)")
+    entries = fs_store.refresh()
     try:
-        entries = fs_store.refresh()
         record = stats.load(store)
-    except WebmemError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    except WebmemError as exc:  # the flows can still be listed, without their track records
+        err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", soft_wrap=True)
+        record = stats.StoreStats()
     t = Table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
               title=f"flows in {store}")
+    t.columns[0].overflow = t.columns[2].overflow = "fold"
     for e in sorted(entries, key=lambda e: e.path):
         if e.error:
             t.add_row(e.path, f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
@@ -365,7 +377,10 @@ def show_stats(
         raise fail(f"{store}: no such flow store (a folder of flow files)")
     try:
         entries = {e.path: e for e in FlowStore(store).refresh()}
-        if release:
+        if release:  # a flow file as a path, or relative to the store
+            release = [Path(r).resolve().relative_to(store.resolve()).as_posix()
+                       if Path(r).is_file() and Path(r).resolve().is_relative_to(store.resolve()) else r
+                       for r in release]
             with stats.updating(store) as record:
                 unknown = [rel for rel in release if rel not in record.flows]
                 if unknown:  # nothing is written: all or none
@@ -378,9 +393,10 @@ def show_stats(
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     t = record.totals
-    out.print(f"[bold]{store}[/bold]: {t.hits} hits, {t.healed} healed, {t.learned} learned, "
-              f"{t.handed_over} handed over, {t.failed} failed; {t.model_calls} model calls, {t.tokens} tokens "
-              f"spent; about {t.saved_calls} calls, {t.saved_tokens} tokens saved by replaying")
+    out.print(f"[bold]{store}[/bold]: {t.hits} hits ({t.healed} healed, {t.handed_over} handed over), "
+              f"{t.misses} misses ({t.learned} learned), {t.failed} not done; {t.model_calls} model calls and "
+              f"{t.tokens} tokens spent; about {t.saved_calls} calls and {t.saved_tokens} tokens saved by replaying",
+              soft_wrap=True)
     table = Table("flow", "runs", "ok", "failed", "healed", "handed over", "mean replay", "learn cost",
                   "last success", "quarantine", title="per flow")
     for rel, fs in sorted(record.flows.items()):
@@ -389,7 +405,7 @@ def show_stats(
         table.add_row(rel if e is not None else f"[dim]{rel} (gone)[/dim]", str(fs.runs), str(fs.successes),
                       str(fs.failures), str(fs.heals), str(fs.handovers), _seconds(fs.mean_replay_ms),
                       f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {_seconds(fs.learn_ms)}",
-                      fs.last_success or "-", escape(quarantine or "-"))
+                      fs.last_success or "-", escape(_short(quarantine or "-")))
     out.print(table)
 
 

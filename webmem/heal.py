@@ -220,8 +220,9 @@ def write_back(ff: flowfile.FlowFile, report: RunReport, *, write: bool, propose
             report.flow_changed = before != after
         else:
             before, after = flowfile.render_update(ff.path, change)
+        label = ff.path.as_posix().lstrip("/")  # a/tmp/x.yaml, not a//tmp/x.yaml
         patch = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                             f"a/{ff.path}", f"b/{ff.path}"))
+                                             f"a/{label}", f"b/{label}"))
         report.patch = patch or None
         if propose is not None and patch:
             flowfile.write_atomic(propose, patch)

@@ -23,7 +23,7 @@ from webmem import flowfile, signature, stats
 from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.config import Settings, load_settings
 from webmem.errors import PageError
-from webmem.flow import Flow, InputSpec, PageState, Signature
+from webmem.flow import Expect, Flow, InputSpec, PageState, Signature
 from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
 from webmem.llm import configured
@@ -173,6 +173,9 @@ class Memory:
         page is a miss (the agent learns it), never a guess that healing would have to rescue."""
         look = Lookup()
         record = stats.load(self.store.root)
+        for e in self.store.entries():  # a broken file may be this task's flow: say so, or it is learned twice
+            if e.error:
+                look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []
         for e in self.store.candidates(task_key(task_template(task, inputs)), url):
             sim = signature.similarity(e.signature, page_signature) if e.signature else signature.SIMILAR
@@ -216,9 +219,14 @@ class _Job:
 
         def totals(s: stats.StoreStats) -> None:
             t = s.totals
-            field = {"hit": "hits", "healed": "healed", "learned": "learned", "handed_over": "handed_over",
-                     "failed": "failed"}[r.status]
-            setattr(t, field, getattr(t, field) + 1)
+            if r.replay is not None:
+                t.hits += 1
+            else:
+                t.misses += 1
+            t.healed += r.status == "healed"
+            t.handed_over += r.status == "handed_over"
+            t.learned += r.status == "learned"
+            t.failed += r.status == "failed"
             t.model_calls += r.model_calls
             t.tokens += r.tokens
             t.saved_calls += r.saved_calls
@@ -249,7 +257,8 @@ class _Job:
         r.learn_ms = record.learn_ms or None
         if report.passed:
             write_back(ff, report, write=True, propose=None)
-            r.patch = report.patch
+            if report.flow_changed:  # the diff with paths as the store's reviewers see them
+                r.patch = _diff(ff.text, path.read_text(encoding="utf-8"), e.path, e.path)
             r.status = "healed" if report.healed_steps else "hit"
             r.saved_calls = max(0, record.learn_calls - r.model_calls)
             r.saved_tokens = max(0, record.learn_tokens - r.tokens)
@@ -280,8 +289,10 @@ class _Job:
         seen = {**observed, **getattr(report, "_signatures", {})}
         pages = {name: PageState(url=st.url, signature=seen.get(name, st.signature)) for name, st in flow.pages.items()}
         kept = [_with_fixes(step, i, fixes) for i, step in enumerate(flow.steps[:broken])]
-        if failed.acted:  # the action ran (a click, say); only what it expected did not show: the step stays
-            kept.append(_with_fixes(flow.steps[broken], broken, fixes).model_copy(update={"expect": None}))
+        if failed.acted:  # the action ran (a click, say); only what it expected did not show: the step stays,
+            step = _with_fixes(flow.steps[broken], broken, fixes)  # expecting what did hold
+            held = {k: v for k, v in step.expect.model_dump(exclude_none=True).items() if k not in failed.unmet}
+            kept.append(step.model_copy(update={"expect": Expect(**held) if held else None}))
             stop = f"{_describe(kept[-1])} was done, but then: {failed.error or 'failed'}"
         else:
             stop = f"stopped at: {failed.action} {failed.intent or ''} — {failed.error or 'failed'}"
@@ -380,13 +391,9 @@ class _Job:
         if again:
             r.notes.append(f"re-recorded the quarantined {rel}")
 
-        def learned(s: stats.StoreStats) -> None:
-            if again is None:
-                s.flows[rel] = stats.FlowStats()
-            fs = s.of(rel)
-            fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
-            fs.learn_calls, fs.learn_tokens, fs.learn_ms = rec.model_calls, rec.tokens, rec.wall_ms
-            fs.last_success = stats.now()
+        def learned(s: stats.StoreStats) -> None:  # a re-recorded flow starts its track record afresh
+            s.flows[rel] = stats.FlowStats(learn_calls=rec.model_calls, learn_tokens=rec.tokens,
+                                           learn_ms=r.duration_ms, last_success=stats.now())
         self.changes.append(learned)
 
     def _took(self, rec: RecordingResult) -> None:

@@ -33,10 +33,12 @@ NAVIGATING = {"goto", "click", "press", "select", "wait_for"}  # actions after w
 class Broken(Exception):
     """A step that could not be carried out; `resolution` says what the page offered."""
 
-    def __init__(self, message: str, resolution: Resolution | None = None, page_match: str | None = None):
+    def __init__(self, message: str, resolution: Resolution | None = None, page_match: str | None = None,
+                 unmet: list[str] | None = None):
         super().__init__(message)
         self.resolution = resolution
         self.page_match = page_match
+        self.unmet = unmet or []  # for an expectation: the fields that did not hold
 
 
 @dataclass
@@ -287,24 +289,25 @@ class _Run:
                 break
             time.sleep(pause)
         if problems:
-            raise Broken("expectation not met: " + "; ".join(problems))
+            raise Broken("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
 
-    def expect_problems(self, exp: Expect) -> list[str]:
-        problems = []
+    def expect_problems(self, exp: Expect) -> dict[str, str]:
+        """What does not hold, by field of the expectation."""
+        problems = {}
         if exp.url:
             want = render(exp.url, self.values)
             if not matches(want, self.page.url, self.base):
-                problems.append(f"URL like {want}, found {self.page.url}")
+                problems["url"] = f"URL like {want}, found {self.page.url}"
         if exp.text or exp.gone or exp.title:
             text = " ".join(inpage.call(self.page, "(W) => W.visibleText()").split())
             if exp.text and " ".join(render(exp.text, self.values).split()) not in text:
-                problems.append(f"text {exp.text!r} visible, found: {text[:160]!r}")
+                problems["text"] = f"text {exp.text!r} visible, found: {text[:160]!r}"
             if exp.gone and " ".join(render(exp.gone, self.values).split()) in text:
-                problems.append(f"text {exp.gone!r} gone, but it is still visible")
+                problems["gone"] = f"text {exp.gone!r} gone, but it is still visible"
             if exp.title and exp.title not in self.page.title():
-                problems.append(f"title with {exp.title!r}, found {self.page.title()!r}")
-        return [self.redact(p) for p in problems]
+                problems["title"] = f"title with {exp.title!r}, found {self.page.title()!r}"
+        return {k: self.redact(p) for k, p in problems.items()}
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -324,6 +327,7 @@ class _Run:
                     self.expect(step.expect)
             except (Broken, PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
+                rep.unmet = getattr(exc, "unmet", [])
                 rep.error = self.redact(_one_line(exc))
                 res = getattr(exc, "resolution", None)
                 if res is not None:

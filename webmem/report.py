@@ -32,6 +32,7 @@ class StepReport(BaseModel):
     heal: HealInfo | None = None
     candidates: list[str] = Field(default_factory=list, description="for a failed step: what was on the page")
     acted: bool = Field(False, description="for a failed step: its action was carried out, its expect was not met")
+    unmet: list[str] = Field(default_factory=list, description="for a failed expectation: the fields that did not hold")
     screenshot: str | None = None
 
 

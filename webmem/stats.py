@@ -73,11 +73,12 @@ class FlowStats(BaseModel):
 
 
 class Totals(BaseModel):
-    hits: int = 0
-    healed: int = 0
-    learned: int = 0
-    handed_over: int = 0
-    failed: int = 0
+    hits: int = Field(0, description="a stored flow fitted and was replayed (whatever happened next)")
+    misses: int = Field(0, description="no stored flow fitted")
+    healed: int = Field(0, description="hits that passed after a repair")
+    handed_over: int = Field(0, description="hits that broke and that the agent finished")
+    learned: int = Field(0, description="misses the agent learned")
+    failed: int = Field(0, description="tasks not done")
     model_calls: int = 0
     tokens: int = 0
     saved_calls: int = Field(0, description="estimated: what the hits would have cost the agent")
@@ -107,9 +108,11 @@ def load(root: Path) -> StoreStats:
         raise StoreError(f"{path}: cannot read the flow statistics: {exc}") from None
     try:
         return StoreStats.model_validate_json(data)
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:
         # never overwrite what cannot be read: the user decides (delete it to start counting afresh)
-        raise StoreError(f"{path}: the flow statistics are not readable ({str(exc).splitlines()[0]}); "
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"])) or "the file"
+        raise StoreError(f"{path}: the flow statistics are not readable ({where}: {first['msg']}); "
                          "move the file away to start counting afresh") from None
 
 

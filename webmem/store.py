@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from webmem import flowfile
-from webmem.errors import WebmemError
+from webmem.errors import FlowFormatError, WebmemError
 from webmem.flow import Flow, Signature
 from webmem.inputs import PLACEHOLDER, placeholders
 from webmem.record import slug
@@ -42,13 +42,29 @@ class StoreError(WebmemError):
 
 def task_template(task: str, values: Mapping[str, Any]) -> str:
     """The task with input values written as `{{ key }}`: "Create customer Ada" with name=Ada becomes
-    "Create customer {{ name }}". Whole words only, longest value first; values of one character are
-    left alone (they would match ordinary words)."""
-    pairs = sorted(((str(v), k) for k, v in values.items() if len(str(v).strip()) >= 2),
-                   key=lambda p: len(p[0]), reverse=True)
-    for value, key in pairs:
-        task = re.sub(rf"(?<!\w){re.escape(value.strip())}(?!\w)", "{{ " + key + " }}", task, flags=re.IGNORECASE)
-    return task
+    "Create customer {{ name }}". Whole words only, in one pass (longest value first, placeholders
+    already there left alone). A one-character value counts only in its exact case, and never the
+    words "a" and "I"."""
+    words: dict[str, str] = {}
+    exact: dict[str, str] = {}
+    for key, value in values.items():
+        v = str(value).strip()
+        if len(v) >= 2:
+            words.setdefault(v.lower(), key)
+        elif v and v.lower() not in {"a", "i"}:
+            exact.setdefault(v, key)
+    if not words and not exact:
+        return task
+    alternatives = [re.escape(v) for v in sorted([*words, *exact], key=len, reverse=True)]
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)
+
+    def swap(m: re.Match[str]) -> str:
+        found = m.group(0)
+        key = exact.get(found) if len(found) == 1 else words.get(found.lower())
+        return "{{ " + key + " }}" if key else found
+
+    parts = re.split(r"(\{\{.*?\}\})", task)  # placeholders (odd parts) are kept as they are
+    return "".join(p if i % 2 else pattern.sub(swap, p) for i, p in enumerate(parts))
 
 
 def task_key(task: str) -> str:
@@ -100,8 +116,8 @@ def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
         return entry
     try:
         ff = flowfile.load_flow(path, round_trip=False)
-    except WebmemError as exc:
-        entry.error = str(exc).splitlines()[0]
+    except FlowFormatError as exc:
+        entry.error = "; ".join(exc.problems)
         return entry
     entry.digest = text_digest(ff.text)
     flow = ff.flow

@@ -60,7 +60,18 @@ def origin_of(url: str) -> str:
 
 
 def _seg_matches(pattern: str, value: str) -> bool:
-    return bool(value) if PLACEHOLDER.match(pattern) else pattern == value
+    m = PLACEHOLDER.match(pattern)
+    if not m:
+        return pattern == value
+    # a placeholder webmem made stands for what it was made from: /customers/{id} is not /customers/new
+    kind = m.group(1).rstrip("0123456789")
+    if kind == "id":
+        return bool(NUMBER.match(value))
+    if kind == "uuid":
+        return bool(UUID.match(value))
+    if kind == "hash":
+        return _segment_kind(value) is not None
+    return bool(value)
 
 
 def matches(pattern: str, url: str, base_url: str | None = None) -> bool:
