@@ -27,6 +27,7 @@ from webmem.errors import FlowFormatError
 from webmem.flow import FORMAT_VERSION, Flow, step_kind
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
+LOCAL_DIR = ".webmem"
 FLOW_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
 _TOP_LEVEL_WEBMEM = re.compile(r"^webmem\s*:", re.MULTILINE)
@@ -244,12 +245,23 @@ def dump_flow(flow: Flow) -> str:
 # ---- writing ------------------------------------------------------------------------------------
 
 
+def local_dir(folder: Path) -> Path:
+    """`folder/.webmem`: webmem's local state beside flows (locks; in a flow store its index and run
+    statistics). Created with its own .gitignore, so none of it shows up in a review."""
+    d = folder / LOCAL_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    ignore = d / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, "# webmem's local state (locks, index, run statistics): not reviewed\n*\n")
+    return d
+
+
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """An exclusive lock for rewriting `path`, held on a lock file beside it (the flow itself is
-    replaced by rename, so its inode cannot carry the lock)."""
-    lock_path = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    """An exclusive lock for rewriting `path`, held on a lock file in the local folder beside it (the
+    flow itself is replaced by rename, so its inode cannot carry the lock)."""
+    folder = path.parent if path.parent.name == LOCAL_DIR else local_dir(path.parent)
+    fd = os.open(folder / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from webmem import flowfile
-from webmem.store import META_DIR, StoreError
+from webmem.store import StoreError
 
 QUARANTINE_AFTER = 3
 
@@ -95,7 +95,7 @@ class StoreStats(BaseModel):
 
 
 def stats_path(root: Path) -> Path:
-    return root / META_DIR / "stats.json"
+    return root / flowfile.LOCAL_DIR / "stats.json"
 
 
 def load(root: Path) -> StoreStats:

@@ -29,7 +29,6 @@ from webmem.inputs import PLACEHOLDER, placeholders
 from webmem.record import slug
 from webmem.urlpattern import matches, origin_of
 
-META_DIR = ".webmem"
 INDEX_VERSION = 1
 
 
@@ -159,7 +158,7 @@ class FlowStore:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
-        self.meta = self.root / META_DIR
+        self.meta = self.root / flowfile.LOCAL_DIR
         self.index_path = self.meta / "index.json"
         self._entries: dict[str, Entry] = {}
         self._by_key: dict[str, list[Entry]] = {}
@@ -171,10 +170,7 @@ class FlowStore:
     def ensure(self) -> None:
         """Create the store folder and its metadata folder (kept out of git: counters churn)."""
         try:
-            self.meta.mkdir(parents=True, exist_ok=True)
-            ignore = self.meta / ".gitignore"
-            if not ignore.exists():
-                flowfile.write_atomic(ignore, "# webmem's index and run statistics: local, not reviewed\n*\n")
+            flowfile.local_dir(self.root)
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot create the flow store: {exc}") from None
 
