@@ -142,7 +142,7 @@ def test_quarantine_after_repeated_failures_until_the_file_changes(tmp_path: Pat
 def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> None:
     flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
     path = stats.stats_path(tmp_path)
-    path.parent.mkdir()
+    path.parent.mkdir(exist_ok=True)
     path.write_text("{ half written")
     with pytest.raises(WebmemError, match="stats.json: the flow statistics are not readable"):
         choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
