@@ -202,12 +202,12 @@ class _Job:
 
     def __init__(self, memory: Memory, page: Page, task: str, template: str, values: dict[str, Any],
                  specs: dict[str, InputSpec], redact: Redactor, result: DoResult, start_signature: Signature):
-        self.m, self.page, self.task, self.template = memory, page, task, template
+        self.m, self.page, self.template = memory, page, template
         self.values, self.specs, self.redact, self.result = values, specs, redact, result
         self.start_url = page.url
         self.start_signature = start_signature  # taken for the lookup: the replay's first check reuses it
         self.changes: list[Callable[[stats.StoreStats], None]] = []
-        # the agent sees the task with secrets as placeholders; the store keeps it with every value so
+        # the agent sees the task with secrets as placeholders; the store keeps every value as one
         self.agent_task = task_template(task, {k: v for k, v in values.items() if specs[k].secret})
 
     @property
@@ -279,7 +279,8 @@ class _Job:
 
     def hand_over(self, ff: flowfile.FlowFile, report: RunReport, failed: StepReport,
                   record: stats.FlowStats) -> None:
-        """The agent finishes the task from the broken step; its steps replace the flow's from there."""
+        """The agent finishes the task from the broken step on the page as it is; the flow becomes what
+        this run did: its steps before the break (the broken one too if its action ran), then the agent's."""
         m, r, flow = self.m, self.result, ff.flow
         e_path = r.flow
         assert e_path is not None
