@@ -23,13 +23,14 @@ from webmem import flowfile, signature, stats
 from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.config import Settings, load_settings
 from webmem.errors import PageError
-from webmem.flow import Expect, Flow, InputSpec, PageState, Signature
+from webmem.flow import Flow, InputSpec, Signature
 from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
 from webmem.llm import configured
 from webmem.record import slug
-from webmem.replay import Fix, RunOptions, run_flow
+from webmem.replay import RunOptions, run_flow
 from webmem.report import RunReport, StepReport
+from webmem.splice import done_part, splice
 from webmem.store import Entry, FlowStore, task_key, task_template
 from webmem.urlpattern import origin_of
 
@@ -282,25 +283,10 @@ class _Job:
         """The agent finishes the task from the broken step on the page as it is; the flow becomes what
         this run did: its steps before the break (the broken one too if its action ran), then the agent's."""
         m, r, flow = self.m, self.result, ff.flow
-        e_path = r.flow
-        assert e_path is not None
-        broken = failed.index - 1
-        fixes: list[Fix] = getattr(report, "_fixes", [])
-        observed: dict[str, Signature] = getattr(report, "_observed", {})
-        seen = {**observed, **getattr(report, "_signatures", {})}
-        pages = {name: PageState(url=st.url, signature=seen.get(name, st.signature)) for name, st in flow.pages.items()}
-        kept = [_with_fixes(step, i, fixes) for i, step in enumerate(flow.steps[:broken])]
-        if failed.acted:  # the action ran (a click, say); only what it expected did not show: the step stays,
-            step = _with_fixes(flow.steps[broken], broken, fixes)  # expecting what did hold
-            held = {k: v for k, v in step.expect.model_dump(exclude_none=True).items() if k not in failed.unmet}
-            kept.append(step.model_copy(update={"expect": Expect(**held) if held else None}))
-            stop = f"{_describe(kept[-1])} was done, but then: {failed.error or 'failed'}"
-        else:
-            stop = f"stopped at: {failed.action} {failed.intent or ''} — {failed.error or 'failed'}"
-        progress = [_describe(s) for s in kept[: broken]] + [stop]
+        done = done_part(flow, report, failed)
         rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
                           name=flow.name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
-                          timeouts=m.settings.timeouts, resume=Resume(pages, progress))
+                          timeouts=m.settings.timeouts, resume=Resume(done.pages, done.progress))
         self._took(rec)
         r.extracted = {**r.extracted, **self.redact.data(rec.extracted)}
         if rec.status != "done" or (rec.flow is None and not failed.acted):
@@ -308,10 +294,10 @@ class _Job:
             r.error = (f"{r.error}; the {rec.agent} agent took over and did not finish ({rec.status}): {why}; "
                        "the store is unchanged")
             return
-        spliced = _splice(flow, kept, pages, rec.flow)
+        spliced = splice(flow, done, rec.flow)
         r.status, r.error = "handed_over", None
         start = next((s.page for s in flow.steps if s.page), None)
-        if start is not None and start in observed:
+        if start is not None and start in getattr(report, "_observed", {}):  # not the learned start page
             self._store_variant(ff, spliced, rec, record)
         else:
             self._splice_in_place(ff, spliced, rec)
@@ -405,37 +391,8 @@ class _Job:
         r.tokens += rec.tokens
 
 
-# ---- splicing -----------------------------------------------------------------------------------
-
-
-def _with_fixes(step: Any, index: int, fixes: list[Fix]) -> Any:
-    fix = next((f for f in fixes if f.index == index), None)
-    if fix is None:
-        return step
-    args = step.args.model_copy(update={"target": fix.target})
-    return step.model_copy(update={step.action: args})
-
-
-def _describe(step: Any) -> str:
-    if step.action == "goto":
-        return f"goto {step.args}"
-    target = step.target
-    words = f"{step.action} {target.intent if target else ''}".strip()
-    value = getattr(step.args, "value", None)
-    return words + (f" = {value}" if value is not None else "")
-
-
 class _Changed(Exception):
     """The flow file changed between the replay and the write."""
-
-
-def _splice(flow: Flow, kept: list[Any], pages: dict[str, PageState], tail: Flow | None) -> Flow:
-    """The flow's steps before the break, then the agent's, with the page states they use. The inputs
-    stay the flow's: the agent was given no others."""
-    steps = [*kept, *(tail.steps if tail else [])]
-    used = {s.page for s in steps if s.page}
-    merged = {**pages, **(tail.pages if tail else {})}
-    return flow.model_copy(update={"steps": steps, "pages": {k: v for k, v in merged.items() if k in used}})
 
 
 def _diff(before: str, after: str, a: str | Path, b: str | Path) -> str | None:
