@@ -307,7 +307,8 @@ def do_task(
         redact = Redactor([str(values[k]) for k in secrets])
         memory = Memory(store, agent=agent.value if agent else None, model=model, heal=heal.value,
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
-                        on_action=lambda log: print_action(log, redact), artifacts=artifacts)
+                        on_action=lambda log: print_action(log, redact), artifacts=artifacts,
+                        on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True))
         out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {store}, agent {memory.agent_kind}, "
                   f"heal {heal.value})[/dim]", soft_wrap=True)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do") as page:

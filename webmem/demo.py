@@ -53,7 +53,8 @@ def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None
         console.print(f"[bold]demo portal[/bold] at {portal.url}; flow store {store}; agent {agent}"
                       f"{f' ({model})' if model else ''}\n")
         memory = Memory(store, agent=agent, model=model, settings=settings, on_step=print_step,
-                        on_action=lambda log: print_action(log, Redactor()))
+                        on_action=lambda log: print_action(log, Redactor()),
+                        on_event=lambda text: console.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True))
 
         def do(name: str, email: str, plan: str, what: str) -> DoResult:
             console.print(f"[bold]do[/bold] {escape(TASK.format(name=name, plan=plan))!r} [dim]— {what}[/dim]")

@@ -95,7 +95,9 @@ class Memory:
     """Replays what it knows, learns what it does not, and hands over mid-flow.
 
     `agent`: "openai", "heuristic", a factory of agents, or None (openai when a model is configured,
-    else heuristic). `heal`: off, local or llm. `handover`: let the agent finish a replay that broke."""
+    else heuristic). `heal`: off, local or llm. `handover`: let the agent finish a replay that broke.
+    `on_step`, `on_action` and `on_event` report replayed steps, agent actions and decisions as they
+    happen."""
 
     def __init__(
         self,
@@ -110,6 +112,7 @@ class Memory:
         max_steps: int = DEFAULT_MAX_STEPS,
         on_step: Callable[[StepReport], None] | None = None,
         on_action: Callable[[ActionLog], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
         artifacts: Path | None = None,
     ):
         if heal not in {"off", "local", "llm"}:
@@ -121,6 +124,7 @@ class Memory:
         self.heal, self.handover = heal, handover
         self.quarantine_after, self.max_steps = quarantine_after, max_steps
         self.on_step, self.on_action, self.artifacts = on_step, on_action, artifacts
+        self.on_event = on_event or (lambda _: None)  # what do is about to do, in words (progress)
 
     @property
     def agent_kind(self) -> str:
@@ -246,6 +250,7 @@ class _Job:
         path = m.store.path_of(e.path)
         ff = flowfile.load_flow(path, round_trip=False)  # write_back re-reads it to edit
         healer = make_healer(m.heal, m.settings, model=m.model)
+        m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
         opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
                                         artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
                                         secrets=self.redact.secrets,  # the caller's secrets, declared or not
@@ -284,6 +289,7 @@ class _Job:
         this run did: its steps before the break (the broken one too if its action ran), then the agent's."""
         m, r, flow = self.m, self.result, ff.flow
         done = done_part(flow, report, failed)
+        m.on_event(f"step {failed.index} broke beyond healing: handing over to the {m.agent_kind} agent")
         rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
                           name=flow.name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
                           timeouts=m.settings.timeouts, resume=Resume(done.pages, done.progress))
@@ -357,6 +363,7 @@ class _Job:
     def learn(self, quarantined: list[Pick]) -> None:
         m, r = self.m, self.result
         name = slug(PLACEHOLDER.sub(" ", self.template))[:48].strip("-")  # named after the task, not its values
+        m.on_event(f"miss: no stored flow fits; the {m.agent_kind} agent does the task")
         rec = record_task(self.page, self.page.url, self.agent_task, self.values, self.specs, m._agent(),
                           name=name, max_steps=m.max_steps, on_action=m.on_action, redactor=self.redact,
                           timeouts=m.settings.timeouts)
