@@ -138,6 +138,7 @@ def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:
     second = webmem_cli(*[a.replace("Ada", "Bob") for a in args], "--report", str(tmp_path / "r2.json"))
     assert second.returncode == 0, second.stderr
     assert "hit: replayed create-a-customer-named.yaml" in second.stdout and "0 model calls" in second.stdout
+    assert "→ hit: replaying create-a-customer-named.yaml (start page similarity 1.00)" in second.stdout
     report = json.loads((tmp_path / "r2.json").read_text())
     assert (report["status"], report["model_calls"], report["replay"]["status"]) == ("hit", 0, "passed")
 
