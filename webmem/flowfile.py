@@ -59,10 +59,15 @@ def dumps_doc(doc: Any) -> str:
     return buf.getvalue()
 
 
+def is_flow_name(name: str) -> bool:
+    """A name a flow file may have: *.yaml or *.yml, but not a NAME.data.yaml of test rows."""
+    name = name.lower()
+    return name.endswith(FLOW_SUFFIXES) and not name.endswith(DATA_SUFFIXES)
+
+
 def is_flow_file(path: Path) -> bool:
-    """A *.yaml/*.yml file (not a NAME.data.yaml) with a top-level `webmem:` key."""
-    name = path.name.lower()
-    if not name.endswith(FLOW_SUFFIXES) or name.endswith(DATA_SUFFIXES):
+    """A file with a flow's name and a top-level `webmem:` key."""
+    if not is_flow_name(path.name):
         return False
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -152,8 +152,8 @@ def start_of(flow: Flow) -> tuple[str | None, str, Signature | None] | None:
 
 
 class FlowStore:
-    """A folder of flow files and its index. Lookups refresh the index cheaply: the folder's own
-    modification time says whether files came or went (every webmem write is a rename), and the few
+    """A folder of flow files and its index. Lookups refresh the index cheaply: the folders'
+    modification times say whether files came or went (every webmem write is a rename), and the few
     candidate files of a lookup are re-checked each time."""
 
     def __init__(self, root: str | os.PathLike[str]):
@@ -185,9 +185,7 @@ class FlowStore:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             folders.add(Path(folder).relative_to(self.root).as_posix())
             for name in sorted(names):
-                lower = name.lower()
-                if not name.startswith(".") and lower.endswith(flowfile.FLOW_SUFFIXES) and \
-                        not lower.endswith(flowfile.DATA_SUFFIXES):
+                if not name.startswith(".") and flowfile.is_flow_name(name):
                     path = Path(folder) / name
                     files.append((path, path.relative_to(self.root).as_posix()))
         return files, folders
