@@ -8,6 +8,7 @@ and writing an unchanged flow touches nothing.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import fcntl
 import io
 import os
@@ -337,6 +338,12 @@ def update_flow(path: str | os.PathLike[str], change: Callable[[FlowFile], None]
         flow, _ = parse_flow(text, str(p))
         write_atomic(p, text)
     return before, text
+
+
+def unified_diff(before: str, after: str, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> str | None:
+    """A flow file's change as a unified diff with git-style headers (a/PATH, b/PATH), or None."""
+    a, b = (Path(p).as_posix().lstrip("/") for p in (old, new))  # a/tmp/x.yaml, not a//tmp/x.yaml
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{a}", f"b/{b}")) or None
 
 
 def render_update(path: str | os.PathLike[str], change: Callable[[FlowFile], None]) -> tuple[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import json
 import re
 import time
@@ -204,7 +203,10 @@ def apply_fixes(ff: flowfile.FlowFile, fixes: list[Fix], signatures: dict[str, S
             page["signature"] = flowfile.merge_into(page.get("signature"), flowfile.to_plain(sig), "signature")
 
 
-def write_back(ff: flowfile.FlowFile, report: RunReport, *, write: bool, propose: Path | None) -> None:
+def write_back(ff: flowfile.FlowFile, report: RunReport, *, write: bool, propose: Path | None,
+               label: str | None = None) -> None:
+    """Write the run's repairs into the flow (`write`) or as a patch file (`propose`); `report.patch` gets
+    the diff, its headers naming `label` (default: the flow's path)."""
     fixes: list[Fix] = getattr(report, "_fixes", [])
     signatures: dict[str, Signature] = getattr(report, "_signatures", {})
     if not fixes and not signatures:
@@ -220,12 +222,9 @@ def write_back(ff: flowfile.FlowFile, report: RunReport, *, write: bool, propose
             report.flow_changed = before != after
         else:
             before, after = flowfile.render_update(ff.path, change)
-        label = ff.path.as_posix().lstrip("/")  # a/tmp/x.yaml, not a//tmp/x.yaml
-        patch = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                             f"a/{label}", f"b/{label}"))
-        report.patch = patch or None
-        if propose is not None and patch:
-            flowfile.write_atomic(propose, patch)
+        report.patch = flowfile.unified_diff(before, after, label or ff.path, label or ff.path)
+        if propose is not None and report.patch:
+            flowfile.write_atomic(propose, report.patch)
     except OSError as exc:
         raise WebmemError(f"{ff.path}: cannot write the repaired flow: {exc}") from None
 

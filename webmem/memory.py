@@ -8,7 +8,6 @@ spliced into the flow (handed over); the store changes only if the task got fini
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -262,9 +261,8 @@ class _Job:
         record = stats.load(self.root).flows.get(e.path) or stats.FlowStats()
         r.learn_ms = record.learn_ms or None
         if report.passed:
-            write_back(ff, report, write=True, propose=None)
-            if report.flow_changed:  # the diff with paths as the store's reviewers see them
-                r.patch = _diff(ff.text, path.read_text(encoding="utf-8"), e.path, e.path)
+            write_back(ff, report, write=True, propose=None, label=e.path)  # paths as the store's reviewers see them
+            r.patch = report.patch
             r.status = "healed" if report.healed_steps else "hit"
             r.saved_calls = max(0, record.learn_calls - r.model_calls)
             r.saved_tokens = max(0, record.learn_tokens - r.tokens)
@@ -318,7 +316,7 @@ class _Job:
             spliced = spliced.model_copy(update={"name": target.stem})
             flowfile.save_flow(spliced, target)
         rel = target.relative_to(self.root).as_posix()
-        r.patch = _diff(ff.text, target.read_text(encoding="utf-8"), r.flow or "", rel)
+        r.patch = flowfile.unified_diff(ff.text, target.read_text(encoding="utf-8"), r.flow or "", rel)
         r.notes.append(f"stored as a new variant {rel} (the start page differs from {r.flow}'s)")
         r.flow = rel
 
@@ -346,7 +344,7 @@ class _Job:
         except _Changed:
             r.notes.append(f"{rel} changed while the agent worked: the finished steps were not stored")
             return
-        r.patch = _diff(before, after, rel, rel)
+        r.patch = flowfile.unified_diff(before, after, rel, rel)
 
         def in_place(s: stats.StoreStats) -> None:
             fs = s.of(rel)
@@ -400,8 +398,3 @@ class _Job:
 
 class _Changed(Exception):
     """The flow file changed between the replay and the write."""
-
-
-def _diff(before: str, after: str, a: str | Path, b: str | Path) -> str | None:
-    text = "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{a}", f"b/{b}"))
-    return text or None
