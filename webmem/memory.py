@@ -75,6 +75,7 @@ class DoResult(BaseModel):
 class Pick:
     entry: Entry
     similarity: float
+    record: stats.FlowStats  # its track record, as the lookup read it
 
 
 @dataclass
@@ -190,12 +191,12 @@ class Memory:
                                   + (f"; learned with {fixed}, which its steps do not vary" if fixed else "") + ")")
             elif fs.is_quarantined(e.digest):
                 look.skipped.append(f"{e.path}: quarantined ({fs.quarantine_reason})")
-                look.quarantined.append(Pick(e, sim))
+                look.quarantined.append(Pick(e, sim, fs))
             elif sim < signature.SIMILAR:
                 look.notes.append(f"{e.path}: the page is not its start page (similarity {sim:.2f})")
             else:
                 rank = (round(sim, 2), fs.success_rate if fs.success_rate is not None else 0.5, fs.last_success or "")
-                fits.append((rank, Pick(e, sim)))
+                fits.append((rank, Pick(e, sim, fs)))
         best = max(fits, key=lambda f: f[0], default=None)
         look.pick = best[1] if best else None
         return look
@@ -258,7 +259,7 @@ class _Job:
         r.replay = report
         r.model_calls, r.tokens = report.llm_calls, report.llm_tokens
         r.extracted = report.extracted
-        record = stats.load(self.root).flows.get(e.path) or stats.FlowStats()
+        record = pick.record
         r.learn_ms = record.learn_ms or None
         if report.passed:
             write_back(ff, report, write=True, propose=None, label=e.path)  # paths as the store's reviewers see them
@@ -311,12 +312,8 @@ class _Job:
         """The start page differs from the learned one: the old flow may still be right where it was
         learned, so the spliced flow becomes a variant beside it."""
         m, r = self.m, self.result
-        with flowfile.locked(m.store.meta / "new-flow"):
-            target = m.store.new_path(ff.flow.name)
-            spliced = spliced.model_copy(update={"name": target.stem})
-            flowfile.save_flow(spliced, target)
-        rel = target.relative_to(self.root).as_posix()
-        r.patch = flowfile.unified_diff(ff.text, target.read_text(encoding="utf-8"), r.flow or "", rel)
+        rel = m.store.add(spliced)
+        r.patch = flowfile.unified_diff(ff.text, m.store.path_of(rel).read_text(encoding="utf-8"), r.flow or "", rel)
         r.notes.append(f"stored as a new variant {rel} (the start page differs from {r.flow}'s)")
         r.flow = rel
 
@@ -373,12 +370,8 @@ class _Job:
         assert rec.flow is not None
         # re-recording a quarantined flow of this page replaces it; anything else is a new flow
         again = next((q for q in quarantined if q.similarity >= signature.SIMILAR), None)
-        m.store.ensure()
-        with flowfile.locked(m.store.meta / "new-flow"):
-            path = m.store.path_of(again.entry.path) if again else m.store.new_path(rec.flow.name)
-            flow = rec.flow.model_copy(update={"name": path.stem, "task": self.template})
-            flowfile.save_flow(flow, path)
-        rel = path.relative_to(self.root).as_posix()
+        rel = m.store.add(rec.flow.model_copy(update={"task": self.template}),
+                          replace=again.entry.path if again else None)
         r.status, r.flow = "learned", rel
         if again:
             r.notes.append(f"re-recorded the quarantined {rel}")

@@ -193,14 +193,21 @@ class FlowStore:
     def path_of(self, rel: str) -> Path:
         return self.root / rel
 
-    def new_path(self, name: str) -> Path:
-        """A free file name for a new flow called after `name`."""
-        base = slug(name)[:48].strip("-") or "flow"
-        candidate, n = self.root / f"{base}.yaml", 1
-        while candidate.exists():
-            n += 1
-            candidate = self.root / f"{base}-{n}.yaml"
-        return candidate
+    def add(self, flow: Flow, *, replace: str | None = None) -> str:
+        """Store `flow` in a new file named after it (NAME.yaml, NAME-2.yaml, ...), or over the file
+        `replace`; the flow's name becomes its file's. Returns the path relative to the store."""
+        self.ensure()
+        with flowfile.locked(self.meta / "new-flow"):  # two writers never pick the same free name
+            if replace is not None:
+                path = self.path_of(replace)
+            else:
+                base = slug(flow.name)[:48].strip("-") or "flow"
+                path, n = self.root / f"{base}.yaml", 1
+                while path.exists():
+                    n += 1
+                    path = self.root / f"{base}-{n}.yaml"
+            flowfile.save_flow(flow.model_copy(update={"name": path.stem}), path)
+        return path.relative_to(self.root).as_posix()
 
     # ---- the index ------------------------------------------------------------------------------
 
