@@ -27,7 +27,7 @@ from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
 from webmem.llm import configured
 from webmem.record import slug
-from webmem.replay import RunOptions, run_flow
+from webmem.replay import RunOptions, one_line, run_flow
 from webmem.report import RunReport, StepReport
 from webmem.splice import done_part, splice
 from webmem.store import Entry, FlowStore, task_key, task_template
@@ -154,12 +154,12 @@ class Memory:
             try:
                 page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
             except PlaywrightError as exc:
-                raise PageError(f"{url}: cannot open the page: {str(exc).strip().splitlines()[0]}") from None
+                raise PageError(f"{url}: cannot open the page: {one_line(exc)}") from None
         try:
             signature.settle(page, self.settings.timeouts.quiet, self.settings.timeouts.settle)
             now = signature.capture(page)
         except PlaywrightError as exc:  # e.g. a script navigated away while the page was read
-            raise PageError(f"{page.url}: cannot read the page: {str(exc).strip().splitlines()[0]}") from None
+            raise PageError(f"{page.url}: cannot read the page: {one_line(exc)}") from None
         look = self.lookup(template, values, page.url, now)
         result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
         job = _Job(self, page, task, template, values, specs, redact, result, now)
@@ -251,7 +251,7 @@ class _Job:
         ff = flowfile.load_flow(path, round_trip=False)  # write_back re-reads it to edit
         healer = make_healer(m.heal, m.settings, model=m.model)
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
-        opts = RunOptions.from_settings(m.settings, start_loaded=True, healer=healer, on_step=m.on_step,
+        opts = RunOptions.from_settings(m.settings, healer=healer, on_step=m.on_step,
                                         artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
                                         secrets=self.redact.secrets,  # the caller's secrets, declared or not
                                         start_signature=self.start_signature)

@@ -89,10 +89,9 @@ class RunOptions:
     artifacts: Path | None = None  # where failure screenshots go
     on_step: Callable[[StepReport], None] | None = None
     healer: Healer | None = None
-    start_loaded: bool = False  # the page is already at the start: a first goto to this very URL is skipped
     secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
-    # the start page's signature, just taken by the caller: the first page check need not settle and
-    # capture it again (used only when it matches the learned state exactly)
+    # the caller has the page at the flow's start and just took its signature: a first goto to this very
+    # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
     start_signature: Signature | None = None
 
     @classmethod
@@ -205,7 +204,7 @@ class _Run:
         if action == "goto":
             url = self.url_for(args)
             self.guard_origin(url)
-            if index == 0 and self.opts.start_loaded and self.page.url == url:
+            if index == 0 and self.opts.start_signature is not None and self.page.url == url:
                 return
             self.page.goto(url, wait_until="load", timeout=self.t.navigation)
             self.checked = None
@@ -328,7 +327,7 @@ class _Run:
             except (Broken, PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
                 rep.unmet = getattr(exc, "unmet", [])
-                rep.error = self.redact(_one_line(exc))
+                rep.error = self.redact(one_line(exc))
                 res = getattr(exc, "resolution", None)
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
@@ -386,7 +385,8 @@ def _backoff() -> Iterator[float]:
         pause = min(0.05, pause * 2)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An error as one line for people (Playwright's call log left out)."""
     text = str(exc).strip()
     if isinstance(exc, PlaywrightError):  # Playwright's call logs are long; keep the headline
         text = text.split("\nCall log:")[0]

@@ -20,10 +20,11 @@ from webmem.flow import Fingerprint
 from webmem.inputs import Redactor
 from webmem.locate import registry_element
 
+INVALID = "invalid: "  # how an alert names a field the site marked aria-invalid
 TEXT_LIMIT = 600  # characters of visible text in the summary
 FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "checkbox", "radio", "switch", "slider"}
 
-_EXTRAS = """(W) => {
+_EXTRAS = """(W, invalid) => {
   const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
   const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [] };
   for (const f of document.querySelectorAll('form input:invalid, form select:invalid, form textarea:invalid')) {
@@ -34,7 +35,7 @@ _EXTRAS = """(W) => {
   for (const a of document.querySelectorAll('[role=alert],[aria-invalid=true]')) {
     const r = a.getBoundingClientRect();
     const field = a.labels && a.labels[0] ? norm(a.labels[0].textContent) : a.name;
-    const t = a.getAttribute('aria-invalid') ? 'invalid: ' + field
+    const t = a.getAttribute('aria-invalid') ? invalid + field
       : norm(a.innerText);
     if ((r.width || r.height) && t) out.alerts.push(t.slice(0, 120));
   }
@@ -137,6 +138,11 @@ class Digest:
     def element(self, index: int) -> Element | None:
         return next((e for e in self.elements if e.index == index), None)
 
+    @property
+    def marked_invalid(self) -> list[str]:
+        """The fields the site itself marks invalid (aria-invalid), as listed among the alerts."""
+        return [a.removeprefix(INVALID) for a in self.alerts if a.startswith(INVALID)]
+
     def render(self) -> str:
         lines = [f"URL: {self.url}", f"Title: {self.title}"]
         if self.headings:
@@ -165,7 +171,7 @@ def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LI
     """Digest the page as it is now (refills the in-page registry the element numbers point into)."""
     redact = redactor or Redactor()
     found = inpage.call(page, "(W, opts) => W.elements(opts)", inpage.OPTS)
-    extras: dict[str, Any] = inpage.call(page, _EXTRAS)
+    extras: dict[str, Any] = inpage.call(page, _EXTRAS, INVALID)
     text = inpage.call(page, "(W, n) => W.visibleText(n)", text_limit)
     elements = []
     for item in found:

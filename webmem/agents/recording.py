@@ -113,8 +113,8 @@ def record_task(
         for n in range(1, max_steps + 1):
             digest = dg.take(page, redact)
             action = agent.next_action(digest)
-            rejected = [a.removeprefix("invalid: ") for a in digest.alerts if a.startswith("invalid: ")]
-            if isinstance(action, Done) and rejected:
+            rejected = digest.marked_invalid if isinstance(action, Done) else []
+            if rejected:
                 # a form the site marked invalid is not a finished task: never store that as one
                 log = ActionLog(n, "done", why=redact(action.summary), ok=False,
                                 message=f"not done: the page marks these fields invalid: {', '.join(rejected)}; "
