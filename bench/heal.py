@@ -17,10 +17,12 @@ from playwright.sync_api import sync_playwright
 
 from fixtures_site.server import PortalServer
 from fixtures_site.variants import VARIANTS
-from webmem import browser, inpage, load_flow, run_flow
-from webmem.config import load_settings
-from webmem.heal import make_healer
-from webmem.replay import RunOptions
+from webmem import load_flow, run_flow
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
+from webmem.page import inpage
+from webmem.replay.heal import make_healer
+from webmem.replay.run import RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = {"full_name": "Bench Heal", "email": "bench@example.com", "plan": "enterprise", "notes": "n"}

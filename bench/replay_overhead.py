@@ -15,10 +15,12 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from fixtures_site.server import PortalServer
-from webmem import browser, inpage, load_flow, run_flow, signature
-from webmem.config import load_settings
-from webmem.locate import resolve
-from webmem.replay import RunOptions
+from webmem import load_flow, run_flow
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
+from webmem.page import inpage, signature
+from webmem.page.locate import resolve
+from webmem.replay.run import RunOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = {"full_name": "Bench Mark", "email": "bench@example.com", "plan": "pro", "notes": "n"}

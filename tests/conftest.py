@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from fixtures_site.server import PortalServer
-from webmem import inpage
+from webmem.page import inpage
 
 from .openai_server import ScriptedOpenAI
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from webmem.errors import FlowFormatError
-from webmem.flowfile import dump_flow, load_flow, parse_flow, save_flow, save_flow_file
+from webmem.flow.flowfile import dump_flow, load_flow, parse_flow, save_flow, save_flow_file
 
 from .conftest import FLOWS
 

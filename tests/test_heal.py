@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from webmem.config import Settings
-from webmem.flowfile import load_flow
-from webmem.heal import make_healer, write_back
-from webmem.replay import RunOptions, run_flow
+from webmem.browser.config import Settings
+from webmem.flow.flowfile import load_flow
+from webmem.replay.heal import make_healer, write_back
+from webmem.replay.run import RunOptions, run_flow
 
 from .conftest import FLOWS
 

@@ -9,12 +9,12 @@ import re
 
 from playwright.sync_api import Page
 
-from webmem.config import Settings
-from webmem.flow import Fingerprint
-from webmem.flowfile import load_flow
-from webmem.heal import make_healer
-from webmem.replay import RunOptions, run_flow
-from webmem.report import RunReport
+from webmem.browser.config import Settings
+from webmem.flow.flowfile import load_flow
+from webmem.flow.model import Fingerprint
+from webmem.replay.heal import make_healer
+from webmem.replay.report import RunReport
+from webmem.replay.run import RunOptions, run_flow
 
 from .conftest import FLOWS
 from .openai_server import ScriptedOpenAI, text

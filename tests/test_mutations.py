@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from webmem.heal import Healer
-from webmem.locate import resolve
-from webmem.replay import StepContext
-from webmem.target import learn_target
+from webmem.page.locate import resolve
+from webmem.page.target import learn_target
+from webmem.replay.heal import Healer
+from webmem.replay.run import StepContext
 
 from . import mutations
 

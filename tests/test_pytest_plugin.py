@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webmem.flowfile import dumps_doc, load_flow
+from webmem.flow.flowfile import dumps_doc, load_flow
 from webmem.pytest.collect import DataFileError, is_flow_file, load_rows
 
 pytest_plugins = ["pytester"]

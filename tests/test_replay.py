@@ -8,8 +8,8 @@ from playwright.sync_api import Page
 
 from webmem import load_flow, run_flow
 from webmem.errors import InputError
-from webmem.flow import Flow
-from webmem.replay import RunOptions
+from webmem.flow.model import Flow
+from webmem.replay.run import RunOptions
 
 from .conftest import FLOWS
 

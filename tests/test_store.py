@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from webmem import flowfile, signature, stats
+from webmem.cache import stats
+from webmem.cache.memory import Lookup, Memory
+from webmem.cache.store import FlowStore, task_key, task_template
 from webmem.errors import WebmemError
-from webmem.flow import Flow, GotoStep, InputSpec, Signature
-from webmem.memory import Lookup, Memory
-from webmem.store import FlowStore, task_key, task_template
+from webmem.flow import flowfile
+from webmem.flow.model import Flow, GotoStep, InputSpec, Signature
+from webmem.page import signature
 
 from .conftest import FLOWS, ROOT
 
@@ -154,8 +156,9 @@ def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> N
 WRITER = """
 import sys, itertools
 from pathlib import Path
-from webmem import flowfile, stats
-from webmem.store import FlowStore
+from webmem.flow import flowfile
+from webmem.cache import stats
+from webmem.cache.store import FlowStore
 root = Path(sys.argv[1])
 base = flowfile.load_flow(sys.argv[2]).flow
 store = FlowStore(root)

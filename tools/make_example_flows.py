@@ -8,11 +8,12 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from fixtures_site.server import PortalServer
-from webmem import browser, inpage
-from webmem.config import load_settings
-from webmem.flow import InputSpec
-from webmem.flowfile import save_flow
-from webmem.record import Recorder
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
+from webmem.flow.flowfile import save_flow
+from webmem.flow.model import InputSpec
+from webmem.learn.record import Recorder
+from webmem.page import inpage
 
 OUT = Path(__file__).resolve().parent.parent / "flows"
 BASE = "http://127.0.0.1:8000"  # the demo portal's default address; overridable with --base-url

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from webmem.errors import WebmemError
-from webmem.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
+from webmem.flow.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
 from webmem.pytest.runner import FlowFailed, Webmem
 
 __all__ = ["DataFileError", "FlowCollector", "FlowItem", "data_file_for", "is_flow_file", "load_rows"]

@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.pluginmanager.is_registered(browser):
             config.pluginmanager.register(browser, "webmem-browser")
 
-    from webmem.config import load_settings
+    from webmem.browser.config import load_settings
     from webmem.errors import WebmemError
     from webmem.llm import configured
 

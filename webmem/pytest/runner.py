@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from webmem.config import Settings
+from webmem.browser.config import Settings
 from webmem.errors import WebmemError
-from webmem.flow import Flow
-from webmem.flowfile import FlowFile, load_flow
-from webmem.report import RunReport, StepReport
+from webmem.flow.flowfile import FlowFile, load_flow
+from webmem.flow.model import Flow
+from webmem.replay.report import RunReport, StepReport
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -106,9 +106,9 @@ class Webmem:
         repairs as --webmem-propose / --webmem-write say. check=True raises FlowFailed (an
         AssertionError with the readable report) when the run fails.
         """
-        from webmem.heal import make_healer
         from webmem.llm import configured
-        from webmem.replay import RunOptions, run_flow
+        from webmem.replay.heal import make_healer
+        from webmem.replay.run import RunOptions, run_flow
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
         mode = heal or self.options.heal
@@ -144,7 +144,7 @@ class Webmem:
     # ---- internals ----------------------------------------------------------------------------
 
     def _write_back(self, ff: FlowFile, report: RunReport) -> None:
-        from webmem.heal import write_back
+        from webmem.replay.heal import write_back
 
         opts = self.options
         propose = opts.propose / f"{Path(ff.path).stem}.patch" if opts.propose is not None else None

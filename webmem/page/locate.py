@@ -1,0 +1,208 @@
+"""Resolving a target on the page, with no blind replay.
+
+Each stored selector is probed at once (one round trip returns every match with its fingerprint and
+state). A selector counts only if exactly one visible element matches; that element is then scored
+against the learned fingerprint. A high score is accepted straight away; a lower one (or any match on
+a page that only resembles the learned one) must also be the best-scoring element of its kind on the
+page, by a margin. Ambiguity is failure: two matches never mean "take the first".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from playwright.sync_api import ElementHandle, Locator, Page
+
+from webmem.flow.model import Fingerprint, Target
+from webmem.page import inpage
+from webmem.page.fingerprint import score, text_similarity
+from webmem.page.selector import SelectorError, locator
+
+ACCEPT = 0.9  # matched element this like the learned one: no further questions
+VERIFY_MIN = 0.5  # below this a matched element is never the learned one
+MARGIN = 0.1  # the matched (or healed-to) element must beat the runner-up by this much
+
+# inputs Playwright fills by value though their role is not a textbox's
+FILLABLE_TYPES = {"date", "time", "datetime-local", "month", "week", "password", "color", "range"}
+ACTION_KINDS: dict[str, set[str]] = {
+    # which elements can take which action: healing and verification never cross kinds
+    "fill": {"textbox", "searchbox", "spinbutton", "combobox"},
+    "select": {"combobox", "listbox"},
+    "check": {"checkbox", "radio", "switch"},
+    "uncheck": {"checkbox", "switch"},
+}
+
+
+@dataclass
+class Candidate:
+    index: int
+    fp: Fingerprint
+    score: float
+    visible: bool
+    enabled: bool
+
+    def describe(self) -> str:
+        what = self.fp.label or self.fp.name or self.fp.placeholder or self.fp.attrs.get("name") or ""
+        return f"#{self.index} <{self.fp.tag}> {self.fp.role or ''} {what!r} score={self.score:.2f}".strip()
+
+
+@dataclass
+class Probe:
+    selector: str
+    count: int
+    score: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Resolution:
+    locator: Locator | None = None
+    selector: str | None = None
+    score: float | None = None
+    state: dict = field(default_factory=dict)
+    probes: list[Probe] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.locator is not None
+
+    @property
+    def stale(self) -> list[str]:
+        """Selectors that no longer point at the element (so a heal can drop them)."""
+        return [p.selector for p in self.probes if p.note]
+
+
+def fits(action: str, fp: Fingerprint) -> bool:
+    """Whether an element can take `action` (the one rule for verifying, healing and agents' actions)."""
+    kinds = ACTION_KINDS.get(action)
+    if kinds is None:
+        return True
+    if action == "fill" and fp.tag == "textarea":
+        return True
+    if action == "fill" and fp.tag == "input" and fp.type in FILLABLE_TYPES:
+        return True
+    return (fp.role or "") in kinds
+
+
+OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
+
+
+def option_values(options: list[list[str]], wanted: str) -> list[str]:
+    """The values of the select options `wanted` names: by value, else by label, else by label in any
+    case. More than one is ambiguous, and the caller must not pick."""
+    chosen = [v for v, _ in options if v == wanted]
+    if not chosen:
+        chosen = [v for v, label in options if label == wanted]
+    if not chosen:
+        chosen = [v for v, label in options if label.lower() == wanted.strip().lower()]
+    return chosen
+
+
+def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
+    """A look-alike in another form or dialog (a newsletter box above the real form) is another
+    control, however alike it looks."""
+    if not learned.context:
+        return True
+    return text_similarity(learned.context, found.context) >= 0.5
+
+
+def page_candidates(page: Page, learned: Fingerprint | None, action: str) -> list[Candidate]:
+    """Every visible element that could take `action`, scored against the learned fingerprint, best
+    first. Leaves the page's registry filled so a candidate's index addresses its element."""
+    found = inpage.call(page, "(W, opts) => W.elements(opts)", inpage.OPTS)
+    out = []
+    for item in found:
+        fp = Fingerprint.model_validate(item["fp"])
+        if not fits(action, fp):
+            continue
+        out.append(Candidate(item["index"], fp, score(learned, fp) if learned else 0.0,
+                             item["visible"], item["enabled"]))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
+
+
+def registry_element(page: Page, index: int) -> ElementHandle | None:
+    """The element the last `page_candidates` (or agent digest) numbered `index`, if it is still there."""
+    return page.evaluate_handle("(i) => window.__webmem.registry[i]", index).as_element()
+
+
+def _registry_index(loc: Locator) -> int:
+    return loc.evaluate("(el) => window.__webmem.registry.indexOf(el)")
+
+
+def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, action: str) -> tuple[bool, list[Candidate]]:
+    cands = page_candidates(page, learned, action)
+    idx = _registry_index(loc)
+    if not cands or cands[0].index != idx:
+        return False, cands
+    runner_up = cands[1].score if len(cands) > 1 else 0.0
+    return cands[0].score - runner_up >= MARGIN, cands
+
+
+def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
+    try:
+        loc = locator(page, selector)
+        infos = inpage.call_all(loc, "(W, els, opts) => W.inspect(els, opts)", inpage.OPTS)
+    except SelectorError:
+        raise
+    except Exception:  # a selector the page's engine rejects (e.g. malformed CSS) is a stale one
+        return None, []
+    return loc, infos
+
+
+def resolve(page: Page, target: Target, action: str, *, strict: bool = False,
+            wait_ms: int = 0) -> Resolution:
+    """Find the one element `target` means, or say why not. `wait_ms` > 0 keeps probing while no
+    selector matches at all (content still rendering)."""
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        res = _resolve_once(page, target, action, strict)
+        if res.ok or any(p.count for p in res.probes) or time.monotonic() >= deadline:
+            return res
+        time.sleep(0.05)
+
+
+def _resolve_once(page: Page, target: Target, action: str, strict: bool) -> Resolution:
+    res = Resolution()
+    learned = target.fingerprint
+    for selector in target.selectors:
+        loc, infos = probe(page, selector)
+        visible = [i for i, info in enumerate(infos) if info["visible"]]
+        pr = Probe(selector, len(visible))
+        res.probes.append(pr)
+        if len(visible) != 1:
+            pr.note = "no visible match" if not visible else f"ambiguous: {len(visible)} visible matches"
+            continue
+        assert loc is not None
+        one = loc.nth(visible[0]) if len(infos) > 1 else loc
+        info = infos[visible[0]]
+        fp = Fingerprint.model_validate(info["fp"])
+        if learned is None:
+            pr.score = None
+            return _accept(res, one, selector, None, info)
+        pr.score = score(learned, fp)
+        if not same_container(learned, fp):
+            pr.note = f"matches an element in another form or dialog ({fp.context!r})"
+            continue
+        if pr.score < VERIFY_MIN:
+            pr.note = f"matches a different element (score {pr.score:.2f})"
+            continue
+        if pr.score >= ACCEPT and not strict:
+            return _accept(res, one, selector, pr.score, info)
+        best, cands = _best_with_margin(page, one, learned, action)
+        res.candidates = cands[:5]
+        if best:
+            return _accept(res, one, selector, pr.score, info)
+        pr.note = f"matches an element that is not clearly the learned one (score {pr.score:.2f})"
+    notes = "; ".join(f"{p.selector} → {p.note}" for p in res.probes)
+    res.problem = f"no selector found the element: {notes}"
+    return res
+
+
+def _accept(res: Resolution, loc: Locator, selector: str, sc: float | None, info: dict) -> Resolution:
+    res.locator, res.selector, res.score = loc, selector, sc
+    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value")}
+    return res
