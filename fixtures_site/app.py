@@ -285,6 +285,27 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
         return page("contacts.html", "contacts", rows=rows, form=form, errors=errors, roles=ROLES,
                     added=request.args.get("added"))
 
+    # ---- documents (a file upload) --------------------------------------------------
+
+    @app.route("/documents", methods=["GET", "POST"])
+    def documents() -> str | Response:
+        errors: dict[str, str] = {}
+        title = ""
+        if request.method == "POST":
+            title = request.form.get("title", "").strip()
+            upload = request.files.get("document")
+            if not title:
+                errors["title"] = "Title is required"
+            if upload is None or not upload.filename:
+                errors["document"] = "Please choose a file"
+            if not errors:
+                assert upload is not None
+                body = upload.read()
+                store.add("document", {"title": title, "filename": upload.filename, "size": len(body)},
+                          current().name)
+                return redirect(url_for("documents", added=1))
+        return page("documents.html", "documents", errors=errors, title=title, added=request.args.get("added"))
+
     # ---- records (login required) --------------------------------------------------
 
     @app.get("/records")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from webmem import load_flow, run_flow
+from webmem import load_flow
 from webmem.errors import InputError
-from webmem.flow.model import Flow
-from webmem.replay.run import RunOptions
+from webmem.flow.format import Flow
+from webmem.playback.run import RunOptions, run_flow
 
 from .conftest import FLOWS
 

@@ -18,8 +18,10 @@ from webmem.cache.memory import Lookup, Memory
 from webmem.cache.store import FlowStore, task_key, task_template
 from webmem.errors import WebmemError
 from webmem.flow import flowfile
-from webmem.flow.model import Flow, GotoStep, InputSpec, Signature
+from webmem.flow.format import Flow
+from webmem.flow.model import InputSpec, Signature
 from webmem.page import signature
+from webmem.steps.goto import GotoStep
 
 from .conftest import FLOWS, ROOT
 

@@ -27,7 +27,7 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
               redactor: Redactor | None = None, trace_name: str = "trace") -> Iterator[Page]:
     with sync_playwright() as pw:
         b = browser.launch(pw, settings, headed=headed)
-        ctx = b.new_context(viewport=settings.viewport.model_dump())
+        ctx = b.new_context(viewport={"width": settings.viewport.width, "height": settings.viewport.height})
         ctx.set_default_timeout(settings.timeouts.action)
         ctx.set_default_navigation_timeout(settings.timeouts.navigation)
         inpage.install(ctx)

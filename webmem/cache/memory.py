@@ -24,16 +24,17 @@ from webmem.cache.splice import done_part, splice
 from webmem.cache.store import Entry, FlowStore, task_key, task_template
 from webmem.errors import PageError
 from webmem.flow import flowfile
+from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, Redactor
-from webmem.flow.model import Flow, InputSpec, Signature
+from webmem.flow.model import InputSpec, Signature, slug
 from webmem.flow.urlpattern import origin_of
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
-from webmem.learn.record import slug
 from webmem.llm import configured
 from webmem.page import signature
-from webmem.replay.heal import make_healer, write_back
-from webmem.replay.report import RunReport, StepReport
-from webmem.replay.run import RunOptions, one_line, run_flow
+from webmem.playback.heal import MODES, HealMode
+from webmem.playback.replayer import Replayer
+from webmem.playback.report import RunReport, StepReport
+from webmem.playback.run import one_line
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
 
@@ -107,7 +108,7 @@ class Memory:
         *,
         agent: AgentSpec = None,
         model: str | None = None,
-        heal: str = "local",
+        heal: HealMode = "local",
         handover: bool = True,
         settings: Settings | None = None,
         quarantine_after: int = stats.QUARANTINE_AFTER,
@@ -117,8 +118,8 @@ class Memory:
         on_event: Callable[[str], None] | None = None,
         artifacts: Path | None = None,
     ):
-        if heal not in {"off", "local", "llm"}:
-            raise ValueError(f"heal must be off, local or llm, not {heal!r}")
+        if heal not in MODES:
+            raise ValueError(f"heal must be one of {', '.join(MODES)}, not {heal!r}")
         self.store = FlowStore(store)
         self.settings = settings or load_settings()
         self.model = model or self.settings.model
@@ -250,21 +251,21 @@ class _Job:
         m, r, e = self.m, self.result, pick.entry
         r.flow, r.similarity = e.path, round(pick.similarity, 3)
         path = m.store.path_of(e.path)
-        ff = flowfile.load_flow(path, round_trip=False)  # write_back re-reads it to edit
-        healer = make_healer(m.heal, m.settings, model=m.model)
+        ff = flowfile.load_flow(path, round_trip=False)  # write-back re-reads it to edit
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
-        opts = RunOptions.from_settings(m.settings, healer=healer, on_step=m.on_step,
-                                        artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
-                                        secrets=self.redact.secrets,  # the caller's secrets, declared or not
-                                        start_signature=self.start_signature)
-        report = run_flow(self.page, ff.flow, self.values, opts, path=str(path))
+        replayer = Replayer(m.settings, heal=m.heal, model=m.model, write=True, on_step=m.on_step,
+                            artifacts=m.artifacts, secrets=self.redact.secrets)  # the caller's secrets, declared or not
+        # heals are written back with paths as the store's reviewers see them
+        report = replayer.run(self.page, ff, self.values, path=str(path), label=e.path,
+                              start_signature=self.start_signature)
         r.replay = report
         r.model_calls, r.tokens = report.llm_calls, report.llm_tokens
         r.extracted = report.extracted
         record = pick.record
         r.learn_ms = record.learn_ms or None
+        if report.write_error:
+            r.notes.append(report.write_error)
         if report.passed:
-            write_back(ff, report, write=True, propose=None, label=e.path)  # paths as the store's reviewers see them
             r.patch = report.patch
             r.status = "healed" if report.healed_steps else "hit"
             r.saved_calls = max(0, record.learn_calls - r.model_calls)
@@ -304,7 +305,7 @@ class _Job:
         spliced = splice(flow, done, rec.flow)
         r.status, r.error = "handed_over", None
         start = next((s.page for s in flow.steps if s.page), None)
-        if start is not None and start in getattr(report, "_observed", {}):  # not the learned start page
+        if start is not None and start in report.observed:  # not the learned start page
             self._store_variant(ff, spliced, rec, record)
         else:
             self._splice_in_place(ff, spliced, rec)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webmem.flow.model import Expect, Flow, PageState, Signature
-from webmem.replay.report import RunReport, StepReport
-from webmem.replay.run import Fix
+from webmem.flow.format import Flow
+from webmem.flow.model import Expect, PageState, Signature
+from webmem.playback.report import Repair, RunReport, StepReport
 
 
 @dataclass
@@ -26,8 +26,8 @@ class DonePart:
 
 def done_part(flow: Flow, report: RunReport, failed: StepReport) -> DonePart:
     broken = failed.index - 1
-    fixes: list[Fix] = getattr(report, "_fixes", [])
-    seen: dict[str, Signature] = {**getattr(report, "_observed", {}), **getattr(report, "_signatures", {})}
+    fixes = report.repairs
+    seen: dict[str, Signature] = {**report.observed, **report.page_states}
     pages = {name: PageState(url=st.url, signature=seen.get(name, st.signature)) for name, st in flow.pages.items()}
     steps = [_with_fixes(step, i, fixes) for i, step in enumerate(flow.steps[:broken])]
     progress = [describe(s) for s in steps]
@@ -60,7 +60,7 @@ def describe(step: Any) -> str:
     return words + (f" = {value}" if value is not None else "")
 
 
-def _with_fixes(step: Any, index: int, fixes: list[Fix]) -> Any:
+def _with_fixes(step: Any, index: int, fixes: list[Repair]) -> Any:
     fix = next((f for f in fixes if f.index == index), None)
     if fix is None:
         return step

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from webmem.cache.store import StoreError
+from webmem.errors import StoreError
 from webmem.flow import flowfile
 
 QUARANTINE_AFTER = 3

@@ -22,18 +22,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from webmem.errors import FlowFormatError, WebmemError
+from webmem.errors import FlowFormatError, StoreError
 from webmem.flow import flowfile
+from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, placeholders
-from webmem.flow.model import Flow, Signature
+from webmem.flow.model import Signature, slug
 from webmem.flow.urlpattern import matches, origin_of
-from webmem.learn.record import slug
 
 INDEX_VERSION = 1
-
-
-class StoreError(WebmemError):
-    pass
 
 
 # ---- task identity ------------------------------------------------------------------------------

@@ -10,16 +10,18 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from webmem.browser.config import load_settings
+from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
 from webmem.errors import InputError, WebmemError
 from webmem.flow import flowfile
+from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs
-from webmem.flow.model import json_schema
-from webmem.replay.report import RunReport, StepReport
+from webmem.playback.heal import MODES, make_healing
+from webmem.playback.heal import HealMode as HealModeName
+from webmem.playback.report import RunReport
 
 app = typer.Typer(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
@@ -27,19 +29,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 
-class HealMode(StrEnum):
-    off = "off"
-    local = "local"
-    llm = "llm"
+HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[misc]  # the healing tiers' modes
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", markup=True, soft_wrap=True)
-    return typer.Exit(code)
+HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
+
+
+def _mode(heal: Any) -> HealModeName:
+    return heal.value  # one of MODES: typer checked it
 
 
 def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
@@ -54,29 +53,6 @@ def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
         given.update(data)
     given.update(parse_pairs(pairs))
     return given
-
-
-STATUS_MARK = {"ok": "[green]✓[/green]", "healed": "[yellow]✚[/yellow]", "repaired": "[magenta]✚[/magenta]",
-               "failed": "[red]✗[/red]", "skipped": "[dim]-[/dim]"}
-
-
-def print_step(rep: StepReport) -> None:
-    what = escape(rep.intent or "")
-    where = f" [dim]{escape(rep.selector)}[/dim]" if rep.selector else ""
-    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {rep.action:<8} {what}{where} [dim]{rep.duration_ms:.0f} ms[/dim]"
-    if rep.page_match and rep.page_match != "exact":
-        line += f" [yellow](page {rep.page_match})[/yellow]"
-    out.print(line, soft_wrap=True)
-    if rep.heal:
-        h = rep.heal
-        out.print(f"      healed by {h.by} ({h.tier}, score {h.score}): {h.old_selector} → {h.new_selector}",
-                  soft_wrap=True, markup=False)
-    if rep.error:
-        out.print(f"      [red]{escape(rep.error)}[/red]", soft_wrap=True)
-        for cand in rep.candidates:
-            out.print(f"        candidate {cand}", soft_wrap=True, markup=False)
-        if rep.screenshot:
-            out.print(f"      screenshot: {rep.screenshot}", soft_wrap=True, markup=False)
 
 
 def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -94,17 +70,6 @@ def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], d
     return values, named
 
 
-def print_action(log: Any, redact: Redactor) -> None:
-    """One line per agent action as it happens (recording, or finishing a handed-over replay)."""
-    mark = "[green]✓[/green]" if log.ok else "[red]✗[/red]"
-    what = f" {escape(log.element)}" if log.element else ""
-    value = f" ← {escape(log.value)}" if log.value else ""
-    why = f" [dim]— {escape(log.why)}[/dim]" if log.why else ""
-    out.print(redact(f"{mark} {log.index:>2} {log.action:<8}{what}{value}{why}"), soft_wrap=True)
-    if log.message and not log.ok:
-        out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
-
-
 def write_report(report: RunReport, path: Path | None, redact: Redactor) -> None:
     if path is None:
         return
@@ -119,7 +84,7 @@ def run(
     inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values")] = None,
     base_url: Annotated[str | None, typer.Option(help="run against this origin instead of the flow's base_url")] = None,
     report: Annotated[Path | None, typer.Option(help="write the JSON run report here")] = None,
-    heal: Annotated[HealMode, typer.Option(help="repair broken steps: off, local (no model) or llm")] = HealMode.local,
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
     write: Annotated[bool, typer.Option("--write", help="rewrite the flow file with the repairs")] = False,
     propose: Annotated[Path | None, typer.Option(help="write the repairs as a unified diff here instead")] = None,
     strict: Annotated[bool, typer.Option(help="a page that only resembles the learned one is broken")] = False,
@@ -130,8 +95,7 @@ def run(
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage."""
     from webmem.browser.session import open_page
-    from webmem.replay.heal import make_healer, write_back
-    from webmem.replay.run import RunOptions, run_flow
+    from webmem.playback.replayer import Replayer
 
     if write and propose:
         raise fail("--write and --propose exclude each other")
@@ -143,14 +107,14 @@ def run(
         redact = Redactor.for_flow(ff.flow, values)
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
-        healer = make_healer(heal.value, settings, model=model)
+        make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
+        replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
+                            base_url=base_url, artifacts=artifacts, on_step=print_step)
         out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
-        opts = RunOptions.from_settings(settings, base_url=base_url, strict=strict,
-                                        artifacts=artifacts / ff.flow.name, on_step=print_step, healer=healer)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name) as page:
-            result = run_flow(page, ff.flow, given, opts, path=str(flow))
-        if result.passed and (write or propose):
-            write_back(ff, result, write=write, propose=propose)
+            result = replayer.run(page, ff, given, path=str(flow))
+        if result.write_error:
+            raise WebmemError(result.write_error)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     write_report(result, report, redact)
@@ -199,9 +163,8 @@ def record(
     from dataclasses import asdict
 
     from webmem.browser.session import open_page
-    from webmem.flow.model import InputSpec
+    from webmem.flow.model import InputSpec, slug
     from webmem.learn.agents import make_agent, record_task
-    from webmem.learn.record import slug
     from webmem.llm import configured
 
     try:
@@ -246,33 +209,6 @@ def record(
 STORE_HELP = "the flow store: a folder of flow files (index and statistics in its .webmem/)"
 
 
-def _seconds(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms / 1000:.2f} s"
-
-
-def print_result(res: Any) -> None:
-    """The outcome of `webmem do` in a line or two, and the stored flow's change, if any."""
-    costs = f"{res.model_calls} model calls, {res.tokens} tokens"
-    where = escape(res.flow or "")
-    if res.status in {"hit", "healed"}:
-        line = f"[green]{res.status}[/green]: replayed {where} in {_seconds(res.duration_ms)}, {costs}"
-        if res.learn_ms is not None:
-            saved = f"; saved about {res.saved_calls} model calls, {res.saved_tokens} tokens" if res.saved_calls else ""
-            line += f" [dim](learning it took {_seconds(res.learn_ms)}{saved})[/dim]"
-    elif res.status == "learned":
-        line = f"miss → [green]learned[/green]: stored {where} in {_seconds(res.duration_ms)}, {costs}"
-    elif res.status == "handed_over":
-        line = f"[green]handed over[/green]: the agent finished the task; stored {where} in " \
-               f"{_seconds(res.duration_ms)}, {costs}"
-    else:
-        line = f"[red]failed[/red] in {_seconds(res.duration_ms)} ({costs}): {escape(res.error or '')}"
-    (out if res.ok else err).print(line, soft_wrap=True)
-    for note in [*res.skipped, *res.notes]:
-        out.print(f"  [dim]{escape(note)}[/dim]", soft_wrap=True)
-    if res.patch:
-        out.print(res.patch, markup=False, highlight=False, end="")
-
-
 @app.command("do")
 def do_task(
     url: Annotated[str, typer.Argument(help="the page the task starts on")],
@@ -285,7 +221,7 @@ def do_task(
                                                          "or heuristic (default: openai when a model is configured)")]
     = None,
     model: Annotated[str | None, typer.Option(help="model for the openai agent and --heal llm")] = None,
-    heal: Annotated[HealMode, typer.Option(help="repair broken steps: off, local (no model) or llm")] = HealMode.local,
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
     handover: Annotated[bool, typer.Option(help="let the agent finish a replay that broke beyond healing")] = True,
     max_steps: Annotated[int, typer.Option(help="the most actions the agent may take")] = 30,
     report: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
@@ -305,7 +241,7 @@ def do_task(
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         redact = Redactor([str(values[k]) for k in secrets])
-        memory = Memory(store, agent=agent.value if agent else None, model=model, heal=heal.value,
+        memory = Memory(store, agent=agent.value if agent else None, model=model, heal=_mode(heal),
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
                         on_action=lambda log: print_action(log, redact), artifacts=artifacts,
                         on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True))
@@ -372,7 +308,8 @@ def show_stats(
 ) -> None:
     """What the store did and saved (hits, misses, handovers, model calls), and each flow's track record."""
     from webmem.cache import stats
-    from webmem.cache.store import FlowStore, StoreError
+    from webmem.cache.store import FlowStore
+    from webmem.errors import StoreError
 
     if not store.is_dir():
         raise fail(f"{store}: no such flow store (a folder of flow files)")
@@ -404,8 +341,8 @@ def show_stats(
         e = entries.get(rel)
         quarantine = fs.quarantine_reason if e is not None and fs.is_quarantined(e.digest) else "-"
         table.add_row(rel if e is not None else f"[dim]{rel} (gone)[/dim]", str(fs.runs), str(fs.successes),
-                      str(fs.failures), str(fs.heals), str(fs.handovers), _seconds(fs.mean_replay_ms),
-                      f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {_seconds(fs.learn_ms)}",
+                      str(fs.failures), str(fs.heals), str(fs.handovers), seconds(fs.mean_replay_ms),
+                      f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
                       fs.last_success or "-", escape(_short(quarantine or "-")))
     out.print(table)
 

@@ -23,8 +23,9 @@ from rich.markup import escape
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import open_page
 from webmem.cache.memory import DoResult, Memory
+from webmem.cli.console import print_action, print_result, print_step
 from webmem.flow.flowfile import load_flow
-from webmem.replay.run import RunOptions, run_flow
+from webmem.playback.replayer import Replayer
 
 DEFAULT_MODEL = "gpt-4o-mini"
 TASK = "Create a customer named {name} on the {plan} plan"
@@ -40,7 +41,6 @@ EXAMPLES = [
 
 def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None = None) -> int:
     from fixtures_site.server import PortalServer
-    from webmem.cli.app import print_action, print_result, print_step
     from webmem.flow.inputs import Redactor
 
     console = console or Console(highlight=False)
@@ -88,14 +88,12 @@ def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None
 
 def replay_examples(page: Page, settings: Settings, flows_dir: Path, base_url: str, console: Console) -> int:
     """Replay the hand-checked example flows (a wizard, a dialog, a secret); returns the failures."""
-    from webmem.cli.app import print_step
-
     failures = 0
+    replayer = Replayer(settings, base_url=base_url, on_step=print_step)
     for name, inputs in EXAMPLES:
         ff = load_flow(flows_dir / name)
         console.print(f"[bold]replay[/bold] {name}: {ff.flow.task}")
-        report = run_flow(page, ff.flow, inputs, RunOptions.from_settings(
-            settings, base_url=base_url, on_step=print_step), path=str(ff.path))
+        report = replayer.run(page, ff, inputs)
         console.print(f"  → {report.status} in {report.duration_ms:.0f} ms, {report.llm_calls} model calls\n")
         failures += not report.passed
     return failures

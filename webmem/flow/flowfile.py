@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 
 from webmem.errors import FlowFormatError
-from webmem.flow.model import FORMAT_VERSION, Flow, step_kind
+from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
 LOCAL_DIR = ".webmem"
@@ -110,7 +110,7 @@ def _describe(loc: tuple[Any, ...], raw: Any) -> str:
     return ".".join(map(str, parts)) or "(top level)"
 
 
-def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> tuple[Flow, CommentedMap]:
+def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> tuple[Flow, Any]:
     """The validated flow and its document. `round_trip=False` parses several times faster (the C safe
     loader, which refuses every tag) but keeps no comments or formatting: for reading, never rewriting."""
     if len(text.encode("utf-8")) > MAX_FLOW_BYTES:

@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from webmem.errors import InputError
-from webmem.flow.model import Flow, InputSpec
+from webmem.flow.model import InputSpec
+
+if TYPE_CHECKING:
+    from webmem.flow.format import Flow
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*\}\}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,6 +43,8 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
             raise InputError(f"input {key!r}: expected yes/no/true/false/1/0, got {_show(spec, value)}")
         return parsed
     text = str(value)
+    if spec.type == "file" and not Path(text).is_file():
+        raise InputError(f"input {key!r}: expected a file to upload, got {_show(spec, text)} (no such file)")
     if spec.type == "enum" and spec.choices and text not in spec.choices:
         raise InputError(f"input {key!r}: expected one of {', '.join(spec.choices)}, got {_show(spec, text)}")
     if spec.format == "email" and text and not EMAIL.match(text):

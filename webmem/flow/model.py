@@ -1,17 +1,30 @@
-"""The flow file's data model (format version 1).
-
-A flow is what an agent did once, kept as plain selector-based steps: each element step has a target
-(intent + ranked selectors + fingerprint) and names the page state it acts on (URL pattern + DOM
-signature). Steps are one-key mappings (`- fill: {...}`), optionally with an `expect` beside the key.
+"""The parts a flow file is made of: inputs, page states, targets (intent + ranked selectors +
+fingerprint), expectations, and what every step has in common. The step kinds themselves are declared in
+`webmem.steps`; the whole file is `webmem.flow.format.Flow`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-FORMAT_VERSION = 1
+from webmem.page.selector import check_selector
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def slug(text: str) -> str:
+    """A name for a flow or page state made from words: `Create a customer` -> `create-a-customer`."""
+    return _SLUG.sub("-", text.lower()).strip("-") or "page"
+
+
+def path_name(name: str) -> str:
+    """A flow's name as one safe path component (for screenshots, traces, patches): never `..`, a slash or
+    an absolute path, whatever the flow file says."""
+    return _UNSAFE.sub("-", name).strip("-.") or "flow"
 
 
 class Strict(BaseModel):
@@ -22,7 +35,7 @@ class Strict(BaseModel):
 
 
 class InputSpec(Strict):
-    type: Literal["string", "number", "bool", "enum"] = "string"
+    type: Literal["string", "number", "bool", "enum", "file"] = "string"
     required: bool = True
     default: Any = None
     choices: list[str] | None = Field(None, description="allowed values of an enum input")
@@ -67,14 +80,21 @@ class Fingerprint(Strict):
     classes: list[str] = Field(default_factory=list)
     context: str | None = Field(None, description="the container: form, fieldset or dialog name")
     neighbors: str | None = Field(None, description="nearby text")
+    row: str | None = Field(None, description="the header of its row, list item or card (what sets it apart from "
+                                              "identical controls beside it)")
     order: int | None = Field(None, description="position among the controls of its container")
+
+
+# where a repair came from: a healing tier of webmem.playback.heal (`TIERS`), or the agent a broken run was
+# handed over to; declared here once because flow files record it
+TierName = Literal["selector", "local", "llm", "agent"]
 
 
 class Healed(Strict):
     """Provenance of the last repair of a target."""
 
     by: str = Field(description="local, or the model's name")
-    tier: Literal["selector", "local", "llm", "agent"]
+    tier: TierName
     old: str | None = Field(None, description="the selector that stopped working")
     score: float | None = None
     date: str | None = None
@@ -85,6 +105,13 @@ class Target(Strict):
     selectors: list[str] = Field(min_length=1, description="best first; each matched exactly one element")
     fingerprint: Fingerprint | None = None
     healed: Healed | None = None
+
+    @field_validator("selectors")
+    @classmethod
+    def _known_selectors(cls, selectors: list[str]) -> list[str]:
+        for selector in selectors:
+            check_selector(selector)  # a SelectorError is a ValueError: reported as this field's problem
+        return selectors
 
 
 # ---- steps --------------------------------------------------------------------------------------
@@ -108,46 +135,9 @@ class ElementArgs(Strict):
     page: str | None = Field(None, description="the page state (a key of `pages`) this acts on")
 
 
-class FillArgs(ElementArgs):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+class StepModel(Strict):
+    """What every step has: one action key (declared by its step kind) and an optional `expect`."""
 
-    value: str
-
-
-class SelectArgs(ElementArgs):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
-
-    value: str = Field(description="an option's label or value")
-
-
-class PressArgs(Strict):
-    key: str
-    target: Target | None = None
-    page: str | None = None
-
-
-class WaitArgs(Strict):
-    target: Target | None = None
-    text: str | None = None
-    url: str | None = None
-    page: str | None = None
-    timeout_ms: int | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> WaitArgs:
-        if not any((self.target, self.text, self.url)):
-            raise ValueError("wait_for needs a target, text or url")
-        return self
-
-
-class ExtractArgs(ElementArgs):
-    name: str = Field(alias="as", description="the result key")
-    attr: str | None = Field(None, description="an attribute instead of the text")
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class _Step(Strict):
     expect: Expect | None = None
 
     @property
@@ -165,122 +155,3 @@ class _Step(Strict):
     @property
     def page(self) -> str | None:
         return getattr(self.args, "page", None)
-
-
-class GotoStep(_Step):
-    goto: str
-
-    @field_validator("goto")
-    @classmethod
-    def _nonempty(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("goto needs a URL")
-        return v
-
-
-class ClickStep(_Step):
-    click: ElementArgs
-
-
-class FillStep(_Step):
-    fill: FillArgs
-
-
-class SelectStep(_Step):
-    select: SelectArgs
-
-
-class CheckStep(_Step):
-    check: ElementArgs
-
-
-class UncheckStep(_Step):
-    uncheck: ElementArgs
-
-
-class PressStep(_Step):
-    press: PressArgs
-
-
-class WaitStep(_Step):
-    wait_for: WaitArgs
-
-
-class ExpectStep(_Step):
-    expect: Expect  # type: ignore[assignment]  # required here: the step is the assertion itself
-
-
-class ExtractStep(_Step):
-    extract: ExtractArgs
-
-
-STEP_TYPES: dict[str, type[BaseModel]] = {
-    "goto": GotoStep,
-    "click": ClickStep,
-    "fill": FillStep,
-    "select": SelectStep,
-    "check": CheckStep,
-    "uncheck": UncheckStep,
-    "press": PressStep,
-    "wait_for": WaitStep,
-    "extract": ExtractStep,
-    "expect": ExpectStep,
-}
-ELEMENT_ACTIONS = ("click", "fill", "select", "check", "uncheck", "press", "wait_for", "extract")
-
-
-def step_kind(raw: Any) -> str | None:
-    """Which action a raw step mapping holds (the key that is not `expect`, or `expect` alone)."""
-    if isinstance(raw, BaseModel):
-        return raw.action  # type: ignore[attr-defined]
-    if not isinstance(raw, dict):
-        return None
-    keys = [k for k in raw if k != "expect"]
-    if not keys:
-        return "expect" if "expect" in raw else None
-    return keys[0] if len(keys) == 1 and keys[0] in STEP_TYPES else None
-
-
-Step = Annotated[
-    Annotated[GotoStep, Tag("goto")]
-    | Annotated[ClickStep, Tag("click")]
-    | Annotated[FillStep, Tag("fill")]
-    | Annotated[SelectStep, Tag("select")]
-    | Annotated[CheckStep, Tag("check")]
-    | Annotated[UncheckStep, Tag("uncheck")]
-    | Annotated[PressStep, Tag("press")]
-    | Annotated[WaitStep, Tag("wait_for")]
-    | Annotated[ExtractStep, Tag("extract")]
-    | Annotated[ExpectStep, Tag("expect")],
-    Discriminator(
-        step_kind,
-        custom_error_type="step_action",
-        custom_error_message="a step is a mapping with exactly one action key: "
-        + ", ".join(STEP_TYPES),
-    ),
-]
-
-
-class Flow(Strict):
-    webmem: int = Field(FORMAT_VERSION, description="format version")
-    name: str
-    task: str = Field(description="the task in words; with the start URL, the flow's identity")
-    base_url: str | None = None
-    inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    pages: dict[str, PageState] = Field(default_factory=dict)
-    steps: list[Step] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _pages_exist(self) -> Flow:
-        for i, step in enumerate(self.steps, 1):
-            page = step.page
-            if page is not None and page not in self.pages:
-                raise ValueError(f"step {i} ({step.action}): page {page!r} is not defined under `pages`")
-        return self
-
-
-def json_schema() -> dict[str, Any]:
-    schema = Flow.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "webmem flow file"
-    return schema

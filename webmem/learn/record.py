@@ -1,59 +1,52 @@
-"""Turning actions taken on a live page into a flow (the normaliser every agent records through).
+"""`Recorder`: turning actions taken on a live page into a flow. A person demonstrating a task from Python,
+webmem's own agents and MCP clients all record through it.
 
-Each action is carried out on the page and kept as a step: the element's intent, ranked unique
-selectors and fingerprint; the page state it happened on (URL pattern + DOM signature, one entry per
-state); the value as an `{{ input }}` placeholder where it is an input's value; and an `expect` where
-the action moved to another URL or showed a confirmation. Re-typing a field replaces the earlier fill,
-so the flow is the shortest path that worked.
+Each action is carried out on the page and kept as a step: the element's intent, ranked unique selectors
+and fingerprint; the page state it happened on (URL pattern + DOM signature, one entry per state); the value
+as an `{{ input }}` placeholder where it is an input's value; and an `expect` where the action moved to
+another URL or showed a confirmation. Re-typing a field replaces the earlier fill, so the flow is the
+shortest path that worked. What each kind of step does is its own (webmem.steps).
+
+    rec = Recorder(page, name="create-customer", task="Create a customer",
+                   inputs={"full_name": "Ada Lovelace", "email": "ada@example.com"})
+    rec.goto("http://127.0.0.1:8000/customers/new")
+    rec.fill(page.get_by_label("Full name"), "Ada Lovelace")    # stored as {{ full_name }}
+    rec.click(page.get_by_role("button", name="Save customer"))
+    save_flow(rec.flow(), "flows/create-customer.yaml")
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.browser.config import Timeouts
-from webmem.flow.inputs import PLACEHOLDER, render
-from webmem.flow.model import (
-    CheckStep,
-    ClickStep,
-    ElementArgs,
-    Expect,
-    ExtractArgs,
-    ExtractStep,
-    FillArgs,
-    FillStep,
-    Flow,
-    GotoStep,
-    InputSpec,
-    PageState,
-    PressArgs,
-    PressStep,
-    SelectArgs,
-    SelectStep,
-    Target,
-    UncheckStep,
-)
+from webmem.flow.format import Flow
+from webmem.flow.inputs import PLACEHOLDER
+from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern
 from webmem.page import signature
-from webmem.page.locate import OPTIONS_JS, option_values
 from webmem.page.target import learn_target
+from webmem.steps import STEPS
+from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
-_SLUG = re.compile(r"[^a-z0-9]+")
 
-
-def slug(text: str) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-") or "page"
+Element = ElementHandle | Locator
 
 
 class Recorder:
-    """Carries out actions on `page` and remembers them as flow steps."""
+    """Carries out actions on `page` and remembers them as flow steps.
+
+    `inputs`: the task's input values by key (a value typed into a field becomes `{{ key }}` in the flow).
+    `specs` describe the inputs (type, secret, env...); `secrets` names the secret ones (a mapping names the
+    environment variable a replay reads each from): their values go to the browser only, never into the flow.
+    """
 
     def __init__(
         self,
@@ -61,19 +54,24 @@ class Recorder:
         *,
         name: str,
         task: str,
-        inputs: Mapping[str, InputSpec] | None = None,
-        values: Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        specs: Mapping[str, InputSpec] | None = None,
+        secrets: Collection[str] | Mapping[str, str] = (),
         base_url: str | None = None,
         timeouts: Timeouts | None = None,
     ):
         self.page = page
         self.name, self.task = name, task
-        self.inputs = dict(inputs or {})
-        self.values = dict(values or {})
+        self.values = dict(inputs or {})
+        env = secrets if isinstance(secrets, Mapping) else {}
+        given = dict(specs or {})
+        self.inputs: dict[str, InputSpec] = {
+            k: given.get(k) or InputSpec(secret=k in secrets, env=env.get(k)) for k in {**self.values, **given}}
         self.base_url = base_url
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
         self.steps: list[Any] = []
+        self.extracted: dict[str, Any] = {}
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -119,7 +117,7 @@ class Recorder:
 
     # ---- actions ------------------------------------------------------------------------------
 
-    def goto(self, url: str) -> None:
+    def goto(self, url: str) -> GotoStep:
         if self.base_url is None:
             self.base_url = origin_of(url)
         self.page.goto(url if "://" in url else self.base_url.rstrip("/") + url, wait_until="load")
@@ -127,59 +125,56 @@ class Recorder:
         parts = urlsplit(self.page.url)
         here = parts.path + (f"?{parts.query}" if parts.query else "")
         address = here if origin_of(self.page.url) == origin_of(self.base_url) else self.page.url
-        self.steps.append(GotoStep(goto=self.parameterise(address)))
+        step = GotoStep(goto=self.parameterise(address))
+        self.steps.append(step)
+        return step
 
-    def _learn(self, element: ElementHandle | Locator, intent: str | None) -> tuple[ElementHandle, str, Target]:
+    def _learn(self, element: Element, intent: str | None) -> tuple[ElementHandle, str, Target]:
         """The element, the page state it is on, and the target it becomes (before acting on it)."""
         handle = element.element_handle() if isinstance(element, Locator) else element
         page_name = self._page_state()
         return handle, page_name, learn_target(self.page, handle, intent)
 
-    def act(self, action: str, element: ElementHandle | Locator, value: str | None = None,
-            intent: str | None = None, key: str | None = None) -> None:
+    def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
+        """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep
+        it. `params` are the kind's arguments as given (`value=`, `key=`, `files=`); an input's value is kept
+        as its placeholder. Returns the step as the flow keeps it."""
+        k = STEPS[kind]
         handle, page_name, target = self._learn(element, intent)
         before_url = to_pattern(self.page.url, self.base_url)
-        before_texts = self._confirmation_texts() if action in {"click", "press"} else set()
-        step = self._perform(action, handle, target, page_name, value, key)
-        if action in {"click", "press"}:
+        before_texts = self._confirmation_texts() if k.confirms else set()
+        fields = k.record(self, handle, params)
+        step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
+        if k.confirms:
             step.expect = self._expectation(before_url, before_texts)
         self._append(step)
+        return step
 
-    def _perform(self, action: str, handle: ElementHandle, target: Target, page_name: str,
-                 value: str | None, key: str | None) -> Any:
-        timeout = self.t.action
-        if action == "click":
-            handle.click(timeout=timeout)
-            return ClickStep(click=ElementArgs(target=target, page=page_name))
-        if action == "fill":
-            template = self.parameterise(value or "")
-            handle.fill(render(template, self.values), timeout=timeout)
-            return FillStep(fill=FillArgs(target=target, page=page_name, value=template))
-        if action == "select":
-            template = self.parameterise(value or "")
-            wanted = render(template, self.values)
-            options = handle.evaluate(OPTIONS_JS)
-            if options is None:
-                try:
-                    handle.select_option(value=wanted, timeout=timeout)
-                except Exception:  # the agent may name the option by its label
-                    handle.select_option(label=wanted, timeout=timeout)
-            else:  # choose here: asking Playwright for a missing option would wait out the whole timeout
-                chosen = option_values(options, wanted)
-                if len(chosen) != 1:
-                    shown = ", ".join(v for v, _ in options if v)
-                    problem = "no option" if not chosen else "more than one option"
-                    raise ValueError(f"{problem} matches {template!r} in this select (options: {shown})")
-                handle.select_option(value=chosen[0], timeout=timeout)
-            return SelectStep(select=SelectArgs(target=target, page=page_name, value=template))
-        if action in {"check", "uncheck"}:
-            handle.set_checked(action == "check", timeout=timeout)
-            cls = CheckStep if action == "check" else UncheckStep
-            return cls(**{action: ElementArgs(target=target, page=page_name)})
-        if action == "press":
-            handle.press(key or "Enter", timeout=timeout)
-            return PressStep(press=PressArgs(key=key or "Enter", target=target, page=page_name))
-        raise ValueError(f"cannot record action {action!r}")
+    def click(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("click", element, intent=intent)
+
+    def fill(self, element: Element, value: str, *, intent: str | None = None) -> StepModel:
+        return self.act("fill", element, intent=intent, value=value)
+
+    def select(self, element: Element, value: str, *, intent: str | None = None) -> StepModel:
+        return self.act("select", element, intent=intent, value=value)
+
+    def check(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("check", element, intent=intent)
+
+    def uncheck(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("uncheck", element, intent=intent)
+
+    def upload(self, element: Element, files: str, *, intent: str | None = None) -> StepModel:
+        return self.act("upload", element, intent=intent, files=files)
+
+    def press(self, element: Element, key: str = "Enter", *, intent: str | None = None) -> StepModel:
+        return self.act("press", element, intent=intent, key=key)
+
+    def extract(self, element: Element, name: str, intent: str | None = None) -> str:
+        """Read an element's value or text as the named result `name`, and keep it as an extract step."""
+        self.act("extract", element, intent=intent, **{"as": name})
+        return self.extracted[name]
 
     def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
@@ -193,22 +188,14 @@ class Recorder:
 
     def _append(self, step: Any) -> None:
         # re-typing or re-choosing the same field on the same page replaces the earlier attempt
-        if self.steps and step.action in {"fill", "select", "check", "uncheck"}:
+        if self.steps and STEPS[step.action].sets_state:
             last = self.steps[-1]
-            same = (last.action in {"fill", "select", "check", "uncheck"} and last.page == step.page
+            same = (STEPS[last.action].sets_state and last.page == step.page
                     and last.target.selectors[0] == step.target.selectors[0])
             if same:
                 self.steps[-1] = step
                 return
         self.steps.append(step)
-
-    def extract(self, element: ElementHandle | Locator, name: str, intent: str | None = None) -> str:
-        """Read an element's value or text as the named result `name`, and keep it as an extract step."""
-        handle, page_name, target = self._learn(element, intent)
-        got = handle.evaluate("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
-                              " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")
-        self.steps.append(ExtractStep(extract=ExtractArgs(target=target, page=page_name, **{"as": name})))
-        return got
 
     def flow(self) -> Flow:
         used_pages = {s.page for s in self.steps if s.page}

@@ -99,7 +99,7 @@ def score(learned: Fingerprint, found: Fingerprint) -> float:
         elif key == "classes":
             sim = len(want & got) / len(want | got) if isinstance(got, set) else 0.0  # type: ignore[operator]
         elif key == "order":
-            sim = 0.0 if got is None else 1.0 / (1 + abs(int(got) - int(want)))  # type: ignore[arg-type]
+            sim = 0.0 if got is None else 1.0 / (1 + abs(int(got) - int(want)))  # type: ignore[call-overload]
         elif key in {"name_attr", "testid", "id", "href"}:
             sim = 1.0 if got == want else 0.5 * text_similarity(str(want), str(got or ""))
         else:

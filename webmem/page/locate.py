@@ -10,28 +10,24 @@ page, by a margin. Ambiguity is failure: two matches never mean "take the first"
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from playwright.sync_api import ElementHandle, Locator, Page
 
+from webmem.errors import SelectorError
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage
 from webmem.page.fingerprint import score, text_similarity
-from webmem.page.selector import SelectorError, locator
+from webmem.page.selector import locator
 
 ACCEPT = 0.9  # matched element this like the learned one: no further questions
 VERIFY_MIN = 0.5  # below this a matched element is never the learned one
 MARGIN = 0.1  # the matched (or healed-to) element must beat the runner-up by this much
 
-# inputs Playwright fills by value though their role is not a textbox's
-FILLABLE_TYPES = {"date", "time", "datetime-local", "month", "week", "password", "color", "range"}
-ACTION_KINDS: dict[str, set[str]] = {
-    # which elements can take which action: healing and verification never cross kinds
-    "fill": {"textbox", "searchbox", "spinbutton", "combobox"},
-    "select": {"combobox", "listbox"},
-    "check": {"checkbox", "radio", "switch"},
-    "uncheck": {"checkbox", "switch"},
-}
+# which elements can take an action: the step kind's rule (webmem.steps), passed in so healing and
+# verification never cross kinds
+Fits = Callable[[Fingerprint], bool]
 
 
 @dataclass
@@ -75,32 +71,6 @@ class Resolution:
         return [p.selector for p in self.probes if p.note]
 
 
-def fits(action: str, fp: Fingerprint) -> bool:
-    """Whether an element can take `action` (the one rule for verifying, healing and agents' actions)."""
-    kinds = ACTION_KINDS.get(action)
-    if kinds is None:
-        return True
-    if action == "fill" and fp.tag == "textarea":
-        return True
-    if action == "fill" and fp.tag == "input" and fp.type in FILLABLE_TYPES:
-        return True
-    return (fp.role or "") in kinds
-
-
-OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
-
-
-def option_values(options: list[list[str]], wanted: str) -> list[str]:
-    """The values of the select options `wanted` names: by value, else by label, else by label in any
-    case. More than one is ambiguous, and the caller must not pick."""
-    chosen = [v for v, _ in options if v == wanted]
-    if not chosen:
-        chosen = [v for v, label in options if label == wanted]
-    if not chosen:
-        chosen = [v for v, label in options if label.lower() == wanted.strip().lower()]
-    return chosen
-
-
 def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
     """A look-alike in another form or dialog (a newsletter box above the real form) is another
     control, however alike it looks."""
@@ -109,14 +79,14 @@ def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
     return text_similarity(learned.context, found.context) >= 0.5
 
 
-def page_candidates(page: Page, learned: Fingerprint | None, action: str) -> list[Candidate]:
-    """Every visible element that could take `action`, scored against the learned fingerprint, best
+def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits) -> list[Candidate]:
+    """Every visible element that `fits` the action, scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
     found = inpage.call(page, "(W, opts) => W.elements(opts)", inpage.OPTS)
     out = []
     for item in found:
         fp = Fingerprint.model_validate(item["fp"])
-        if not fits(action, fp):
+        if not fits(fp):
             continue
         out.append(Candidate(item["index"], fp, score(learned, fp) if learned else 0.0,
                              item["visible"], item["enabled"]))
@@ -133,8 +103,8 @@ def _registry_index(loc: Locator) -> int:
     return loc.evaluate("(el) => window.__webmem.registry.indexOf(el)")
 
 
-def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, action: str) -> tuple[bool, list[Candidate]]:
-    cands = page_candidates(page, learned, action)
+def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
+    cands = page_candidates(page, learned, fits)
     idx = _registry_index(loc)
     if not cands or cands[0].index != idx:
         return False, cands
@@ -153,19 +123,19 @@ def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
     return loc, infos
 
 
-def resolve(page: Page, target: Target, action: str, *, strict: bool = False,
+def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False,
             wait_ms: int = 0) -> Resolution:
     """Find the one element `target` means, or say why not. `wait_ms` > 0 keeps probing while no
     selector matches at all (content still rendering)."""
     deadline = time.monotonic() + wait_ms / 1000
     while True:
-        res = _resolve_once(page, target, action, strict)
+        res = _resolve_once(page, target, fits, strict)
         if res.ok or any(p.count for p in res.probes) or time.monotonic() >= deadline:
             return res
         time.sleep(0.05)
 
 
-def _resolve_once(page: Page, target: Target, action: str, strict: bool) -> Resolution:
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:
@@ -192,7 +162,7 @@ def _resolve_once(page: Page, target: Target, action: str, strict: bool) -> Reso
             continue
         if pr.score >= ACCEPT and not strict:
             return _accept(res, one, selector, pr.score, info)
-        best, cands = _best_with_margin(page, one, learned, action)
+        best, cands = _best_with_margin(page, one, learned, fits)
         res.candidates = cands[:5]
         if best:
             return _accept(res, one, selector, pr.score, info)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from webmem import errors
 from webmem.browser.config import Settings
-from webmem.errors import WebmemError
 from webmem.flow.flowfile import FlowFile, load_flow
-from webmem.flow.model import Flow
-from webmem.replay.report import RunReport, StepReport
+from webmem.flow.format import Flow
+from webmem.flow.model import path_name
+from webmem.playback.report import RunReport, StepReport
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -26,12 +27,8 @@ LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in playwright.config.json) and OPENA
             "OPENAI_BASE_URL")
 
 
-class FlowFailed(AssertionError):
-    """A flow run that did not pass; the message is the readable report."""
-
-    def __init__(self, message: str, report: RunReport | None = None):
-        super().__init__(message)
-        self.report = report
+class FlowFailed(errors.FlowFailed, AssertionError):
+    """A flow run that did not pass, as a test failure; the message is the readable report."""
 
 
 @dataclass
@@ -107,8 +104,7 @@ class Webmem:
         AssertionError with the readable report) when the run fails.
         """
         from webmem.llm import configured
-        from webmem.replay.heal import make_healer
-        from webmem.replay.run import RunOptions, run_flow
+        from webmem.playback.replayer import Replayer
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
         mode = heal or self.options.heal
@@ -116,17 +112,16 @@ class Webmem:
             raise pytest.UsageError(f"webmem: heal must be one of {', '.join(HEAL_MODES)}, not {mode!r}")
         if mode == "llm" and not configured(self.options.settings.model):
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)
-        settings = self.options.settings
-        healer = make_healer(mode, settings)
-        artifacts = self.artifacts / _safe(ff.flow.name) if self.artifacts is not None else None
-        opts = RunOptions.from_settings(settings, base_url=base_url or self.base_url,
-                                        strict=self.options.strict if strict is None else strict,
-                                        artifacts=artifacts, healer=healer)
-        report = run_flow(page or self.page, ff.flow, dict(inputs or {}), opts, path=self.options.show(ff.path))
+        opts = self.options
+        propose = opts.propose / f"{path_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
+        replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,  # type: ignore[arg-type]
+                            strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
+                            artifacts=self.artifacts)
+        report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
-            self._write_back(ff, report)
+            self._note_heals(ff, report, propose)
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
         return report
@@ -143,15 +138,10 @@ class Webmem:
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _write_back(self, ff: FlowFile, report: RunReport) -> None:
-        from webmem.replay.heal import write_back
-
+    def _note_heals(self, ff: FlowFile, report: RunReport, propose: Path | None) -> None:
         opts = self.options
-        propose = opts.propose / f"{Path(ff.path).stem}.patch" if opts.propose is not None else None
-        try:
-            write_back(ff, report, write=opts.write, propose=propose)
-        except WebmemError as exc:
-            self.notes.append(f"webmem: {exc}")
+        if report.write_error:
+            self.notes.append(f"webmem: {report.write_error}")
             return
         what = f"{report.healed_steps} step(s) healed in {opts.show(ff.path)}"
         if opts.write and report.flow_changed:
@@ -161,9 +151,6 @@ class Webmem:
         elif not opts.write and propose is None:
             self.notes.append(f"{what}: flow not changed (use --webmem-propose DIR or --webmem-write)")
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "flow"
 
 
 # ---- explaining a failed run --------------------------------------------------------------------

@@ -3,7 +3,8 @@ live page, and `record_task` turns what it did into a flow through the shared `R
 
 from __future__ import annotations
 
-from webmem.learn.agents.base import ActionLog, Agent, AgentError, InputView, Outcome, RecordingResult
+from webmem.errors import AgentError
+from webmem.learn.agents.base import ActionLog, Agent, InputView, Outcome, RecordingResult
 from webmem.learn.agents.heuristic import HeuristicAgent
 from webmem.learn.agents.llm import SYSTEM_PROMPT, LLMAgent
 from webmem.learn.agents.recording import DEFAULT_MAX_STEPS, Resume, record_task

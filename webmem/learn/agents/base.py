@@ -7,114 +7,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from webmem.flow.model import Flow, InputSpec
+from webmem.errors import InvalidAction
+from webmem.flow.format import Flow
+from webmem.flow.model import InputSpec
 from webmem.learn.agents.digest import Digest
-from webmem.page.locate import fits
+from webmem.steps import KINDS, Action, fits
 
 
-class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tool: ClassVar[str] = ""
-    why: str | None = Field(None, description="one short sentence: why this action")
-
-    @property
-    def name(self) -> str:
-        return type(self).tool
-
-
-class _OnElement(_Action):
-    element: int = Field(description="the element's number from the page digest")
-
-
-class Click(_OnElement):
-    """Click an element (button, link, radio, checkbox, tab...)."""
-
-    tool: ClassVar[str] = "click"
-
-
-class Fill(_OnElement):
-    """Type a value into a text field (replacing what is there). For an input type `{{ key }}`."""
-
-    tool: ClassVar[str] = "fill"
-    value: str = Field(description="the text, or an input placeholder such as {{ email }}")
-
-
-class Select(_OnElement):
-    """Choose an option of a select element by its value or label."""
-
-    tool: ClassVar[str] = "select"
-    value: str = Field(description="the option's value or label, or an input placeholder")
-
-
-class Check(_OnElement):
-    """Tick a checkbox or choose a radio option."""
-
-    tool: ClassVar[str] = "check"
-
-
-class Uncheck(_OnElement):
-    """Untick a checkbox."""
-
-    tool: ClassVar[str] = "uncheck"
-
-
-class Press(_OnElement):
-    """Press a key (e.g. Enter) with an element focused."""
-
-    tool: ClassVar[str] = "press"
-    key: str = Field("Enter", description="a key name such as Enter, Tab, Escape, ArrowDown")
-
-
-class Goto(_Action):
-    """Open a URL on this site (a path like /customers or a full URL of the same origin)."""
-
-    tool: ClassVar[str] = "goto"
-    url: str
-
-
-class WaitFor(_Action):
-    """Wait until a text shows on the page (for content that loads late)."""
-
-    tool: ClassVar[str] = "wait_for"
-    text: str
-    timeout_ms: int = Field(5000, ge=0, le=30000)
-
-
-class Extract(_OnElement):
-    """Read an element's text as a named result of the task."""
-
-    tool: ClassVar[str] = "extract"
-    as_: str = Field(alias="as", description="the result's name, e.g. record_id")
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Done(_Action):
+class Done(Action):
     """The task is complete: say what was done."""
 
     tool: ClassVar[str] = "done"
     summary: str
 
 
-class Fail(_Action):
+class Fail(Action):
     """The task cannot be done: say why."""
 
     tool: ClassVar[str] = "fail"
     reason: str
 
 
-Action = Click | Fill | Select | Check | Uncheck | Press | Goto | WaitFor | Extract | Done | Fail
-ACTIONS: dict[str, type[_Action]] = {m.tool: m for m in (Click, Fill, Select, Check, Uncheck, Press, Goto,
-                                                         WaitFor, Extract, Done, Fail)}
-
-class InvalidAction(ValueError):
-    """A proposed action that cannot be carried out; its message goes back to the agent."""
+# an agent's tools: one per step kind an agent may take (from the registry), then done and fail
+ACTIONS: dict[str, type[Action]] = {
+    **{k.action.tool: k.action for k in KINDS if k.action is not None}, Done.tool: Done, Fail.tool: Fail}
 
 
-def parse_action(tool: str, arguments: str | dict[str, Any]) -> _Action:
+def parse_action(tool: str, arguments: str | dict[str, Any]) -> Action:
     """A tool call as a validated action, or InvalidAction naming what is wrong."""
     import json
 
@@ -135,7 +56,7 @@ def parse_action(tool: str, arguments: str | dict[str, Any]) -> _Action:
         raise InvalidAction(f"{tool}: {problems}") from None
 
 
-def check_against(action: _Action, digest: Digest) -> None:
+def check_against(action: Action, digest: Digest) -> None:
     """Raise InvalidAction if the action names no element of the digest or one of the wrong kind."""
     index = getattr(action, "element", None)
     if index is None:
@@ -175,20 +96,20 @@ class Agent(Protocol):
     """Decides the next action from the page digest; told each action's outcome."""
 
     name: str
-    model_calls: int
-    tokens: int
+
+    @property
+    def model_calls(self) -> int: ...
+
+    @property
+    def tokens(self) -> int: ...
 
     def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
         """Begin a task. `progress` lists what was already done on this page (a replay that broke and
         handed over): the agent continues from the current page rather than starting over."""
 
-    def next_action(self, digest: Digest) -> _Action: ...
+    def next_action(self, digest: Digest) -> Action: ...
 
     def observe(self, outcome: Outcome) -> None: ...
-
-
-class AgentError(Exception):
-    """The agent cannot go on (refused mapping, budget used up, model unreachable)."""
 
 
 @dataclass

@@ -11,21 +11,21 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from webmem.errors import AgentError
 from webmem.flow.inputs import parse_bool
 from webmem.learn.agents.base import (
-    AgentError,
-    Check,
-    Click,
     Done,
     Fail,
-    Fill,
     InputView,
     Outcome,
-    Select,
-    Uncheck,
-    _Action,
 )
 from webmem.learn.agents.digest import Digest, Element
+from webmem.steps import Action
+from webmem.steps.check import Check, Uncheck
+from webmem.steps.click import Click
+from webmem.steps.fill import Fill
+from webmem.steps.select import Select
+from webmem.steps.upload import Upload
 
 BAR = 0.6  # below this an input does not match a field
 TIE = 0.05  # two fields this close for one input: ambiguous
@@ -74,7 +74,7 @@ def similarity(key: list[str], text: list[str]) -> float:
 class Field:
     """An editable thing an input can go to: one control, or a radio group."""
 
-    kind: str  # text, select, checkbox, radio
+    kind: str  # text, select, checkbox, radio, file
     elements: list[Element]
     texts: dict[str, str] = field(default_factory=dict)
 
@@ -107,7 +107,7 @@ def fields_of(digest: Digest) -> list[Field]:
             radios[group].elements.append(el)
             continue
         kind = "select" if el.options or fp.tag == "select" else "checkbox" if el.role in {"checkbox", "switch"} \
-            else "text"
+            else "file" if fp.type == "file" else "text"
         texts = {"label": fp.label or "", "name": fp.name or "", "placeholder": fp.placeholder or "",
                  "attr_name": fp.attrs.get("name", ""), "id": fp.attrs.get("id", ""),
                  "neighbors": fp.neighbors or ""}
@@ -153,7 +153,7 @@ class HeuristicAgent:
 
     # ---- deciding -----------------------------------------------------------------------------
 
-    def next_action(self, digest: Digest) -> _Action:
+    def next_action(self, digest: Digest) -> Action:
         if self.pressed is not None:
             pressed, self.pressed = self.pressed, None
             problems = [a for a in digest.alerts if a]
@@ -200,13 +200,15 @@ class HeuristicAgent:
         _, key, fld = min(pairs, key=lambda p: p[0])
         return key, fld
 
-    def _action_for(self, key: str, fld: Field) -> _Action:
+    def _action_for(self, key: str, fld: Field) -> Action:
         view = self.remaining[key]
         why = f"input {key!r} matches {fld.title!r}"
         value = view.placeholder if view.spec.secret or view.value is None else str(view.value)
         el = fld.first
         if fld.kind == "text":
             return Fill(element=el.index, value=value, why=why)
+        if fld.kind == "file":
+            return Upload(element=el.index, files=view.placeholder, why=why)
         if fld.kind == "checkbox":
             want = parse_bool(view.value)
             if want is None:
@@ -229,7 +231,7 @@ class HeuristicAgent:
         choices = ", ".join(r.fp.label or r.fp.attrs.get("value", "") for r in fld.elements)
         raise AgentError(f"input {key!r}={view.value!r} is not an option of {fld.title!r} ({choices})")
 
-    def _submit(self, digest: Digest, fields: list[Field]) -> _Action:
+    def _submit(self, digest: Digest, fields: list[Field]) -> Action:
         buttons = [e for e in digest.elements if e.is_button and e.enabled and not (_words(e) & AVOID_WORDS)]
         in_form = [e for e in buttons if e.fp.context and (not self.contexts or e.fp.context in self.contexts)]
         nexts = [e for e in in_form if _words(e) & NEXT_WORDS]

@@ -13,18 +13,17 @@ import json
 from collections import deque
 from typing import Any
 
+from webmem.errors import AgentError, InvalidAction
 from webmem.learn.agents.base import (
     ACTIONS,
-    AgentError,
     InputView,
-    InvalidAction,
     Outcome,
-    _Action,
     check_against,
     parse_action,
 )
 from webmem.learn.agents.digest import Digest
 from webmem.llm import Model
+from webmem.steps import Action
 
 SYSTEM_PROMPT = """You are webmem's recording agent. You operate a real web browser to do one task for the \
 user, using only the tools you are given. What you do is recorded and replayed later without you.
@@ -88,7 +87,7 @@ class LLMAgent:
         self.temperature = temperature
         self.max_calls = max_calls
         self.messages: list[dict[str, Any]] = []
-        self.pending: deque[tuple[str, _Action]] = deque()
+        self.pending: deque[tuple[str, Action]] = deque()
         self.current: str | None = None
         self.page_key: tuple[str, int] | None = None
         self.tools = tool_schemas()
@@ -127,7 +126,7 @@ class LLMAgent:
             self._answer(self.current, outcome.message if outcome.ok else f"error: {outcome.message}")
             self.current = None
 
-    def next_action(self, digest: Digest) -> _Action:
+    def next_action(self, digest: Digest) -> Action:
         key = (digest.url, len(digest.elements))
         if self.pending and key != self.page_key:
             while self.pending:  # numbers from the old page mean nothing now

@@ -13,39 +13,29 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from webmem.browser.config import Timeouts
-from webmem.errors import WebmemError
+from webmem.errors import AgentError, InvalidAction, WebmemError
+from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, placeholders
-from webmem.flow.model import Flow, InputSpec, PageState
+from webmem.flow.model import InputSpec, PageState, slug
 from webmem.flow.urlpattern import origin_of
 from webmem.learn.agents import digest as dg
 from webmem.learn.agents.base import (
     ActionLog,
     Agent,
-    AgentError,
-    Check,
-    Click,
     Done,
-    Extract,
     Fail,
-    Fill,
-    Goto,
     InputView,
-    InvalidAction,
     Outcome,
-    Press,
     RecordingResult,
-    Select,
-    Uncheck,
-    WaitFor,
     check_against,
 )
-from webmem.learn.record import Recorder, slug
+from webmem.learn.record import Recorder
+from webmem.steps import STEPS
 
 DEFAULT_MAX_STEPS = 30
 
@@ -93,7 +83,7 @@ def record_task(
     agent = agent or HeuristicAgent()
     name = name or slug(task)[:48].strip("-")
     started = time.monotonic()
-    rec = Recorder(page, name=name, task=task, inputs=specs, values=values, base_url=origin_of(url), timeouts=timeouts)
+    rec = Recorder(page, name=name, task=task, inputs=values, specs=specs, base_url=origin_of(url), timeouts=timeouts)
     if resume is not None:
         rec.pages.update(resume.pages)
     views = [InputView(k, s, None if s.secret else values[k]) for k, s in specs.items()]
@@ -114,7 +104,7 @@ def record_task(
             digest = dg.take(page, redact)
             action = agent.next_action(digest)
             rejected = digest.marked_invalid if isinstance(action, Done) else []
-            if rejected:
+            if rejected and isinstance(action, Done):
                 # a form the site marked invalid is not a finished task: never store that as one
                 log = ActionLog(n, "done", why=redact(action.summary), ok=False,
                                 message=f"not done: the page marks these fields invalid: {', '.join(rejected)}; "
@@ -133,7 +123,7 @@ def record_task(
             log = ActionLog(n, action.name, why=redact(action.why) if action.why else None)
             try:
                 check_against(action, digest)
-                message = _execute(rec, page, action, digest, log, result)
+                message = _execute(rec, page, action, digest, log)
                 outcome = Outcome(True, message)
             except (InvalidAction, WebmemError, PlaywrightError, LookupError, ValueError) as exc:
                 text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -150,48 +140,24 @@ def record_task(
     result.model_calls = getattr(agent, "model_calls", 0)
     result.tokens = getattr(agent, "tokens", 0)
     # resuming, an agent may find nothing left to do: "done" with no flow, the caller judges that
+    result.extracted.update(rec.extracted)
     if result.status == "done" and rec.steps:
         result.flow = _finish(rec.flow(), values)
     result.wall_ms = round((time.monotonic() - started) * 1000, 1)
     return result
 
 
-def _execute(rec: Recorder, page: Page, action: Any, digest: dg.Digest, log: ActionLog,
-             result: RecordingResult) -> str:
-    """Carry out one validated action through the recorder; the message goes back to the agent."""
-    el = digest.element(action.element) if hasattr(action, "element") else None
+def _execute(rec: Recorder, page: Page, action: Any, digest: dg.Digest, log: ActionLog) -> str:
+    """Carry out one validated action through the recorder, as its step kind does; the message goes back
+    to the agent."""
+    index = getattr(action, "element", None)
+    el = digest.element(index) if index is not None else None
     if el is not None:
         log.element = f"{el.role} {el.title!r}" + (f" ({el.fp.attrs['value']})" if el.role == "radio"
                                                     and el.fp.attrs.get("value") else "")
-    before = page.url
-    if isinstance(action, Goto):
-        target = urljoin(page.url, action.url)
-        if origin_of(target) != origin_of(rec.base_url or page.url):
-            raise InvalidAction(f"goto: {action.url} leaves this site ({origin_of(rec.base_url or page.url)})")
-        rec.goto(target)
-        log.value = rec.steps[-1].goto
-        return f"ok: now at {page.url}"
-    if isinstance(action, WaitFor):
-        page.get_by_text(action.text).first.wait_for(state="visible", timeout=action.timeout_ms)
-        return f"ok: {action.text!r} is showing"
-    handle = dg.handle(page, action.element)
-    if isinstance(action, Extract):
-        got = rec.extract(handle, action.as_)
-        result.extracted[action.as_] = got
-        log.value = action.as_
-        return f"ok: {action.as_} = {got!r}"
-    if isinstance(action, (Fill, Select)):
-        rec.act(action.name, handle, value=action.value)
-        log.value = rec.steps[-1].args.value
-        return "ok"
-    if isinstance(action, (Click, Check, Uncheck)):
-        rec.act(action.name, handle)
-    elif isinstance(action, Press):
-        rec.act("press", handle, key=action.key)
-        log.value = action.key
-    else:  # pragma: no cover - the action models are a closed set
-        raise InvalidAction(f"cannot carry out {action.name}")
-    return f"ok: now at {page.url}" if page.url != before else "ok"
+    handle = dg.handle(page, index) if index is not None else None
+    message, log.value = STEPS[action.name].carry_out(rec, action, handle)
+    return message
 
 
 def _finish(flow: Flow, values: Mapping[str, Any]) -> Flow:

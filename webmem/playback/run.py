@@ -2,8 +2,9 @@
 
 Per step: make sure the page is the learned page state (settle, then compare DOM signatures), resolve
 the target through its selectors and verify it against its fingerprint, act, read back what can be
-read back, and check the step's expectation. A step that cannot be carried out is *broken*: a healer
-(if one is given) gets exactly that point to repair it; otherwise the run stops there.
+read back, and check the step's expectation. What each step kind does is its own (webmem.steps); a step
+that cannot be carried out is *broken*: the healing pipeline (if any) gets exactly one point to repair it;
+otherwise the run stops there.
 """
 
 from __future__ import annotations
@@ -12,73 +13,23 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from webmem.browser.config import Settings, Timeouts
-from webmem.errors import OriginError, WebmemError
+from webmem.errors import OriginError, StepFailed, WebmemError
+from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, render, resolve_inputs
-from webmem.flow.model import Expect, Flow, Signature, Target
+from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import OPTIONS_JS, Resolution, option_values, resolve
-from webmem.replay.report import HealInfo, RunReport, StepReport
-
-NAVIGATING = {"goto", "click", "press", "select", "wait_for"}  # actions after which the page may differ
-
-
-class Broken(Exception):
-    """A step that could not be carried out; `resolution` says what the page offered."""
-
-    def __init__(self, message: str, resolution: Resolution | None = None, page_match: str | None = None,
-                 unmet: list[str] | None = None):
-        super().__init__(message)
-        self.resolution = resolution
-        self.page_match = page_match
-        self.unmet = unmet or []  # for an expectation: the fields that did not hold
-
-
-@dataclass
-class Fix:
-    """A repaired target, to be written back once the run has passed that step."""
-
-    index: int  # 0-based step index
-    target: Target
-    info: HealInfo
-
-
-@dataclass
-class StepContext:
-    """What a healer sees of a broken step."""
-
-    page: Page
-    flow: Flow
-    index: int
-    action: str
-    target: Target
-    resolution: Resolution
-    strict: bool
-    values: Mapping[str, Any]
-
-
-class Healer(Protocol):
-    @property
-    def llm_calls(self) -> int: ...
-
-    @property
-    def llm_tokens(self) -> int: ...
-
-    @property
-    def heal_ms(self) -> float: ...
-
-    def heal(self, ctx: StepContext) -> tuple[Resolution, Fix] | None: ...
-
-    def page_mismatch(self, page: Page, flow: Flow, page_name: str, now: Signature) -> bool: ...
-
-    def selector_fix(self, page: Page, index: int, target: Target, res: Resolution) -> Fix | None: ...
+from webmem.page.locate import Resolution, resolve
+from webmem.playback.heal import Healing, Trouble
+from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.steps import STEPS, StepKind
 
 
 @dataclass
@@ -88,7 +39,7 @@ class RunOptions:
     strict: bool = False  # a signature that is only similar counts as broken
     artifacts: Path | None = None  # where failure screenshots go
     on_step: Callable[[StepReport], None] | None = None
-    healer: Healer | None = None
+    healing: Healing | None = None
     secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
     # the caller has the page at the flow's start and just took its signature: a first goto to this very
     # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
@@ -100,25 +51,34 @@ class RunOptions:
 
 
 class _Run:
+    """One replay of a flow; what the step kinds see of it is `webmem.steps.base.Replay`."""
+
     def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
-        self.t = opts.timeouts
+        self.timeouts = self.t = opts.timeouts
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last verified
         self.strict_page = False
-        self.fixes: list[Fix] = []
-        self.signatures: dict[str, Signature] = {}
+        self.repairs: list[Repair] = []
+        self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
 
-    # ---- page state ---------------------------------------------------------------------------
+    # ---- what step kinds use ------------------------------------------------------------------
+
+    def render(self, template: str) -> str:
+        return render(template, self.values)
 
     def url_for(self, template: str) -> str:
         url = render(template, self.values)
         return urljoin(self.base, url) if self.base else url
+
+    def at_start(self, index: int, url: str) -> bool:
+        """The caller opened the flow's start page itself: a first goto there is skipped."""
+        return index == 0 and self.opts.start_signature is not None and self.page.url == url
 
     def guard_origin(self, url: str) -> None:
         if self.origin is None:
@@ -129,7 +89,9 @@ class _Run:
                 "(credentials must not be typed into another site; pass --base-url to run elsewhere)"
             )
 
-    def check_page(self, name: str) -> str:
+    # ---- page state ---------------------------------------------------------------------------
+
+    def check_page(self, index: int, kind: StepKind, name: str) -> str:
         """Wait until the page is the learned page state `name`. Returns how it matched."""
         state = self.flow.pages[name]
         key = (name, self.page.url)
@@ -140,7 +102,7 @@ class _Run:
             if matches(state.url, self.page.url, self.base):
                 break
             if time.monotonic() >= deadline:
-                raise Broken(f"page {name!r}: expected a URL like {state.url}, the browser is at {self.page.url}")
+                raise StepFailed(f"page {name!r}: expected a URL like {state.url}, the browser is at {self.page.url}")
             time.sleep(pause)
         if state.signature is None:
             self.checked, self.strict_page = key, False
@@ -163,12 +125,13 @@ class _Run:
         if match is not signature.Match.EXACT:
             self.observed[name] = now
         if match is signature.Match.DIFFERENT or (match is signature.Match.SIMILAR and self.opts.strict):
-            healer = self.opts.healer
-            if match is signature.Match.DIFFERENT and healer and healer.page_mismatch(self.page, self.flow, name, now):
-                self.signatures[name] = now
+            healing = self.opts.healing
+            trouble = Trouble(self.page, self.flow, index, kind, self.values, page_name=name, now=now)
+            if match is signature.Match.DIFFERENT and healing and healing.repair(trouble) is not None:
+                self.page_states[name] = now
                 self.checked, self.strict_page = key, True
                 return f"different ({sim:.2f}), targets verified"
-            raise Broken(
+            raise StepFailed(
                 f"page {name!r} is not the learned page state (DOM signature similarity {sim:.2f}"
                 + (", --strict" if match is signature.Match.SIMILAR else "") + ")",
                 page_match=f"{match.value} ({sim:.2f})",
@@ -178,107 +141,47 @@ class _Run:
 
     # ---- targets ------------------------------------------------------------------------------
 
-    def resolve(self, index: int, action: str, target: Target) -> tuple[Resolution, Fix | None]:
+    def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
         # content still rendering: wait fully only where no page state was checked; a page that merely
         # resembles the learned one gets a short grace, not a full timeout per missing element
         wait = self.t.action if self.checked is None else (500 if strict else 0)
-        res = resolve(self.page, target, action, strict=strict, wait_ms=wait)
+        res = resolve(self.page, target, kind.fits, strict=strict, wait_ms=wait)
+        if res.ok and not res.stale:
+            return res, None
+        healing = self.opts.healing
+        if healing is not None:  # the one point where healing plugs in
+            trouble = Trouble(self.page, self.flow, index, kind, self.values, target=target, resolution=res,
+                              strict=strict)
+            mend = healing.repair(trouble)
+            if mend is not None and mend.resolution is not None:
+                return mend.resolution, mend.repair
         if res.ok:
-            healer = self.opts.healer
-            fix = healer.selector_fix(self.page, index, target, res) if healer else None
-            return res, fix
-        if self.opts.healer is not None:
-            ctx = StepContext(self.page, self.flow, index, action, target, res, strict, self.values)
-            healed = self.opts.healer.heal(ctx)
-            if healed is not None:
-                return healed
-        raise Broken(res.problem, res)
+            return res, None
+        raise StepFailed(res.problem, res)
 
     # ---- actions ------------------------------------------------------------------------------
 
     def act(self, index: int, step: Any, rep: StepReport) -> None:
-        action = step.action
-        args = step.args
-        if action == "goto":
-            url = self.url_for(args)
-            self.guard_origin(url)
-            if index == 0 and self.opts.start_signature is not None and self.page.url == url:
-                return
-            self.page.goto(url, wait_until="load", timeout=self.t.navigation)
-            self.checked = None
-            return
-        if action == "expect":
-            self.expect(args)
-            return
+        kind = STEPS[step.action]
         if step.page:
-            rep.page_match = self.check_page(step.page)
+            rep.page_match = self.check_page(index, kind, step.page)
         target: Target | None = step.target
-        if target is None:  # press without a target, wait_for text/url
-            self.act_untargeted(action, args)
-            return
-        res, fix = self.resolve(index, action, target)
-        rep.selector, rep.score = res.selector, res.score
-        if fix is not None:
-            self.fixes.append(fix)
-            rep.heal = fix.info
-            rep.status = "repaired" if fix.info.tier in {"llm", "agent"} else "healed"
-        loc = res.locator
-        assert loc is not None
-        if action in {"click", "fill", "select", "check", "uncheck"} and not res.state.get("enabled", True):
-            raise Broken(f"{target.intent}: the element is disabled", res)
-        timeout = self.t.action
-        if action == "click":
-            loc.click(timeout=timeout)
-        elif action == "fill":
-            value = render(args.value, self.values)
-            for attempt in range(2):  # the first keystrokes can vanish before the app binds its handlers
-                loc.fill(value, timeout=timeout)
-                got = loc.input_value(timeout=timeout)
-                if got == value:
-                    break
-                if attempt:
-                    raise Broken(self.redact(f"{target.intent}: typed {value!r} but the field holds {got!r}"), res)
-        elif action == "select":
-            self.select(loc, render(args.value, self.values), target)
-        elif action in {"check", "uncheck"}:
-            want = action == "check"
-            loc.set_checked(want, timeout=timeout)
-            if loc.is_checked() != want:
-                raise Broken(f"{target.intent}: could not {action} it", res)
-        elif action == "press":
-            loc.press(args.key, timeout=timeout)
-        elif action == "wait_for":
-            loc.wait_for(state="visible", timeout=args.timeout_ms or timeout)
-        elif action == "extract":
-            if args.attr:
-                got = loc.get_attribute(args.attr, timeout=timeout)
-            elif res.state.get("value") is not None:
-                got = loc.input_value(timeout=timeout)
-            else:
-                got = " ".join(loc.inner_text(timeout=timeout).split())
-            self.extracted[args.name] = got
-        if action in NAVIGATING:
+        if target is None:  # a goto, an expectation, a key press on the page, a wait for text or URL
+            kind.perform_untargeted(self, index, step)
+        else:
+            res, repair = self.resolve(index, kind, target)
+            rep.selector, rep.score = res.selector, res.score
+            if repair is not None:
+                self.repairs.append(repair)
+                rep.heal = repair.info
+                rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+            if kind.needs_enabled and not res.state.get("enabled", True):
+                raise StepFailed(f"{target.intent}: the element is disabled", res)
+            kind.perform(self, index, step, res)
+        if kind.navigates:
             self.checked = None
-
-    def act_untargeted(self, action: str, args: Any) -> None:
-        if action == "press":
-            self.page.keyboard.press(args.key)
-            self.checked = None
-        elif action == "wait_for":
-            self.expect(Expect(url=args.url, text=args.text), timeout=args.timeout_ms)
-
-    def select(self, loc: Any, wanted: str, target: Target) -> None:
-        options: list[list[str]] = loc.evaluate(OPTIONS_JS)
-        chosen = option_values(options, wanted)
-        if len(chosen) != 1:
-            labels = ", ".join(label for _, label in options)
-            problem = "no option" if not chosen else "more than one option"
-            raise Broken(self.redact(f"{target.intent}: {problem} matches {wanted!r} (options: {labels})"))
-        loc.select_option(value=chosen[0], timeout=self.t.action)
-        if loc.input_value() != chosen[0]:
-            raise Broken(f"{target.intent}: the selection did not stick")
 
     def expect(self, exp: Expect, timeout: int | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.t.action) / 1000
@@ -288,7 +191,7 @@ class _Run:
                 break
             time.sleep(pause)
         if problems:
-            raise Broken("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
+            raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
 
     def expect_problems(self, exp: Expect) -> dict[str, str]:
@@ -324,16 +227,15 @@ class _Run:
                 if step.action != "expect" and step.expect is not None:
                     acted = True
                     self.expect(step.expect)
-            except (Broken, PlaywrightError, WebmemError) as exc:
+            except (PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
-                rep.unmet = getattr(exc, "unmet", [])
+                failed = exc if isinstance(exc, StepFailed) else None
+                rep.unmet = failed.unmet if failed else []
                 rep.error = self.redact(one_line(exc))
-                res = getattr(exc, "resolution", None)
+                res = failed.resolution if failed else None
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
-                    rep.page_match = rep.page_match or getattr(exc, "page_match", None)
-                elif getattr(exc, "page_match", None):
-                    rep.page_match = exc.page_match  # type: ignore[attr-defined]
+                rep.page_match = rep.page_match or (failed.page_match if failed else None)
                 rep.screenshot = self.screenshot(index)
                 if isinstance(exc, OriginError):
                     report.error = rep.error
@@ -349,19 +251,17 @@ class _Run:
                 report.status = "failed"
                 report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
                 break
-        for fix in self.fixes:  # a healed page state is remembered as it is now
+        for fix in self.repairs:  # a healed page state is remembered as it is now
             name = self.flow.steps[fix.index].page
             if name in self.observed:
-                self.signatures[name] = self.observed[name]
+                self.page_states[name] = self.observed[name]
         report.extracted = self.redact.data(self.extracted)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        healer = self.opts.healer
-        if healer is not None:  # what healing cost belongs to the run that needed it
-            report.llm_calls, report.llm_tokens = healer.llm_calls, healer.llm_tokens
-            report.heal_ms = round(healer.heal_ms, 1)
-        report._fixes = self.fixes  # noqa: SLF001
-        report._signatures = self.signatures  # noqa: SLF001
-        report._observed = self.observed  # noqa: SLF001
+        healing = self.opts.healing
+        if healing is not None:  # what healing cost belongs to the run that needed it
+            report.llm_calls, report.llm_tokens = healing.llm_calls, healing.llm_tokens
+            report.heal_ms = round(healing.heal_ms, 1)
+        report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
         return report
 
     def screenshot(self, index: int) -> str | None:

@@ -6,16 +6,26 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from webmem.flow.model import Signature, Target, TierName
+
 StepStatus = Literal["ok", "healed", "repaired", "failed", "skipped"]
 
 
 class HealInfo(BaseModel):
-    tier: Literal["selector", "local", "llm", "agent"]
+    tier: TierName
     by: str
     old_selector: str | None = None
     new_selector: str | None = None
     score: float | None = None
     candidates: list[str] = Field(default_factory=list)
+
+
+class Repair(BaseModel):
+    """A repaired target, written back into the flow once the run has passed."""
+
+    index: int = Field(description="0-based step index")
+    target: Target = Field(description="the target learned afresh, with its provenance")
+    info: HealInfo
 
 
 class StepReport(BaseModel):
@@ -50,6 +60,13 @@ class RunReport(BaseModel):
     heal_ms: float = 0.0
     flow_changed: bool = False
     patch: str | None = None
+    write_error: str | None = Field(None, description="the run passed but its repairs could not be written")
+    # what healing learned, for writing back and splicing (not part of the JSON report)
+    repairs: list[Repair] = Field(default_factory=list, exclude=True)
+    page_states: dict[str, Signature] = Field(default_factory=dict, exclude=True,
+                                              description="page states to store as they are now")
+    observed: dict[str, Signature] = Field(default_factory=dict, exclude=True,
+                                           description="page states that did not match the learned ones exactly")
 
     @property
     def passed(self) -> bool:

@@ -1,0 +1,68 @@
+"""The flow file's top-level model (format version 1): inputs, page states and steps, the step kinds taken
+from the registry in `webmem.steps`.
+
+A flow is what an agent did once, kept as plain selector-based steps: each element step has a target
+(intent + ranked selectors + fingerprint) and names the page state it acts on (URL pattern + DOM
+signature). Steps are one-key mappings (`- fill: {...}`), optionally with an `expect` beside the key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
+
+from webmem.flow.model import InputSpec, PageState, StepModel, Strict
+from webmem.steps import KINDS, STEPS
+
+FORMAT_VERSION = 1
+
+
+def step_kind(raw: Any) -> str | None:
+    """Which action a raw step mapping holds (the key that is not `expect`, or `expect` alone)."""
+    if isinstance(raw, BaseModel):
+        return raw.action  # type: ignore[attr-defined]
+    if not isinstance(raw, dict):
+        return None
+    keys = [k for k in raw if k != "expect"]
+    if not keys:
+        return "expect" if "expect" in raw else None
+    return keys[0] if len(keys) == 1 and keys[0] in STEPS else None
+
+
+if TYPE_CHECKING:
+    Step = StepModel
+else:
+    Step = Annotated[
+        Union[tuple(Annotated[k.model, Tag(k.name)] for k in KINDS)],  # noqa: UP007 - built from the registry
+        Discriminator(
+            step_kind,
+            custom_error_type="step_action",
+            custom_error_message="a step is a mapping with exactly one action key: " + ", ".join(STEPS),
+        ),
+    ]
+
+
+class Flow(Strict):
+    webmem: int = Field(FORMAT_VERSION, description="format version")
+    name: str
+    task: str = Field(description="the task in words; with the start URL, the flow's identity")
+    base_url: str | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    pages: dict[str, PageState] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _pages_exist(self) -> Flow:
+        for i, step in enumerate(self.steps, 1):
+            page = step.page
+            if page is not None and page not in self.pages:
+                raise ValueError(f"step {i} ({step.action}): page {page!r} is not defined under `pages`")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Flow.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "webmem flow file"
+    return schema
