@@ -27,7 +27,7 @@ def test_every_kind_is_in_the_format_the_tools_and_replay() -> None:
         assert kind.model.__name__ in schema_text
         assert kind.action is None or kind.action.tool in ACTIONS
     assert {t["function"]["name"] for t in tool_schemas()} == set(ACTIONS)
-    assert NAVIGATING == {k.name for k in KINDS if k.navigates}
+    assert {k.name for k in KINDS if k.navigates} == NAVIGATING
     assert "upload" in STEPS and "upload" in ACTIONS
     assert MODES == ("off", "local", "llm") and [t.name for t in TIERS] == ["selector", "local", "llm"]
 
