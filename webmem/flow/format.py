@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from webmem.flow.model import InputSpec, PageState, StepModel, Strict
+from webmem.page.selector import check_selector
 from webmem.steps import KINDS, STEPS
 
 FORMAT_VERSION = 1
@@ -43,6 +44,28 @@ else:
     ]
 
 
+class Handler(Strict):
+    """An interruption the page shows only sometimes (a cookie banner, a confirmation popup): whenever `when`
+    is visible as a step acts, `do` dismisses it first (Playwright's `page.add_locator_handler`)."""
+
+    when: str = Field(description="a selector: the overlay is up while it is visible")
+    do: list[Step] = Field(min_length=1, description="the steps that dismiss it (element steps, no page)")
+
+    @field_validator("when")
+    @classmethod
+    def _selector(cls, when: str) -> str:
+        check_selector(when)
+        return when
+
+    @field_validator("do")
+    @classmethod
+    def _element_steps(cls, steps: list[Any]) -> list[Any]:
+        for step in steps:
+            if step.target is None or step.page is not None:
+                raise ValueError(f"a handler's `do` holds element steps with a target and no page, not {step.action}")
+        return steps
+
+
 class Flow(Strict):
     webmem: int = Field(FORMAT_VERSION, description="format version")
     name: str
@@ -50,6 +73,7 @@ class Flow(Strict):
     base_url: str | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     pages: dict[str, PageState] = Field(default_factory=dict)
+    handlers: list[Handler] = Field(default_factory=list, description="overlays that appear sometimes")
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -133,7 +133,11 @@ class Recorder:
         """The element, the page state it is on, and the target it becomes (before acting on it)."""
         handle = element.element_handle() if isinstance(element, Locator) else element
         page_name = self._page_state()
-        return handle, page_name, learn_target(self.page, handle, intent)
+        return handle, page_name, learn_target(self.page, handle, intent, values=self.plain_values())
+
+    def plain_values(self) -> dict[str, Any]:
+        """The input values a target may be tied to: never a secret's."""
+        return {k: v for k, v in self.values.items() if not self.inputs[k].secret}
 
     def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
         """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep

@@ -30,6 +30,7 @@ WEIGHTS: dict[str, float] = {
     "href": 1.0,
     "id": 1.0,
     "classes": 0.5,
+    "row": 3.0,  # the row or item header: what sets identical controls apart, above any position
     "context": 1.0,
     "neighbors": 0.75,
     "order": 0.5,
@@ -76,6 +77,7 @@ def _features(fp: Fingerprint) -> dict[str, object]:
         "href": attrs.get("href"),
         "id": el_id if el_id and not looks_generated(el_id) else None,
         "classes": set(fp.classes) or None,
+        "row": fp.row,
         "context": fp.context,
         "neighbors": fp.neighbors,
         "order": fp.order,
@@ -83,6 +85,32 @@ def _features(fp: Fingerprint) -> dict[str, object]:
 
 
 EXACT_KEYS = {"tag", "type", "role", "value"}
+
+
+EVIDENCE = ("name", "label", "placeholder", "text", "row", "testid", "name_attr", "id", "href")
+WORDED = {"name", "label", "placeholder", "text", "row"}  # words people read: sharing one is evidence
+EVIDENT = 0.8  # this alike, an identifying attribute is evidence that a found element is the learned one
+STOP_WORDS = {"the", "and", "for", "your", "you", "with", "this", "that", "from", "please", "enter", "select"}
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _norm(text).split() if len(w) >= 3 and w not in STOP_WORDS}
+
+
+def evidence(learned: Fingerprint, found: Fingerprint) -> list[str]:
+    """What positively ties `found` to `learned`: the identifying attributes they share (the same name,
+    label, row header, test id...; for words people read, a shared word counts: "Save customer" and "Create
+    customer"). Sharing only a tag, a type or a position is no evidence, and neither is the absence of rivals."""
+    old, new = _features(learned), _features(found)
+    shared = []
+    for key in EVIDENCE:
+        want, got = old[key], new[key]
+        if want in (None, "") or got in (None, ""):
+            continue
+        if got == want or text_similarity(str(want), str(got)) >= EVIDENT or (
+                key in WORDED and _content_words(str(want)) & _content_words(str(got))):
+            shared.append(key)
+    return shared
 
 
 def score(learned: Fingerprint, found: Fingerprint) -> float:

@@ -10,16 +10,19 @@ page, by a margin. Ambiguity is failure: two matches never mean "take the first"
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.errors import SelectorError
+from webmem.flow.inputs import render
 from webmem.flow.model import Fingerprint, Target
-from webmem.page import inpage
+from webmem.page import inpage, signature
 from webmem.page.fingerprint import score, text_similarity
-from webmem.page.selector import locator
+from webmem.page.selector import locator, render_selector
+from webmem.page.target import TEXT_FIELDS
 
 ACCEPT = 0.9  # matched element this like the learned one: no further questions
 VERIFY_MIN = 0.5  # below this a matched element is never the learned one
@@ -71,18 +74,25 @@ class Resolution:
         return [p.selector for p in self.probes if p.note]
 
 
-def same_container(learned: Fingerprint, found: Fingerprint) -> bool:
-    """A look-alike in another form or dialog (a newsletter box above the real form) is another
-    control, however alike it looks."""
-    if not learned.context:
+def same_container(learned: Fingerprint, found: Fingerprint, contexts: Collection[str | None] = ()) -> bool:
+    """A look-alike in another form or dialog (a newsletter box above the real form) is another control,
+    however alike it looks. But a form whose address or heading changed is still the form: when no container
+    on the page (`contexts`: those of the page's controls) is like the learned one and the page has one
+    container, the found element's is it."""
+    if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
         return True
-    return text_similarity(learned.context, found.context) >= 0.5
+    named = {c for c in contexts if c}
+    if any(text_similarity(learned.context, c) >= 0.5 for c in named):
+        return False  # the learned container is still there: this is another one
+    return named == {found.context}
 
 
-def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits) -> list[Candidate]:
-    """Every visible element that `fits` the action, scored against the learned fingerprint, best
+def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide: bool = False,
+                    hidden: bool = False) -> list[Candidate]:
+    """Every visible element that `fits` the action (`hidden`: invisible ones too; `wide`: list items,
+    menu entries and other clickables besides form controls), scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
-    found = inpage.call(page, "(W, opts) => W.elements(opts)", inpage.OPTS)
+    found = inpage.call(page, "(W, opts) => W.elements(opts)", {**inpage.OPTS, "wide": wide, "hidden": hidden})
     out = []
     for item in found:
         fp = Fingerprint.model_validate(item["fp"])
@@ -92,6 +102,13 @@ def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits) -> list
                              item["visible"], item["enabled"]))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
+
+
+def _contexts(page: Page, learned: Fingerprint, found: Fingerprint) -> list[str | None]:
+    """The containers of the page's controls, looked up only when the found element's is not the learned one."""
+    if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
+        return []
+    return [c.fp.context for c in page_candidates(page, None, lambda fp: True)]
 
 
 def registry_element(page: Page, index: int) -> ElementHandle | None:
@@ -123,16 +140,36 @@ def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
     return loc, infos
 
 
-def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False,
-            wait_ms: int = 0) -> Resolution:
-    """Find the one element `target` means, or say why not. `wait_ms` > 0 keeps probing while no
-    selector matches at all (content still rendering)."""
-    deadline = time.monotonic() + wait_ms / 1000
+def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
+            grace_ms: int | None = None, quiet_ms: int = 40) -> Resolution:
+    """Find the one element `target` means, or say why not. While no selector matches anything at all (a
+    menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
+    then on while the page is still changing, up to `wait_ms`. A selector that matches something decides at
+    once: it is verified, or it is not the element."""
+    started = time.monotonic()
+    grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     while True:
         res = _resolve_once(page, target, fits, strict)
-        if res.ok or any(p.count for p in res.probes) or time.monotonic() >= deadline:
+        if res.ok or any(p.count for p in res.probes):
+            return res
+        waited = (time.monotonic() - started) * 1000
+        if waited >= wait_ms or (waited >= grace and signature.idle_ms(page) >= quiet_ms):
             return res
         time.sleep(0.05)
+
+
+def render_target(target: Target, values: Mapping[str, Any]) -> Target:
+    """The target with its `{{ input }}` placeholders filled in (a data-bound target: "the button named
+    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands."""
+    if "{{" not in target.model_dump_json():
+        return target
+    fp = target.fingerprint
+    if fp is not None:
+        texts = {k: render(v, values) for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items()
+                 if isinstance(v, str) and "{{" in v}
+        fp = fp.model_copy(update=texts)
+    return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
+                                     "fingerprint": fp})
 
 
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
@@ -154,7 +191,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
             pr.score = None
             return _accept(res, one, selector, None, info)
         pr.score = score(learned, fp)
-        if not same_container(learned, fp):
+        if not same_container(learned, fp, _contexts(page, learned, fp)):
             pr.note = f"matches an element in another form or dialog ({fp.context!r})"
             continue
         if pr.score < VERIFY_MIN:

@@ -173,6 +173,14 @@ def valid(selector: str) -> bool:
 _SAME = "(els, target) => els.length === 1 && els[0] === target"
 
 
+def is_unique(page: Page, selector: str, element: ElementHandle) -> bool:
+    """Whether `selector` matches exactly `element` and nothing else."""
+    try:
+        return bool(locator(page, selector).evaluate_all(_SAME, element))
+    except Exception:  # a selector the page's engine rejects matches nothing
+        return False
+
+
 def unique_selectors(page: Page, element: ElementHandle, limit: int = 4) -> list[str]:
     """Ranked selectors that match exactly this element and nothing else, best first."""
     found: list[str] = []
@@ -180,11 +188,8 @@ def unique_selectors(page: Page, element: ElementHandle, limit: int = 4) -> list
         "(el, opts) => window.__webmem.candidates(el, opts)", inpage.OPTS
     )
     for selector in candidates:
-        try:
-            if locator(page, selector).evaluate_all(_SAME, element):
-                found.append(selector)
-        except Exception:  # a candidate Playwright cannot parse is simply not a candidate
-            continue
+        if is_unique(page, selector, element):
+            found.append(selector)
         if len(found) >= limit:
             break
     return found

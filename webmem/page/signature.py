@@ -16,6 +16,7 @@ from webmem.flow.model import Signature
 from webmem.page import inpage
 
 SIMILAR = 0.6  # Jaccard at or above: the same page with changes (a banner, a new field)
+RENDERING = 0.3  # below this the page may still be rendering what it will show: worth a short look again
 
 
 class Match(StrEnum):
@@ -48,6 +49,32 @@ def compare(learned: Signature, now: Signature) -> tuple[Match, float]:
         return Match.EXACT, 1.0
     score = similarity(learned, now)
     return (Match.SIMILAR if score >= SIMILAR else Match.DIFFERENT), score
+
+
+def settled(page: Page, quiet_ms: int, timeout_ms: int) -> Signature:
+    """Settle, then capture, in one round trip."""
+    return from_tokens(inpage.call(page, "(W, a) => W.settle(a[0], a[1]).then(() => W.signature())",
+                                   [quiet_ms, timeout_ms]))
+
+
+# what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."
+BUSY_JS = """(W) => {
+  if (document.readyState !== 'complete') return 0;
+  const sel = '[aria-busy=true],[role=progressbar],[role=status],[class*=spinner],[class*=loading],[class*=Spinner]';
+  const found = document.querySelectorAll(sel);
+  for (let i = 0; i < found.length && i < 50; i++) {
+    const el = found[i], r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    if (el.getAttribute('role') === 'status' && !/loading|please wait|\\u2026|\\.\\.\\./i.test(el.textContent || '')) continue;
+    return 0;
+  }
+  return performance.now() - W.lastMutation;
+}"""
+
+
+def idle_ms(page: Page) -> float:
+    """How long the page has been quiet: 0 while it changes, loads, or shows that it is still loading."""
+    return float(inpage.call(page, BUSY_JS))
 
 
 def settle(page: Page, quiet_ms: int, timeout_ms: int) -> bool:

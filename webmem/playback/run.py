@@ -9,6 +9,7 @@ otherwise the run stops there.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ from webmem.flow.inputs import Redactor, render, resolve_inputs
 from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import Resolution, resolve
+from webmem.page.locate import Resolution, render_target, resolve
+from webmem.page.selector import locator, render_selector
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.steps import STEPS, StepKind
@@ -50,6 +52,24 @@ class RunOptions:
         return cls(timeouts=settings.timeouts, **kw)
 
 
+OVERLAY_JS = """(W) => {
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  const found = document.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog],[aria-modal=true]');
+  for (let i = 0; i < found.length; i++) {
+    const el = found[i], r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+    const head = el.querySelector('h1,h2,h3,h4,legend');
+    const name = norm(el.getAttribute('aria-label') || (head && head.textContent));
+    const role = el.getAttribute('role') || 'dialog';
+    return `${role} ${JSON.stringify(name.slice(0, 60))} saying ${JSON.stringify(norm(el.innerText).slice(0, 120))}`;
+  }
+  return null;
+}"""
+URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
+RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
+ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+
+
 class _Run:
     """One replay of a flow; what the step kinds see of it is `webmem.steps.base.Replay`."""
 
@@ -59,8 +79,10 @@ class _Run:
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         self.origin = origin_of(self.base) if self.base else None
-        self.checked: tuple[str, str] | None = None  # (page name, url) last verified
-        self.strict_page = False
+        self.checked: tuple[str, str] | None = None  # (page name, url) last compared
+        self.page_match = ""  # how it compared, in words
+        self.strict_page = False  # the careful path: not the learned page state, every target verifies
+        self.pending: str | None = None  # a careful page state whose signature to take once its target shows
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
@@ -91,63 +113,57 @@ class _Run:
 
     # ---- page state ---------------------------------------------------------------------------
 
-    def check_page(self, index: int, kind: StepKind, name: str) -> str:
-        """Wait until the page is the learned page state `name`. Returns how it matched."""
+    def check_page(self, name: str) -> str:
+        """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
+        exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
+        path (every target must then verify on its own evidence). Returns how it matched, in words."""
         state = self.flow.pages[name]
         key = (name, self.page.url)
         if self.checked == key:
-            return "exact" if not self.strict_page else "similar"
-        deadline = time.monotonic() + self.t.settle / 1000
-        for pause in _backoff():
-            if matches(state.url, self.page.url, self.base):
+            return self.page_match
+        deadline = time.monotonic() + min(URL_GRACE_MS, self.t.settle) / 1000
+        for pause in _backoff():  # a navigation usually lands within milliseconds of the click
+            url_ok = matches(state.url, self.page.url, self.base)
+            if url_ok or time.monotonic() >= deadline:
                 break
-            if time.monotonic() >= deadline:
-                raise StepFailed(f"page {name!r}: expected a URL like {state.url}, the browser is at {self.page.url}")
             time.sleep(pause)
-        if state.signature is None:
-            self.checked, self.strict_page = key, False
-            return "unchecked"
-        if self.preloaded is not None and self.preloaded.hash == state.signature.hash:
-            self.checked, self.strict_page = key, False
-            return "exact"
-        best: tuple[signature.Match, float] = (signature.Match.DIFFERENT, 0.0)
-        now = state.signature
-        while True:
-            signature.settle(self.page, self.t.quiet, max(0, int((deadline - time.monotonic()) * 1000)))
-            now = signature.capture(self.page)
-            best = signature.compare(state.signature, now)
-            if best[0] is signature.Match.EXACT or time.monotonic() >= deadline:
-                break
-            if best[0] is signature.Match.SIMILAR:
-                break  # the usual drift (a banner, a new field): go on, verifying targets strictly
-            time.sleep(0.05)  # maybe still rendering: look again until the settle timeout
-        match, sim = best
-        if match is not signature.Match.EXACT:
-            self.observed[name] = now
-        if match is signature.Match.DIFFERENT or (match is signature.Match.SIMILAR and self.opts.strict):
-            healing = self.opts.healing
-            trouble = Trouble(self.page, self.flow, index, kind, self.values, page_name=name, now=now)
-            if match is signature.Match.DIFFERENT and healing and healing.repair(trouble) is not None:
-                self.page_states[name] = now
-                self.checked, self.strict_page = key, True
-                return f"different ({sim:.2f}), targets verified"
-            raise StepFailed(
-                f"page {name!r} is not the learned page state (DOM signature similarity {sim:.2f}"
-                + (", --strict" if match is signature.Match.SIMILAR else "") + ")",
-                page_match=f"{match.value} ({sim:.2f})",
-            )
-        self.checked, self.strict_page = key, match is not signature.Match.EXACT
-        return "exact" if match is signature.Match.EXACT else f"similar ({sim:.2f})"
+        self.guard_origin(self.page.url)  # another site is always a stop
+        self.checked, self.pending = key, None
+        learned = state.signature
+        if learned is None:
+            self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
+            return self.page_match
+        if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash:
+            self.strict_page, self.page_match = False, "exact"
+            return self.page_match
+        now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
+        while now.hash != learned.hash and signature.similarity(learned, now) < signature.RENDERING \
+                and time.monotonic() < render_by:  # maybe still rendering what it will show: look again
+            time.sleep(0.05)
+            now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        match, sim = signature.compare(learned, now)
+        exact = url_ok and match is signature.Match.EXACT
+        if exact:
+            self.strict_page, self.page_match = False, "exact"
+            return self.page_match
+        self.strict_page, self.pending = True, name
+        self.observed[name] = now
+        words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
+        self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
+        if self.opts.strict:
+            raise StepFailed(f"page {name!r} is not the learned page state (DOM signature {words}"
+                             + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
+                             page_match=self.page_match)
+        return self.page_match
 
     # ---- targets ------------------------------------------------------------------------------
 
     def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
-        # content still rendering: wait fully only where no page state was checked; a page that merely
-        # resembles the learned one gets a short grace, not a full timeout per missing element
-        wait = self.t.action if self.checked is None else (500 if strict else 0)
-        res = resolve(self.page, target, kind.fits, strict=strict, wait_ms=wait)
+        res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
+                      wait_ms=self.t.action, grace_ms=ABSENT_GRACE_MS, quiet_ms=self.t.quiet)
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing
@@ -166,7 +182,7 @@ class _Run:
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
         if step.page:
-            rep.page_match = self.check_page(index, kind, step.page)
+            rep.page_match = self.check_page(step.page)
         target: Target | None = step.target
         if target is None:  # a goto, an expectation, a key press on the page, a wait for text or URL
             kind.perform_untargeted(self, index, step)
@@ -179,6 +195,9 @@ class _Run:
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
+            if self.pending is not None:  # the careful path's page state, as it shows once its target is there
+                self.observed[self.pending] = signature.settled(self.page, self.t.quiet, self.t.settle)
+                self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
             self.checked = None
@@ -213,7 +232,48 @@ class _Run:
 
     # ---- the loop -----------------------------------------------------------------------------
 
+    # ---- interruptions ------------------------------------------------------------------------
+
+    def install_handlers(self) -> list[Any]:
+        """The flow's handlers for overlays that appear sometimes, as Playwright locator handlers: whenever
+        one's overlay is visible as a step acts, its steps dismiss it first."""
+        installed = []
+        for handler in self.flow.handlers:
+            when = locator(self.page, render_selector(handler.when, self.values))
+
+            def dismiss(_: Any = None, steps: list[Any] = handler.do) -> None:
+                for step in steps:
+                    kind = STEPS[step.action]
+                    res = resolve(self.page, render_target(step.target, self.values), kind.fits, strict=True)
+                    if not res.ok:
+                        raise StepFailed(f"an overlay handler could not {step.action} {step.target.intent}: "
+                                         f"{res.problem}", res)
+                    kind.perform(self, -1, step, res)
+
+            self.page.add_locator_handler(when, dismiss)
+            installed.append(when)
+        return installed
+
+    def overlay(self) -> str | None:
+        """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
+        try:
+            found = inpage.call(self.page, OVERLAY_JS)
+        except PlaywrightError:
+            return None
+        return self.redact(found) if found else None
+
+    # ---- the loop -----------------------------------------------------------------------------
+
     def run(self, path: str | None) -> RunReport:
+        installed = self.install_handlers()
+        try:
+            return self.steps(path)
+        finally:
+            for when in installed:
+                with contextlib.suppress(PlaywrightError):
+                    self.page.remove_locator_handler(when)
+
+    def steps(self, path: str | None) -> RunReport:
         report = RunReport(flow=self.flow.name, path=path, status="passed")
         started = time.perf_counter()
         for index, step in enumerate(self.flow.steps):
@@ -236,6 +296,9 @@ class _Run:
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
                 rep.page_match = rep.page_match or (failed.page_match if failed else None)
+                if step.target is not None and (blocker := self.overlay()):
+                    rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
+                                  "can dismiss it)")
                 rep.screenshot = self.screenshot(index)
                 if isinstance(exc, OriginError):
                     report.error = rep.error
@@ -251,10 +314,8 @@ class _Run:
                 report.status = "failed"
                 report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
                 break
-        for fix in self.repairs:  # a healed page state is remembered as it is now
-            name = self.flow.steps[fix.index].page
-            if name in self.observed:
-                self.page_states[name] = self.observed[name]
+        if report.passed:  # every target verified: page states that drifted are remembered as they are now
+            self.page_states.update(self.observed)
         report.extracted = self.redact.data(self.extracted)
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         healing = self.opts.healing
