@@ -65,7 +65,8 @@ BUSY_JS = """(W) => {
   for (let i = 0; i < found.length && i < 50; i++) {
     const el = found[i], r = el.getBoundingClientRect();
     if (!r.width || !r.height) continue;
-    if (el.getAttribute('role') === 'status' && !/loading|please wait|\\u2026|\\.\\.\\./i.test(el.textContent || '')) continue;
+    const says = /loading|please wait|\\u2026|\\.\\.\\./i.test(el.textContent || '');
+    if (el.getAttribute('role') === 'status' && !says) continue;
     return 0;
   }
   return performance.now() - W.lastMutation;
