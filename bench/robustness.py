@@ -57,7 +57,8 @@ OUTCOMES = ("passed", "refused", "WRONG")
 
 # ---- the one place webmem replays -----------------------------------------------------------------
 
-def replay_webmem(page: Page, flow: Flow, values: dict[str, Any], base_url: str, settings: Settings) -> tuple[bool, str]:
+def replay_webmem(page: Page, flow: Flow, values: dict[str, Any], base_url: str,
+                  settings: Settings) -> tuple[bool, str]:
     """Replay `flow` with local healing; (passed, error). The lead switches this to `webmem.replay(...)`."""
     healer = make_healer("local", settings)
     opts = RunOptions.from_settings(settings, healer=healer, base_url=base_url)
@@ -89,6 +90,7 @@ class Run:
     seconds: float
     reward: float | None = None
     error: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,7 +158,9 @@ def serve(folder: Path) -> Iterator[str]:
 def fresh_page(b: Browser, settings: Settings) -> Page:
     ctx = b.new_context(viewport={"width": settings.viewport.width, "height": settings.viewport.height})
     inpage.install(ctx)
-    return ctx.new_page()
+    page = ctx.new_page()
+    page.set_default_timeout(settings.timeouts.action)  # a demonstration that cannot go on stops soon
+    return page
 
 
 def record_task(b: Browser, settings: Settings, base: str, task: Task) -> tuple[int, Flow, list[ScriptStep]] | str:
@@ -219,10 +223,11 @@ def run_task(b: Browser, settings: Settings, base: str, task: Task, episodes: in
                     ok, error = replay_codegen(page, script, values, base)
                 seconds = time.perf_counter() - t0
                 done, raw = reward(page)
-                run = Run(seed, runner, judge(ok, done, raw), round(seconds, 2), raw if done else None, error[:300])
+                run = Run(seed, runner, judge(ok, done, raw), round(seconds, 2), raw if done else None, error[:300],
+                          values)
                 suite.runs.append(run)
                 if verbose and run.outcome != "passed":
-                    print(f"    seed {seed} {runner}: {run.outcome} reward={run.reward} {run.error[:160]}",
+                    print(f"    seed {seed} {runner}: {run.outcome} reward={run.reward} {values} {run.error[:160]}",
                           file=sys.stderr)
     finally:
         for page in pages.values():
@@ -241,10 +246,10 @@ REPLAY_VALUES = {"full_name": "Paul Replay", "email": "paul.replay@example.org",
 def portal_demo(d: Demo) -> None:
     d.goto("/customers")
     d.click(role("navigation", "Main"), role("link", "New customer"))
-    d.fill(RECORD_VALUES["full_name"], ("get_by_label", ["Full name"], {}))
-    d.fill(RECORD_VALUES["email"], ("get_by_label", ["Email"], {}))
+    d.fill(RECORD_VALUES["full_name"], role("textbox", "Full name"))
+    d.fill(RECORD_VALUES["email"], role("textbox", "Email"))
     d.select(RECORD_VALUES["plan"], ("get_by_label", ["Plan"], {}))
-    d.check(("get_by_label", ["VIP customer"], {}))
+    d.check(role("checkbox", "VIP customer"))
     d.click(role("button", "Save customer"))
 
 
@@ -338,8 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 5 episodes per task")
     ap.add_argument("--no-portal", action="store_true", help="skip the demo portal")
     ap.add_argument("--no-miniwob", action="store_true", help="skip MiniWoB++")
-    ap.add_argument("--budget", type=float, default=900, help="seconds for all MiniWoB episodes, shared evenly by the tasks; a task "
-                    "out of time skips its remaining episodes and says so (default: %(default)s)")
+    ap.add_argument("--budget", type=float, default=900,
+                    help="seconds for all MiniWoB episodes, shared evenly by the tasks; a task out of time skips "
+                    "its remaining episodes and says so (default: %(default)s)")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     ap.add_argument("-v", "--verbose", action="store_true", help="show scripts and every non-passed run")
     args = ap.parse_args(argv)
