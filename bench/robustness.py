@@ -28,8 +28,10 @@ import time
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +338,23 @@ def per_variant(suite: Suite) -> str:
     return "\n".join(lines)
 
 
+def _job(kind: str, name: str, base: str, episodes: int, budget: float, verbose: bool) -> Suite:
+    """One task (or the portal) in a worker process with its own browser."""
+    settings = load_settings(ROOT)
+    t0 = time.monotonic()
+    with sync_playwright() as pw:
+        b = browser.launch(pw, settings)
+        try:
+            if kind == "portal":
+                suite = run_portal(b, settings, list(VARIANTS), verbose)
+            else:
+                suite = run_task(b, settings, base, TASKS[name], episodes, t0 + budget, verbose)
+        finally:
+            b.close()
+    print(f"  {suite.name}: {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+    return suite
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated MiniWoB tasks (default: all)")
@@ -343,9 +362,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 5 episodes per task")
     ap.add_argument("--no-portal", action="store_true", help="skip the demo portal")
     ap.add_argument("--no-miniwob", action="store_true", help="skip MiniWoB++")
-    ap.add_argument("--budget", type=float, default=900,
-                    help="seconds for all MiniWoB episodes, shared evenly by the tasks; a task out of time skips "
-                    "its remaining episodes and says so (default: %(default)s)")
+    ap.add_argument("--jobs", type=int, default=2, help="tasks run side by side, each with its own browser; "
+                    "runs mostly wait, so 2 fit on 2 cores (default: %(default)s)")
+    ap.add_argument("--task-budget", type=float, default=300,
+                    help="seconds of episodes per task; a task out of time skips the rest and says so "
+                    "(default: %(default)s)")
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     ap.add_argument("-v", "--verbose", action="store_true", help="show scripts and every non-passed run")
     args = ap.parse_args(argv)
@@ -354,33 +375,32 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(TASKS)}")
     episodes = 5 if args.quick else args.episodes
-    settings = load_settings(ROOT)
     started = time.monotonic()
-    miniwob: list[Suite] = []
-    portal: Suite | None = None
-    with sync_playwright() as pw:
-        b = browser.launch(pw, settings)
-        if not args.no_miniwob:
-            with serve(miniwob_html()) as base:
-                for name in tasks:
-                    t0 = time.monotonic()
-                    deadline = t0 + args.budget / len(tasks)  # each task gets its share of the budget
-                    miniwob.append(run_task(b, settings, base, TASKS[name], episodes, deadline, args.verbose))
-                    print(f"  {name}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
-        if not args.no_portal:
-            portal = run_portal(b, settings, list(VARIANTS), args.verbose)
-        b.close()
+    jobs = [] if args.no_miniwob else [("miniwob", t) for t in tasks]
+    if not args.no_portal:
+        jobs.insert(0, ("portal", ""))
+    html = miniwob_html() if not args.no_miniwob else ROOT
+    results: dict[tuple[str, str], Suite] = {}
+    with serve(html) as base, ProcessPoolExecutor(max(1, args.jobs), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_job, kind, name, base, episodes, args.task_budget, args.verbose): (kind, name)
+                   for kind, name in jobs}
+        for fut in as_completed(futures):
+            results[futures[fut]] = fut.result()
+    miniwob = [results[("miniwob", t)] for t in tasks if ("miniwob", t) in results]
+    portal = results.get(("portal", ""))
     if miniwob:
-        print(f"\nMiniWoB++ ({MINIWOB}): recorded on one seed, replayed on {episodes} others; judge: the page's reward")
+        print(f"\nMiniWoB++ ({MINIWOB}): recorded on one seed, replayed on up to {episodes} others; "
+              "judge: the page's reward")
         print(table(miniwob))
     if portal:
         print("\nDemo portal: create-customer recorded on baseline, replayed on every variant; judge: /api/submissions")
         print(table([portal]))
         print(per_variant(portal))
-    print(f"\nwall time {time.monotonic() - started:.0f} s")
+    print(f"\nwall time {time.monotonic() - started:.0f} s ({args.jobs} jobs; seconds per run include waiting "
+          "for the other jobs' share of the CPU)")
     if args.json:
         data = {"miniwob": [asdict(s) for s in miniwob], "portal": asdict(portal) if portal else None,
-                "episodes": episodes, "seconds": round(time.monotonic() - started, 1)}
+                "episodes": episodes, "jobs": args.jobs, "seconds": round(time.monotonic() - started, 1)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return 0

@@ -71,7 +71,7 @@ def p_list(utterance: str, page: Page) -> dict[str, str]:
 
 
 def p_link(utterance: str, page: Page) -> dict[str, str]:
-    return _match(r'.*click on the link "(?P<link>.+)"\.', utterance)
+    return _match(r'(?:.* c|C)lick on the link "(?P<link>.+)"\.', utterance)
 
 
 def p_dialog(utterance: str, page: Page) -> dict[str, str]:

@@ -78,9 +78,12 @@ class ScriptStep:
     value: str | None = None
 
     def describe(self) -> str:
+        if self.action == "goto":
+            return f"page.goto({self.value!r})"
         chain = ".".join(f"{m}({', '.join([*map(repr, a), *(f'{k}={v!r}' for k, v in kw.items())])})"
                          for m, a, kw in self.recipe)
-        return f"page.{chain}.{self.action}({'' if self.value is None else repr(self.value)})"
+        method = "select_option" if self.action == "select" else self.action
+        return f"page.{chain}.{method}({'' if self.value is None else repr(self.value)})"
 
 
 def run_script(page: Page, steps: list[ScriptStep], values: dict[str, Any], base_url: str) -> None:
