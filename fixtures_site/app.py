@@ -139,6 +139,8 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
         return page("customers.html", "customers", customers=store.list("customer"))
 
     @app.route("/customers/new", methods=["GET", "POST"])
+    @app.route("/clients/new", methods=["GET", "POST"], endpoint="client_new")  # renamed_path
+    @app.route("/customers/create", methods=["GET", "POST"], endpoint="customer_create")  # new_action
     def customer_new() -> str | Response:
         v = current()
         form: dict[str, str] = {}
@@ -158,6 +160,9 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
                 form["backup_email"] = f.get("backup_email", "").strip()
             if v.terms:
                 form["terms"] = "yes" if f.get("terms") == "yes" else ""
+            if v.identical_toggles:
+                for key in ("toggle_newsletter", "toggle_invoices"):
+                    form[key] = "yes" if f.get(key) == "yes" else ""
             if not form["full_name"]:
                 errors["full_name"] = "Full name is required"
             if v.email_field and not valid_email(form["email"]):
@@ -173,9 +178,13 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
             if not errors:
                 sub_id = store.add("customer", form, v.name)
                 return redirect(url_for("customer_detail", sub_id=sub_id))
+        action = url_for("customer_create" if v.new_action else "client_new" if v.renamed_path else "customer_new")
+        # sometimes_popup: odd renders (counted since the last reset) open the modal
+        popup = v.sometimes_popup and store.bump("popup_renders") % 2 == 1
         return page(
             "customer_new.html", "customer_new", form=form, errors=errors, plans=PLANS,
             subscribed=request.args.get("subscribed"), deleted=request.args.get("deleted"),
+            form_action=action, popup=popup,
         )
 
     @app.get("/customers/<int:sub_id>")
