@@ -42,13 +42,12 @@ from robustness_script import Demo, ScriptStep, role, run_script
 
 from fixtures_site.server import PortalServer
 from fixtures_site.variants import VARIANTS
-from webmem import browser, inpage
-from webmem.config import Settings, load_settings
-from webmem.errors import WebmemError
-from webmem.flow import Flow, InputSpec
-from webmem.heal import make_healer
-from webmem.record import Recorder
-from webmem.replay import RunOptions, one_line, run_flow
+from webmem import Flow, Recorder, WebmemError, replay
+from webmem.browser import launch as browser
+from webmem.browser.config import Settings, load_settings
+from webmem.flow.model import InputSpec
+from webmem.page import inpage
+from webmem.playback.run import one_line
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "out" / "bench-cache"
@@ -61,11 +60,9 @@ OUTCOMES = ("passed", "refused", "WRONG")
 
 def replay_webmem(page: Page, flow: Flow, values: dict[str, Any], base_url: str,
                   settings: Settings) -> tuple[bool, str]:
-    """Replay `flow` with local healing; (passed, error). The lead switches this to `webmem.replay(...)`."""
-    healer = make_healer("local", settings)
-    opts = RunOptions.from_settings(settings, healer=healer, base_url=base_url)
+    """Replay `flow` with local healing, as a user would from Python; (passed, error)."""
     try:
-        report = run_flow(page, flow.model_copy(deep=True), values, opts)
+        report = replay(page, flow.model_copy(deep=True), values, heal="local", base_url=base_url, settings=settings)
     except WebmemError as exc:
         return False, one_line(exc)
     return report.passed, report.error or ""
@@ -175,7 +172,7 @@ def record_task(b: Browser, settings: Settings, base: str, task: Task) -> tuple[
             try:
                 values = task.parse(utterance, page)
                 specs = {k: InputSpec(description=f"from the utterance: {utterance}") for k in values}
-                rec = Recorder(page, name=f"miniwob-{task.name}", task=utterance, inputs=specs, values=values,
+                rec = Recorder(page, name=f"miniwob-{task.name}", task=utterance, inputs=values, specs=specs,
                                base_url=base)
                 demo = Demo(page, rec, values)
                 task.demo(demo, values)
@@ -277,7 +274,7 @@ def run_portal(b: Browser, settings: Settings, variants: list[str], verbose: boo
     with PortalServer() as portal:
         page = fresh_page(b, settings)
         rec = Recorder(page, name="create-customer", task="Create a customer with the given name, email and plan",
-                       inputs=PORTAL_SPECS, values=RECORD_VALUES, base_url=portal.url)
+                       inputs=RECORD_VALUES, specs=PORTAL_SPECS, base_url=portal.url)
         demo = Demo(page, rec, RECORD_VALUES)
         portal_demo(demo)
         page.context.close()

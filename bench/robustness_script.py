@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page
 
-from webmem.inputs import render
-from webmem.record import Recorder
+from webmem.flow.inputs import render
+from webmem.learn.record import Recorder
 
 Call = tuple[str, list[Any], dict[str, Any]]
 Recipe = list[Call]
