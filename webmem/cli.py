@@ -7,7 +7,6 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -19,6 +18,7 @@ from webmem.config import load_settings
 from webmem.errors import InputError, WebmemError
 from webmem.flow import json_schema
 from webmem.inputs import Redactor, parse_pairs, resolve_inputs
+from webmem.paths import inside, out_dir, out_file
 from webmem.report import RunReport, StepReport
 
 app = typer.Typer(
@@ -27,8 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)  # page data is printed as data: `root:x:0:0` is no emoji code
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 class HealMode(StrEnum):
@@ -46,8 +46,9 @@ def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
     given: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            data = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            with inputs_file.open("rb") as fh:  # bounded: an inputs file is small
+                data = json.loads(fh.read(flowfile.MAX_FLOW_BYTES + 1))
+        except (OSError, ValueError) as exc:
             raise InputError(f"{inputs_file}: cannot read inputs: {exc}") from None
         if not isinstance(data, dict):
             raise InputError(f"{inputs_file}: expected a JSON object of input values")
@@ -105,6 +106,16 @@ def print_action(log: Any, redact: Redactor) -> None:
         out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
 
 
+def web_url(url: str, option: str, *, absolute: bool = True) -> str:
+    """A URL given on the command line, by the one rule flows follow (webmem.urlpattern.url_problem)."""
+    from webmem.urlpattern import url_problem
+
+    problem = url_problem(url, absolute=absolute)
+    if problem:
+        raise InputError(f"{option}: {problem}")
+    return url
+
+
 def write_report(report: RunReport, path: Path | None, redact: Redactor) -> None:
     if path is None:
         return
@@ -136,6 +147,12 @@ def run(
     if write and propose:
         raise fail("--write and --propose exclude each other")
     try:
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        out_file(report, "--report")
+        out_file(propose, "--propose")
+        out_dir(trace, "--trace")
+        out_dir(artifacts, "--artifacts")
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
@@ -146,14 +163,17 @@ def run(
         healer = make_healer(heal.value, settings, model=model)
         out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
         opts = RunOptions.from_settings(settings, base_url=base_url, strict=strict,
-                                        artifacts=artifacts / ff.flow.name, on_step=print_step, healer=healer)
+                                        artifacts=inside(artifacts, ff.flow.name), on_step=print_step,
+                                        healer=healer)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name) as page:
             result = run_flow(page, ff.flow, given, opts, path=str(flow))
         if result.passed and (write or propose):
             write_back(ff, result, write=write, propose=propose)
+        write_report(result, report, redact)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    write_report(result, report, redact)
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
     summary = f"{sum(s.status != 'failed' for s in result.steps)}/{len(ff.flow.steps)} steps"
     extras = []
     if result.healed_steps:
@@ -205,6 +225,10 @@ def record(
     from webmem.session import open_page
 
     try:
+        web_url(url, "URL")
+        out_file(output, "--out")
+        out_file(report, "--report")
+        out_dir(trace, "--trace")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         specs = {k: InputSpec(secret=k in secrets, env=secrets.get(k)) for k in values}
@@ -300,8 +324,10 @@ def do_task(
     from webmem.session import open_page
 
     try:
-        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc:
-            raise InputError(f"{url!r} is not a web address (expected http://host/path or https://...)")
+        web_url(url, "URL")
+        out_file(report, "--report")
+        out_dir(trace, "--trace")
+        out_dir(artifacts, "--artifacts")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         redact = Redactor([str(values[k]) for k in secrets])
@@ -465,8 +491,14 @@ def schema(output: Annotated[Path | None, typer.Option("--out", help="write to t
     """Print the JSON Schema of the flow format (for editor validation)."""
     text = json.dumps(json_schema(), indent=2)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"wrote {output}")
+        try:
+            out_file(output, "--out")
+            flowfile.write_atomic(output, text + "\n")
+        except WebmemError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except OSError as exc:
+            raise fail(f"--out {output}: cannot write ({exc.strerror or exc})") from None
+        out.print(f"wrote {escape(str(output))}")
     else:
         sys.stdout.write(text + "\n")
 

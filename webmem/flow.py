@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from webmem.urlpattern import check_web_url
+
 FORMAT_VERSION = 1
 
 
@@ -52,6 +54,11 @@ class PageState(Strict):
     url: str = Field(description="URL pattern, e.g. /customers/{id}")
     signature: Signature | None = None
 
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str) -> str:
+        return check_web_url(v)
+
 
 class Fingerprint(Strict):
     """What the element looked like when it was learned; a matched element is scored against it."""
@@ -86,6 +93,18 @@ class Target(Strict):
     fingerprint: Fingerprint | None = None
     healed: Healed | None = None
 
+    @field_validator("selectors")
+    @classmethod
+    def _known_kinds(cls, v: list[str]) -> list[str]:
+        from webmem.selector import SelectorError, check  # the one selector grammar (imports Playwright)
+
+        for selector in v:
+            try:
+                check(selector)
+            except SelectorError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
 
 # ---- steps --------------------------------------------------------------------------------------
 
@@ -95,6 +114,11 @@ class Expect(Strict):
     text: str | None = Field(None, description="text that must be visible")
     title: str | None = None
     gone: str | None = Field(None, description="text that must not be visible")
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Expect:
@@ -132,6 +156,11 @@ class WaitArgs(Strict):
     url: str | None = None
     page: str | None = None
     timeout_ms: int | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v)
 
     @model_validator(mode="after")
     def _something(self) -> WaitArgs:
@@ -175,7 +204,7 @@ class GotoStep(_Step):
     def _nonempty(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("goto needs a URL")
-        return v
+        return check_web_url(v)
 
 
 class ClickStep(_Step):
@@ -269,6 +298,29 @@ class Flow(Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     pages: dict[str, PageState] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_base(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v, absolute=True)
+
+    @model_validator(mode="after")
+    def _placeholders_declared(self) -> Flow:
+        """A `{{ key }}` in a step must name a declared input: caught when the file loads, not after the
+        browser started."""
+        from webmem.inputs import placeholders  # inputs imports this module
+
+        for i, step in enumerate(self.steps, 1):
+            texts = [step.args] if isinstance(step.args, str) else [
+                getattr(step.args, key, None) for key in ("value", "url", "text")]
+            for exp in (step.expect, step.args if isinstance(step.args, Expect) else None):
+                if exp is not None:
+                    texts += [exp.url, exp.text, exp.gone, exp.title]
+            for key in {k for t in texts if isinstance(t, str) for k in placeholders(t)}:
+                if key not in self.inputs:
+                    raise ValueError(f"step {i} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
+                                     f"input (declared: {', '.join(self.inputs) or 'none'})")
+        return self
 
     @model_validator(mode="after")
     def _pages_exist(self) -> Flow:

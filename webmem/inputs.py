@@ -27,6 +27,17 @@ def parse_bool(value: Any) -> bool | None:
 
 
 def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
+    # an input is one scalar: null, a list or an object would be typed as "None" or "{'a': [1]}"
+    if value is None or not isinstance(value, str | int | float | bool):
+        kind = "null" if value is None else type(value).__name__
+        raise InputError(f"input {key!r}: expected a {spec.type}, got {kind}"
+                         + ("" if spec.secret or value is None else f" {_short(repr(value))}"))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (say, undecodable bytes on the command line)
+            raise InputError(f"input {key!r}: not valid text (it holds a lone surrogate or undecodable "
+                             "bytes)") from None
     if spec.type == "number":
         try:
             number = float(value)
@@ -46,6 +57,10 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
     if spec.format == "date" and text and not DATE.match(text):
         raise InputError(f"input {key!r}: expected a date as YYYY-MM-DD, got {_show(spec, text)}")
     return text
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _show(spec: InputSpec, value: Any) -> str:

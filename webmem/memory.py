@@ -26,6 +26,7 @@ from webmem.flow import Flow, InputSpec, Signature
 from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
 from webmem.llm import configured
+from webmem.paths import inside
 from webmem.record import slug
 from webmem.replay import RunOptions, one_line, run_flow
 from webmem.report import RunReport, StepReport
@@ -252,7 +253,7 @@ class _Job:
         healer = make_healer(m.heal, m.settings, model=m.model)
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
         opts = RunOptions.from_settings(m.settings, healer=healer, on_step=m.on_step,
-                                        artifacts=m.artifacts / ff.flow.name if m.artifacts else None,
+                                        artifacts=inside(m.artifacts, ff.flow.name) if m.artifacts else None,
                                         secrets=self.redact.secrets,  # the caller's secrets, declared or not
                                         start_signature=self.start_signature)
         report = run_flow(self.page, ff.flow, self.values, opts, path=str(path))

@@ -25,7 +25,7 @@ from webmem.flow import Expect, Flow, Signature, Target
 from webmem.inputs import Redactor, render, resolve_inputs
 from webmem.locate import OPTIONS_JS, Resolution, option_values, resolve
 from webmem.report import HealInfo, RunReport, StepReport
-from webmem.urlpattern import matches, origin_of
+from webmem.urlpattern import matches, origin_of, url_problem
 
 NAVIGATING = {"goto", "click", "press", "select", "wait_for"}  # actions after which the page may differ
 
@@ -203,6 +203,8 @@ class _Run:
         args = step.args
         if action == "goto":
             url = self.url_for(args)
+            if problem := url_problem(url, absolute=True):  # an input may have filled in file:// or javascript:
+                raise OriginError(f"goto: {problem}")
             self.guard_origin(url)
             if index == 0 and self.opts.start_signature is not None and self.page.url == url:
                 return

@@ -29,15 +29,34 @@ def kind_of(selector: str) -> str:
     return kind
 
 
-def locator(page: Page, selector: str) -> Locator:
+def check(selector: str) -> str:
+    """The selector's kind if it is one webmem can turn into a locator, else SelectorError (at load time)."""
     kind = kind_of(selector)
+    body = selector[len(kind) + 1 :]
+    if kind == "role":
+        m = ROLE.match(body)
+        if not m:
+            raise SelectorError(f'bad role selector {selector!r}: expected role=ROLE[name="NAME"]')
+        if m.group("name") is not None:
+            try:
+                name = json.loads(m.group("name"))
+            except ValueError:
+                name = None
+            if not isinstance(name, str):
+                raise SelectorError(f'bad role selector {selector!r}: the name must be a JSON string')
+    elif not body:
+        raise SelectorError(f"empty selector {selector!r}")
+    return kind
+
+
+def locator(page: Page, selector: str) -> Locator:
+    kind = check(selector)
     body = selector[len(kind) + 1 :]
     if kind == "testid":
         return page.get_by_test_id(body)
     if kind == "role":
         m = ROLE.match(body)
-        if not m:
-            raise SelectorError(f'bad role selector {selector!r}: expected role=ROLE[name="NAME"]')
+        assert m is not None  # checked above
         if m.group("name") is None:
             return page.get_by_role(m.group("role"))  # type: ignore[arg-type]
         return page.get_by_role(m.group("role"), name=json.loads(m.group("name")), exact=True)  # type: ignore[arg-type]

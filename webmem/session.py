@@ -19,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from webmem import browser, inpage
 from webmem.config import Settings
 from webmem.inputs import REDACTED, Redactor
+from webmem.paths import inside
 
 
 @contextlib.contextmanager
@@ -37,7 +38,7 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
         finally:
             if trace is not None:
                 trace.mkdir(parents=True, exist_ok=True)
-                path = trace / f"{trace_name}.zip"
+                path = inside(trace, trace_name, ".zip")
                 ctx.tracing.stop(path=str(path))
                 redact_archive(path, redactor or Redactor())
             ctx.close()

@@ -163,7 +163,9 @@ class Webmem:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "flow"
+    from webmem.paths import safe_name
+
+    return safe_name(name)
 
 
 # ---- explaining a failed run --------------------------------------------------------------------
