@@ -95,6 +95,21 @@ def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], d
     return values, named
 
 
+def flow_secrets(store: Path, flow: str | None, values: dict[str, Any]) -> list[str]:
+    """The values of a stored flow's own `secret: true` inputs (given, or read from the environment
+    variable the flow names), to scrub them from what `do` writes besides the --secret values."""
+    import os
+
+    if not flow:
+        return []
+    try:
+        specs = flowfile.load_flow(store / flow, round_trip=False).flow.inputs
+    except WebmemError:
+        return []
+    found = [values.get(k) or (os.environ.get(s.env) if s.env else None) for k, s in specs.items() if s.secret]
+    return [str(v) for v in found if v]
+
+
 def print_action(log: Any, redact: Redactor) -> None:
     """One line per agent action as it happens (recording, or finishing a handed-over replay)."""
     mark = "[green]✓[/green]" if log.ok else "[red]✗[/red]"
@@ -339,6 +354,7 @@ def do_task(
                   f"heal {heal.value})[/dim]", soft_wrap=True)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do") as page:
             result = memory.do(page, task, values, url=url, secrets=secrets)
+            redact.extend(flow_secrets(store, result.flow, values))  # before the trace is kept
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except OSError as exc:

@@ -42,7 +42,7 @@ from webmem.flow import (
 from webmem.inputs import PLACEHOLDER, render
 from webmem.locate import OPTIONS_JS, option_values
 from webmem.target import learn_target
-from webmem.urlpattern import origin_of, to_pattern
+from webmem.urlpattern import origin_of, to_pattern, without_values
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -74,6 +74,7 @@ class Recorder:
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
         self.steps: list[Any] = []
+        self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ class Recorder:
         """The name of the current page state, adding it if it is new."""
         signature.settle(self.page, self.t.quiet, self.t.settle)
         sig = signature.capture(self.page)
-        pattern = to_pattern(self.page.url, self.base_url)
+        pattern = self._here()
         for name, state in self.pages.items():
             if state.url == pattern and state.signature and state.signature.hash == sig.hash:
                 return name
@@ -92,6 +93,13 @@ class Recorder:
             name = f"{base}-{n}"
         self.pages[name] = PageState(url=pattern, signature=sig)
         return name
+
+    def _here(self) -> str:
+        """The current URL as a pattern, without the query values typed during this recording (a GET
+        form submits them in the URL) or given as inputs."""
+        typed = [*self.typed, *(str(v) for v in self.values.values())]
+        secrets = [str(self.values[k]) for k, s in self.inputs.items() if s.secret and k in self.values]
+        return without_values(to_pattern(self.page.url, self.base_url), typed, secrets)
 
     def _confirmation_texts(self) -> set[str]:
         texts = self.page.evaluate(
@@ -138,7 +146,7 @@ class Recorder:
     def act(self, action: str, element: ElementHandle | Locator, value: str | None = None,
             intent: str | None = None, key: str | None = None) -> None:
         handle, page_name, target = self._learn(element, intent)
-        before_url = to_pattern(self.page.url, self.base_url)
+        before_url = self._here()
         before_texts = self._confirmation_texts() if action in {"click", "press"} else set()
         step = self._perform(action, handle, target, page_name, value, key)
         if action in {"click", "press"}:
@@ -153,11 +161,13 @@ class Recorder:
             return ClickStep(click=ElementArgs(target=target, page=page_name))
         if action == "fill":
             template = self.parameterise(value or "")
-            handle.fill(render(template, self.values), timeout=timeout)
+            self.typed.append(render(template, self.values))
+            handle.fill(self.typed[-1], timeout=timeout)
             return FillStep(fill=FillArgs(target=target, page=page_name, value=template))
         if action == "select":
             template = self.parameterise(value or "")
             wanted = render(template, self.values)
+            self.typed.append(wanted)
             options = handle.evaluate(OPTIONS_JS)
             if options is None:
                 try:
@@ -185,7 +195,7 @@ class Recorder:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
             self.page.wait_for_load_state("load", timeout=self.t.navigation)
         signature.settle(self.page, self.t.quiet, self.t.settle)
-        after_url = to_pattern(self.page.url, self.base_url)
+        after_url = self._here()
         new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
         url = after_url if after_url != before_url else None
         text = new_texts[0] if new_texts else None

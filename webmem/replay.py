@@ -22,7 +22,7 @@ from webmem import inpage, signature
 from webmem.config import Settings, Timeouts
 from webmem.errors import OriginError, WebmemError
 from webmem.flow import Expect, Flow, Signature, Target
-from webmem.inputs import Redactor, render, resolve_inputs
+from webmem.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.locate import OPTIONS_JS, Resolution, option_values, resolve
 from webmem.report import HealInfo, RunReport, StepReport
 from webmem.urlpattern import matches, origin_of, url_problem
@@ -240,6 +240,8 @@ class _Run:
                 got = loc.input_value(timeout=timeout)
                 if got == value:
                     break
+                if attempt and self.redact(value) != value:  # what a secret field holds derives from the secret
+                    raise Broken(f"{target.intent}: the field does not hold the secret value typed into it", res)
                 if attempt:
                     raise Broken(self.redact(f"{target.intent}: typed {value!r} but the field holds {got!r}"), res)
         elif action == "select":
@@ -405,5 +407,5 @@ def run_flow(
 ) -> RunReport:
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
-    values = resolve_inputs(flow, dict(inputs or {}))
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
     return _Run(page, flow, values, options or RunOptions()).run(path)

@@ -124,3 +124,21 @@ def check_web_url(url: str, *, absolute: bool = False) -> str:
     if problem:
         raise ValueError(problem)
     return url
+
+
+def without_values(pattern: str, typed: list[str], secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """`pattern` without the query pairs whose value is one of `typed` or holds one of `secrets` (what
+    the user typed into a GET form lands in the URL: a recorded expectation must not keep it, least of
+    all a password). A dropped key still matches: extra query keys in a URL are allowed."""
+    typed_set = {t.strip().lower() for t in typed if t}
+    hidden = [s.lower() for s in secrets if s]
+    parts = urlsplit(pattern)
+    if not parts.query or not (typed_set or hidden):
+        return pattern
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs
+            if v.strip().lower() not in typed_set and not any(s in v.lower() or s in k.lower() for s in hidden)]
+    if len(kept) == len(pairs):
+        return pattern
+    q = urlencode(kept, safe="{}")
+    return pattern.split("?", 1)[0] + (f"?{q}" if q else "")

@@ -16,6 +16,7 @@ from webmem.config import Settings
 from webmem.errors import WebmemError
 from webmem.flow import Flow
 from webmem.flowfile import FlowFile, load_flow
+from webmem.inputs import Redactor, Secrets, resolve_inputs
 from webmem.report import RunReport, StepReport
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Webmem:
         self.reports: list[RunReport] = []
         self._runs: list[tuple[RunReport, Flow, str]] = []  # report, flow as run, heal mode
         self.notes: list[str] = []  # heal write-backs: patch written, flow rewritten, not changed
+        self.redactor = Redactor()  # every secret input of every run: scrubbed from the test's traces
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class Webmem:
         from webmem.replay import RunOptions, run_flow
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
+        inputs = self._secrets_hidden(ff.flow, inputs)
         mode = heal or self.options.heal
         if mode not in HEAL_MODES:
             raise pytest.UsageError(f"webmem: heal must be one of {', '.join(HEAL_MODES)}, not {mode!r}")
@@ -122,7 +125,7 @@ class Webmem:
         opts = RunOptions.from_settings(settings, base_url=base_url or self.base_url,
                                         strict=self.options.strict if strict is None else strict,
                                         artifacts=artifacts, healer=healer)
-        report = run_flow(page or self.page, ff.flow, dict(inputs or {}), opts, path=self.options.show(ff.path))
+        report = run_flow(page or self.page, ff.flow, inputs, opts, path=self.options.show(ff.path))
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
@@ -130,6 +133,24 @@ class Webmem:
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
         return report
+
+    def _secrets_hidden(self, flow: Flow, inputs: Mapping[str, Any] | None) -> Secrets:
+        """The inputs in a mapping whose repr hides the secret ones (pytest shows the arguments of the
+        frames in a traceback); their values, resolved as the run will, are scrubbed from the traces
+        pytest-playwright keeps for this test."""
+        hidden = Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret})
+        with contextlib.suppress(WebmemError):  # the run itself reports bad inputs
+            self.redactor.extend(Redactor.for_flow(flow, resolve_inputs(flow, hidden)).secrets)
+        return hidden
+
+    def scrub_traces(self) -> None:
+        """Rewrite the traces pytest-playwright kept in this test's output folder without the secrets."""
+        from webmem.session import redact_archive
+
+        if self.artifacts is None or not self.redactor or not self.artifacts.is_dir():
+            return
+        for archive in self.artifacts.rglob("*.zip"):
+            redact_archive(archive, self.redactor)
 
     def explain(self, report: RunReport | None = None) -> str:
         """The readable account of a run (by default the last failed one, else the last one)."""
