@@ -1,18 +1,16 @@
 """A browser session for the command line: launch, context, optional trace, and clean-up.
 
-Secrets never land in a trace: the trace archive is rewritten with every secret (and its URL- and
-JSON-encoded forms) replaced before it is kept.
+Secrets never land in a trace: the trace archive is rewritten with every secret (in every encoding
+webmem.inputs.Redactor knows) replaced before it is kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -20,6 +18,7 @@ from webmem.browser import launch as browser
 from webmem.browser.config import Settings
 from webmem.flow.inputs import REDACTED, Redactor
 from webmem.page import inpage
+from webmem.paths import inside
 
 
 @contextlib.contextmanager
@@ -38,31 +37,19 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
         finally:
             if trace is not None:
                 trace.mkdir(parents=True, exist_ok=True)
-                path = trace / f"{trace_name}.zip"
+                path = inside(trace, trace_name, ".zip")
                 ctx.tracing.stop(path=str(path))
                 redact_archive(path, redactor or Redactor())
             ctx.close()
             b.close()
 
 
-def _variants(secret: str) -> list[bytes]:
-    forms = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
-    return sorted({f.encode("utf-8") for f in forms if f}, key=len, reverse=True)
-
-
 def redact_archive(path: Path, redactor: Redactor) -> None:
-    """Rewrite a zip (a Playwright trace) with every secret replaced, atomically."""
+    """Rewrite a zip (a Playwright trace) with every secret, in every encoding, replaced, atomically."""
     if not redactor.secrets:
         return
-    patterns = [v for s in redactor.secrets for v in _variants(s)]
     tmp = path.with_suffix(".redacting")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
-            data = src.read(item)
-            for pattern in patterns:
-                data = data.replace(pattern, REDACTED.encode("utf-8"))
-            name = item.filename
-            for secret in redactor.secrets:
-                name = name.replace(secret, "secret")
-            dst.writestr(name, data)
+            dst.writestr(redactor(item.filename).replace(REDACTED, "secret"), redactor.bytes(src.read(item)))
     os.replace(tmp, path)

@@ -7,7 +7,6 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -19,6 +18,7 @@ from webmem.errors import InputError, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs
+from webmem.paths import out_dir, out_file
 from webmem.playback.heal import MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
@@ -45,8 +45,9 @@ def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
     given: dict[str, Any] = {}
     if inputs_file is not None:
         try:
-            data = json.loads(inputs_file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            with inputs_file.open("rb") as fh:  # bounded: an inputs file is small
+                data = json.loads(fh.read(flowfile.MAX_FLOW_BYTES + 1))
+        except (OSError, ValueError) as exc:
             raise InputError(f"{inputs_file}: cannot read inputs: {exc}") from None
         if not isinstance(data, dict):
             raise InputError(f"{inputs_file}: expected a JSON object of input values")
@@ -68,6 +69,31 @@ def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], d
             raise InputError(f"--secret {key}={var}: the environment variable {var or '(none)'} is not set")
         values[key], named[key] = os.environ[var], var
     return values, named
+
+
+def flow_secrets(store: Path, flow: str | None, values: dict[str, Any]) -> list[str]:
+    """The values of a stored flow's own `secret: true` inputs (given, or read from the environment
+    variable the flow names), to scrub them from what `do` writes besides the --secret values."""
+    import os
+
+    if not flow:
+        return []
+    try:
+        specs = flowfile.load_flow(store / flow, round_trip=False).flow.inputs
+    except WebmemError:
+        return []
+    found = [values.get(k) or (os.environ.get(s.env) if s.env else None) for k, s in specs.items() if s.secret]
+    return [str(v) for v in found if v]
+
+
+def web_url(url: str, option: str, *, absolute: bool = True) -> str:
+    """A URL given on the command line, by the one rule flows follow (webmem.urlpattern.url_problem)."""
+    from webmem.flow.urlpattern import url_problem
+
+    problem = url_problem(url, absolute=absolute)
+    if problem:
+        raise InputError(f"{option}: {problem}")
+    return url
 
 
 def write_report(report: RunReport, path: Path | None, redact: Redactor) -> None:
@@ -100,6 +126,12 @@ def run(
     if write and propose:
         raise fail("--write and --propose exclude each other")
     try:
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        out_file(report, "--report")
+        out_file(propose, "--propose")
+        out_dir(trace, "--trace")
+        out_dir(artifacts, "--artifacts")
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
@@ -115,9 +147,11 @@ def run(
             result = replayer.run(page, ff, given, path=str(flow))
         if result.write_error:
             raise WebmemError(result.write_error)
+        write_report(result, report, redact)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    write_report(result, report, redact)
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
     summary = f"{sum(s.status != 'failed' for s in result.steps)}/{len(ff.flow.steps)} steps"
     extras = []
     if result.healed_steps:
@@ -168,6 +202,10 @@ def record(
     from webmem.llm import configured
 
     try:
+        web_url(url, "URL")
+        out_file(output, "--out")
+        out_file(report, "--report")
+        out_dir(trace, "--trace")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         specs = {k: InputSpec(secret=k in secrets, env=secrets.get(k)) for k in values}
@@ -236,8 +274,10 @@ def do_task(
     from webmem.cache.memory import Memory
 
     try:
-        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc:
-            raise InputError(f"{url!r} is not a web address (expected http://host/path or https://...)")
+        web_url(url, "URL")
+        out_file(report, "--report")
+        out_dir(trace, "--trace")
+        out_dir(artifacts, "--artifacts")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)
         redact = Redactor([str(values[k]) for k in secrets])
@@ -249,6 +289,7 @@ def do_task(
                   f"heal {heal.value})[/dim]", soft_wrap=True)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do") as page:
             result = memory.do(page, task, values, url=url, secrets=secrets)
+            redact.extend(flow_secrets(store, result.flow, values))  # before the trace is kept
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except OSError as exc:
@@ -402,8 +443,14 @@ def schema(output: Annotated[Path | None, typer.Option("--out", help="write to t
     """Print the JSON Schema of the flow format (for editor validation)."""
     text = json.dumps(json_schema(), indent=2)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        out.print(f"wrote {output}")
+        try:
+            out_file(output, "--out")
+            flowfile.write_atomic(output, text + "\n")
+        except WebmemError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except OSError as exc:
+            raise fail(f"--out {output}: cannot write ({exc.strerror or exc})") from None
+        out.print(f"wrote {escape(str(output))}")
     else:
         sys.stdout.write(text + "\n")
 

@@ -12,8 +12,8 @@ from rich.markup import escape
 from webmem.flow.inputs import Redactor
 from webmem.playback.report import StepReport
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)  # page data is printed as data: `root:x:0:0` is no emoji code
+err = Console(stderr=True, highlight=False, emoji=False)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -28,6 +28,7 @@ from webmem.errors import FlowFormatError
 from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
+MAX_FLOW_DEPTH = 32  # a flow nests about 6 levels deep; far more is an attack on the parser
 LOCAL_DIR = ".webmem"
 FLOW_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
@@ -71,7 +72,8 @@ def is_flow_file(path: Path) -> bool:
     if not is_flow_name(path.name):
         return False
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as fh:  # never more than a flow may hold (a device or FIFO never ends)
+            text = fh.read(MAX_FLOW_BYTES + 1).decode("utf-8", errors="replace")
     except OSError:
         return False
     return bool(_TOP_LEVEL_WEBMEM.search(text))
@@ -110,12 +112,33 @@ def _describe(loc: tuple[Any, ...], raw: Any) -> str:
     return ".".join(map(str, parts)) or "(top level)"
 
 
+def _check_events(text: str, path: str) -> None:
+    """Refuse anchors and aliases (an alias bomb expands a few hundred bytes into gigabytes of nodes) and
+    nesting deeper than MAX_FLOW_DEPTH (the composer recurses), in one linear pass over the parser's
+    events, before any node is built."""
+    depth = 0
+    for event in YAML(typ="safe").parse(text):
+        name = type(event).__name__
+        if name == "AliasEvent" or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise FlowFormatError(path, [f"line {mark.line + 1}, column {mark.column + 1}: YAML anchors and "
+                                         "aliases (&name, *name) are not allowed in a flow file"])
+        if name in ("MappingStartEvent", "SequenceStartEvent"):
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                mark = event.start_mark
+                raise FlowFormatError(path, [f"line {mark.line + 1}: nested more than {MAX_FLOW_DEPTH} levels deep"])
+        elif name in ("MappingEndEvent", "SequenceEndEvent"):
+            depth -= 1
+
+
 def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> tuple[Flow, Any]:
     """The validated flow and its document. `round_trip=False` parses several times faster (the C safe
     loader, which refuses every tag) but keeps no comments or formatting: for reading, never rewriting."""
     if len(text.encode("utf-8")) > MAX_FLOW_BYTES:
         raise FlowFormatError(path, [f"file is larger than {MAX_FLOW_BYTES // 1024} KiB"])
     try:
+        _check_events(text, path)
         doc = (_yaml() if round_trip else YAML(typ="safe")).load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -155,10 +178,13 @@ def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> t
 def load_flow(path: str | os.PathLike[str], *, round_trip: bool = True) -> FlowFile:
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FLOW_BYTES:
+        if p.is_dir():
+            raise FlowFormatError(str(p), ["is a folder, not a flow file"])
+        with p.open("rb") as fh:  # read at most the limit: /dev/zero or a FIFO reports size 0
+            data = fh.read(MAX_FLOW_BYTES + 1)
+        if len(data) > MAX_FLOW_BYTES:
             raise FlowFormatError(str(p), [f"file is larger than {MAX_FLOW_BYTES // 1024} KiB"])
-        text = p.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise FlowFormatError(str(p), ["no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -278,10 +304,12 @@ def locked(path: Path) -> Iterator[None]:
 
 def write_atomic(path: Path, text: str) -> bool:
     """Write `text` to `path` by temp file + rename. Returns False (and writes nothing) if unchanged."""
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return False
-    except FileNotFoundError:
+    data = text.encode("utf-8")
+    try:  # compared as bytes, reading no more than the new text: the old file may be binary or huge
+        with path.open("rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return False
+    except (FileNotFoundError, IsADirectoryError):
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from webmem.flow.model import InputSpec, PageState, StepModel, Strict
+from webmem.flow.urlpattern import check_web_url
 from webmem.page.selector import check_selector
 from webmem.steps import KINDS, STEPS
 
@@ -75,6 +76,24 @@ class Flow(Strict):
     pages: dict[str, PageState] = Field(default_factory=dict)
     handlers: list[Handler] = Field(default_factory=list, description="overlays that appear sometimes")
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_base(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v, absolute=True)
+
+    @model_validator(mode="after")
+    def _placeholders_declared(self) -> Flow:
+        """A `{{ key }}` anywhere in a step (a value, a URL, an expectation, a data-bound selector) must name a
+        declared input: caught when the file loads, not after the browser started."""
+        from webmem.flow.inputs import placeholders  # inputs imports this module
+
+        for i, step in enumerate(self.steps, 1):
+            for key in dict.fromkeys(placeholders(step.model_dump_json())):
+                if key not in self.inputs:
+                    raise ValueError(f"step {i} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
+                                     f"input (declared: {', '.join(self.inputs) or 'none'})")
+        return self
 
     @model_validator(mode="after")
     def _pages_exist(self) -> Flow:

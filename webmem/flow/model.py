@@ -10,21 +10,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from webmem.flow.urlpattern import check_web_url
 from webmem.page.selector import check_selector
 
 _SLUG = re.compile(r"[^a-z0-9]+")
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def slug(text: str) -> str:
     """A name for a flow or page state made from words: `Create a customer` -> `create-a-customer`."""
     return _SLUG.sub("-", text.lower()).strip("-") or "page"
-
-
-def path_name(name: str) -> str:
-    """A flow's name as one safe path component (for screenshots, traces, patches): never `..`, a slash or
-    an absolute path, whatever the flow file says."""
-    return _UNSAFE.sub("-", name).strip("-.") or "flow"
 
 
 class Strict(BaseModel):
@@ -64,6 +58,11 @@ class Signature(Strict):
 class PageState(Strict):
     url: str = Field(description="URL pattern, e.g. /customers/{id}")
     signature: Signature | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str) -> str:
+        return check_web_url(v)
 
 
 class Fingerprint(Strict):
@@ -122,6 +121,11 @@ class Expect(Strict):
     text: str | None = Field(None, description="text that must be visible")
     title: str | None = None
     gone: str | None = Field(None, description="text that must not be visible")
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Expect:

@@ -88,3 +88,57 @@ def matches(pattern: str, url: str, base_url: str | None = None) -> bool:
         if key not in have or not _seg_matches(value, have[key]):
             return False
     return True
+
+
+WEB_SCHEMES = ("http", "https")
+
+
+def url_problem(url: str, *, absolute: bool = False) -> str | None:
+    """Why `url` may not be opened by webmem, or None. The one rule for every URL a flow or a command
+    gives (base_url, --base-url, goto, page and expected URLs, `do`/`record` URLs): a web address over
+    http(s), or (unless `absolute`) a path relative to one. file:, javascript:, data: and the like
+    would read the local disk or run code; a malformed host would fail later with a traceback."""
+    text = str(url)
+    probe = re.sub(r"\{\{.*?\}\}", "x", text)  # placeholders stand for an input value
+    if any(c in probe for c in "\r\n\t\x00"):
+        return f"{text!r} contains control characters"
+    try:
+        parts = urlsplit(probe.strip())
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError as exc:
+        return f"{text!r} is not a valid URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme or parts.netloc or absolute:
+        if scheme not in WEB_SCHEMES:
+            shown = f"the scheme {scheme}:" if scheme else "no scheme"
+            return f"{text!r} has {shown}; only http:// and https:// web addresses are allowed"
+        if not parts.hostname:
+            return f"{text!r} has no host"
+    return None
+
+
+def check_web_url(url: str, *, absolute: bool = False) -> str:
+    """`url` if it passes `url_problem`, else ValueError (for pydantic validators: the flow-file error
+    names the step and field)."""
+    problem = url_problem(url, absolute=absolute)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+def without_values(pattern: str, typed: list[str], secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """`pattern` without the query pairs whose value is one of `typed` or holds one of `secrets` (what
+    the user typed into a GET form lands in the URL: a recorded expectation must not keep it, least of
+    all a password). A dropped key still matches: extra query keys in a URL are allowed."""
+    typed_set = {t.strip().lower() for t in typed if t}
+    hidden = [s.lower() for s in secrets if s]
+    parts = urlsplit(pattern)
+    if not parts.query or not (typed_set or hidden):
+        return pattern
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs
+            if v.strip().lower() not in typed_set and not any(s in v.lower() or s in k.lower() for s in hidden)]
+    if len(kept) == len(pairs):
+        return pattern
+    q = urlencode(kept, safe="{}")
+    return pattern.split("?", 1)[0] + (f"?{q}" if q else "")

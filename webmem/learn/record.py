@@ -29,7 +29,7 @@ from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
-from webmem.flow.urlpattern import origin_of, to_pattern
+from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.page import signature
 from webmem.page.target import learn_target
 from webmem.steps import STEPS
@@ -72,6 +72,7 @@ class Recorder:
         self.pages: dict[str, PageState] = {}
         self.steps: list[Any] = []
         self.extracted: dict[str, Any] = {}
+        self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -79,7 +80,7 @@ class Recorder:
         """The name of the current page state, adding it if it is new."""
         signature.settle(self.page, self.t.quiet, self.t.settle)
         sig = signature.capture(self.page)
-        pattern = to_pattern(self.page.url, self.base_url)
+        pattern = self._here()
         for name, state in self.pages.items():
             if state.url == pattern and state.signature and state.signature.hash == sig.hash:
                 return name
@@ -90,6 +91,13 @@ class Recorder:
             name = f"{base}-{n}"
         self.pages[name] = PageState(url=pattern, signature=sig)
         return name
+
+    def _here(self) -> str:
+        """The current URL as a pattern, without the query values typed during this recording (a GET
+        form submits them in the URL) or given as inputs."""
+        typed = [*self.typed, *(str(v) for v in self.values.values())]
+        secrets = [str(self.values[k]) for k, s in self.inputs.items() if s.secret and k in self.values]
+        return without_values(to_pattern(self.page.url, self.base_url), typed, secrets)
 
     def _confirmation_texts(self) -> set[str]:
         texts = self.page.evaluate(
@@ -145,7 +153,7 @@ class Recorder:
         as its placeholder. Returns the step as the flow keeps it."""
         k = STEPS[kind]
         handle, page_name, target = self._learn(element, intent)
-        before_url = to_pattern(self.page.url, self.base_url)
+        before_url = self._here()
         before_texts = self._confirmation_texts() if k.confirms else set()
         fields = k.record(self, handle, params)
         step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
@@ -179,12 +187,11 @@ class Recorder:
         """Read an element's value or text as the named result `name`, and keep it as an extract step."""
         self.act("extract", element, intent=intent, **{"as": name})
         return self.extracted[name]
-
     def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
             self.page.wait_for_load_state("load", timeout=self.t.navigation)
         signature.settle(self.page, self.t.quiet, self.t.settle)
-        after_url = to_pattern(self.page.url, self.base_url)
+        after_url = self._here()
         new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
         url = after_url if after_url != before_url else None
         text = new_texts[0] if new_texts else None

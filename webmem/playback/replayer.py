@@ -22,7 +22,8 @@ from webmem.browser.config import Settings, load_settings
 from webmem.errors import FlowFailed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
-from webmem.flow.model import Signature, path_name
+from webmem.flow.model import Signature
+from webmem.paths import inside
 from webmem.playback.heal import HealMode, make_healing
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, run_flow
@@ -80,7 +81,7 @@ class Replayer:
         healing = make_healing(self.heal, self.settings, model=self.model)
         opts = RunOptions.from_settings(
             self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
-            artifacts=self.artifacts / path_name(loaded.name) if self.artifacts is not None else None,
+            artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
             on_step=self.on_step, secrets=self.secrets, start_signature=start_signature)
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)

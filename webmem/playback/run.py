@@ -23,7 +23,7 @@ from playwright.sync_api import Page
 from webmem.browser.config import Settings, Timeouts
 from webmem.errors import OriginError, StepFailed, WebmemError
 from webmem.flow.format import Flow
-from webmem.flow.inputs import Redactor, render, resolve_inputs
+from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
@@ -364,5 +364,5 @@ def run_flow(
 ) -> RunReport:
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
-    values = resolve_inputs(flow, dict(inputs or {}))
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
     return _Run(page, flow, values, options or RunOptions()).run(path)

@@ -155,6 +155,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     rep = outcome.get_result()
     runner = item.stash.get(_RUNNER_KEY, None)
+    if runner is not None and rep.when == "teardown":  # pytest-playwright (trylast) has kept its traces
+        runner.scrub_traces()
     if runner is None or rep.when != "call":
         return
     props = item.user_properties  # copied onto the teardown report too, where JUnit XML reads them

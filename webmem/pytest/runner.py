@@ -14,9 +14,11 @@ import pytest
 
 from webmem import errors
 from webmem.browser.config import Settings
+from webmem.errors import WebmemError
 from webmem.flow.flowfile import FlowFile, load_flow
 from webmem.flow.format import Flow
-from webmem.flow.model import path_name
+from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
+from webmem.paths import safe_name
 from webmem.playback.report import RunReport, StepReport
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ class Webmem:
         self.reports: list[RunReport] = []
         self._runs: list[tuple[RunReport, Flow, str]] = []  # report, flow as run, heal mode
         self.notes: list[str] = []  # heal write-backs: patch written, flow rewritten, not changed
+        self.redactor = Redactor()  # every secret input of every run: scrubbed from the test's traces
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -107,13 +110,14 @@ class Webmem:
         from webmem.playback.replayer import Replayer
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
+        inputs = self._secrets_hidden(ff.flow, inputs)
         mode = heal or self.options.heal
         if mode not in HEAL_MODES:
             raise pytest.UsageError(f"webmem: heal must be one of {', '.join(HEAL_MODES)}, not {mode!r}")
         if mode == "llm" and not configured(self.options.settings.model):
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)
         opts = self.options
-        propose = opts.propose / f"{path_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
+        propose = opts.propose / f"{safe_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
         replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,  # type: ignore[arg-type]
                             strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
                             artifacts=self.artifacts)
@@ -125,6 +129,24 @@ class Webmem:
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
         return report
+
+    def _secrets_hidden(self, flow: Flow, inputs: Mapping[str, Any] | None) -> Secrets:
+        """The inputs in a mapping whose repr hides the secret ones (pytest shows the arguments of the
+        frames in a traceback); their values, resolved as the run will, are scrubbed from the traces
+        pytest-playwright keeps for this test."""
+        hidden = Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret})
+        with contextlib.suppress(WebmemError):  # the run itself reports bad inputs
+            self.redactor.extend(Redactor.for_flow(flow, resolve_inputs(flow, hidden)).secrets)
+        return hidden
+
+    def scrub_traces(self) -> None:
+        """Rewrite the traces pytest-playwright kept in this test's output folder without the secrets."""
+        from webmem.browser.session import redact_archive
+
+        if self.artifacts is None or not self.redactor or not self.artifacts.is_dir():
+            return
+        for archive in self.artifacts.rglob("*.zip"):
+            redact_archive(archive, self.redactor)
 
     def explain(self, report: RunReport | None = None) -> str:
         """The readable account of a run (by default the last failed one, else the last one)."""

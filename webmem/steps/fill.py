@@ -56,11 +56,14 @@ class FillKind(StepKind):
             got = loc.input_value(timeout=timeout)
             if got == value:
                 return
+            intent = step.fill.target.intent
+            if attempt and run.redact(value) != value:  # what a secret field holds derives from the secret
+                raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
             if attempt:
-                intent = step.fill.target.intent
                 raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
-        handle.fill(render(template, rec.values), timeout=rec.t.action)
+        rec.typed.append(render(template, rec.values))
+        handle.fill(rec.typed[-1], timeout=rec.t.action)
         return {"value": template}

@@ -6,7 +6,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from webmem.errors import OriginError
 from webmem.flow.model import StepModel
+from webmem.flow.urlpattern import check_web_url, url_problem
 from webmem.steps.base import Action, Replay, StepKind
 
 
@@ -18,7 +20,7 @@ class GotoStep(StepModel):
     def _nonempty(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("goto needs a URL")
-        return v
+        return check_web_url(v)
 
 
 class Goto(Action):
@@ -36,6 +38,8 @@ class GotoKind(StepKind):
 
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:
         url = run.url_for(step.goto)
+        if problem := url_problem(url, absolute=True):  # an input may have filled in file:// or javascript:
+            raise OriginError(f"goto: {problem}")
         run.guard_origin(url)
         if run.at_start(index, url):
             return  # the caller has the page open here already

@@ -70,6 +70,7 @@ class SelectKind(StepKind):
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
         wanted = render(template, rec.values)
+        rec.typed.append(wanted)
         timeout = rec.t.action
         options = handle.evaluate(OPTIONS_JS)
         if options is None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from webmem.flow.model import Expect, StepModel, Strict, Target
+from webmem.flow.urlpattern import check_web_url
 from webmem.steps.base import Action, Replay, StepKind, require
 
 
@@ -17,6 +18,11 @@ class WaitArgs(Strict):
     url: str | None = None
     page: str | None = None
     timeout_ms: int | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v)
 
     @model_validator(mode="after")
     def _something(self) -> WaitArgs:
