@@ -12,6 +12,10 @@ Outcomes: passed (full reward / the right record landed); refused (the runner st
 wrong happened); WRONG (a wrong element was acted on: a negative or partial reward, wrong data, a
 decoy submit; or the runner reported success and the page says the task was not done).
 
+The bench starts each seeded episode itself (a reload would start another one), so MiniWoB flows and
+scripts begin on the task page. Every run is bounded by its runner's own timeouts (the script: 2 s per
+action; webmem: its configured action/settle timeouts) and every task by --task-budget.
+
 Run: .venv/bin/python bench/robustness.py [--tasks a,b] [--episodes N] [--quick] [--json PATH]
 """
 
@@ -54,6 +58,7 @@ CACHE = ROOT / "out" / "bench-cache"
 MINIWOB = "miniwob==1.1.0"
 DEMO_SEEDS = 10  # the demonstration takes the first of these seeds it solves
 OUTCOMES = ("passed", "refused", "WRONG")
+SLOW = {"phone-book", "click-option", "book-flight", "social-media"}  # seconds per episode, measured
 
 
 # ---- the one place webmem replays -----------------------------------------------------------------
@@ -373,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(TASKS)}")
     episodes = 5 if args.quick else args.episodes
     started = time.monotonic()
-    jobs = [] if args.no_miniwob else [("miniwob", t) for t in tasks]
+    # the slowest first, so the last job to finish is a short one
+    jobs = [] if args.no_miniwob else sorted((("miniwob", t) for t in tasks), key=lambda j: j[1] not in SLOW)
     if not args.no_portal:
         jobs.insert(0, ("portal", ""))
     html = miniwob_html() if not args.no_miniwob else ROOT
