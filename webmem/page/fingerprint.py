@@ -60,6 +60,8 @@ def text_similarity(a: str | None, b: str | None) -> float:
 
 
 def _features(fp: Fingerprint) -> dict[str, object]:
+    """The attributes compared. A control with no name of its own is named by its row header (a form laid out
+    in a table, an item of a list), so the same field learned with a label and found in a table still match."""
     attrs = fp.attrs
     testid = attrs.get("data-testid") or attrs.get("data-test") or attrs.get("data-qa")
     el_id = attrs.get("id")
@@ -67,8 +69,8 @@ def _features(fp: Fingerprint) -> dict[str, object]:
         "tag": fp.tag,
         "type": fp.type,
         "role": fp.role,
-        "name": fp.name,
-        "label": fp.label,
+        "name": fp.name or fp.row,
+        "label": fp.label or (None if fp.name else fp.row),
         "placeholder": fp.placeholder,
         "text": fp.text,
         "testid": testid,

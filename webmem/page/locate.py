@@ -9,6 +9,7 @@ page, by a margin. Ambiguity is failure: two matches never mean "take the first"
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -172,6 +173,16 @@ def render_target(target: Target, values: Mapping[str, Any]) -> Target:
                                      "fingerprint": fp})
 
 
+_POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
+
+
+def positional(selector: str) -> bool:
+    """A selector that finds its element by position (a CSS path with :nth-of-type, an absolute XPath): the
+    element it finds must also be the best of its look-alikes on the page, or it is a guess."""
+    kind = selector.partition("=")[0]
+    return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
+
+
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
     res = Resolution()
     learned = target.fingerprint
@@ -197,7 +208,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
             continue
-        if pr.score >= ACCEPT and not strict:
+        if pr.score >= ACCEPT and not strict and not positional(selector):
             return _accept(res, one, selector, pr.score, info)
         best, cands = _best_with_margin(page, one, learned, fits)
         res.candidates = cands[:5]
