@@ -99,3 +99,24 @@ def test_a_target_tied_to_its_item_finds_its_own_row_or_refuses(page: Page, host
     report = webmem.replay(page, path, {"todo": "Feed the cat"}, heal="local")  # no such item
     assert not report.passed
     assert checked(page) == []  # never the only other visible checkbox, "Mark all as complete"
+
+
+def test_the_offline_agent_places_inputs_by_option_labels(page: Page, hostile) -> None:
+    from webmem.learn.agents import HeuristicAgent, record_task
+
+    hostile.pages["/"] = """<title>order</title><h1>Order a pizza</h1>
+    <form method=post action=/done><label>Name <input name=who></label>
+    <fieldset><legend>Size</legend><label><input type=radio name=size value=s> Small</label>
+    <label><input type=radio name=size value=l> Large</label></fieldset>
+    <label><input type=checkbox name=extra value=cheese> Cheese</label>
+    <label><input type=checkbox name=extra2 value=olives> Olives</label>
+    <button>Order</button></form>"""
+    hostile.pages["/done"] = "<title>done</title><h1>Thank you</h1>"
+    result = record_task(page, hostile.url + "/", "Order a pizza",
+                         {"name": "Ann", "size": "Large", "topping": "Cheese"}, agent=HeuristicAgent())
+    assert result.done, result.summary
+    [(_, _, body)] = [r for r in hostile.requests if r[0] == "POST"]
+    assert body.decode() == "who=Ann&size=l&extra=cheese"
+    result = record_task(page, hostile.url + "/", "Order a pizza", {"name": "Ann", "topping": "Anchovies"},
+                         agent=HeuristicAgent())
+    assert not result.done and "'topping'" in result.summary  # says which input it could not place

@@ -184,6 +184,10 @@ class HeuristicAgent:
             scored.append((ranking[0][0] if ranking else 0.0, key, ranking))
         for best, key, ranking in sorted(scored, key=lambda s: -s[0]):
             if best < self.bar:
+                by_value = self._by_option(key, fields)  # "plan=Pro" where only an option says "Pro"
+                if by_value is not None and by_value not in taken:
+                    taken.add(by_value)
+                    pairs.append((fields[by_value].first.index, key, fields[by_value]))
                 continue
             if len(ranking) > 1 and ranking[1][0] >= self.bar and best - ranking[1][0] < TIE:
                 a, b = fields[ranking[0][1]], fields[ranking[1][1]]
@@ -200,6 +204,18 @@ class HeuristicAgent:
         _, key, fld = min(pairs, key=lambda p: p[0])
         return key, fld
 
+    def _by_option(self, key: str, fields: list[Field]) -> int | None:
+        """The one checkbox or radio group that has an option labelled with the input's value, if the input's
+        name matches no field: an input `topping=Cheese` ticks the box labelled Cheese. Two such: no guess."""
+        view = self.remaining[key]
+        wanted = str(view.value).strip().lower() if view.value is not None and not view.spec.secret else ""
+        if len(wanted) < 2:
+            return None
+        found = [i for i, f in enumerate(fields) if f.kind in ("checkbox", "radio")
+                 and any(wanted in {(e.fp.label or "").strip().lower(), (e.fp.name or "").strip().lower()}
+                         for e in f.elements)]
+        return found[0] if len(found) == 1 else None
+
     def _action_for(self, key: str, fld: Field) -> Action:
         view = self.remaining[key]
         why = f"input {key!r} matches {fld.title!r}"
@@ -210,7 +226,9 @@ class HeuristicAgent:
         if fld.kind == "file":
             return Upload(element=el.index, files=view.placeholder, why=why)
         if fld.kind == "checkbox":
-            want = parse_bool(view.value)
+            named = str(view.value).strip().lower() in {(el.fp.label or "").strip().lower(),
+                                                         (el.fp.name or "").strip().lower()}
+            want = True if named else parse_bool(view.value)
             if want is None:
                 raise AgentError(f"input {key!r} goes to the checkbox {fld.title!r}: expected yes/no/true/false/"
                                  f"on/off/1/0, got {view.value!r}")
