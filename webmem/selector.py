@@ -13,13 +13,14 @@ import re
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem import inpage
+from webmem.errors import WebmemError
 
 ROLE = re.compile(r'^(?P<role>[a-z]+)(?:\[name=(?P<name>".*")\])?$', re.S)
 KINDS = ("testid", "role", "placeholder", "label", "alt", "title", "text", "css", "xpath")
 
 
-class SelectorError(ValueError):
-    pass
+class SelectorError(WebmemError, ValueError):
+    """A selector outside the grammar (a WebmemError: said in one line, never a traceback)."""
 
 
 def kind_of(selector: str) -> str:
