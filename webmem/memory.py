@@ -18,7 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from pydantic import BaseModel, Field
 
-from webmem import flowfile, signature, stats
+from webmem import flowfile, guard, signature, stats
 from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.config import Settings, load_settings
 from webmem.errors import PageError
@@ -161,6 +161,8 @@ class Memory:
             now = signature.capture(page)
         except PlaywrightError as exc:  # e.g. a script navigated away while the page was read
             raise PageError(f"{page.url}: cannot read the page: {one_line(exc)}") from None
+        if url is not None:  # the start page may have sent the browser to another site
+            guard.same_site(url, page)
         look = self.lookup(template, values, page.url, now)
         result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
         job = _Job(self, page, task, template, values, specs, redact, result, now)

@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from webmem import inpage, signature
+from webmem import guard, inpage, signature
 from webmem.config import Settings, Timeouts
 from webmem.errors import OriginError, WebmemError
 from webmem.flow import Expect, Flow, Signature, Target
@@ -235,12 +235,16 @@ class _Run:
             loc.click(timeout=timeout)
         elif action == "fill":
             value = render(args.value, self.values)
+            secret = self.redact(value) != value
             for attempt in range(2):  # the first keystrokes can vanish before the app binds its handlers
-                loc.fill(value, timeout=timeout)
+                if secret and self.origin:  # origin checked in the element's own frame as it is typed
+                    guard.fill_secret(loc, value, self.origin, self.redact, timeout)
+                else:
+                    loc.fill(value, timeout=timeout)
                 got = loc.input_value(timeout=timeout)
                 if got == value:
                     break
-                if attempt and self.redact(value) != value:  # what a secret field holds derives from the secret
+                if attempt and secret:  # what a secret field holds derives from the secret
                     raise Broken(f"{target.intent}: the field does not hold the secret value typed into it", res)
                 if attempt:
                     raise Broken(self.redact(f"{target.intent}: typed {value!r} but the field holds {got!r}"), res)
