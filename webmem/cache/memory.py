@@ -30,7 +30,7 @@ from webmem.flow.model import InputSpec, Signature, slug
 from webmem.flow.urlpattern import origin_of
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.llm import configured
-from webmem.page import signature
+from webmem.page import guard, signature
 from webmem.playback.heal import MODES, HealMode
 from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport, StepReport
@@ -163,6 +163,8 @@ class Memory:
             now = signature.capture(page)
         except PlaywrightError as exc:  # e.g. a script navigated away while the page was read
             raise PageError(f"{page.url}: cannot read the page: {one_line(exc)}") from None
+        if url is not None:  # the start page may have sent the browser to another site
+            guard.same_site(url, page)
         look = self.lookup(template, values, page.url, now)
         result = DoResult(status="failed", task=redact(task), skipped=look.skipped, notes=look.notes)
         job = _Job(self, page, task, template, values, specs, redact, result, now)

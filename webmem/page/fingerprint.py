@@ -115,9 +115,20 @@ def evidence(learned: Fingerprint, found: Fingerprint) -> list[str]:
     return shared
 
 
+def _shown_name(fp: Fingerprint) -> str | None:
+    """The element's name as people see it: an accessible name (aria-label) that shares no word with
+    the element's visible text is not evidence of what it is (a "Save customer" label on a button
+    reading "Delete all"), so the visible text stands in for it."""
+    text, name = _norm(fp.text or ""), _norm(fp.name or "")
+    if text and name and not set(text.split()) & set(name.split()):
+        return fp.text
+    return fp.name
+
+
 def score(learned: Fingerprint, found: Fingerprint) -> float:
     """Similarity in [0, 1] of an element now on the page (`found`) to the learned one."""
     old, new = _features(learned), _features(found)
+    new["name"] = _shown_name(found) or found.row
     total = weight_sum = 0.0
     for key, weight in WEIGHTS.items():
         want = old[key]

@@ -83,6 +83,8 @@ class _Run:
         self.page_match = ""  # how it compared, in words
         self.strict_page = False  # the careful path: not the learned page state, every target verifies
         self.pending: str | None = None  # a careful page state whose signature to take once its target shows
+        self.step_page: str | None = None  # the page state of the step being done...
+        self.last_page: str | None = None  # ...and of the one before it
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
@@ -162,8 +164,12 @@ class _Run:
     def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
+        # a target nothing matches yet is worth a moment's wait where the recording saw the page change before
+        # it (a new page state: a menu that opened after typing); on the page state the last step acted on,
+        # only while the page is still changing
+        grace = ABSENT_GRACE_MS if self.step_page != self.last_page else 0
         res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
-                      wait_ms=self.t.action, grace_ms=ABSENT_GRACE_MS, quiet_ms=self.t.quiet)
+                      wait_ms=self.t.action, grace_ms=grace, quiet_ms=self.t.quiet)
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing
@@ -181,6 +187,7 @@ class _Run:
 
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
+        self.last_page, self.step_page = self.step_page, step.page
         if step.page:
             rep.page_match = self.check_page(step.page)
         target: Target | None = step.target

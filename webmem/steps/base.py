@@ -50,6 +50,7 @@ class Replay(Protocol):
     page: Page
     timeouts: Timeouts
     extracted: dict[str, Any]
+    origin: str | None  # the flow's site: secrets are typed there only
 
     @property
     def redact(self) -> Callable[[str], str]: ...

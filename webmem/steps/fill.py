@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, Fingerprint, StepModel
+from webmem.page import guard
 from webmem.steps.base import OnElement, Replay, StepKind, require
 
 # inputs Playwright fills by value though their role is not a textbox's
@@ -51,13 +52,17 @@ class FillKind(StepKind):
         loc = require(res)
         value = run.render(step.fill.value)
         timeout = run.timeouts.action
+        secret = run.redact(value) != value
         for attempt in range(2):  # the first keystrokes can vanish before the app binds its handlers
-            loc.fill(value, timeout=timeout)
+            if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
+                guard.fill_secret(loc, value, run.origin, run.redact, timeout)  # type: ignore[arg-type]
+            else:
+                loc.fill(value, timeout=timeout)
             got = loc.input_value(timeout=timeout)
             if got == value:
                 return
             intent = step.fill.target.intent
-            if attempt and run.redact(value) != value:  # what a secret field holds derives from the secret
+            if attempt and secret:  # what a secret field holds derives from the secret
                 raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
             if attempt:
                 raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)

@@ -26,14 +26,33 @@
   // ---- visibility, roles and names ----------------------------------------------------------
   const isVisible = (el) => {
     if (!el.isConnected) return false;
+    // where a person can see it: not pushed off the page (left: -9999px), not a pixel or less (the
+    // visually-hidden pattern), not cut away by an ancestor that clips its overflow. A honeypot
+    // carrying a field's old id must never pass for the field.
+    const seen = (node) => {
+      const b = node.getBoundingClientRect();
+      if (b.width <= 1 && b.height <= 1) return false;
+      const own = getComputedStyle(node);
+      if (/rect\(0(px)?,? 0(px)?,? 0(px)?,? 0(px)?\)/.test(own.clip) || /inset\(50%\)/.test(own.clipPath)) return false;
+      if (b.right + window.scrollX <= 0 || b.bottom + window.scrollY <= 0) return false;
+      const top = document.body;
+      for (let a = node.parentElement; a && a !== top && a !== document.documentElement; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        // only a box that cuts its content away; one that scrolls (auto, scroll) can bring it into view
+        if (!/hidden|clip/.test(s.overflowX + ' ' + s.overflowY)) continue;
+        const c = a.getBoundingClientRect();
+        if (b.right <= c.left || b.left >= c.right || b.bottom <= c.top || b.top >= c.bottom) return false;
+        if (s.position === 'fixed') break;
+      }
+      return true;
+    };
+    // a radio or checkbox hidden behind a styled label still counts when its label shows
+    const viaLabel = () => (el.type === 'radio' || el.type === 'checkbox') && el.labels && el.labels.length > 0
+      && [...el.labels].some((l) => l.getBoundingClientRect().width > 0 && seen(l));
     const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) {
-      // a radio or checkbox hidden behind a styled label still counts when its label shows
-      if ((el.type === 'radio' || el.type === 'checkbox') && el.labels && el.labels.length)
-        return [...el.labels].some((l) => l.getBoundingClientRect().width > 0);
-      return false;
-    }
-    return el.checkVisibility ? el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true }) : true;
+    if (r.width === 0 && r.height === 0) return viaLabel();
+    if (el.checkVisibility && !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) return false;
+    return seen(el) || viaLabel();
   };
   const INPUT_ROLES = { button: 'button', submit: 'button', reset: 'button', image: 'button',
     checkbox: 'checkbox', radio: 'radio', number: 'spinbutton', range: 'slider', search: 'searchbox' };
