@@ -164,10 +164,10 @@ class _Run:
     def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
-        # a target nothing matches yet is worth a moment's wait where the recording saw the page change before
-        # it (a new page state: a menu that opened after typing); on the page state the last step acted on,
-        # only while the page is still changing
-        grace = ABSENT_GRACE_MS if self.step_page != self.last_page else 0
+        # a target nothing matches yet is worth a moment's wait where the recording saw the page change after
+        # the last action (a new page state: a menu that opened after typing); after a page load (settled) or
+        # on the page state the last step acted on, only while the page is still changing
+        grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
         res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
                       wait_ms=self.t.action, grace_ms=grace, quiet_ms=self.t.quiet)
         if res.ok and not res.stale:
@@ -187,7 +187,7 @@ class _Run:
 
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
-        self.last_page, self.step_page = self.step_page, step.page
+        self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
         if step.page:
             rep.page_match = self.check_page(step.page)
         target: Target | None = step.target
