@@ -152,6 +152,7 @@ def test_pytest_tracebacks_and_pytest_playwright_traces_hold_no_secret(pytester:
                       "  - click: {target: {intent: go, selectors: ['css=#go']}}\n    expect: {url: /got}\n"))
     pytester.makepyfile(test_secret=PYTEST_FLOW_TEST)
     monkeypatch.setenv("HZ_SECRET", SECRET)
+    pytester.makeini("[pytest]\nwebmem_browser = true\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--tb=long", "--tracing", "on",
                                            "--output", str(pytester.path / "results"), timeout=240)
     text = "\n".join(result.outlines + result.errlines)

@@ -68,7 +68,7 @@ document.getElementById('toggle-all').addEventListener('change', (e) =>
 
 
 def todo_page(*items: str) -> str:
-    return TODOS.format(items="".join(
+    return TODOS.replace("{items}", "".join(
         f'<li><div class=view><input class=toggle type=checkbox><label>{text}</label>'
         f'<button class=destroy></button></div></li>' for text in items))
 

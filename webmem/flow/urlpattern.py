@@ -111,7 +111,7 @@ def url_problem(url: str, *, absolute: bool = False) -> str | None:
     if scheme or parts.netloc or absolute:
         if scheme not in WEB_SCHEMES:
             shown = f"the scheme {scheme}:" if scheme else "no scheme"
-            return f"{text!r} has {shown}; only http:// and https:// web addresses are allowed"
+            return f"{text!r} is not a web address: it has {shown}; only http:// and https:// are allowed"
         if not parts.hostname:
             return f"{text!r} has no host"
     return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from playwright.sync_api import ElementHandle, Page
 
+from webmem.flow.inputs import parse_bool
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage
 from webmem.page.selector import is_unique, render_selector, unique_selectors
@@ -44,9 +45,11 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
 
 
 def _words(values: Mapping[str, Any]) -> dict[str, str]:
-    """The input values a target may be tied to: text of two characters or more, longest first."""
+    """The input values a target may be tied to: text of two characters or more, longest first. Numbers and
+    yes/no values are states, not names (a `:nth-of-type(10)` or `[value="yes"]` is no data relation)."""
     found = {k: str(v).strip() for k, v in values.items() if isinstance(v, str | int | float)
-             and not isinstance(v, bool) and len(str(v).strip()) >= 2}
+             and not isinstance(v, bool) and len(str(v).strip()) >= 2 and parse_bool(v) is None
+             and not re.fullmatch(r"[\d.,:+-]+", str(v).strip())}
     return dict(sorted(found.items(), key=lambda kv: -len(kv[1])))
 
 
