@@ -109,7 +109,7 @@ def test_validate_dev_zero_and_a_folder(webmem_cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize("args,needle", [
     (["--base-url", "file:///"], "only http:// and https://"),
     (["--base-url", "javascript:alert(1)"], "only http:// and https://"),
-    (["--base-url", "http://[::1"], "not a valid URL"),
+    (["--base-url", "http://[::1"], "is not a web address (Invalid IPv6 URL)"),
     (["--report", "/tmp"], "--report /tmp: is a folder"),
 ])
 def test_run_options_refused_before_browser(webmem_cli, args: list[str], needle: str) -> None:
