@@ -216,9 +216,6 @@ class Redactor:
     def for_flow(cls, flow: Flow, values: Mapping[str, Any]) -> Redactor:
         return cls.for_inputs(flow.inputs, values)
 
-    def __bool__(self) -> bool:
-        return bool(self.secrets)
-
     def __call__(self, text: str) -> str:
         return self._text.sub(REDACTED, text) if self._text is not None else text
 
