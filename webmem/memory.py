@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from webmem import flowfile, guard, signature, stats
 from webmem.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.config import Settings, load_settings
-from webmem.errors import PageError
+from webmem.errors import InputError, PageError
 from webmem.flow import Flow, InputSpec, Signature
 from webmem.heal import make_healer, write_back
 from webmem.inputs import PLACEHOLDER, Redactor
@@ -32,7 +32,7 @@ from webmem.replay import RunOptions, one_line, run_flow
 from webmem.report import RunReport, StepReport
 from webmem.splice import done_part, splice
 from webmem.store import Entry, FlowStore, task_key, task_template
-from webmem.urlpattern import origin_of
+from webmem.urlpattern import origin_of, url_problem
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
 
@@ -151,6 +151,8 @@ class Memory:
         specs = {k: InputSpec(secret=k in secrets, env=env.get(k)) for k in values}
         redact = Redactor.for_inputs(specs, values)
         template = task_template(task, values)
+        if url is not None and (problem := url_problem(url, absolute=True)):  # the one URL rule
+            raise InputError(f"url: {problem}")
         if url is not None:
             try:
                 page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
