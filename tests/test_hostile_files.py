@@ -156,7 +156,7 @@ def test_binary_index_is_rebuilt(webmem_cli, tmp_path: Path) -> None:
     ({"full_name": None, "email": "a@b.co"}, "got null"),
     ({"full_name": {"a": [1]}, "email": "a@b.co"}, "got dict"),
     ({"full_name": ["x"], "email": "a@b.co"}, "got list"),
-    ({"full_name": "Ada", "email": "a@b.co", "plan": None}, "input 'plan'"),
+    ({"full_name": "Ada", "email": "a@b.co", "plan": None}, "input 'plan': expected an enum, got null"),
 ])
 def test_mistyped_inputs_file(webmem_cli, tmp_path: Path, data: dict, needle: str) -> None:
     f = tmp_path / "inputs.json"

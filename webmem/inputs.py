@@ -30,7 +30,7 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
     # an input is one scalar: null, a list or an object would be typed as "None" or "{'a': [1]}"
     if value is None or not isinstance(value, str | int | float | bool):
         kind = "null" if value is None else type(value).__name__
-        raise InputError(f"input {key!r}: expected a {spec.type}, got {kind}"
+        raise InputError(f"input {key!r}: expected {'an' if spec.type == 'enum' else 'a'} {spec.type}, got {kind}"
                          + ("" if spec.secret or value is None else f" {_short(repr(value))}"))
     if isinstance(value, str):
         try:
