@@ -109,7 +109,7 @@ def test_validate_dev_zero_and_a_folder(webmem_cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize("args,needle", [
     (["--base-url", "file:///"], "only http:// and https://"),
     (["--base-url", "javascript:alert(1)"], "only http:// and https://"),
-    (["--base-url", "http://[::1"], "not a valid URL"),
+    (["--base-url", "http://[::1"], "is not a web address (Invalid IPv6 URL)"),
     (["--report", "/tmp"], "--report /tmp: is a folder"),
 ])
 def test_run_options_refused_before_browser(webmem_cli, args: list[str], needle: str) -> None:
@@ -156,7 +156,7 @@ def test_binary_index_is_rebuilt(webmem_cli, tmp_path: Path) -> None:
     ({"full_name": None, "email": "a@b.co"}, "got null"),
     ({"full_name": {"a": [1]}, "email": "a@b.co"}, "got dict"),
     ({"full_name": ["x"], "email": "a@b.co"}, "got list"),
-    ({"full_name": "Ada", "email": "a@b.co", "plan": None}, "input 'plan'"),
+    ({"full_name": "Ada", "email": "a@b.co", "plan": None}, "input 'plan': expected an enum, got null"),
 ])
 def test_mistyped_inputs_file(webmem_cli, tmp_path: Path, data: dict, needle: str) -> None:
     f = tmp_path / "inputs.json"

@@ -82,3 +82,14 @@ def test_do_refuses_a_start_page_that_redirects_to_another_site(webmem_cli, tmp_
     assert "moved to another site" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not stolen(hostile)
     assert not list((tmp_path / "store").glob("*.yaml"))
+
+
+def test_memory_do_refuses_a_non_web_url_before_opening_it(page: Page, tmp_path: Path) -> None:
+    from webmem.memory import Memory
+
+    from webmem.errors import InputError
+
+    for url in ("file:///etc/passwd", "javascript:alert(1)", "http://[::1"):
+        with pytest.raises(InputError, match="is not a web address"):
+            Memory(tmp_path, agent="heuristic").do(page, "read it", {}, url=url)
+    assert page.url == "about:blank"

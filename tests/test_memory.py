@@ -148,11 +148,11 @@ def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:
     assert shown.returncode == 0 and "1 hits (0 healed, 0 handed over), 1 misses (1 learned), 0 not done" \
         in shown.stdout
 
-    # bad input: not a web address; a report that cannot be written (refused before any browser starts)
+    # bad input: not a web address; a report that cannot be written (the task still done, said so)
     bad = webmem_cli("do", "customers/new", "--task", "x", "--store", str(store))
     assert bad.returncode == 2 and "is not a web address" in bad.stderr
     nowhere = webmem_cli(*[a.replace("Ada", "Cy") for a in args], "--report", str(tmp_path))
-    assert nowhere.returncode == 2 and "is a folder" in nowhere.stderr and "hit: replayed" not in nowhere.stdout
+    assert nowhere.returncode == 2 and "hit: replayed" in nowhere.stdout and "cannot write the report" in nowhere.stderr
     assert "Traceback" not in bad.stderr + nowhere.stderr
 
     before = {p.name: p.read_bytes() for p in store.rglob("*") if p.is_file()}

@@ -210,7 +210,9 @@ def test_an_input_no_step_uses_must_keep_its_learned_value(tmp_path: Path) -> No
 
 
 def test_a_flow_file_that_cannot_be_indexed_is_listed_as_broken(tmp_path: Path) -> None:
-    broken = customer(name="a", steps=[GotoStep.model_construct(goto="http://[broken/x"), *customer().steps[1:]])
-    (tmp_path / "a.yaml").write_text(flowfile.dump_flow(broken))  # as a hand edit would: not through save_flow
+    flowfile.save_flow(customer(name="a", steps=[GotoStep(goto="http://127.0.0.1/x"), *customer().steps[1:]]),
+                       tmp_path / "a.yaml")
+    path = tmp_path / "a.yaml"  # a URL that the model refuses, edited in by hand
+    path.write_text(path.read_text().replace("http://127.0.0.1/x", "http://[broken/x"))
     [entry] = FlowStore(tmp_path).refresh()
     assert entry.error and "step 1 (goto)" in entry.error

@@ -22,12 +22,12 @@ from webmem.browser.config import Settings, load_settings
 from webmem.cache import stats
 from webmem.cache.splice import done_part, splice
 from webmem.cache.store import Entry, FlowStore, task_key, task_template
-from webmem.errors import PageError
+from webmem.errors import InputError, PageError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, Redactor
 from webmem.flow.model import InputSpec, Signature, slug
-from webmem.flow.urlpattern import origin_of
+from webmem.flow.urlpattern import origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.llm import configured
 from webmem.page import guard, signature
@@ -153,6 +153,8 @@ class Memory:
         specs = {k: InputSpec(secret=k in secrets, env=env.get(k)) for k in values}
         redact = Redactor.for_inputs(specs, values)
         template = task_template(task, values)
+        if url is not None and (problem := url_problem(url, absolute=True)):  # the one URL rule
+            raise InputError(f"url: {problem}")
         if url is not None:
             try:
                 page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)

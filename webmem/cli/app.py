@@ -275,8 +275,7 @@ def do_task(
 
     try:
         web_url(url, "URL")
-        out_file(report, "--report")
-        out_dir(trace, "--trace")
+        out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
         values, secrets = task_inputs(input, secret)

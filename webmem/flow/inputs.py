@@ -34,7 +34,7 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
     # an input is one scalar: null, a list or an object would be typed as "None" or "{'a': [1]}"
     if value is None or not isinstance(value, str | int | float | bool):
         kind = "null" if value is None else type(value).__name__
-        raise InputError(f"input {key!r}: expected a {spec.type}, got {kind}"
+        raise InputError(f"input {key!r}: expected {'an' if spec.type == 'enum' else 'a'} {spec.type}, got {kind}"
                          + ("" if spec.secret or value is None else f" {_short(repr(value))}"))
     if isinstance(value, str):
         try:
@@ -221,9 +221,6 @@ class Redactor:
     @classmethod
     def for_flow(cls, flow: Flow, values: Mapping[str, Any]) -> Redactor:
         return cls.for_inputs(flow.inputs, values)
-
-    def __bool__(self) -> bool:
-        return bool(self.secrets)
 
     def __call__(self, text: str) -> str:
         return self._text.sub(REDACTED, text) if self._text is not None else text

@@ -106,14 +106,14 @@ def url_problem(url: str, *, absolute: bool = False) -> str | None:
         parts = urlsplit(probe.strip())
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError as exc:
-        return f"{text!r} is not a valid URL ({exc})"
+        return f"{text!r} is not a web address ({exc})"
     scheme = parts.scheme.lower()
     if scheme or parts.netloc or absolute:
         if scheme not in WEB_SCHEMES:
             shown = f"the scheme {scheme}:" if scheme else "no scheme"
-            return f"{text!r} is not a web address: it has {shown}; only http:// and https:// are allowed"
+            return f"{text!r} is not a web address ({shown}; only http:// and https:// are allowed)"
         if not parts.hostname:
-            return f"{text!r} has no host"
+            return f"{text!r} is not a web address (no host)"
     return None
 
 

@@ -143,7 +143,7 @@ class Webmem:
         """Rewrite the traces pytest-playwright kept in this test's output folder without the secrets."""
         from webmem.browser.session import redact_archive
 
-        if self.artifacts is None or not self.redactor or not self.artifacts.is_dir():
+        if self.artifacts is None or not self.redactor.secrets or not self.artifacts.is_dir():
             return
         for archive in self.artifacts.rglob("*.zip"):
             redact_archive(archive, self.redactor)
