@@ -202,8 +202,19 @@
     // among the controls of its form or dialog, else of its own tree (a shadow root, a frame's body)
     const root = el.getRootNode();
     const c = containerOf(el) || (root.host ? root : el.ownerDocument.body);
-    const i = all(c, CONTROL).filter(isVisible).indexOf(el);
+    let visible = ordered && ordered.get(c);
+    if (!visible) {
+      visible = all(c, CONTROL).filter(isVisible);
+      if (ordered) ordered.set(c, visible);
+    }
+    const i = visible.indexOf(el);
     return i < 0 ? null : i;
+  };
+  // while one call describes many elements, each container's visible controls are listed once
+  let ordered = null;
+  const describing = (fn) => {
+    ordered = new Map();
+    try { return fn(); } finally { ordered = null; }
   };
   const STATE_CLASS = /^(active|focus(ed)?|hover(ed)?|selected|checked|disabled|open(ed)?|show(n)?|visible|hidden|(in)?valid|touched|untouched|dirty|pristine|error|has-|is-|ng-|was-|js-)/i;
   const classes = (el, generated) => toArray(el.classList)
@@ -330,7 +341,7 @@
     value: 'value' in el && el.tagName !== 'BUTTON' ? String(el.value) : null,
   });
 
-  W.inspect = (els, opts) => els.map((el) => ({ fp: describe(el, opts), ...state(el) }));
+  W.inspect = (els, opts) => describing(() => els.map((el) => ({ fp: describe(el, opts), ...state(el) })));
 
   // ---- selector candidates, best first (Playwright's order of robustness) --------------------
   const q = (s) => stringify.call(JSON, s);
@@ -404,7 +415,7 @@
   W.elements = (opts) => {
     const sel = opts && opts.wide ? CONTROL + ',' + WIDE : CONTROL;
     W.registry = deepAll(sel).filter((el) => isVisible(el) || (opts && opts.hidden));
-    return W.registry.map((el, i) => ({ index: i, fp: describe(el, opts), ...state(el) }));
+    return describing(() => W.registry.map((el, i) => ({ index: i, fp: describe(el, opts), ...state(el) })));
   };
 
   // ---- DOM signature: the page's interactive skeleton -----------------------------------------
@@ -466,15 +477,18 @@
     const lists = [];
     const tables = new Map();
     const add = (t) => { tokens[t] = (tokens[t] || 0) + 1; };
+    const chromes = [], inChrome = new Map();
     const els = deepAll(LANDMARK + ',' + CHROME + ',' + CONTROL);
     for (let i = 0; i < els.length; i++) {
       const el = els[i];
-      if (!isVisible(el)) continue;
       const chrome = chromeOf(el);
       if (chrome) {
-        if (chrome === el) add(['chrome', chromeRole(el), bucket(all(el, CONTROL).filter(isVisible).length)].join('|'));
+        // all its controls count, shown or not: a menu opened on hover is the same chrome
+        if (chrome === el) { if (isVisible(el)) chromes.push(el); }
+        else if (el.matches(CONTROL)) inChrome.set(chrome, (inChrome.get(chrome) || 0) + 1);
         continue;
       }
+      if (!isVisible(el)) continue;
       const inForm = formRow(el, tables);
       if (!inForm) {
         const list = rowOf(el);
@@ -489,6 +503,8 @@
       }
       add([role(el) || tag, mask(name), tag, type].join('|'));
     }
+    for (let i = 0; i < chromes.length; i++)
+      add(['chrome', chromeRole(chromes[i]), bucket(inChrome.get(chromes[i]) || 0)].join('|'));
     const tbls = deepAll('table');
     for (let i = 0; i < tbls.length; i++) {
       const table = tbls[i];
