@@ -168,6 +168,13 @@
   };
 
   // ---- containers and neighbours ------------------------------------------------------------
+  // the short text of an element people click by what it says (a span, an item, a cell): not a form control,
+  // and holding no control of its own
+  const leafText = (el) => {
+    if (/^(INPUT|SELECT|TEXTAREA|BODY|HTML|FORM|TABLE|UL|OL)$/.test(el.tagName) || first(el, CONTROL)) return '';
+    const t = textOf(el);
+    return t && t.length <= 80 ? t : '';
+  };
   const CONTROL = 'input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],' +
     '[role=checkbox],[role=radio],[role=textbox],[role=combobox],[role=switch],[role=tab],' +
     '[role=menuitem],[role=option],[contenteditable=""],[contenteditable=true],summary';
@@ -330,6 +337,8 @@
     const ph = el.getAttribute('placeholder'); if (ph) fp.placeholder = cap(ph, 80);
     if (['button', 'a', 'summary', 'option', 'label'].includes(tag) || /^(button|link|tab|menuitem)$/.test(r)) {
       const t = textOf(el); if (t) fp.text = cap(t, 80);
+    } else {
+      const t = leafText(el); if (t) fp.text = t;
     }
     const attrs = {};
     for (const a of ['id', 'name', 'data-testid', 'data-test', 'data-qa', 'aria-label', 'title', 'alt']) {
@@ -405,6 +414,8 @@
     const title = el.getAttribute('title'); if (title) add(`title=${title}`, title);
     if (['button', 'a', 'summary'].includes(tag) || r === 'button' || r === 'link') {
       const t = textOf(el); if (t && t.length <= 40) add(`text=${t}`, t);
+    } else {
+      const t = leafText(el); if (t && t.length <= 40) add(`text=${t}`, t);  // a clickable span, item or cell
     }
     if (el.id && !generated.test(el.id)) add(`css=#${CSS.escape(el.id)}`, el.id);
     const nm = el.getAttribute('name');
