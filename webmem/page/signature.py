@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from webmem.flow.model import Signature
 from webmem.page import inpage
 
-SIMILAR = 0.6  # Jaccard at or above: the same page with changes (a banner, a new field)
+SIMILAR = 0.4  # Jaccard at or above: the same page with changes (a banner, a new field, reworded labels)
 RENDERING = 0.3  # below this the page may still be rendering what it will show: worth a short look again
 
 
