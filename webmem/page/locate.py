@@ -122,7 +122,11 @@ def _registry_index(loc: Locator) -> int:
 
 
 def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
-    cands = page_candidates(page, learned, fits)
+    """Whether the element `loc` found is the best of its look-alikes in the learned container, by a margin
+    (look-alikes in another form, dialog or landmark are other controls)."""
+    found = page_candidates(page, learned, fits)
+    contexts = [c.fp.context for c in found]
+    cands = [c for c in found if same_container(learned, c.fp, contexts)]
     idx = _registry_index(loc)
     if not cands or cands[0].index != idx:
         return False, cands

@@ -65,6 +65,7 @@ OVERLAY_JS = """(W) => {
   }
   return null;
 }"""
+LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
 URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
@@ -211,10 +212,20 @@ class _Run:
         if kind.navigates:
             self.checked = None
 
-    def expect(self, exp: Expect, timeout: int | None = None) -> None:
+    def expect(self, exp: Expect, timeout: int | None = None, moved_from: str | None = None) -> None:
+        """Wait until the expectation holds. `moved_from`: the URL the step acted on. A recorded step's URL
+        expectation says "it navigated": on the flow's site, a page that moved elsewhere and stayed there
+        (a renamed path) meets it; what the next step finds there is verified on its own evidence."""
         deadline = time.monotonic() + (timeout or self.t.action) / 1000
+        landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
         for pause in _backoff():
             problems = self.expect_problems(exp)
+            if set(problems) == {"url"} and moved_from is not None and self.page.url != moved_from \
+                    and origin_of(self.page.url) == self.origin:
+                if landed is None or landed[0] != self.page.url:
+                    landed = (self.page.url, time.monotonic())
+                elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
+                    problems = {}
             if not problems or time.monotonic() >= deadline:
                 break
             time.sleep(pause)
@@ -292,10 +303,11 @@ class _Run:
             t0 = time.perf_counter()
             acted = False
             try:
+                before = self.page.url
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:
                     acted = True
-                    self.expect(step.expect)
+                    self.expect(step.expect, moved_from=before)
             except (PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
                 failed = exc if isinstance(exc, StepFailed) else None

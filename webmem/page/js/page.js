@@ -207,7 +207,11 @@
   };
   const context = (el) => {
     const c = containerOf(el);
-    if (!c) return '';
+    if (!c) {
+      // outside any form or dialog, its landmark: the nav's "New customer" is not the one in a page's cards
+      const mark = closestDeep(el, LANDMARK_SCOPE);
+      return mark ? cap(norm(`${role(mark) || mark.tagName.toLowerCase()} ${accName(mark)}`), 80) : '';
+    }
     const kind = c.tagName === 'FORM' ? 'form' : 'dialog';
     return cap(`${kind} ${containerName(c)}`, 80);
   };
@@ -397,6 +401,9 @@
     }
     return '/' + parts.join('/');
   };
+  const LANDMARK_SCOPE = 'nav,header,footer,main,aside,dialog,form[aria-label],form[aria-labelledby],' +
+    '[role=navigation],[role=banner],[role=contentinfo],[role=main],[role=complementary],[role=region],' +
+    '[role=dialog],[role=search],[role=form]';
   W.candidates = (el, opts) => {
     const generated = new RegExp(opts.generated, 'i');
     const out = [];
@@ -431,6 +438,13 @@
     if (row && row.role) {
       add(`role=${row.role} >> has_text=${q(cap(row.key, 80))} >> role=${r}${name ? `[name=${q(name)}]` : ''}`,
         cap(row.key, 80));
+    }
+    // within its landmark, as Playwright scopes a name that repeats on the page (the nav's "New customer"
+    // beside a card's): role=navigation >> role=link[name="New customer"]
+    const mark = r && name ? closestDeep(el, LANDMARK_SCOPE) : null;
+    if (mark) {
+      const mr = role(mark), mn = accName(mark);
+      if (mr) add(`role=${mr}${mn ? `[name=${q(mn)}]` : ''} >> role=${r}[name=${q(name)}]`, name);
     }
     out.push(`css=${cssPath(el, generated)}`);
     out.push(`xpath=${xpath(el)}`);
