@@ -1,0 +1,290 @@
+"""Browsers for MCP clients, and the recording sessions they hold open.
+
+Each client (the stdio peer, or one HTTP session) gets its own worker thread with its own browser,
+context and page, kept warm between calls so a hit costs what `Memory.do` costs. Sync Playwright
+objects may only be used from the thread that made them, so everything that touches the page runs on
+that worker: a `do` is a job on it, and on a miss (or a handover) `Memory.do` asks a `ClientAgent`
+for each action; its `next_action` blocks on a queue the client's tool calls feed. The recording loop,
+its validation and the store writes are webmem's own (`record_task` under `Memory.do`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets as tokens
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from webmem.agents.base import AgentError, InputView, Outcome, _Action
+from webmem.agents.digest import Digest
+from webmem.config import Settings
+from webmem.errors import WebmemError
+from webmem.inputs import Redactor
+from webmem.memory import DoResult, Memory
+from webmem.replay import one_line
+from webmem.session import open_page
+
+log = logging.getLogger("webmem.mcp")
+
+
+class SessionError(WebmemError):
+    """A tool call that cannot be carried out (one sentence, for the client)."""
+
+
+@dataclass
+class Turn:
+    """The page waits for the client's next action: what it looks like, and what the last action did."""
+
+    digest: Digest
+    outcome: Outcome | None = None
+    progress: list[str] = field(default_factory=list)  # a handover: what the replay already did
+
+
+@dataclass
+class Finished:
+    """The `do` is over: its result, or why it could not run (one line, secrets hidden)."""
+
+    result: DoResult | None = None
+    error: str | None = None
+
+
+Event = Turn | Finished
+
+
+class ClientAgent:
+    """An `Agent` whose decisions are an MCP client's tool calls. Runs on the worker thread."""
+
+    name = "mcp client"
+
+    def __init__(self, events: queue.Queue[Event], timeout: float):
+        self.events, self.timeout = events, timeout
+        self.actions: queue.Queue[_Action | None] = queue.Queue()
+        self.model_calls = self.tokens = 0
+        self.task, self.inputs, self.progress = "", [], []
+        self.outcome: Outcome | None = None
+        self.timed_out = False
+
+    def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
+        self.task, self.inputs, self.progress = task, inputs, list(progress or [])
+
+    def next_action(self, digest: Digest) -> _Action:
+        self.events.put(Turn(digest, self.outcome, self.progress))
+        self.outcome = None
+        try:
+            action = self.actions.get(timeout=self.timeout)
+        except queue.Empty:
+            self.timed_out = True
+            raise AgentError(f"no tool call for {self.timeout:g} s: the session timed out") from None
+        if action is None:
+            raise AgentError("the session was closed")
+        return action
+
+    def observe(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+@dataclass
+class Session:
+    """A recording the client drives: a miss being learned, or a broken replay being finished."""
+
+    id: str
+    task: str
+    inputs: dict[str, bool]  # input -> secret
+    shown: dict[str, Any]  # the inputs as the client may see them (secrets by name only)
+    agent: ClientAgent
+    events: queue.Queue[Event]
+    origin: str = ""
+    turn: Turn | None = None
+    kind: str = "recording"  # or handed_over
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait(self, timeout: float) -> Event:
+        try:
+            event = self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise SessionError(f"the browser did not answer within {timeout:g} s") from None
+        if isinstance(event, Turn):
+            self.turn = event
+        return event
+
+
+Job = Callable[["Worker", Page, Memory], None]
+
+
+class Worker(threading.Thread):
+    """One client's browser: a thread that owns it and runs the client's jobs one after another."""
+
+    def __init__(self, pool: Browsers, key: str):
+        super().__init__(name=f"webmem-mcp-{key[:12]}", daemon=True)
+        self.pool, self.key = pool, key
+        self.jobs: queue.Queue[Job | None] = queue.Queue()
+        self.agent: ClientAgent | None = None  # the agent Memory hands a miss or a broken replay to
+        self.session: Session | None = None
+        self.stop_after_job = False
+        self.failure: str | None = None
+
+    def run(self) -> None:
+        p = self.pool
+        try:
+            with open_page(p.settings, headed=p.headed) as page:
+                memory = Memory(p.store, agent=self._agent, heal=p.heal, settings=p.settings,
+                                on_event=lambda text: log.info("%s", text))
+                while True:
+                    try:
+                        job = self.jobs.get(timeout=p.idle_timeout)
+                    except queue.Empty:
+                        if p.retire(self):
+                            break
+                        continue
+                    if job is None:
+                        break
+                    job(self, page, memory)
+                    if self.stop_after_job and p.retire(self, force=True):
+                        break
+        except (WebmemError, PlaywrightError) as exc:
+            self.failure = f"the browser could not start: {one_line(exc)}"
+            log.error("%s", self.failure)
+            if self.session is not None:  # the call waiting for its first answer gets this one
+                self.session.events.put(Finished(error=self.failure))
+        finally:
+            p.retire(self, force=True)
+
+    def _agent(self) -> ClientAgent:
+        if self.agent is None:  # pragma: no cover - every job sets it before Memory.do runs
+            raise AgentError("no client agent for this job")
+        return self.agent
+
+
+class Browsers:
+    """The clients' workers and their open sessions."""
+
+    def __init__(self, store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
+                 session_timeout: float = 300.0, call_timeout: float = 300.0, max_clients: int = 4):
+        self.store, self.settings, self.headed, self.heal = store, settings, headed, heal
+        self.session_timeout, self.call_timeout = session_timeout, call_timeout
+        self.idle_timeout = session_timeout  # a client silent this long loses its browser
+        self.max_clients = max_clients
+        self.lock = threading.Lock()
+        self.workers: dict[str, Worker] = {}
+        self.sessions: dict[str, Session] = {}
+        self.closed: dict[str, str] = {}  # session id -> why it is closed (for a clear error)
+
+    # ---- workers ------------------------------------------------------------------------------
+
+    def _submit(self, key: str, job: Job, session: Session) -> Worker:
+        with self.lock:
+            w = self.workers.get(key)
+            if w is not None and w.session is not None:
+                raise SessionError(f"session {w.session.id} is still open: finish it with done or fail first")
+            if w is None:
+                if len(self.workers) >= self.max_clients:
+                    raise SessionError(f"all {self.max_clients} browsers are in use by other clients; try again later")
+                w = self.workers[key] = Worker(self, key)
+                w.start()
+            w.session = session
+            w.jobs.put(job)  # under the lock: a worker retiring now would see it
+            return w
+
+    def retire(self, worker: Worker, *, force: bool = False) -> bool:
+        """Let an idle worker go (or one that must stop); False if a job came in meanwhile."""
+        with self.lock:
+            if not force and (not worker.jobs.empty() or worker.session is not None):
+                return False
+            if self.workers.get(worker.key) is worker:
+                del self.workers[worker.key]
+            if worker.session is not None:
+                self._close(worker.session, "its browser closed")
+                worker.session = None
+            return True
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        with self.lock:
+            workers = list(self.workers.values())
+        for w in workers:
+            if w.agent is not None:
+                w.agent.actions.put(None)
+            w.jobs.put(None)
+        for w in workers:
+            w.join(timeout)
+
+    # ---- sessions -----------------------------------------------------------------------------
+
+    def do(self, key: str, task: str, url: str, values: Mapping[str, Any], secrets: Mapping[str, str],
+           origin: str = "") -> tuple[Session, Event]:
+        """Run `Memory.do` on the client's page. A hit (or an error) comes back finished; a miss or a
+        handover comes back as the open session's first turn."""
+        events: queue.Queue[Event] = queue.Queue()
+        agent = ClientAgent(events, self.session_timeout)
+        session = Session(id=tokens.token_hex(4), task=task, inputs={k: k in secrets for k in values},
+                          shown={k: "(secret)" if k in secrets else v for k, v in values.items()},
+                          agent=agent, events=events, origin=origin)
+        redact = Redactor([str(values[k]) for k in secrets if k in values])
+
+        def job(worker: Worker, page: Page, memory: Memory) -> None:
+            worker.agent = agent
+            event: Finished
+            try:
+                event = Finished(memory.do(page, task, values, url=url, secrets=secrets))
+            except (WebmemError, PlaywrightError) as exc:
+                event = Finished(error=redact(one_line(exc)))
+            except Exception as exc:  # a bug: say so in one line, never the values
+                log.error("do failed: %s", redact(one_line(exc)))
+                event = Finished(error=f"internal error ({type(exc).__name__}); see the server log")
+            worker.agent = None
+            with self.lock:  # closed before the answer goes out: the client's next do may come at once
+                worker.session = None
+                self._close(session, "it timed out" if agent.timed_out else "it ended")
+                if agent.timed_out:  # the browser context goes with the session that timed out
+                    worker.stop_after_job = True
+                    if self.workers.get(worker.key) is worker:
+                        del self.workers[worker.key]
+            events.put(event)
+
+        self._submit(key, job, session)
+        try:
+            event = session.wait(self.call_timeout)
+        except SessionError:
+            agent.actions.put(None)
+            raise
+        if isinstance(event, Turn):
+            session.kind = "handed_over" if event.progress else "recording"
+            with self.lock:
+                if session.id not in self.closed:
+                    self.sessions[session.id] = session
+        return session, event
+
+    def _close(self, session: Session, why: str) -> None:
+        self.sessions.pop(session.id, None)
+        self.closed.setdefault(session.id, why)
+
+    def session(self, sid: str) -> Session:
+        with self.lock:
+            s = self.sessions.get(sid)
+            if s is None:
+                why = self.closed.get(sid)
+                raise SessionError(f"session {sid} is closed ({why}); start again with do" if why
+                                   else f"there is no session {sid!r}; do returns one on a miss or a handover")
+            return s
+
+    def act(self, session: Session, action: _Action) -> Event:
+        """Hand one (already validated) action to the recording and wait for what it did."""
+        if not session.busy.acquire(blocking=False):
+            raise SessionError(f"session {session.id} is busy with another call")
+        try:
+            if session.id not in self.sessions:
+                raise SessionError(f"session {session.id} is closed ({self.closed.get(session.id, 'ended')})")
+            session.agent.actions.put(action)
+            return session.wait(self.call_timeout)
+        finally:
+            session.busy.release()
+
+    def open_browsers(self) -> int:
+        with self.lock:
+            return len(self.workers)
