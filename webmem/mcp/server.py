@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -57,16 +58,9 @@ and shows you the page as numbered elements: act with click/fill/select/check/un
 element number, type inputs as placeholders such as {{ email }}, and end with `done` (webmem stores the
 flow) or `fail`. Each stored flow is also a tool of its own."""
 
+Sid = Annotated[str, Field(description="the session id that do returned")]
+Element = Annotated[int, Field(description="the element's number in the last snapshot")]
 BROWSER_TOOLS = ("snapshot", "click", "fill", "select", "check", "uncheck", "press", "goto", "done", "fail")
-
-
-def client_key(ctx: Context) -> str:
-    """Which client is calling: its HTTP session, or the one stdio peer."""
-    rc = ctx.request_context
-    request = rc.request
-    headers = getattr(request, "headers", None)
-    sid = headers.get("mcp-session-id") if headers is not None else None
-    return sid or f"connection-{id(rc.session)}"
 
 
 # ---- what the agent receives --------------------------------------------------------------------
@@ -201,10 +195,8 @@ class WebmemMCP(MCPServer):
         entry = self.flow_tools().get(name)
         if entry is None:
             return await super().call_tool(name, arguments, context)  # the SDK's unknown-tool error
-        import anyio
-
         try:
-            text = await anyio.to_thread.run_sync(self._run_flow_tool, entry, dict(arguments), client_key(context))
+            text = await anyio.to_thread.run_sync(self._run_flow_tool, entry, dict(arguments))
         except (ToolError, WebmemError) as exc:
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         return CallToolResult(content=[TextContent(type="text", text=text)])
@@ -229,7 +221,7 @@ class WebmemMCP(MCPServer):
         body = self.flow_store.path_of(rel).read_text(encoding="utf-8")
         return [ReadResourceContents(content=body, mime_type="application/yaml")]
 
-    def _run_flow_tool(self, e: Entry, args: dict[str, Any], key: str) -> str:
+    def _run_flow_tool(self, e: Entry, args: dict[str, Any]) -> str:
         flow = flowfile.load_flow(self.flow_store.path_of(e.path), round_trip=False).flow
         url = args.pop("url", None)
         secret_specs = {k: s for k, s in flow.inputs.items() if s.secret}
@@ -248,7 +240,7 @@ class WebmemMCP(MCPServer):
         elif e.origin and origin_of(url) != e.origin:
             raise ToolError(f"url {url} is on {origin_of(url)}, not on this flow's site {e.origin}")
         task = render(flow.task, values)
-        return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
+        return run_do(self.browsers, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
 
 
 BUILTINS = ("do", "list_flows", "flow_stats", *BROWSER_TOOLS)
@@ -267,12 +259,12 @@ def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
     return {k: os.environ[env] for k, env in secrets.items()}
 
 
-def run_do(browsers: Browsers, key: str, task: str, url: str, values: Mapping[str, Any],
+def run_do(browsers: Browsers, task: str, url: str, values: Mapping[str, Any],
            secrets: Mapping[str, str]) -> str:
     check_url(url)
     values = {**values, **secret_values(secrets)}
     try:
-        session, event = browsers.do(key, task, url, values, secrets, origin=origin_of(url))
+        session, event = browsers.do(task, url, values, secrets, origin=origin_of(url))
     except SessionError as exc:
         raise ToolError(str(exc)) from None
     return answer(session, event, first=True)
@@ -308,13 +300,9 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
             raise ToolError(str(exc)) from None
         return answer(s, event)
 
-    Sid = Annotated[str, Field(description="the session id that do returned")]
-    Element = Annotated[int, Field(description="the element's number in the last snapshot")]
-
     @server.tool(annotations=ToolAnnotations(title="Do a browser task", open_world_hint=True))
     def do(task: Annotated[str, Field(description="the task in words, with the input values in it")],
            url: Annotated[str, Field(description="the page the task starts on")],
-           ctx: Context,
            inputs: Annotated[dict[str, str | int | float | bool], Field(
                description="the task's inputs by name (no secrets here)")] | None = None,
            secrets: Annotated[dict[str, str], Field(
@@ -326,7 +314,7 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
         clash = sorted(set(values) & set(secrets or {}))
         if clash:
             raise ToolError(f"{', '.join(clash)}: an input is either a value or a secret, not both")
-        return run_do(browsers, client_key(ctx), task, url, values, dict(secrets or {}))
+        return run_do(browsers, task, url, values, dict(secrets or {}))
 
     @server.tool()
     def snapshot(session: Sid) -> str:

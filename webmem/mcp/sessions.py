@@ -1,11 +1,12 @@
 """Browsers for MCP clients, and the recording sessions they hold open.
 
-Each client (the stdio peer, or one HTTP session) gets its own worker thread with its own browser,
-context and page, kept warm between calls so a hit costs what `Memory.do` costs. Sync Playwright
-objects may only be used from the thread that made them, so everything that touches the page runs on
-that worker: a `do` is a job on it, and on a miss (or a handover) `Memory.do` asks a `ClientAgent`
-for each action; its `next_action` blocks on a queue the client's tool calls feed. The recording loop,
-its validation and the store writes are webmem's own (`record_task` under `Memory.do`).
+Every `do` runs in a browser context of its own (the protocol's HTTP transport is stateless, so no
+call may rely on another's cookies), on one of a few warm browsers that each open their next context
+while idle. Sync Playwright objects may only be used from the thread that made them, so each browser
+has a worker thread and everything that touches its pages runs there: a `do` is a job on it, and on a
+miss (or a handover) `Memory.do` asks a `ClientAgent` for each action, whose `next_action` blocks on a
+queue the client's tool calls feed. The recording loop, its validation and the store writes are
+webmem's own (`record_task` under `Memory.do`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Page, sync_playwright
 
+from webmem import browser
 from webmem.agents.base import AgentError, InputView, Outcome, _Action
 from webmem.agents.digest import Digest
 from webmem.config import Settings
@@ -29,7 +31,7 @@ from webmem.errors import WebmemError
 from webmem.inputs import Redactor
 from webmem.memory import DoResult, Memory
 from webmem.replay import one_line
-from webmem.session import open_page
+from webmem.session import new_context
 
 log = logging.getLogger("webmem.mcp")
 
@@ -119,24 +121,28 @@ Job = Callable[["Worker", Page, Memory], None]
 
 
 class Worker(threading.Thread):
-    """One client's browser: a thread that owns it and runs the client's jobs one after another."""
+    """A warm browser on a thread of its own, running one `do` at a time, each in a fresh context
+    (opened ahead, while the worker is idle, so a hit does not wait for it)."""
 
-    def __init__(self, pool: Browsers, key: str):
-        super().__init__(name=f"webmem-mcp-{key[:12]}", daemon=True)
-        self.pool, self.key = pool, key
+    def __init__(self, pool: Browsers):
+        super().__init__(name="webmem-mcp-browser", daemon=True)
+        self.pool = pool
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.agent: ClientAgent | None = None  # the agent Memory hands a miss or a broken replay to
-        self.session: Session | None = None
-        self.stop_after_job = False
+        self.session: Session | None = None  # the do it is running (a hit, or an open session)
+        self.spare: Page | None = None
         self.failure: str | None = None
 
     def run(self) -> None:
         p = self.pool
         try:
-            with open_page(p.settings, headed=p.headed) as page:
+            with sync_playwright() as pw:
+                b = browser.launch(pw, p.settings, headed=p.headed)
                 memory = Memory(p.store, agent=self._agent, heal=p.heal, settings=p.settings,
                                 on_event=lambda text: log.info("%s", text))
                 while True:
+                    if self.spare is None:
+                        self.spare = new_context(b, p.settings).new_page()
                     try:
                         job = self.jobs.get(timeout=p.idle_timeout)
                     except queue.Empty:
@@ -145,13 +151,16 @@ class Worker(threading.Thread):
                         continue
                     if job is None:
                         break
-                    job(self, page, memory)
-                    if self.stop_after_job and p.retire(self, force=True):
-                        break
+                    page, self.spare = self.spare, None
+                    try:
+                        job(self, page, memory)
+                    finally:  # every do's context ends with it: a hit at once, a session at done/fail/timeout
+                        page.context.close()
+                b.close()
         except (WebmemError, PlaywrightError) as exc:
-            self.failure = f"the browser could not start: {one_line(exc)}"
+            self.failure = f"the browser failed: {one_line(exc)}"
             log.error("%s", self.failure)
-            if self.session is not None:  # the call waiting for its first answer gets this one
+            if self.session is not None:  # a call waiting for its answer gets this one
                 self.session.events.put(Finished(error=self.failure))
         finally:
             p.retire(self, force=True)
@@ -163,42 +172,45 @@ class Worker(threading.Thread):
 
 
 class Browsers:
-    """The clients' workers and their open sessions."""
+    """Warm browsers for the clients' `do` calls, and the sessions open on them. Every `do` gets a
+    context of its own, so clients (and calls) never share cookies or storage."""
 
     def __init__(self, store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
-                 session_timeout: float = 300.0, call_timeout: float = 300.0, max_clients: int = 4):
+                 session_timeout: float = 300.0, call_timeout: float = 300.0, max_browsers: int = 4):
         self.store, self.settings, self.headed, self.heal = store, settings, headed, heal
         self.session_timeout, self.call_timeout = session_timeout, call_timeout
-        self.idle_timeout = session_timeout  # a client silent this long loses its browser
-        self.max_clients = max_clients
+        self.idle_timeout = session_timeout  # an extra browser idle this long is closed
+        self.max_browsers = max_browsers
         self.lock = threading.Lock()
-        self.workers: dict[str, Worker] = {}
+        self.workers: list[Worker] = []
         self.sessions: dict[str, Session] = {}
         self.closed: dict[str, str] = {}  # session id -> why it is closed (for a clear error)
 
     # ---- workers ------------------------------------------------------------------------------
 
-    def _submit(self, key: str, job: Job, session: Session) -> Worker:
+    def _submit(self, job: Job, session: Session) -> None:
         with self.lock:
-            w = self.workers.get(key)
-            if w is not None and w.session is not None:
-                raise SessionError(f"session {w.session.id} is still open: finish it with done or fail first")
-            if w is None:
-                if len(self.workers) >= self.max_clients:
-                    raise SessionError(f"all {self.max_clients} browsers are in use by other clients; try again later")
-                w = self.workers[key] = Worker(self, key)
+            idle = [w for w in self.workers if w.session is None and w.failure is None]
+            ready = [w for w in idle if w.spare is not None]
+            if ready or idle:
+                w = (ready or idle)[0]
+            elif len(self.workers) < self.max_browsers:
+                w = Worker(self)
+                self.workers.append(w)
                 w.start()
+            else:
+                raise SessionError(f"all {self.max_browsers} browsers are busy with open sessions; finish one "
+                                   "(done or fail) or try again later")
             w.session = session
             w.jobs.put(job)  # under the lock: a worker retiring now would see it
-            return w
 
     def retire(self, worker: Worker, *, force: bool = False) -> bool:
-        """Let an idle worker go (or one that must stop); False if a job came in meanwhile."""
+        """Let an idle browser go (one stays warm), or one that failed; False if it is still wanted."""
         with self.lock:
-            if not force and (not worker.jobs.empty() or worker.session is not None):
+            if not force and (not worker.jobs.empty() or worker.session is not None or len(self.workers) <= 1):
                 return False
-            if self.workers.get(worker.key) is worker:
-                del self.workers[worker.key]
+            if worker in self.workers:
+                self.workers.remove(worker)
             if worker.session is not None:
                 self._close(worker.session, "its browser closed")
                 worker.session = None
@@ -206,7 +218,7 @@ class Browsers:
 
     def shutdown(self, timeout: float = 10.0) -> None:
         with self.lock:
-            workers = list(self.workers.values())
+            workers = list(self.workers)
         for w in workers:
             if w.agent is not None:
                 w.agent.actions.put(None)
@@ -216,9 +228,9 @@ class Browsers:
 
     # ---- sessions -----------------------------------------------------------------------------
 
-    def do(self, key: str, task: str, url: str, values: Mapping[str, Any], secrets: Mapping[str, str],
+    def do(self, task: str, url: str, values: Mapping[str, Any], secrets: Mapping[str, str],
            origin: str = "") -> tuple[Session, Event]:
-        """Run `Memory.do` on the client's page. A hit (or an error) comes back finished; a miss or a
+        """Run `Memory.do` in a fresh context. A hit (or an error) comes back finished; a miss or a
         handover comes back as the open session's first turn."""
         events: queue.Queue[Event] = queue.Queue()
         agent = ClientAgent(events, self.session_timeout)
@@ -238,16 +250,12 @@ class Browsers:
                 log.error("do failed: %s", redact(one_line(exc)))
                 event = Finished(error=f"internal error ({type(exc).__name__}); see the server log")
             worker.agent = None
-            with self.lock:  # closed before the answer goes out: the client's next do may come at once
+            with self.lock:  # free before the answer goes out: the client's next do may come at once
                 worker.session = None
                 self._close(session, "it timed out" if agent.timed_out else "it ended")
-                if agent.timed_out:  # the browser context goes with the session that timed out
-                    worker.stop_after_job = True
-                    if self.workers.get(worker.key) is worker:
-                        del self.workers[worker.key]
             events.put(event)
 
-        self._submit(key, job, session)
+        self._submit(job, session)
         try:
             event = session.wait(self.call_timeout)
         except SessionError:
