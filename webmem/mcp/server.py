@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urljoin, urlsplit
@@ -64,6 +64,19 @@ BROWSER_TOOLS = ("snapshot", "click", "fill", "select", "check", "uncheck", "pre
 
 
 # ---- what the agent receives --------------------------------------------------------------------
+
+
+KeyOf = Callable[[Context], str | None]
+
+
+def stdio_client_key(ctx: Context) -> str | None:
+    return "stdio"  # a stdio server has exactly one client
+
+
+def http_client_key(ctx: Context) -> str | None:
+    """An HTTP client's session id, when it has one (a stateless client has none: a fresh context each do)."""
+    headers = getattr(ctx.request_context.request, "headers", None)
+    return headers.get("mcp-session-id") if headers is not None else None
 
 
 def hit_text(res: DoResult, shown: Mapping[str, Any]) -> str:
@@ -153,9 +166,9 @@ def tool_name(name: str) -> str:
 class WebmemMCP(MCPServer):
     """MCPServer with the store's flows as tools and resources, listed afresh on every request."""
 
-    def __init__(self, store: Path, browsers: Browsers, **kwargs: Any):
+    def __init__(self, store: Path, browsers: Browsers, key_of: KeyOf, **kwargs: Any):
         super().__init__(**kwargs)
-        self.store_root, self.browsers = store, browsers
+        self.store_root, self.browsers, self.key_of = store, browsers, key_of
         self.flow_store = FlowStore(store)
 
     def flow_tools(self) -> dict[str, Entry]:
@@ -196,7 +209,8 @@ class WebmemMCP(MCPServer):
         if entry is None:
             return await super().call_tool(name, arguments, context)  # the SDK's unknown-tool error
         try:
-            text = await anyio.to_thread.run_sync(self._run_flow_tool, entry, dict(arguments))
+            text = await anyio.to_thread.run_sync(self._run_flow_tool, entry, dict(arguments),
+                                                self.key_of(context))
         except (ToolError, WebmemError) as exc:
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         return CallToolResult(content=[TextContent(type="text", text=text)])
@@ -221,7 +235,7 @@ class WebmemMCP(MCPServer):
         body = self.flow_store.path_of(rel).read_text(encoding="utf-8")
         return [ReadResourceContents(content=body, mime_type="application/yaml")]
 
-    def _run_flow_tool(self, e: Entry, args: dict[str, Any]) -> str:
+    def _run_flow_tool(self, e: Entry, args: dict[str, Any], key: str | None) -> str:
         flow = flowfile.load_flow(self.flow_store.path_of(e.path), round_trip=False).flow
         url = args.pop("url", None)
         secret_specs = {k: s for k, s in flow.inputs.items() if s.secret}
@@ -240,7 +254,7 @@ class WebmemMCP(MCPServer):
         elif e.origin and origin_of(url) != e.origin:
             raise ToolError(f"url {url} is on {origin_of(url)}, not on this flow's site {e.origin}")
         task = render(flow.task, values)
-        return run_do(self.browsers, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
+        return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
 
 
 BUILTINS = ("do", "list_flows", "flow_stats", *BROWSER_TOOLS)
@@ -259,12 +273,12 @@ def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
     return {k: os.environ[env] for k, env in secrets.items()}
 
 
-def run_do(browsers: Browsers, task: str, url: str, values: Mapping[str, Any],
+def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Mapping[str, Any],
            secrets: Mapping[str, str]) -> str:
     check_url(url)
     values = {**values, **secret_values(secrets)}
     try:
-        session, event = browsers.do(task, url, values, secrets, origin=origin_of(url))
+        session, event = browsers.do(key, task, url, values, secrets, origin=origin_of(url))
     except SessionError as exc:
         raise ToolError(str(exc)) from None
     return answer(session, event, first=True)
@@ -274,10 +288,10 @@ def run_do(browsers: Browsers, task: str, url: str, values: Mapping[str, Any],
 
 
 def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
-          session_timeout: float = 300.0) -> WebmemMCP:
+          session_timeout: float = 300.0, key_of: KeyOf = http_client_key) -> WebmemMCP:
     """The MCP server over a flow store (its browsers start with the first call that needs one)."""
     browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout)
-    server = WebmemMCP(store, browsers, name="webmem", instructions=INSTRUCTIONS)
+    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
 
     def ask(sid: str, action: _Action) -> str:
         try:
@@ -303,6 +317,7 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
     @server.tool(annotations=ToolAnnotations(title="Do a browser task", open_world_hint=True))
     def do(task: Annotated[str, Field(description="the task in words, with the input values in it")],
            url: Annotated[str, Field(description="the page the task starts on")],
+           ctx: Context,
            inputs: Annotated[dict[str, str | int | float | bool], Field(
                description="the task's inputs by name (no secrets here)")] | None = None,
            secrets: Annotated[dict[str, str], Field(
@@ -314,7 +329,7 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
         clash = sorted(set(values) & set(secrets or {}))
         if clash:
             raise ToolError(f"{', '.join(clash)}: an input is either a value or a secret, not both")
-        return run_do(browsers, task, url, values, dict(secrets or {}))
+        return run_do(browsers, key_of(ctx), task, url, values, dict(secrets or {}))
 
     @server.tool()
     def snapshot(session: Sid) -> str:
@@ -414,7 +429,8 @@ def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bo
     """Run the server until the client hangs up (stdio) or it is stopped (HTTP on 127.0.0.1:port)."""
     from webmem.config import load_settings
 
-    server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout)
+    server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
+                   key_of=stdio_client_key if transport == "stdio" else http_client_key)
     try:
         if transport == "stdio":
             server.run("stdio")

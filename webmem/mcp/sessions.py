@@ -1,12 +1,14 @@
 """Browsers for MCP clients, and the recording sessions they hold open.
 
-Every `do` runs in a browser context of its own (the protocol's HTTP transport is stateless, so no
-call may rely on another's cookies), on one of a few warm browsers that each open their next context
-while idle. Sync Playwright objects may only be used from the thread that made them, so each browser
-has a worker thread and everything that touches its pages runs there: a `do` is a job on it, and on a
-miss (or a handover) `Memory.do` asks a `ClientAgent` for each action, whose `next_action` blocks on a
-queue the client's tool calls feed. The recording loop, its validation and the store writes are
-webmem's own (`record_task` under `Memory.do`).
+A client the transport can tell apart (the stdio peer, an HTTP client with a session id) gets a
+browser and one context of its own, kept between its calls: a hit costs what `Memory.do` costs, and
+the client's cookies (a sign-in) carry over from one task to the next. A stateless HTTP client has no
+identity, so each of its `do` calls gets a fresh context on one of a few shared warm browsers (each opens
+its next context while idle). Sync Playwright objects may only be used from the thread that made them,
+so each browser has a worker thread and everything that touches its pages runs there: a `do` is a job
+on it, and on a miss (or a handover) `Memory.do` asks a `ClientAgent` for each action, whose
+`next_action` blocks on a queue the client's tool calls feed. The recording loop, its validation and
+the store writes are webmem's own (`record_task` under `Memory.do`).
 """
 
 from __future__ import annotations
@@ -121,12 +123,13 @@ Job = Callable[["Worker", Page, Memory], None]
 
 
 class Worker(threading.Thread):
-    """A warm browser on a thread of its own, running one `do` at a time, each in a fresh context
-    (opened ahead, while the worker is idle, so a hit does not wait for it)."""
+    """A warm browser on a thread of its own, running one `do` at a time: in the client's own context
+    (`key`), or else each in a fresh context opened ahead, while the worker is idle."""
 
-    def __init__(self, pool: Browsers):
+    def __init__(self, pool: Browsers, key: str | None = None):
         super().__init__(name="webmem-mcp-browser", daemon=True)
-        self.pool = pool
+        self.pool, self.key = pool, key
+        self.stop_after_job = False
         self.jobs: queue.Queue[Job | None] = queue.Queue()
         self.agent: ClientAgent | None = None  # the agent Memory hands a miss or a broken replay to
         self.session: Session | None = None  # the do it is running (a hit, or an open session)
@@ -151,10 +154,15 @@ class Worker(threading.Thread):
                         continue
                     if job is None:
                         break
+                    if self.key is not None:  # the client's own context, kept for its next call
+                        job(self, self.spare, memory)
+                        if self.stop_after_job and p.retire(self, force=True):
+                            break
+                        continue
                     page, self.spare = self.spare, None
                     try:
                         job(self, page, memory)
-                    finally:  # every do's context ends with it: a hit at once, a session at done/fail/timeout
+                    finally:  # the do's context ends with it: a hit at once, a session at done/fail/timeout
                         page.context.close()
                 b.close()
         except (WebmemError, PlaywrightError) as exc:
@@ -188,14 +196,21 @@ class Browsers:
 
     # ---- workers ------------------------------------------------------------------------------
 
-    def _submit(self, job: Job, session: Session) -> None:
+    def _submit(self, key: str | None, job: Job, session: Session) -> None:
         with self.lock:
-            idle = [w for w in self.workers if w.session is None and w.failure is None]
+            mine = next((w for w in self.workers if key is not None and w.key == key), None)
+            if mine is not None:
+                if mine.session is not None:
+                    raise SessionError(f"session {mine.session.id} is still open: finish it with done or fail first")
+                mine.session = session
+                mine.jobs.put(job)
+                return
+            idle = [w for w in self.workers if w.key is None and w.session is None and w.failure is None]
             ready = [w for w in idle if w.spare is not None]
-            if ready or idle:
+            if key is None and (ready or idle):
                 w = (ready or idle)[0]
             elif len(self.workers) < self.max_browsers:
-                w = Worker(self)
+                w = Worker(self, key)
                 self.workers.append(w)
                 w.start()
             else:
@@ -205,9 +220,12 @@ class Browsers:
             w.jobs.put(job)  # under the lock: a worker retiring now would see it
 
     def retire(self, worker: Worker, *, force: bool = False) -> bool:
-        """Let an idle browser go (one stays warm), or one that failed; False if it is still wanted."""
+        """Let an idle browser go (a client's own after its idle time; of the shared ones one stays warm),
+        or one that must stop; False if it is still wanted."""
         with self.lock:
-            if not force and (not worker.jobs.empty() or worker.session is not None or len(self.workers) <= 1):
+            shared = [w for w in self.workers if w.key is None]
+            if not force and (not worker.jobs.empty() or worker.session is not None
+                              or (worker.key is None and len(shared) <= 1)):
                 return False
             if worker in self.workers:
                 self.workers.remove(worker)
@@ -228,10 +246,10 @@ class Browsers:
 
     # ---- sessions -----------------------------------------------------------------------------
 
-    def do(self, task: str, url: str, values: Mapping[str, Any], secrets: Mapping[str, str],
+    def do(self, key: str | None, task: str, url: str, values: Mapping[str, Any], secrets: Mapping[str, str],
            origin: str = "") -> tuple[Session, Event]:
-        """Run `Memory.do` in a fresh context. A hit (or an error) comes back finished; a miss or a
-        handover comes back as the open session's first turn."""
+        """Run `Memory.do` in the client's context (`key`), or a fresh one. A hit (or an error) comes back
+        finished; a miss or a handover comes back as the open session's first turn."""
         events: queue.Queue[Event] = queue.Queue()
         agent = ClientAgent(events, self.session_timeout)
         session = Session(id=tokens.token_hex(4), task=task, inputs={k: k in secrets for k in values},
@@ -253,9 +271,13 @@ class Browsers:
             with self.lock:  # free before the answer goes out: the client's next do may come at once
                 worker.session = None
                 self._close(session, "it timed out" if agent.timed_out else "it ended")
+                if agent.timed_out and worker.key is not None:  # its context goes with it
+                    worker.stop_after_job = True
+                    if worker in self.workers:
+                        self.workers.remove(worker)
             events.put(event)
 
-        self._submit(job, session)
+        self._submit(key, job, session)
         try:
             event = session.wait(self.call_timeout)
         except SessionError:
