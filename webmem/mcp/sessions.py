@@ -212,7 +212,10 @@ class Browsers:
             elif len(self.workers) < self.max_browsers:
                 w = Worker(self, key)
                 self.workers.append(w)
+                w.session = session  # before it starts: a browser that cannot start answers this session
+                w.jobs.put(job)
                 w.start()
+                return
             else:
                 raise SessionError(f"all {self.max_browsers} browsers are busy with open sessions; finish one "
                                    "(done or fail) or try again later")
