@@ -100,7 +100,11 @@ async def customer_story(agent: Agent, portal, store: Path) -> None:
     learned = await learn_customer(agent, portal)
     assert (learned["status"], learned["flow"], learned["model_calls"]) == \
         ("learned", "create-a-customer-named.yaml", 0)
-    assert load_flow(store / "create-a-customer-named.yaml").flow.task == "Create a customer named {{ full_name }}"
+    flow = load_flow(store / "create-a-customer-named.yaml").flow
+    assert flow.task == "Create a customer named {{ full_name }}"
+    # the refused calls left no trace: the flow is the four steps that worked
+    assert [(s.action, getattr(s.args, "value", None)) for s in flow.steps] == \
+        [("goto", None), ("fill", "{{ full_name }}"), ("fill", "{{ email }}"), ("click", None)]
 
     calls = agent.browser_calls
     hit = result_of(await do_customer(agent, portal, "Bob Smith", "bob@example.com"))
@@ -275,3 +279,8 @@ def test_over_http_secrets_stay_on_the_server_and_clients_get_their_own_contexts
             assert_no_secret(b, store, log)
 
     run(body)
+
+
+def test_the_command_refuses_an_unknown_transport(webmem_cli) -> None:
+    bad = webmem_cli("mcp", "--transport", "carrier-pigeon", timeout=60)
+    assert bad.returncode == 2 and "--transport 'carrier-pigeon': expected stdio or http" in bad.stderr

@@ -117,7 +117,7 @@ def turn_text(session: Session, turn: Turn, first: bool) -> str:
         lines.append("tools: click/fill/select/check/uncheck/press(session, element, ...), goto(session, url), "
                      "snapshot(session), then done(session, summary) or fail(session, reason)")
     elif turn.outcome is not None:
-        said = turn.outcome.message
+        said = session.redact(turn.outcome.message)  # the recorder's messages may quote the page
         lines.append(("" if turn.outcome.ok else "not done: ") + (said if said != "ok" else "ok"))
     lines.append(turn.digest.render())
     return "\n".join(lines)
@@ -173,7 +173,7 @@ class WebmemMCP(MCPServer):
 
     def flow_tools(self) -> dict[str, Entry]:
         """One tool per task the store knows (its variants are Memory's to choose between)."""
-        taken = set(self._tool_manager._tools) if hasattr(self._tool_manager, "_tools") else set(BUILTINS)
+        taken = set(BUILTINS)
         out: dict[str, Entry] = {}
         seen: set[str] = set()
         if not self.store_root.is_dir():

@@ -105,8 +105,8 @@ class Session:
     agent: ClientAgent
     events: queue.Queue[Event]
     origin: str = ""
+    redact: Redactor = field(default_factory=Redactor)  # the secret values, for the server's eyes only
     turn: Turn | None = None
-    kind: str = "recording"  # or handed_over
     busy: threading.Lock = field(default_factory=threading.Lock)
 
     def wait(self, timeout: float) -> Event:
@@ -255,10 +255,10 @@ class Browsers:
         finished; a miss or a handover comes back as the open session's first turn."""
         events: queue.Queue[Event] = queue.Queue()
         agent = ClientAgent(events, self.session_timeout)
-        session = Session(id=tokens.token_hex(4), task=task, inputs={k: k in secrets for k in values},
-                          shown={k: "(secret)" if k in secrets else v for k, v in values.items()},
-                          agent=agent, events=events, origin=origin)
         redact = Redactor([str(values[k]) for k in secrets if k in values])
+        session = Session(id=tokens.token_hex(4), task=redact(task), inputs={k: k in secrets for k in values},
+                          shown={k: "(secret)" if k in secrets else v for k, v in values.items()},
+                          agent=agent, events=events, origin=origin, redact=redact)
 
         def job(worker: Worker, page: Page, memory: Memory) -> None:
             worker.agent = agent
@@ -287,7 +287,6 @@ class Browsers:
             agent.actions.put(None)
             raise
         if isinstance(event, Turn):
-            session.kind = "handed_over" if event.progress else "recording"
             with self.lock:
                 if session.id not in self.closed:
                     self.sessions[session.id] = session
@@ -317,7 +316,3 @@ class Browsers:
             return session.wait(self.call_timeout)
         finally:
             session.busy.release()
-
-    def open_browsers(self) -> int:
-        with self.lock:
-            return len(self.workers)
