@@ -128,6 +128,9 @@ async def customer_story(agent: Agent, portal, store: Path) -> None:
     text = await do_customer(agent, portal, "Eve Adams", "eve@example.com")
     assert "status: handed_over" in text and "was done, but then" in text
     sid = session_of(text)
+    failed, busy = await agent.call("do", task="Create a customer named Gus", url=portal.url + "/customers/new",
+                                    inputs={"full_name": "Gus", "email": "gus@example.com"})
+    assert failed and busy.endswith(f"session {sid} is still open: finish it with done or fail first")
     await agent.ok("check", session=sid, element=agent.element("checkbox", "I accept the terms of service"))
     await agent.ok("click", session=sid, element=agent.element("button", "Save customer"))
     over = result_of(await agent.ok("done", session=sid, summary="customer created"))
