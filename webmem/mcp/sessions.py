@@ -36,6 +36,7 @@ from webmem.replay import one_line
 from webmem.session import new_context
 
 log = logging.getLogger("webmem.mcp")
+CLOSED_KEPT = 1000  # closed sessions remembered, so a late call hears why rather than "no such session"
 
 
 class SessionError(WebmemError):
@@ -295,6 +296,8 @@ class Browsers:
     def _close(self, session: Session, why: str) -> None:
         self.sessions.pop(session.id, None)
         self.closed.setdefault(session.id, why)
+        while len(self.closed) > CLOSED_KEPT:  # a long-running server forgets the oldest
+            del self.closed[next(iter(self.closed))]
 
     def session(self, sid: str) -> Session:
         with self.lock:
