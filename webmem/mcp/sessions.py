@@ -181,8 +181,8 @@ class Worker(threading.Thread):
 
 
 class Browsers:
-    """Warm browsers for the clients' `do` calls, and the sessions open on them. Every `do` gets a
-    context of its own, so clients (and calls) never share cookies or storage."""
+    """Warm browsers for the clients' `do` calls, and the sessions open on them. No two clients ever
+    share a context (cookies, storage): a known client has its own, a stateless call a fresh one."""
 
     def __init__(self, store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
                  session_timeout: float = 300.0, call_timeout: float = 300.0, max_browsers: int = 4):
