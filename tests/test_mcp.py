@@ -257,6 +257,11 @@ def test_a_client_learns_then_hits_heals_and_finishes_a_handover(transport: str,
             assert names >= BROWSER_TOOLS | {"do", "list_flows", "flow_stats"}
             await customer_story(agent, portal, store, keeps_context=transport == "stdio")
             await sign_in_story(agent, portal, store)
+            # a client the transport tells apart (stdio) keeps its context: still signed in; a stateless one not
+            sid = session_of(await agent.ok("do", task="Look at the records", url=portal.url + "/records"))
+            assert ('button "Sign in"' in agent.page) == (transport == "http"), agent.page
+            assert json.loads(await agent.ok("fail", session=sid, reason="only looking"))["status"] == "failed"
+            assert not (store / "look-at-the-records.yaml").exists()
             assert_no_secret(agent, store, log)
 
     run(body)
