@@ -94,7 +94,12 @@ async def learn_customer(agent: Agent, portal) -> dict[str, Any]:
     await agent.ok("fill", session=sid, element=agent.element("textbox", "Email"), value="{{ email }}")
     assert "Email" in await agent.ok("snapshot", session=sid)
     await agent.ok("click", session=sid, element=agent.element("button", "Save customer"))
-    return result_of(await agent.ok("done", session=sid, summary="customer created"))
+    async with agent.client.listen(tools_list_changed=True, resources_list_changed=True) as changes:
+        learned = result_of(await agent.ok("done", session=sid, summary="customer created"))
+        with anyio.fail_after(10):  # a client listening hears that the store has a new tool and resource
+            heard = {type(await changes.__anext__()).__name__ for _ in range(2)}
+    assert heard == {"ToolsListChanged", "ResourcesListChanged"}, heard
+    return learned
 
 
 async def customer_story(agent: Agent, portal, store: Path, keeps_context: bool) -> None:

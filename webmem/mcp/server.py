@@ -131,6 +131,19 @@ def answer(session: Session, event: Event, first: bool = False) -> str:
     return turn_text(session, event, first)
 
 
+async def announce(ctx: Context, text: str) -> None:
+    """Tell listening clients what a finished do changed in the store: a new flow is a new tool and a
+    new resource; a healed or spliced flow is an updated resource."""
+    if not text.startswith("{"):
+        return  # a session's page: nothing stored yet
+    res = json.loads(text)
+    if res["status"] in {"learned", "handed_over"}:
+        await ctx.notify_tools_changed()
+        await ctx.notify_resources_changed()
+    if res["status"] in {"healed", "handed_over"} and res.get("flow"):
+        await ctx.notify_resource_updated(FLOW_URI + res["flow"])
+
+
 # ---- flows as tools -----------------------------------------------------------------------------
 
 
@@ -213,6 +226,7 @@ class WebmemMCP(MCPServer):
                                                 self.key_of(context))
         except (ToolError, WebmemError) as exc:
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+        await announce(context, text)
         return CallToolResult(content=[TextContent(type="text", text=text)])
 
     async def list_resources(self) -> list[Resource]:
@@ -315,21 +329,23 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
         return answer(s, event)
 
     @server.tool(annotations=ToolAnnotations(title="Do a browser task", open_world_hint=True))
-    def do(task: Annotated[str, Field(description="the task in words, with the input values in it")],
-           url: Annotated[str, Field(description="the page the task starts on")],
-           ctx: Context,
-           inputs: Annotated[dict[str, str | int | float | bool], Field(
-               description="the task's inputs by name (no secrets here)")] | None = None,
-           secrets: Annotated[dict[str, str], Field(
-               description="secret inputs: name -> environment variable the server reads the value from")]
-           | None = None) -> str:
+    async def do(task: Annotated[str, Field(description="the task in words, with the input values in it")],
+                 url: Annotated[str, Field(description="the page the task starts on")],
+                 ctx: Context,
+                 inputs: Annotated[dict[str, str | int | float | bool], Field(
+                     description="the task's inputs by name (no secrets here)")] | None = None,
+                 secrets: Annotated[dict[str, str], Field(
+                     description="secret inputs: name -> environment variable the server reads the value from")]
+                 | None = None) -> str:
         """Do a task in the browser. A task webmem knows is replayed at once (no page to read); otherwise a
         recording session opens and you do the task with the browser tools, ending with done or fail."""
         values = dict(inputs or {})
         clash = sorted(set(values) & set(secrets or {}))
         if clash:
             raise ToolError(f"{', '.join(clash)}: an input is either a value or a secret, not both")
-        return run_do(browsers, key_of(ctx), task, url, values, dict(secrets or {}))
+        text = await anyio.to_thread.run_sync(run_do, browsers, key_of(ctx), task, url, values, dict(secrets or {}))
+        await announce(ctx, text)
+        return text
 
     @server.tool()
     def snapshot(session: Sid) -> str:
@@ -380,9 +396,12 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = 
         return ask(session, Goto(url=url))
 
     @server.tool()
-    def done(session: Sid, summary: Annotated[str, Field(description="what was done, in one sentence")]) -> str:
+    async def done(session: Sid, summary: Annotated[str, Field(description="what was done, in one sentence")],
+                   ctx: Context) -> str:
         """The task is complete: webmem stores the flow (named after the task) and closes the session."""
-        return ask(session, Done(summary=summary))
+        text = await anyio.to_thread.run_sync(ask, session, Done(summary=summary))
+        await announce(ctx, text)
+        return text
 
     @server.tool()
     def fail(session: Sid, reason: Annotated[str, Field(description="why the task cannot be done")]) -> str:
