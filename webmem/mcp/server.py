@@ -69,8 +69,11 @@ BROWSER_TOOLS = ("snapshot", "click", "fill", "select", "check", "uncheck", "pre
 KeyOf = Callable[[Context], str | None]
 
 
+STDIO_CLIENT = "stdio"
+
+
 def stdio_client_key(ctx: Context) -> str | None:
-    return "stdio"  # a stdio server has exactly one client
+    return STDIO_CLIENT  # a stdio server has exactly one client
 
 
 def http_client_key(ctx: Context) -> str | None:
@@ -450,6 +453,7 @@ def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bo
 
     server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
                    key_of=stdio_client_key if transport == "stdio" else http_client_key)
+    server.browsers.warm(STDIO_CLIENT if transport == "stdio" else None)  # Chromium starts while the client connects
     try:
         if transport == "stdio":
             server.run("stdio")

@@ -223,6 +223,14 @@ class Browsers:
             w.session = session
             w.jobs.put(job)  # under the lock: a worker retiring now would see it
 
+    def warm(self, key: str | None = None) -> None:
+        """Start a browser before the first call needs it (for the client `key`, or a shared one)."""
+        with self.lock:
+            if not any(w.key == key for w in self.workers) and len(self.workers) < self.max_browsers:
+                w = Worker(self, key)
+                self.workers.append(w)
+                w.start()
+
     def retire(self, worker: Worker, *, force: bool = False) -> bool:
         """Let an idle browser go (a client's own after its idle time; of the shared ones one stays warm),
         or one that must stop; False if it is still wanted."""
