@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import queue
 import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -45,6 +43,7 @@ from webmem.memory import Memory  # noqa: E402
 from webmem.session import new_context  # noqa: E402
 
 ROOT = HERE.parent
+SETTLE = 1.0  # seconds for the HTTP server's context churn to finish before the next measured hit
 
 # what the agent does on each task's miss: (tool, role, element name, arguments)
 SCRIPTS: dict[str, list[tuple[str, str, str, dict[str, Any]]]] = {
@@ -96,32 +95,43 @@ class Counter:
         return text
 
 
-class InProcess(threading.Thread):
-    """`Memory.do` on a warm page in this process, on a thread of its own (sync Playwright stays on the
-    thread that made it), so its hits can alternate with the MCP hits and share the same machine load."""
+def in_process_loop(store: Path) -> None:
+    """`Memory.do` on a warm page, as `webmem do` runs it, in a process of its own (like each MCP server):
+    one JSON job a line on stdin, its time and status a line on stdout."""
+    settings = load_settings()
+    with sync_playwright() as pw:
+        b = browser.launch(pw, settings)
+        page = new_context(b, settings).new_page()
+        memory = Memory(store, agent="heuristic", settings=settings)
+        print("ready", flush=True)
+        for line in sys.stdin:
+            job = json.loads(line)
+            started = time.perf_counter()
+            res = memory.do(page, job["task"], job["values"], url=job["url"])
+            print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "status": res.status}), flush=True)
+        b.close()
+
+
+class InProcess:
+    """The other end of `in_process_loop`."""
 
     def __init__(self, store: Path):
-        super().__init__(daemon=True)
-        self.store, self.jobs, self.done = store, queue.Queue(), queue.Queue()
-
-    def run(self) -> None:
-        settings = load_settings()
-        with sync_playwright() as pw:
-            b = browser.launch(pw, settings)
-            page = new_context(b, settings).new_page()
-            memory = Memory(self.store, agent="heuristic", settings=settings)
-            while (job := self.jobs.get()) is not None:
-                task, url, values = job
-                started = time.perf_counter()
-                res = memory.do(page, task, values, url=url)
-                self.done.put(((time.perf_counter() - started) * 1000, res.status))
-            b.close()
+        self.proc = subprocess.Popen([sys.executable, __file__, "--in-process", str(store)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout and self.proc.stdout.readline().strip() == "ready"
 
     def hit(self, task: str, url: str, values: dict[str, str]) -> float:
-        self.jobs.put((task, url, values))
-        ms, status = self.done.get(timeout=120)
-        assert status == "hit", status
-        return ms
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write(json.dumps({"task": task, "url": url, "values": values}) + "\n")
+        self.proc.stdin.flush()
+        got = json.loads(self.proc.stdout.readline())
+        assert got["status"] == "hit", got
+        return float(got["ms"])
+
+    def close(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 @contextmanager
@@ -167,8 +177,7 @@ async def measure(store: Path, portal_url: str, hits: int, think: float) -> dict
     out: dict[str, dict[str, Any]] = {}
     params = StdioServerParameters(command=sys.executable, args=["-m", "webmem.cli", "mcp", "--store", str(store)],
                                    cwd=str(ROOT))
-    local = InProcess(store)
-    local.start()
+    local: InProcess | None = None
     try:
         with open(store.parent / "server.log", "w") as errlog:
             async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=120) as client, \
@@ -184,9 +193,13 @@ async def measure(store: Path, portal_url: str, hits: int, think: float) -> dict
                         page = await miss.call(tool, session=sid.group(1), element=element(page, role, name), **args)
                     learned = await miss.call("done", session=sid.group(1), summary="done")
                     assert '"status":"learned"' in learned, learned
+                    local = local or InProcess(store)
                     times: dict[str, list[float]] = {"mcp": [], "server": [], "http": [], "local": []}
                     hit = Counter(client)
                     for i in range(hits):  # alternating, so all see the same load on the machine
+                        await anyio.sleep(think)
+                        times["local"].append(await anyio.to_thread.run_sync(local.hit, task, url,
+                                                                             other(values, 1000 + i)))
                         for key, c in (("mcp", client), ("http", stateless)):
                             await anyio.sleep(think)
                             hit = Counter(c)
@@ -196,21 +209,25 @@ async def measure(store: Path, portal_url: str, hits: int, think: float) -> dict
                             assert '"status":"hit"' in text, text
                             if key == "mcp":
                                 times["server"].append(json.loads(text)["duration_ms"])
-                        await anyio.sleep(think)
-                        times["local"].append(await anyio.to_thread.run_sync(local.hit, task, url,
-                                                                             other(values, 1000 + i)))
+                        # the HTTP server now closes that context and opens the next: let it finish, or
+                        # the next in-process hit would pay for it
+                        await anyio.sleep(think + SETTLE)
                     out[case] = {"miss": miss, "hit": hit, **{k: statistics.median(v) for k, v in times.items()}}
     finally:
-        local.jobs.put(None)
-        local.join(30)
+        if local is not None:
+            local.close()
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hits", type=int, default=7)
+    ap.add_argument("--in-process", type=Path, help=argparse.SUPPRESS)  # the in-process side's own process
     ap.add_argument("--think", type=float, default=0.2, help="seconds between calls (as an agent would pause)")
     a = ap.parse_args()
+    if a.in_process:
+        in_process_loop(a.in_process)
+        return
     with portal_process() as portal_url, tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "flows"
         mcp = anyio.run(measure, store, portal_url, a.hits, a.think)
@@ -221,15 +238,15 @@ def main() -> None:
         print(f"{case:<10}{m.calls:>11}{m.chars:>12}{h.calls:>10}{h.chars:>10}{m.chars / h.chars:>12.1f}x")
     print(f"\nwall time of a hit, median of {a.hits}, alternating: Memory.do in-process vs through MCP "
           "(the SDK's client; goal <= 1.1x)")
-    print(f"{'task':<10}{'in-process':>11}{'MCP stdio':>11}{'ratio':>7}{'(server':>9}{'MCP layer)':>12}"
-          f"{'MCP http*':>11}{'ratio':>7}")
+    print(f"{'task':<10}{'in-process':>11}{'MCP stdio':>11}{'ratio':>7}{'(server':>9}{'MCP layer':>11}"
+          f"{'ratio)':>8}{'MCP http*':>11}{'ratio':>7}")
     for case, r in mcp.items():
-        lo = r["local"]
+        lo, layer = r["local"], r["mcp"] - r["server"]
         print(f"{case:<10}{lo:>9.0f}ms{r['mcp']:>9.0f}ms{r['mcp'] / lo:>6.2f}x{r['server']:>7.0f}ms"
-              f"{r['mcp'] - r['server']:>10.0f}ms{r['http']:>9.0f}ms{r['http'] / lo:>6.2f}x")
+              f"{layer:>9.0f}ms{r['mcp'] / r['server']:>7.2f}x{r['http']:>9.0f}ms{r['http'] / lo:>6.2f}x")
     print("server: Memory.do inside the stdio server; MCP layer: the rest (protocol, pipes, JSON), the cost MCP\n"
-          "adds. In-process runs on a thread of this process, beside the MCP clients; on a loaded machine the\n"
-          "ratios swing from run to run, the MCP layer much less.\n"
+          "adds, and its ratio: the hit through MCP against the very Memory.do it wraps. Each side runs in a\n"
+          "process of its own; on a loaded machine all of these swing from run to run (the layer least).\n"
           "* a stateless HTTP client has no identity to keep a context for: each do gets a fresh browser "
           f"context,\n  opened ahead while idle (the agent pauses {a.think:g} s between calls here).")
 
