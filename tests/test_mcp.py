@@ -219,7 +219,7 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def over_http(store: Path, log: Path, *extra: str) -> AsyncIterator[Callable[[], Client]]:
+async def over_http(store: Path, log: Path, *extra: str) -> AsyncIterator[Callable[..., Client]]:
     port = free_port()
     with log.open("w") as errlog:
         proc = subprocess.Popen([sys.executable, "-m", "webmem.cli", "mcp", "--store", str(store), "--transport",
@@ -234,7 +234,8 @@ async def over_http(store: Path, log: Path, *extra: str) -> AsyncIterator[Callab
                 except OSError:
                     assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
                     await anyio.sleep(0.1)
-            yield lambda: Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=CALL_TIMEOUT)
+            yield lambda mode="auto": Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=CALL_TIMEOUT,
+                                             mode=mode)
         finally:
             proc.terminate()
             try:
@@ -274,20 +275,24 @@ def test_a_client_learns_then_hits_heals_and_finishes_a_handover(transport: str,
 
 def test_over_http_clients_get_their_own_contexts_and_idle_sessions_time_out(portal, tmp_path: Path) -> None:
     store, log = tmp_path / "flows", tmp_path / "server.log"
+    idle = 8  # seconds a session may wait for its client's next call
 
     async def body() -> None:
-        async with over_http(store, log, "--session-timeout", "4") as connect, connect() as one, connect() as two:
+        async with over_http(store, log, "--session-timeout", str(idle)) as connect, connect() as one, \
+                connect("legacy") as two:  # a stateless client, and one with an HTTP session id
             a, b = Agent(one), Agent(two)
             # two clients at once, each with a session (and a browser context) of its own
             first = await do_customer(a, portal, "Ada", "ada@example.com")
+            await a.ok("fill", session=session_of(first), element=a.element("textbox", "Full name"),
+                       value="{{ full_name }}")
             second = await b.ok("do", task="Look at the records", url=portal.url + "/records")
             assert session_of(first) != session_of(second)
             assert "Sign in" in b.page and "Full name" in a.page  # each sees its own page
-            await a.ok("fill", session=session_of(first), element=a.element("textbox", "Full name"),
-                       value="{{ full_name }}")
+            failed, text = await b.call("do", task="Look at the records", url=portal.url + "/records")
+            assert failed and f"session {session_of(second)} is still open" in text  # b's context is b's
             failed, text = await b.call("fail", session=session_of(second), reason="needs a login")
             assert not failed and json.loads(text)["status"] == "failed"
-            await anyio.sleep(5)  # a's session times out: its context is closed and nothing is stored
+            await anyio.sleep(idle + 1)  # a's session times out: its context is closed and nothing is stored
             failed, text = await a.call("click", session=session_of(first), element=1)
             assert failed and "is closed (it timed out)" in text
             assert list(store.glob("*.yaml")) == []
