@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: demo test lint bench setup browser clean
+.PHONY: demo test lint typecheck bench setup browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,10 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: setup lint
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck
 	$(PY) -m pytest -q -n 2
 
 bench: setup

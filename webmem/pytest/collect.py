@@ -16,15 +16,12 @@ from typing import Any
 
 import pytest
 
-from webmem.errors import WebmemError
-from webmem.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
+from webmem.errors import DataFileError, WebmemError
+from webmem.flow.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
 from webmem.pytest.runner import FlowFailed, Webmem
 
 __all__ = ["DataFileError", "FlowCollector", "FlowItem", "data_file_for", "is_flow_file", "load_rows"]
 
-
-class DataFileError(WebmemError):
-    pass
 
 def data_file_for(flow_path: Path) -> Path | None:
     stem = flow_path.name.rsplit(".", 1)[0]
@@ -90,7 +87,7 @@ class FlowCollector(pytest.File):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, WebmemError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 def _test_function(path: Path, inputs: dict[str, Any]) -> Callable[..., None]:
