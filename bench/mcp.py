@@ -37,10 +37,10 @@ from mcp.client.stdio import stdio_client  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.test_record import CASES  # noqa: E402
-from webmem import browser  # noqa: E402
-from webmem.config import load_settings  # noqa: E402
-from webmem.memory import Memory  # noqa: E402
-from webmem.session import new_context  # noqa: E402
+from webmem.browser import launch as browser  # noqa: E402
+from webmem.browser.config import load_settings  # noqa: E402
+from webmem.browser.session import new_context  # noqa: E402
+from webmem.cache.memory import Memory  # noqa: E402
 
 ROOT = HERE.parent
 SETTLE = 1.0  # seconds for the HTTP server's context churn to finish before the next measured hit

@@ -21,7 +21,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from webmem.flowfile import load_flow
+from webmem.flow.flowfile import load_flow
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "demo-pass-123"  # the portal's demo password, which the server reads from its environment

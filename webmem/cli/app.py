@@ -394,7 +394,7 @@ def mcp_server(
     = "stdio",
     port: Annotated[int, typer.Option(help="the HTTP port", min=1, max=65535)] = 8765,
     headed: Annotated[bool, typer.Option(help="show the browser windows")] = False,
-    heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = HealMode.local,
+    heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = HealMode("local"),
     session_timeout: Annotated[float, typer.Option(help="seconds a client may leave a session or browser idle",
                                                    min=1.0)] = 300.0,
 ) -> None:
@@ -405,7 +405,7 @@ def mcp_server(
     from webmem.mcp import serve
 
     try:
-        serve(store, transport=transport, port=port, headed=headed, heal=heal.value, session_timeout=session_timeout)
+        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 

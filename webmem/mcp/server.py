@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import anyio
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -27,29 +27,26 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, Resource, TextContent, Tool, ToolAnnotations
 from pydantic import Field
 
-from webmem import flowfile, stats
-from webmem.agents.base import (
-    Check,
-    Click,
-    Done,
-    Fail,
-    Fill,
-    Goto,
-    InvalidAction,
-    Press,
-    Select,
-    Uncheck,
-    _Action,
-    check_against,
-)
-from webmem.config import Settings
-from webmem.errors import WebmemError
-from webmem.flow import Flow, InputSpec
-from webmem.inputs import placeholders, render, resolve_inputs
+from webmem.browser.config import Settings
+from webmem.cache import stats
+from webmem.cache.memory import DoResult
+from webmem.cache.store import Entry, FlowStore
+from webmem.errors import InvalidAction, WebmemError
+from webmem.flow import flowfile
+from webmem.flow.format import Flow
+from webmem.flow.inputs import placeholders, render, resolve_inputs
+from webmem.flow.model import InputSpec
+from webmem.flow.urlpattern import origin_of, url_problem
+from webmem.learn.agents.base import Done, Fail, check_against
 from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
-from webmem.memory import DoResult
-from webmem.store import Entry, FlowStore
-from webmem.urlpattern import origin_of
+from webmem.playback.heal import HealMode
+from webmem.steps import Action
+from webmem.steps.check import Check, Uncheck
+from webmem.steps.click import Click
+from webmem.steps.fill import Fill
+from webmem.steps.goto import Goto
+from webmem.steps.press import Press
+from webmem.steps.select import Select
 
 FLOW_URI = "webmem://flows/"
 INSTRUCTIONS = """webmem remembers browser tasks. Call `do` with the task in words, the start URL and the inputs.
@@ -278,9 +275,8 @@ BUILTINS = ("do", "list_flows", "flow_stats", *BROWSER_TOOLS)
 
 
 def check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ToolError(f"url {url!r} is not a web address (http:// or https://)")
+    if problem := url_problem(url, absolute=True):  # the one URL rule
+        raise ToolError(f"url: {problem}")
 
 
 def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
@@ -304,13 +300,13 @@ def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Map
 # ---- the server ---------------------------------------------------------------------------------
 
 
-def build(store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
+def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMode = "local",
           session_timeout: float = 300.0, key_of: KeyOf = http_client_key) -> WebmemMCP:
     """The MCP server over a flow store (its browsers start with the first call that needs one)."""
     browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout)
     server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
 
-    def ask(sid: str, action: _Action) -> str:
+    def ask(sid: str, action: Action) -> str:
         try:
             s = browsers.session(sid)
             if s.turn is None:  # pragma: no cover - a session is registered with its first turn
@@ -434,7 +430,7 @@ def flow_list(fs: FlowStore, root: Path) -> list[dict[str, Any]]:
     if not root.is_dir():
         return []
     record = stats.load(root)
-    out = []
+    out: list[dict[str, Any]] = []
     for e in sorted(fs.entries(), key=lambda e: e.path):
         if e.error:
             out.append({"flow": e.path, "error": e.error})
@@ -446,10 +442,10 @@ def flow_list(fs: FlowStore, root: Path) -> list[dict[str, Any]]:
     return out
 
 
-def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bool = False, heal: str = "local",
+def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bool = False, heal: HealMode = "local",
           session_timeout: float = 300.0) -> None:
     """Run the server until the client hangs up (stdio) or it is stopped (HTTP on 127.0.0.1:port)."""
-    from webmem.config import load_settings
+    from webmem.browser.config import load_settings
 
     server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
                    key_of=stdio_client_key if transport == "stdio" else http_client_key)

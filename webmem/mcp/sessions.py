@@ -25,15 +25,17 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
-from webmem import browser
-from webmem.agents.base import AgentError, InputView, Outcome, _Action
-from webmem.agents.digest import Digest
-from webmem.config import Settings
-from webmem.errors import WebmemError
-from webmem.inputs import Redactor
-from webmem.memory import DoResult, Memory
-from webmem.replay import one_line
-from webmem.session import new_context
+from webmem.browser import launch as browser
+from webmem.browser.config import Settings
+from webmem.browser.session import new_context
+from webmem.cache.memory import DoResult, Memory
+from webmem.errors import AgentError, WebmemError
+from webmem.flow.inputs import Redactor
+from webmem.learn.agents.base import InputView, Outcome
+from webmem.learn.agents.digest import Digest
+from webmem.playback.heal import HealMode
+from webmem.playback.run import one_line
+from webmem.steps import Action
 
 log = logging.getLogger("webmem.mcp")
 CLOSED_KEPT = 1000  # closed sessions remembered, so a late call hears why rather than "no such session"
@@ -70,16 +72,18 @@ class ClientAgent:
 
     def __init__(self, events: queue.Queue[Event], timeout: float):
         self.events, self.timeout = events, timeout
-        self.actions: queue.Queue[_Action | None] = queue.Queue()
+        self.actions: queue.Queue[Action | None] = queue.Queue()
         self.model_calls = self.tokens = 0
-        self.task, self.inputs, self.progress = "", [], []
+        self.task = ""
+        self.inputs: list[InputView] = []
+        self.progress: list[str] = []
         self.outcome: Outcome | None = None
         self.timed_out = False
 
     def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
         self.task, self.inputs, self.progress = task, inputs, list(progress or [])
 
-    def next_action(self, digest: Digest) -> _Action:
+    def next_action(self, digest: Digest) -> Action:
         self.events.put(Turn(digest, self.outcome, self.progress))
         self.outcome = None
         try:
@@ -184,7 +188,7 @@ class Browsers:
     """Warm browsers for the clients' `do` calls, and the sessions open on them. No two clients ever
     share a context (cookies, storage): a known client has its own, a stateless call a fresh one."""
 
-    def __init__(self, store: Path, settings: Settings, *, headed: bool = False, heal: str = "local",
+    def __init__(self, store: Path, settings: Settings, *, headed: bool = False, heal: HealMode = "local",
                  session_timeout: float = 300.0, call_timeout: float = 300.0, max_browsers: int = 4):
         self.store, self.settings, self.headed, self.heal = store, settings, headed, heal
         self.session_timeout, self.call_timeout = session_timeout, call_timeout
@@ -316,7 +320,7 @@ class Browsers:
                                    else f"there is no session {sid!r}; do returns one on a miss or a handover")
             return s
 
-    def act(self, session: Session, action: _Action) -> Event:
+    def act(self, session: Session, action: Action) -> Event:
         """Hand one (already validated) action to the recording and wait for what it did."""
         if not session.busy.acquire(blocking=False):
             raise SessionError(f"session {session.id} is busy with another call")
