@@ -190,7 +190,8 @@ class Memory:
                 look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []
         for e in self.store.candidates(task_key(task_template(task, inputs)), url):
-            sim = signature.similarity(e.signature, page_signature) if e.signature else signature.SIMILAR
+            known = e.signature is not None and signature.comparable(e.signature, page_signature)
+            sim = signature.similarity(e.signature, page_signature) if known else signature.SIMILAR  # type: ignore[arg-type]
             fs = record.flows.get(e.path) or stats.FlowStats()
             if not e.accepts(inputs):
                 fixed = ", ".join(f"{k}={v}" for k, v in e.fixed.items())

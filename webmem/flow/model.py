@@ -53,6 +53,7 @@ class Signature(Strict):
 
     hash: str
     tokens: list[str] = Field(default_factory=list)
+    format: int = Field(1, description="how the tokens were made; signatures of another format are not compared")
 
 
 class PageState(Strict):

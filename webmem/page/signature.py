@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from webmem.flow.model import Signature
 from webmem.page import inpage
 
-SIMILAR = 0.6  # Jaccard at or above: the same page with changes (a banner, a new field)
+SIMILAR = 0.4  # Jaccard at or above: the same page with changes (a banner, a new field, reworded labels)
 RENDERING = 0.3  # below this the page may still be rendering what it will show: worth a short look again
 
 
@@ -25,10 +25,19 @@ class Match(StrEnum):
     DIFFERENT = "different"
 
 
+FORMAT = 2  # tokens from what a user sees (no name attributes, chrome as one token, form tables kept)
+
+
 def from_tokens(tokens: list[str]) -> Signature:
     tokens = sorted(set(tokens))
     digest = hashlib.sha256("\n".join(tokens).encode("utf-8")).hexdigest()[:16]
-    return Signature(hash=digest, tokens=tokens)
+    return Signature(hash=digest, tokens=tokens, format=FORMAT)
+
+
+def comparable(a: Signature, b: Signature) -> bool:
+    """Signatures made the same way (a flow learned by an older webmem holds another format: it says nothing
+    about the page until a passing run refreshes it)."""
+    return a.format == b.format
 
 
 def capture(page: Page) -> Signature:
@@ -36,6 +45,8 @@ def capture(page: Page) -> Signature:
 
 
 def similarity(a: Signature, b: Signature) -> float:
+    if not comparable(a, b):
+        return 0.0
     if a.hash == b.hash:
         return 1.0
     sa, sb = set(a.tokens), set(b.tokens)
@@ -45,7 +56,7 @@ def similarity(a: Signature, b: Signature) -> float:
 
 
 def compare(learned: Signature, now: Signature) -> tuple[Match, float]:
-    if learned.hash == now.hash:
+    if learned.hash == now.hash and comparable(learned, now):
         return Match.EXACT, 1.0
     score = similarity(learned, now)
     return (Match.SIMILAR if score >= SIMILAR else Match.DIFFERENT), score

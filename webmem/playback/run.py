@@ -135,13 +135,15 @@ class _Run:
         if learned is None:
             self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
             return self.page_match
-        if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash:
+        if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \
+                and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
         now = signature.settled(self.page, self.t.quiet, self.t.settle)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
-        while now.hash != learned.hash and signature.similarity(learned, now) < signature.RENDERING \
-                and time.monotonic() < render_by:  # maybe still rendering what it will show: look again
+        # a page far from the learned one may still be rendering what it will show: look again, briefly
+        while signature.comparable(learned, now) and now.hash != learned.hash \
+                and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by:
             time.sleep(0.05)
             now = signature.settled(self.page, self.t.quiet, self.t.settle)
         match, sim = signature.compare(learned, now)
