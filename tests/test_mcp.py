@@ -68,6 +68,7 @@ def session_of(text: str) -> str:
 
 
 def result_of(text: str) -> dict[str, Any]:
+    assert text.startswith("{"), text  # a finished do, not a session's page
     return json.loads(text)
 
 
