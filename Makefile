@@ -38,6 +38,7 @@ bench: setup
 	$(PY) bench/replay_overhead.py
 	$(PY) bench/heal.py
 	$(PY) bench/cache.py
+	$(PY) bench/mcp.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

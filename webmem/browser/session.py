@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from webmem.browser import launch as browser
 from webmem.browser.config import Settings
@@ -26,10 +26,7 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
               redactor: Redactor | None = None, trace_name: str = "trace") -> Iterator[Page]:
     with sync_playwright() as pw:
         b = browser.launch(pw, settings, headed=headed)
-        ctx = b.new_context(viewport={"width": settings.viewport.width, "height": settings.viewport.height})
-        ctx.set_default_timeout(settings.timeouts.action)
-        ctx.set_default_navigation_timeout(settings.timeouts.navigation)
-        inpage.install(ctx)
+        ctx = new_context(b, settings)
         if trace is not None:
             ctx.tracing.start(screenshots=True, snapshots=True)
         try:
@@ -42,6 +39,15 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
                 redact_archive(path, redactor or Redactor())
             ctx.close()
             b.close()
+
+
+def new_context(b: Browser, settings: Settings) -> BrowserContext:
+    """A fresh context with webmem's viewport, timeouts and in-page helpers."""
+    ctx = b.new_context(viewport={"width": settings.viewport.width, "height": settings.viewport.height})
+    ctx.set_default_timeout(settings.timeouts.action)
+    ctx.set_default_navigation_timeout(settings.timeouts.navigation)
+    inpage.install(ctx)
+    return ctx
 
 
 def redact_archive(path: Path, redactor: Redactor) -> None:

@@ -387,6 +387,29 @@ def show_stats(
     out.print(table)
 
 
+@app.command("mcp")
+def mcp_server(
+    store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
+    transport: Annotated[str, typer.Option(help="stdio (the client starts webmem) or http (127.0.0.1:PORT/mcp)")]
+    = "stdio",
+    port: Annotated[int, typer.Option(help="the HTTP port", min=1, max=65535)] = 8765,
+    headed: Annotated[bool, typer.Option(help="show the browser windows")] = False,
+    heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = HealMode("local"),
+    session_timeout: Annotated[float, typer.Option(help="seconds a client may leave a session or browser idle",
+                                                   min=1.0)] = 300.0,
+) -> None:
+    """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
+    task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
+    if transport not in {"stdio", "http"}:
+        raise fail(f"--transport {transport!r}: expected stdio or http")
+    from webmem.mcp import serve
+
+    try:
+        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+
+
 @app.command()
 def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")]) -> None:
     """Check flow files against the format; prints one line per file. Exit 2 if any is invalid."""
