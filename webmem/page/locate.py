@@ -89,11 +89,12 @@ def same_container(learned: Fingerprint, found: Fingerprint, contexts: Collectio
 
 
 def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide: bool = False,
-                    hidden: bool = False) -> list[Candidate]:
+                    hidden: bool = False, like: str | None = None) -> list[Candidate]:
     """Every visible element that `fits` the action (`hidden`: invisible ones too; `wide`: list items,
     menu entries and other clickables besides form controls), scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
-    found = inpage.call(page, "(W, opts) => W.elements(opts)", {**inpage.OPTS, "wide": wide, "hidden": hidden})
+    opts = {**inpage.OPTS, "wide": wide, "hidden": hidden, "like": like}
+    found = inpage.call(page, "(W, opts) => W.elements(opts)", opts)
     out = []
     for item in found:
         fp = Fingerprint.model_validate(item["fp"])
@@ -121,10 +122,17 @@ def _registry_index(loc: Locator) -> int:
     return loc.evaluate("(el) => window.__webmem.registry.indexOf(el)")
 
 
+def look_alikes(fp: Fingerprint) -> str:
+    """A CSS selector for the elements like a learned one that is no control (a clickable span's rivals are
+    the spans of its class): its tag and first class."""
+    first = next((c for c in fp.classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)), None)
+    return fp.tag + (f".{first}" if first else "")
+
+
 def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
     """Whether the element `loc` found is the best of its look-alikes in the learned container, by a margin
     (look-alikes in another form, dialog or landmark are other controls)."""
-    found = page_candidates(page, learned, fits)
+    found = page_candidates(page, learned, fits, like=look_alikes(learned))
     contexts = [c.fp.context for c in found]
     cands = [c for c in found if same_container(learned, c.fp, contexts)]
     idx = _registry_index(loc)

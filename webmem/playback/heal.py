@@ -34,6 +34,7 @@ from webmem.page.locate import (
     MARGIN,
     Candidate,
     Resolution,
+    look_alikes,
     page_candidates,
     registry_element,
     render_target,
@@ -80,6 +81,7 @@ class Trouble:
         if self._all is None:
             fp = render_target(self.target, self.values).fingerprint if self.target else None
             found = page_candidates(self.page, fp, self.kind.fits, wide=self.kind.roles is None,
+                                    like=look_alikes(fp) if fp else None,
                                     hidden=True) if fp else []
             contexts = [c.fp.context for c in found if c.visible]
             self._all = [c for c in found if same_container(fp, c.fp, contexts)]  # type: ignore[arg-type]

@@ -457,7 +457,9 @@
   const WIDE = 'li,[role=listitem],[role=treeitem],[role=menuitemcheckbox],[role=menuitemradio],[role=gridcell],' +
     '[onclick],[tabindex]:not([tabindex="-1"])';
   W.elements = (opts) => {
-    const sel = opts && opts.wide ? CONTROL + ',' + WIDE : CONTROL;
+    let sel = opts && opts.wide ? CONTROL + ',' + WIDE : CONTROL;
+    // look-alikes of a learned element that is no control (a clickable span): its tag, as a tag
+    if (opts && opts.like && /^[a-z][a-z0-9-]*(\.[A-Za-z_][\w-]*)?$/.test(opts.like)) sel += ',' + opts.like;
     W.registry = deepAll(sel).filter((el) => isVisible(el) || (opts && opts.hidden));
     return describing(() => W.registry.map((el, i) => ({ index: i, fp: describe(el, opts), ...state(el) })));
   };
