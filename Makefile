@@ -38,7 +38,7 @@ bench: setup
 	$(PY) bench/replay_overhead.py
 	$(PY) bench/heal.py
 	$(PY) bench/cache.py
-	$(PY) bench/mcp.py
+	$(PY) bench/mcp_hits.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -85,8 +85,7 @@ def test_do_refuses_a_start_page_that_redirects_to_another_site(webmem_cli, tmp_
 
 
 def test_memory_do_refuses_a_non_web_url_before_opening_it(page: Page, tmp_path: Path) -> None:
-    from webmem.memory import Memory
-
+    from webmem import Memory
     from webmem.errors import InputError
 
     for url in ("file:///etc/passwd", "javascript:alert(1)", "http://[::1"):

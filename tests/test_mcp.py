@@ -4,6 +4,7 @@ returns and acts by element number, as a model would."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import re
@@ -247,10 +248,14 @@ async def over_http(store: Path, log: Path, *extra: str) -> AsyncIterator[Callab
 
 
 def run(body: Callable[[], Awaitable[None]], limit: float = 240) -> None:
+    """Run the client in a thread of its own: the worker's main thread may hold the event loop of
+    pytest-playwright's sync API (from an earlier test), and one thread runs one loop."""
     async def bounded() -> None:
         with anyio.fail_after(limit):
             await body()
-    anyio.run(bounded)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, bounded).result()
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])

@@ -260,4 +260,4 @@ def test_row_scoped_candidates(page: Page) -> None:
     # a control in no row gets no row-scoped candidate
     everything = page.locator("main > input").element_handle()
     cands = everything.evaluate("(el, opts) => window.__webmem.candidates(el, opts)", OPTS)
-    assert not any(" >> " in c for c in cands)
+    assert not any("has_text=" in c for c in cands)

@@ -82,7 +82,8 @@ def same_container(learned: Fingerprint, found: Fingerprint, contexts: Collectio
     container, the found element's is it."""
     if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
         return True
-    named = {c for c in contexts if c}
+    kind = learned.context.split(" ", 1)[0]  # form, dialog, or a landmark's role
+    named = {c for c in contexts if c and c.split(" ", 1)[0] == kind}
     if any(text_similarity(learned.context, c) >= 0.5 for c in named):
         return False  # the learned container is still there: this is another one
     return named == {found.context}

@@ -213,9 +213,9 @@ class _Run:
             self.checked = None
 
     def expect(self, exp: Expect, timeout: int | None = None, moved_from: str | None = None) -> None:
-        """Wait until the expectation holds. `moved_from`: the URL the step acted on. A recorded step's URL
-        expectation says "it navigated": on the flow's site, a page that moved elsewhere and stayed there
-        (a renamed path) meets it; what the next step finds there is verified on its own evidence."""
+        """Wait until the expectation holds. `moved_from`: the URL the step acted on, for a step on the way to
+        another page state: there, its URL expectation says "it navigated", and a page that moved elsewhere on
+        the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
         deadline = time.monotonic() + (timeout or self.t.action) / 1000
         landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
         for pause in _backoff():
@@ -307,7 +307,11 @@ class _Run:
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:
                     acted = True
-                    self.expect(step.expect, moved_from=before)
+                    # an expected URL on the way to a next page state only says "it navigated": that page's
+                    # own check and targets are the evidence; the last step's expectation stays strict
+                    following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+                    on_the_way = following is not None and following.page is not None
+                    self.expect(step.expect, moved_from=before if on_the_way else None)
             except (PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
                 failed = exc if isinstance(exc, StepFailed) else None

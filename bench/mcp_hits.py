@@ -3,7 +3,7 @@ through the browser tools while webmem records it) against a hit (one `do`): too
 received (about 4 a token). Then the wall time of a hit through MCP (stdio, the SDK's client) beside the
 same hit in-process (`Memory.do`, as `webmem do` runs it), side by side in one run.
 
-    .venv/bin/python bench/mcp.py [--hits 7] [--think 0.3]
+    .venv/bin/python bench/mcp_hits.py [--hits 7] [--think 0.3]
 
 Goal: a hit through MCP within 1.1x of Memory.do in-process. The two alternate hit by hit, so both see
 the same load on the machine; a stdio client keeps its browser context between calls, like the
@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-# this file is bench/mcp.py: its folder must not shadow the `mcp` SDK
+# this file is bench/mcp_hits.py (not mcp.py: a test that puts bench/ on sys.path would shadow the `mcp` SDK)
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
