@@ -183,7 +183,63 @@ def positional(selector: str) -> bool:
     return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
 
 
+# every plain CSS selector of a target probed with the page's own engine in one round trip (Playwright's
+# engine costs a protocol call per selector, its role engine milliseconds more); null where the page's
+# engine cannot say what Playwright's would (shadow roots it pierces, syntax only it knows, many matches)
+CSS_PROBE_JS = """(W, a) => {
+  const all = document.querySelectorAll('*');
+  if (all.length > 20000) return null;
+  for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
+  return a.selectors.map((s) => {
+    let els;
+    try { els = document.querySelectorAll(s); } catch (e) { return null; }
+    if (els.length > 8) return null;
+    // a select's options come along (what a select step needs before it acts)
+    return W.inspect([...els], a.opts).map((info, i) => !els[i].options ? info
+      : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
+  });
+}"""
+
+
+def _plain_css(selector: str) -> str | None:
+    """The CSS of a one-part, non-positional `css=` selector (one the page's own engine reads alike)."""
+    kind, _, body = selector.partition("=")
+    if kind != "css" or positional(selector) or " >> " in selector:
+        return None
+    return body
+
+
+def _resolve_fast(page: Page, target: Target) -> Resolution | None:
+    """The fast path of a page in its learned state: a plain CSS selector that matches one visible element
+    scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one round
+    trip. Anything less certain returns None: the full probe decides."""
+    learned = target.fingerprint
+    css = [(sel, body) for sel in target.selectors if (body := _plain_css(sel)) is not None]
+    if learned is None or not css:
+        return None
+    found = inpage.call(page, CSS_PROBE_JS, {"selectors": [body for _, body in css], "opts": inpage.OPTS})
+    if found is None:
+        return None
+    for (selector, _), infos in zip(css, found, strict=True):
+        if infos is None:
+            continue
+        visible = [i for i, info in enumerate(infos) if info["visible"]]
+        if len(visible) != 1:
+            continue
+        info = infos[visible[0]]
+        fp = Fingerprint.model_validate(info["fp"])
+        sc = score(learned, fp)
+        if sc < ACCEPT or not same_container(learned, fp):
+            continue
+        loc = locator(page, selector)
+        res = Resolution(probes=[Probe(selector, 1, sc)])
+        return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+    return None
+
+
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
+    if not strict and (fast := _resolve_fast(page, target)) is not None:
+        return fast
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:
@@ -222,5 +278,5 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
 
 def _accept(res: Resolution, loc: Locator, selector: str, sc: float | None, info: dict) -> Resolution:
     res.locator, res.selector, res.score = loc, selector, sc
-    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value")}
+    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value", "options")}
     return res

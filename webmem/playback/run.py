@@ -136,7 +136,7 @@ class _Run:
         if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        now = signature.settled_unless(self.page, learned, self.t.quiet, self.t.settle)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
         while now.hash != learned.hash and signature.similarity(learned, now) < signature.RENDERING \
                 and time.monotonic() < render_by:  # maybe still rendering what it will show: look again
