@@ -9,6 +9,7 @@ page, by a margin. Ambiguity is failure: two matches never mean "take the first"
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -57,7 +58,7 @@ class Probe:
 
 @dataclass
 class Resolution:
-    locator: Locator | None = None
+    locator: Locator | ElementHandle | None = None  # an element handle: the very element a probe verified
     selector: str | None = None
     score: float | None = None
     state: dict = field(default_factory=dict)
@@ -149,10 +150,14 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
     once: it is verified, or it is not the element."""
     started = time.monotonic()
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
+    rendering = False
     while True:
         res = _resolve_once(page, target, fits, strict)
+        if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
+            res = _resolve_once(page, target, fits, strict)
         if res.ok or any(p.count for p in res.probes):
             return res
+        rendering = True
         waited = (time.monotonic() - started) * 1000
         if waited >= wait_ms or (waited >= grace and signature.idle_ms(page) >= quiet_ms):
             return res
@@ -183,44 +188,79 @@ def positional(selector: str) -> bool:
     return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
 
 
-# every plain CSS selector of a target probed with the page's own engine in one round trip (Playwright's
+# a target's plain CSS and role selectors probed with the page's own engine in one round trip (Playwright's
 # engine costs a protocol call per selector, its role engine milliseconds more); null where the page's
-# engine cannot say what Playwright's would (shadow roots it pierces, syntax only it knows, many matches)
-CSS_PROBE_JS = """(W, a) => {
+# engine cannot say what Playwright's would (shadow roots it pierces, syntax only it knows, many matches).
+# A role selector is read the way the recorder wrote it: the role and accessible name the page script gives
+# every control (CONTROL as in page.js); what it matched is kept in W.probed, to act on that very element.
+FAST_PROBE_JS = """(W, a) => {
   const all = document.querySelectorAll('*');
   if (all.length > 20000) return null;
   for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
-  return a.selectors.map((s) => {
-    let els;
-    try { els = document.querySelectorAll(s); } catch (e) { return null; }
-    if (els.length > 8) return null;
+  let controls = null, described = null;
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  W.probed = [];
+  return a.probes.map((p, k) => {
+    let els, infos;
+    if (p.css !== undefined) {
+      try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
+      if (els.length > 8) return null;
+      infos = W.inspect(els, a.opts);
+    } else {
+      if (controls === null) {
+        controls = [...document.querySelectorAll(a.controls)];
+        if (controls.length > 400) return null;
+        described = W.inspect(controls, a.opts);
+      }
+      const name = norm(p.name);
+      const hits = controls.map((el, i) => i).filter((i) => described[i].fp.role === p.role
+        && norm(described[i].fp.name) === name);
+      els = hits.map((i) => controls[i]);
+      infos = hits.map((i) => described[i]);
+    }
+    W.probed[k] = els;
     // a select's options come along (what a select step needs before it acts)
-    return W.inspect([...els], a.opts).map((info, i) => !els[i].options ? info
+    return infos.map((info, i) => !els[i].options ? info
       : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
   });
 }"""
+CONTROL = ("input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],[role=checkbox],"
+           "[role=radio],[role=textbox],[role=combobox],[role=switch],[role=tab],[role=menuitem],[role=option],"
+           '[contenteditable=""],[contenteditable=true],summary,[role]')
+_ROLE = re.compile(r'^role=(?P<role>[a-z]+)\[name=(?P<name>".*")\]$', re.S)
 
 
-def _plain_css(selector: str) -> str | None:
-    """The CSS of a one-part, non-positional `css=` selector (one the page's own engine reads alike)."""
-    kind, _, body = selector.partition("=")
-    if kind != "css" or positional(selector) or " >> " in selector:
+def _fast_probe(selector: str) -> dict[str, str] | None:
+    """How the page's own engine reads `selector`: a one-part, non-positional `css=`, or a one-part
+    `role=R[name="N"]`; None for anything else."""
+    if " >> " in selector or positional(selector):
         return None
-    return body
+    kind, _, body = selector.partition("=")
+    if kind == "css":
+        return {"css": body}
+    m = _ROLE.match(selector)
+    if m is None:
+        return None
+    try:
+        name = json.loads(m["name"])
+    except ValueError:
+        return None
+    return {"role": m["role"], "name": name} if isinstance(name, str) else None
 
 
 def _resolve_fast(page: Page, target: Target) -> Resolution | None:
-    """The fast path of a page in its learned state: a plain CSS selector that matches one visible element
-    scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one round
-    trip. Anything less certain returns None: the full probe decides."""
+    """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
+    element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
+    round trip. Anything less certain returns None: the full probe decides."""
     learned = target.fingerprint
-    css = [(sel, body) for sel in target.selectors if (body := _plain_css(sel)) is not None]
-    if learned is None or not css:
+    fast = [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
+    if learned is None or not fast:
         return None
-    found = inpage.call(page, CSS_PROBE_JS, {"selectors": [body for _, body in css], "opts": inpage.OPTS})
+    found = inpage.call(page, FAST_PROBE_JS, {"probes": [p for _, p in fast], "opts": inpage.OPTS,
+                                              "controls": CONTROL})
     if found is None:
         return None
-    for (selector, _), infos in zip(css, found, strict=True):
+    for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
         if infos is None:
             continue
         visible = [i for i, info in enumerate(infos) if info["visible"]]
@@ -231,9 +271,15 @@ def _resolve_fast(page: Page, target: Target) -> Resolution | None:
         sc = score(learned, fp)
         if sc < ACCEPT or not same_container(learned, fp):
             continue
-        loc = locator(page, selector)
         res = Resolution(probes=[Probe(selector, 1, sc)])
-        return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+        if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
+            loc = locator(page, selector)
+            return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+        # act on the element this probe verified (Playwright's role engine might name it otherwise)
+        handle = page.evaluate_handle("(a) => window.__webmem.probed[a[0]][a[1]]", [k, visible[0]]).as_element()
+        if handle is None:
+            return None
+        return _accept(res, handle, selector, sc, info)
     return None
 
 
@@ -276,7 +322,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
     return res
 
 
-def _accept(res: Resolution, loc: Locator, selector: str, sc: float | None, info: dict) -> Resolution:
+def _accept(res: Resolution, loc: Locator | ElementHandle, selector: str, sc: float | None, info: dict) -> Resolution:
     res.locator, res.selector, res.score = loc, selector, sc
     res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value", "options")}
     return res
