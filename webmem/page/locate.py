@@ -200,18 +200,26 @@ FAST_PROBE_JS = """(W, a) => {
   let controls = null, described = null;
   const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
   W.probed = [];
+  // CSS first: when one finds a single visible element, the role probes (which describe every control) wait
+  const css = a.probes.map((p) => {
+    if (p.css === undefined) return null;
+    let els;
+    try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
+    return els.length > 8 ? null : [els, W.inspect(els, a.opts)];
+  });
+  const one = css.some((c) => c && c[1].filter((info) => info.visible).length === 1);
   return a.probes.map((p, k) => {
     let els, infos;
     if (p.css !== undefined) {
-      try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
-      if (els.length > 8) return null;
-      infos = W.inspect(els, a.opts);
+      if (!css[k]) return null;
+      [els, infos] = css[k];
     } else {
+      if (one) return null;
       if (controls === null) {
         controls = [...document.querySelectorAll(a.controls)];
-        if (controls.length > 400) return null;
-        described = W.inspect(controls, a.opts);
+        described = controls.length > 400 ? null : W.inspect(controls, a.opts);
       }
+      if (described === null) return null;
       const name = norm(p.name);
       const hits = controls.map((el, i) => i).filter((i) => described[i].fp.role === p.role
         && norm(described[i].fp.name) === name);
