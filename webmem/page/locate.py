@@ -9,6 +9,7 @@ page, by a margin. Ambiguity is failure: two matches never mean "take the first"
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -57,7 +58,7 @@ class Probe:
 
 @dataclass
 class Resolution:
-    locator: Locator | None = None
+    locator: Locator | ElementHandle | None = None  # an element handle: the very element a probe verified
     selector: str | None = None
     score: float | None = None
     state: dict = field(default_factory=dict)
@@ -162,10 +163,14 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
     once: it is verified, or it is not the element."""
     started = time.monotonic()
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
+    rendering = False
     while True:
         res = _resolve_once(page, target, fits, strict)
+        if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
+            res = _resolve_once(page, target, fits, strict)
         if res.ok or any(p.count for p in res.probes):
             return res
+        rendering = True
         waited = (time.monotonic() - started) * 1000
         if waited >= wait_ms or (waited >= grace and signature.idle_ms(page) >= quiet_ms):
             return res
@@ -196,7 +201,112 @@ def positional(selector: str) -> bool:
     return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
 
 
+# a target's plain CSS and role selectors probed with the page's own engine in one round trip (Playwright's
+# engine costs a protocol call per selector, its role engine milliseconds more); null where the page's
+# engine cannot say what Playwright's would (shadow roots it pierces, syntax only it knows, many matches).
+# A role selector is read the way the recorder wrote it: the role and accessible name the page script gives
+# every control (CONTROL as in page.js); what it matched is kept in W.probed, to act on that very element.
+FAST_PROBE_JS = """(W, a) => {
+  const all = document.querySelectorAll('*');
+  if (all.length > 20000) return null;
+  for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
+  let controls = null, described = null;
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  W.probed = [];
+  // CSS first: when one finds a single visible element, the role probes (which describe every control) wait
+  const css = a.probes.map((p) => {
+    if (p.css === undefined) return null;
+    let els;
+    try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
+    return els.length > 8 ? null : [els, W.inspect(els, a.opts)];
+  });
+  const one = css.some((c) => c && c[1].filter((info) => info.visible).length === 1);
+  return a.probes.map((p, k) => {
+    let els, infos;
+    if (p.css !== undefined) {
+      if (!css[k]) return null;
+      [els, infos] = css[k];
+    } else {
+      if (one) return null;
+      if (controls === null) {
+        controls = [...document.querySelectorAll(a.controls)];
+        described = controls.length > 400 ? null : W.inspect(controls, a.opts);
+      }
+      if (described === null) return null;
+      const name = norm(p.name);
+      const hits = controls.map((el, i) => i).filter((i) => described[i].fp.role === p.role
+        && norm(described[i].fp.name) === name);
+      els = hits.map((i) => controls[i]);
+      infos = hits.map((i) => described[i]);
+    }
+    W.probed[k] = els;
+    // a select's options come along (what a select step needs before it acts)
+    return infos.map((info, i) => !els[i].options ? info
+      : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
+  });
+}"""
+CONTROL = ("input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],[role=checkbox],"
+           "[role=radio],[role=textbox],[role=combobox],[role=switch],[role=tab],[role=menuitem],[role=option],"
+           '[contenteditable=""],[contenteditable=true],summary,[role]')
+_ROLE = re.compile(r'^role=(?P<role>[a-z]+)\[name=(?P<name>".*")\]$', re.S)
+
+
+def _fast_probe(selector: str) -> dict[str, str] | None:
+    """How the page's own engine reads `selector`: a one-part, non-positional `css=`, or a one-part
+    `role=R[name="N"]`; None for anything else."""
+    if " >> " in selector or positional(selector):
+        return None
+    kind, _, body = selector.partition("=")
+    if kind == "css":
+        return {"css": body}
+    m = _ROLE.match(selector)
+    if m is None:
+        return None
+    try:
+        name = json.loads(m["name"])
+    except ValueError:
+        return None
+    return {"role": m["role"], "name": name} if isinstance(name, str) else None
+
+
+def _resolve_fast(page: Page, target: Target) -> Resolution | None:
+    """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
+    element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
+    round trip. Anything less certain returns None: the full probe decides."""
+    learned = target.fingerprint
+    fast = [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
+    if learned is None or not fast:
+        return None
+    found = inpage.call(page, FAST_PROBE_JS, {"probes": [p for _, p in fast], "opts": inpage.OPTS,
+                                              "controls": CONTROL})
+    if found is None:
+        return None
+    for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
+        if infos is None:
+            continue
+        visible = [i for i, info in enumerate(infos) if info["visible"]]
+        if len(visible) != 1:
+            continue
+        info = infos[visible[0]]
+        fp = Fingerprint.model_validate(info["fp"])
+        sc = score(learned, fp)
+        if sc < ACCEPT or not same_container(learned, fp):
+            continue
+        res = Resolution(probes=[Probe(selector, 1, sc)])
+        if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
+            loc = locator(page, selector)
+            return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+        # act on the element this probe verified (Playwright's role engine might name it otherwise)
+        handle = page.evaluate_handle("(a) => window.__webmem.probed[a[0]][a[1]]", [k, visible[0]]).as_element()
+        if handle is None:
+            return None
+        return _accept(res, handle, selector, sc, info)
+    return None
+
+
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
+    if not strict and (fast := _resolve_fast(page, target)) is not None:
+        return fast
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:
@@ -233,7 +343,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
     return res
 
 
-def _accept(res: Resolution, loc: Locator, selector: str, sc: float | None, info: dict) -> Resolution:
+def _accept(res: Resolution, loc: Locator | ElementHandle, selector: str, sc: float | None, info: dict) -> Resolution:
     res.locator, res.selector, res.score = loc, selector, sc
-    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value")}
+    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value", "options")}
     return res

@@ -68,6 +68,18 @@ def settled(page: Page, quiet_ms: int, timeout_ms: int) -> Signature:
                                    [quiet_ms, timeout_ms]))
 
 
+def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int) -> Signature:
+    """The page's signature, settling only when it needs to: a loaded page that already shows the learned
+    skeleton exactly is in the learned state (one round trip, no quiet wait); anything else settles first,
+    then is captured again (a half-rendered page has another skeleton)."""
+    tokens = inpage.call(page, "(W) => document.readyState === 'loading' ? null : W.signature()")
+    if tokens is not None:
+        now = from_tokens(tokens)
+        if now.hash == learned.hash:
+            return now
+    return settled(page, quiet_ms, timeout_ms)
+
+
 # what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."
 BUSY_JS = """(W) => {
   if (document.readyState !== 'complete') return 0;

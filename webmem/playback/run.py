@@ -140,7 +140,7 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        now = signature.settled_unless(self.page, learned, self.t.quiet, self.t.settle)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly
         while signature.comparable(learned, now) and now.hash != learned.hash \

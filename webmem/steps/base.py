@@ -120,6 +120,6 @@ class StepKind:
         return f"<step kind {self.name}>"
 
 
-def require(res: Resolution) -> Locator:
+def require(res: Resolution) -> Locator | ElementHandle:
     assert res.locator is not None
     return res.locator

@@ -57,7 +57,7 @@ class SelectKind(StepKind):
         loc = require(res)
         wanted = run.render(step.select.value)
         intent = step.select.target.intent
-        options: list[list[str]] = loc.evaluate(OPTIONS_JS)
+        options: list[list[str]] = res.state.get("options") or loc.evaluate(OPTIONS_JS)
         chosen = option_values(options, wanted)
         if len(chosen) != 1:
             labels = ", ".join(label for _, label in options)

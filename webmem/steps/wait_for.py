@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from playwright.sync_api import ElementHandle
 from pydantic import Field, field_validator, model_validator
 
 from webmem.flow.model import Expect, StepModel, Strict, Target
@@ -51,7 +52,11 @@ class WaitForKind(StepKind):
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
         args = step.wait_for
-        require(res).wait_for(state="visible", timeout=args.timeout_ms or run.timeouts.action)
+        el, timeout = require(res), args.timeout_ms or run.timeouts.action
+        if isinstance(el, ElementHandle):  # the very element a probe verified
+            el.wait_for_element_state("visible", timeout=timeout)
+        else:
+            el.wait_for(state="visible", timeout=timeout)
 
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:
         args = step.wait_for
