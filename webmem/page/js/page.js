@@ -309,7 +309,10 @@
     const name = accName(el); if (name) fp.name = cap(name, 80);
     const label = labelText(el); if (label) fp.label = cap(label, 80);
     const ph = el.getAttribute('placeholder'); if (ph) fp.placeholder = cap(ph, 80);
-    if (['button', 'a', 'summary', 'option', 'label'].includes(tag) || /^(button|link|tab|menuitem)$/.test(r)) {
+    // list, menu and tree entries and custom clickables (wide candidates) are known by their words too
+    if (['button', 'a', 'summary', 'option', 'label'].includes(tag) || /^(button|link|tab|menuitem)$/.test(r) ||
+        /^(menuitemcheckbox|menuitemradio|treeitem|option|listitem|gridcell)$/.test(r) ||
+        (!r && (el.hasAttribute('onclick') || el.hasAttribute('tabindex')))) {
       const t = textOf(el); if (t) fp.text = cap(t, 80);
     }
     const attrs = {};
@@ -445,7 +448,7 @@
   const chromeOf = (el) => {
     // the outermost chrome landmark holding el (or el itself)
     let found = null;
-    for (let n = el.closest(CHROME); n; n = n.parentElement && n.parentElement.closest(CHROME))
+    for (let n = closestDeep(el, CHROME); n; n = parentOf(n) && closestDeep(parentOf(n), CHROME))
       if (chromeRole(n)) found = n;
     return found;
   };
@@ -454,7 +457,7 @@
   const FORM_CONTROL = 'input:not([type=hidden]),select,textarea,[contenteditable=""],[contenteditable=true]';
   const TABLE = 'table,[role=table],[role=grid],[role=treegrid]';
   const formRow = (el, cache) => {
-    const row = el.closest('tr,[role=row]');
+    const row = closestDeep(el, 'tr,[role=row]');
     const table = row && row.closest(TABLE);
     if (!table) return null;
     if (!cache.has(table)) cache.set(table, all(table, FORM_CONTROL).length > 0);
