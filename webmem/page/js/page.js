@@ -30,6 +30,7 @@
     const els = all(root, '*');
     for (let i = 0; i < els.length; i++) {
       const e = els[i];
+      if (e.shadowRoot) shadowy = true;
       const sub = e.shadowRoot ? deepAll(sel, e.shadowRoot) : (frameDoc(e) ? deepAll(sel, frameDoc(e)) : null);
       if (sub && sub.length) inner.push([e, sub]);
     }
@@ -47,10 +48,13 @@
   };
   // the parent, stepping out of a shadow root to its host (not out of a frame)
   const parentOf = (n) => n.parentElement || (n.parentNode && n.parentNode.host) || null;
+  // set once this document showed an open shadow root (until then no walk needs to leave one)
+  let shadowy = false;
+  const noteRoot = (el) => { if (!shadowy && el.getRootNode().host) shadowy = true; };
   const closestDeep = (el, sel) => {
     for (let n = el; n; ) {
       const found = n.closest(sel);
-      if (found) return found;
+      if (found || !shadowy) return found;
       const root = n.getRootNode();
       n = root && root.host ? root.host : null;
     }
@@ -344,7 +348,10 @@
     value: 'value' in el && el.tagName !== 'BUTTON' ? String(el.value) : null,
   });
 
-  W.inspect = (els, opts) => describing(() => els.map((el) => ({ fp: describe(el, opts), ...state(el) })));
+  W.inspect = (els, opts) => describing(() => els.map((el) => {
+    noteRoot(el);
+    return { fp: describe(el, opts), ...state(el) };
+  }));
 
   // ---- selector candidates, best first (Playwright's order of robustness) --------------------
   const q = (s) => stringify.call(JSON, s);
@@ -373,6 +380,7 @@
     return '/' + parts.join('/');
   };
   W.candidates = (el, opts) => {
+    noteRoot(el);
     const generated = new RegExp(opts.generated, 'i');
     const out = [];
     const add = (s, text) => { if (text && !perRun.test(text) && text.length <= 80 && !out.includes(s)) out.push(s); };
