@@ -230,7 +230,12 @@
   const cellsOf = (row) => toArray(row.children)
     .filter((c) => c.tagName === 'TD' || c.tagName === 'TH' || CELL.test(c.getAttribute('role') || ''));
   const isRowHeader = (c) => c.tagName === 'TH' || c.getAttribute('role') === 'rowheader';
-  const holds = (c, el) => c === el || c.contains(el);
+  const holds = (c, el) => {
+    if (c === el || c.contains(el)) return true;
+    if (!shadowy) return false;
+    for (let n = parentOf(el); n; n = parentOf(n)) if (n === c) return true;  // el inside a shadow root in c
+    return false;
+  };
   // a table row's header: a th in that row, else the first cell with text that does not hold the element
   const rowHeader = (row, el) => {
     const cells = cellsOf(row).filter((c) => !holds(c, el));
