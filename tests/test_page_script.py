@@ -119,6 +119,15 @@ def test_sees_open_shadow_roots_and_same_origin_frames(page: Page) -> None:
     assert unique_selectors(page, handle)[0] == 'role=textbox[name="Nickname"]'
 
 
+def test_chrome_holds_its_web_components(page: Page) -> None:
+    page.set_content("""<nav><x-menu></x-menu></nav><main><h1>Home</h1></main><script>
+      customElements.define('x-menu', class extends HTMLElement { connectedCallback() {
+        this.attachShadow({ mode: 'open' }).innerHTML = '<a href="/a">A</a><a href="/b">B</a><a href="/c">C</a>';
+      } });</script>""")
+    tokens = signature.capture(page).tokens
+    assert tokens == ["chrome|navigation|3-5", "heading|home|h1|", "main||main|"]
+
+
 def test_signature_is_what_a_user_sees(page: Page, portal) -> None:
     page.goto(portal.url + "/customers/new")
     tokens = signature.capture(page).tokens
@@ -232,6 +241,8 @@ def test_wide_registry_only_when_asked(page: Page) -> None:
     got = [(i["fp"]["tag"], i["fp"].get("role"), i["fp"].get("name")) for i in wide]
     assert got == [("button", "button", "Open"), ("li", "listitem", None), ("li", "listitem", None),
                    ("div", "menuitemcheckbox", "Bold"), ("div", None, None), ("span", None, None)]
+    # what sets entries apart is their words
+    assert [i["fp"].get("text") for i in wide[1:]] == ["Apples", "Pears", "Bold", "Go on", "Focus me"]
     hidden = inpage.call(page, "(W, opts) => W.elements(opts)", {**OPTS, "wide": True, "hidden": True})
     leaf = [i for i in hidden if i["fp"].get("name") == "Hidden leaf"]
     assert len(leaf) == 1 and leaf[0]["visible"] is False

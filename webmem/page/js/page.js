@@ -30,6 +30,7 @@
     const els = all(root, '*');
     for (let i = 0; i < els.length; i++) {
       const e = els[i];
+      if (e.shadowRoot) shadowy = true;
       const sub = e.shadowRoot ? deepAll(sel, e.shadowRoot) : (frameDoc(e) ? deepAll(sel, frameDoc(e)) : null);
       if (sub && sub.length) inner.push([e, sub]);
     }
@@ -47,10 +48,13 @@
   };
   // the parent, stepping out of a shadow root to its host (not out of a frame)
   const parentOf = (n) => n.parentElement || (n.parentNode && n.parentNode.host) || null;
+  // set once this document showed an open shadow root (until then no walk needs to leave one)
+  let shadowy = false;
+  const noteRoot = (el) => { if (!shadowy && el.getRootNode().host) shadowy = true; };
   const closestDeep = (el, sel) => {
     for (let n = el; n; ) {
       const found = n.closest(sel);
-      if (found) return found;
+      if (found || !shadowy) return found;
       const root = n.getRootNode();
       n = root && root.host ? root.host : null;
     }
@@ -256,7 +260,12 @@
   const cellsOf = (row) => toArray(row.children)
     .filter((c) => c.tagName === 'TD' || c.tagName === 'TH' || CELL.test(c.getAttribute('role') || ''));
   const isRowHeader = (c) => c.tagName === 'TH' || c.getAttribute('role') === 'rowheader';
-  const holds = (c, el) => c === el || c.contains(el);
+  const holds = (c, el) => {
+    if (c === el || c.contains(el)) return true;
+    if (!shadowy) return false;
+    for (let n = parentOf(el); n; n = parentOf(n)) if (n === c) return true;  // el inside a shadow root in c
+    return false;
+  };
   // a table row's header: a th in that row, else the first cell with text that does not hold the element
   const rowHeader = (row, el) => {
     const cells = cellsOf(row).filter((c) => !holds(c, el));
@@ -339,7 +348,10 @@
     const name = accName(el); if (name) fp.name = cap(name, 80);
     const label = labelText(el); if (label) fp.label = cap(label, 80);
     const ph = el.getAttribute('placeholder'); if (ph) fp.placeholder = cap(ph, 80);
-    if (['button', 'a', 'summary', 'option', 'label'].includes(tag) || /^(button|link|tab|menuitem)$/.test(r)) {
+    // list, menu and tree entries and custom clickables (wide candidates) are known by their words too
+    if (['button', 'a', 'summary', 'option', 'label'].includes(tag) || /^(button|link|tab|menuitem)$/.test(r) ||
+        /^(menuitemcheckbox|menuitemradio|treeitem|option|listitem|gridcell)$/.test(r) ||
+        (!r && (el.hasAttribute('onclick') || el.hasAttribute('tabindex')))) {
       const t = textOf(el); if (t) fp.text = cap(t, 80);
     } else {
       const t = leafText(el); if (t) fp.text = t;
@@ -373,7 +385,10 @@
     value: 'value' in el && el.tagName !== 'BUTTON' ? String(el.value) : null,
   });
 
-  W.inspect = (els, opts) => describing(() => els.map((el) => ({ fp: describe(el, opts), ...state(el) })));
+  W.inspect = (els, opts) => describing(() => els.map((el) => {
+    noteRoot(el);
+    return { fp: describe(el, opts), ...state(el) };
+  }));
 
   // ---- selector candidates, best first (Playwright's order of robustness) --------------------
   const q = (s) => stringify.call(JSON, s);
@@ -405,6 +420,7 @@
     '[role=navigation],[role=banner],[role=contentinfo],[role=main],[role=complementary],[role=region],' +
     '[role=dialog],[role=search],[role=form]';
   W.candidates = (el, opts) => {
+    noteRoot(el);
     const generated = new RegExp(opts.generated, 'i');
     const out = [];
     const add = (s, text) => { if (text && !perRun.test(text) && text.length <= 80 && !out.includes(s)) out.push(s); };
@@ -491,7 +507,7 @@
   const chromeOf = (el) => {
     // the outermost chrome landmark holding el (or el itself)
     let found = null;
-    for (let n = el.closest(CHROME); n; n = n.parentElement && n.parentElement.closest(CHROME))
+    for (let n = closestDeep(el, CHROME); n; n = parentOf(n) && closestDeep(parentOf(n), CHROME))
       if (chromeRole(n)) found = n;
     return found;
   };
@@ -500,7 +516,7 @@
   const FORM_CONTROL = 'input:not([type=hidden]),select,textarea,[contenteditable=""],[contenteditable=true]';
   const TABLE = 'table,[role=table],[role=grid],[role=treegrid]';
   const formRow = (el, cache) => {
-    const row = el.closest('tr,[role=row]');
+    const row = closestDeep(el, 'tr,[role=row]');
     const table = row && row.closest(TABLE);
     if (!table) return null;
     if (!cache.has(table)) cache.set(table, all(table, FORM_CONTROL).length > 0);
