@@ -132,7 +132,8 @@ class SelectorTier(Tier):
         if res is None or not res.ok or not res.stale or trouble.target is None:
             return None
         assert res.locator is not None
-        repair = _learn(trouble, res.locator.element_handle(), self.name, "local", res.stale[0], res.score)
+        element = res.locator if isinstance(res.locator, ElementHandle) else res.locator.element_handle()
+        repair = _learn(trouble, element, self.name, "local", res.stale[0], res.score)
         return Mend(res, repair) if repair is not None else None
 
 

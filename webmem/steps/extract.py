@@ -41,14 +41,13 @@ class ExtractKind(StepKind):
     action = Extract
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
-        loc, args = require(res), step.extract
-        timeout = run.timeouts.action
+        loc, args = require(res), step.extract  # found and verified: it is there, nothing to wait for
         if args.attr:
-            got = loc.get_attribute(args.attr, timeout=timeout)
+            got = loc.get_attribute(args.attr)
         elif res.state.get("value") is not None:
-            got = loc.input_value(timeout=timeout)
+            got = loc.input_value()
         else:
-            got = " ".join(loc.inner_text(timeout=timeout).split())
+            got = " ".join(loc.inner_text().split())
         run.extracted[args.name] = got
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
