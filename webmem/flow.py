@@ -149,10 +149,11 @@ class ExtractArgs(ElementArgs):
 
 class _Step(Strict):
     expect: Expect | None = None
+    commit: bool = Field(False, description="the step that hands the data to the server (webmem batch)")
 
     @property
     def action(self) -> str:
-        return next((k for k in type(self).model_fields if k != "expect"), "expect")
+        return next((k for k in type(self).model_fields if k not in STEP_EXTRAS), "expect")
 
     @property
     def args(self) -> Any:
@@ -229,13 +230,16 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
 ELEMENT_ACTIONS = ("click", "fill", "select", "check", "uncheck", "press", "wait_for", "extract")
 
 
+STEP_EXTRAS = ("expect", "commit")  # keys a step may hold beside its action
+
+
 def step_kind(raw: Any) -> str | None:
     """Which action a raw step mapping holds (the key that is not `expect`, or `expect` alone)."""
     if isinstance(raw, BaseModel):
         return raw.action  # type: ignore[attr-defined]
     if not isinstance(raw, dict):
         return None
-    keys = [k for k in raw if k != "expect"]
+    keys = [k for k in raw if k not in STEP_EXTRAS]
     if not keys:
         return "expect" if "expect" in raw else None
     return keys[0] if len(keys) == 1 and keys[0] in STEP_TYPES else None
@@ -261,6 +265,13 @@ Step = Annotated[
 ]
 
 
+class Verify(Strict):
+    """How `webmem batch` proves a row whose commit step was cut short did land: these steps, run with
+    the row's inputs, pass only if the record exists (e.g. open a list, expect the row's key)."""
+
+    steps: list[Step] = Field(min_length=1)
+
+
 class Flow(Strict):
     webmem: int = Field(FORMAT_VERSION, description="format version")
     name: str
@@ -269,6 +280,7 @@ class Flow(Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     pages: dict[str, PageState] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1)
+    verify: Verify | None = None
 
     @model_validator(mode="after")
     def _pages_exist(self) -> Flow:
