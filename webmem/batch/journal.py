@@ -127,7 +127,9 @@ class Journal:
                 cur = self.conn.cursor()
                 cur.executemany(self._sql(
                     "INSERT INTO batch_rows (run, key, n, inputs, status, error) VALUES (%s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (run, key) DO NOTHING"), batch)
+                    # a row fixed in the file since it was found invalid is taken up again
+                    "ON CONFLICT (run, key) DO UPDATE SET inputs = excluded.inputs, status = excluded.status, "
+                    "error = excluded.error WHERE batch_rows.status = 'invalid'"), batch)
                 after = self.count()
             batch.clear()
             return after - before
@@ -139,6 +141,12 @@ class Journal:
                 added += flush()
         added += flush()
         return added
+
+    def drop_run(self) -> None:
+        """Forget a run that never started (its file was bad as a whole)."""
+        with self.transaction():
+            self.execute("DELETE FROM batch_rows WHERE run = %s", (self.run,))
+            self.execute("DELETE FROM batch_runs WHERE run = %s", (self.run,))
 
     def count(self) -> int:
         return int(self.execute("SELECT count(*) FROM batch_rows WHERE run = %s", (self.run,)).fetchone()[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from webmem.batch.check import check_row
-from webmem.batch.journal import Journal, JournalError, is_url, open_journal
+from webmem.batch.journal import Journal, JournalError, open_journal
 from webmem.batch.rows import Row, read_rows
 from webmem.batch.worker import WorkerConfig
 from webmem.batch.worker import main as worker_main
@@ -109,8 +109,6 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     if not created and not opts.resume:
         journal.close()
         raise InputError(f"{opts.journal_where()}: run {run!r} is already journaled; pass --resume to continue it")
-    if created and opts.resume and not is_url(journal.where):
-        pass  # --resume on a fresh journal simply starts the run
     bad: list[BadRow] = []
     bad_total = 0
     env = dict(os.environ)
@@ -133,16 +131,17 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
 
     try:
         journal.add_rows(checked(read_rows(opts.rows)))
+        counts = journal.counts()
+        if counts["invalid"] == sum(counts.values()):
+            cols = ", ".join(sorted(unknown_cols))
+            hint = f" (columns the flow does not take: {cols}; --map col=input renames)" if cols else ""
+            first = f"; first: row {bad[0].n}: {bad[0].error}" if bad else ""
+            raise InputError(f"{opts.rows}: no row fits the flow's inputs{hint}{first}")
     except BaseException:
+        if created:
+            journal.drop_run()  # nothing ran: fixing the file and running again starts afresh
         journal.close()
         raise
-    counts = journal.counts()
-    if counts["invalid"] == sum(counts.values()):
-        journal.close()
-        hint = f" (columns the flow does not take: {', '.join(sorted(unknown_cols))}; --map col=input renames)" \
-            if unknown_cols else ""
-        first = f"; first: row {bad[0].n}: {bad[0].error}" if bad else ""
-        raise InputError(f"{opts.rows}: no row fits the flow's inputs{hint}{first}")
     return journal, bad, bad_total
 
 
