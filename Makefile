@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: demo test lint bench setup browser clean
+.PHONY: demo test lint bench setup browser postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,13 +28,19 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: setup lint
+# the batch tests start a real PostgreSQL server of their own on 127.0.0.1 (Debian's package)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq postgresql)
+
+test: setup lint postgres
 	$(PY) -m pytest -q -n 2
 
 bench: setup
 	$(PY) bench/replay_overhead.py
 	$(PY) bench/heal.py
 	$(PY) bench/cache.py
+	$(PY) bench/batch.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
