@@ -119,3 +119,24 @@ def test_cli_bad_input_exits_2_before_any_browser(tmp_path: Path) -> None:
     assert r.returncode == 2 and "row 2 (row2): missing required input(s): email" in r.stderr
     r = run_batch(tmp_path, str(flow), "missing.csv", timeout=60)
     assert r.returncode == 2 and "missing.csv: no such file" in r.stderr
+
+
+def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> None:
+    from webmem.batch.enter import commit_index, verify_flow
+    from webmem.flowfile import dump_flow
+
+    from .batch_helpers import contact_flow
+
+    path = contact_flow(tmp_path)
+    flow = load_flow(path, round_trip=False).flow
+    assert commit_index(flow) == len(flow.steps) - 1  # unmarked: the last click (Save contact)
+    verify = verify_flow(flow)
+    assert verify is not None and [s.action for s in verify.steps] == ["goto", "expect"]
+    text = path.read_text(encoding="utf-8").replace("  - click:\n", "  - commit: true\n    click:\n", 1)
+    path.write_text(text, encoding="utf-8")
+    marked = load_flow(path, round_trip=False).flow
+    assert commit_index(marked) == 1 and marked.steps[1].action == "click" and marked.steps[1].commit
+    again = dump_flow(marked)
+    assert "- commit: true\n    click:" in again
+    (tmp_path / "again.yaml").write_text(again, encoding="utf-8")
+    assert load_flow(tmp_path / "again.yaml", round_trip=False).flow == marked
