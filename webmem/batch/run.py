@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +17,7 @@ from typing import Any
 from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, JournalError, open_journal
 from webmem.batch.rows import Row, read_rows
-from webmem.batch.worker import WorkerConfig
-from webmem.batch.worker import main as worker_main
+from webmem.batch.worker import WORKER_ENV, WorkerConfig
 from webmem.errors import InputError
 from webmem.flowfile import load_flow
 
@@ -158,17 +158,14 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             artifacts=str(opts.artifacts) if opts.artifacts else None, connect=opts.connect, cdp=opts.cdp,
             lease_s=opts.lease_s, backoff_s=opts.backoff_s,
         )
-        # spawn, not fork: each worker starts its own Playwright from a clean interpreter
-        ctx = multiprocessing.get_context("spawn")
-        procs = []
-        for i in range(max(1, opts.workers)):
-            p = ctx.Process(target=worker_main, args=(cfg.model_copy(update={"index": i}).model_dump_json(),),
-                            name=f"webmem-batch-{i}", daemon=True)
-            p.start()
-            procs.append(p)
+        # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
+        # module): each starts its own Playwright
+        procs = [subprocess.Popen([sys.executable, "-m", "webmem.batch.worker"],
+                                  env={**os.environ, WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
+                 for i in range(max(1, opts.workers))]
         since = 0.0
         while True:
-            alive = any(p.is_alive() for p in procs)
+            alive = any(p.poll() is None for p in procs)
             fresh = list(journal.rows(statuses=("done", "failed", "uncertain"), since=since))
             if fresh:
                 since = max(r["finished"] for r in fresh)
@@ -179,9 +176,9 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             time.sleep(0.25)
         journal.recover()  # rows of a worker that died are left in a state that says so
         counts = journal.counts()
-        crashed = [p for p in procs if p.exitcode not in (0, None)]
+        crashed = [p for p in procs if p.returncode not in (0, None)]
         if crashed and counts["pending"] + counts["running"] + counts["committing"] + counts["verifying"]:
-            raise JournalError(f"{len(crashed)} worker(s) stopped (exit {crashed[0].exitcode}) with rows left; "
+            raise JournalError(f"{len(crashed)} worker(s) stopped (exit {crashed[0].returncode}) with rows left; "
                                "run again with --resume")
         out = opts.out_path()
         write_outcomes(journal, out)

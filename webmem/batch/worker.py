@@ -30,6 +30,8 @@ from webmem.record import slug
 from webmem.replay import one_line
 from webmem.report import RunReport
 
+WORKER_ENV = "WEBMEM_BATCH_WORKER"  # the worker's config, as JSON
+
 
 class WorkerConfig(BaseModel):
     flow: str
@@ -253,4 +255,4 @@ def _screenshot(report: RunReport) -> str | None:
 
 
 if __name__ == "__main__":  # pragma: no cover - started by webmem.batch.run
-    main(os.environ["WEBMEM_BATCH_WORKER"])
+    main(os.environ.pop(WORKER_ENV))
