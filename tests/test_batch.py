@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -101,3 +106,62 @@ def test_browser_killed_mid_row(tmp_path: Path, portal: PortalServer) -> None:
     assert proc.returncode == 0, stdout + stderr
     assert landed(portal) == {f"p{i}@example.com": 1 for i in range(1, 4)}
     assert outcomes(tmp_path / "rows.outcomes.csv")["p2"]["status"] == "done"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith(prefix):
+            return line.strip()
+    raise AssertionError(f"no {prefix!r} line from {proc.args}")
+
+
+@pytest.mark.parametrize("mode", ["cdp", "connect"])
+def test_remote_browsers(tmp_path: Path, portal: PortalServer, mode: str) -> None:
+    """--cdp: a Chromium started with --remote-debugging-port; --connect: `playwright launch-server`."""
+    from webmem import browser as browsers
+    from webmem.config import load_settings
+
+    exe = browsers.find_browser(load_settings()) or "chromium"
+    if mode == "cdp":
+        port = _free_port()
+        remote = subprocess.Popen(
+            [exe, "--headless=new", f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
+             f"--user-data-dir={tmp_path / 'profile'}", *browsers.OFFLINE_ARGS,
+             *(["--no-sandbox"] if os.geteuid() == 0 else []), "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(endpoint + "/json/version", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+    else:
+        cfg = tmp_path / "server.json"
+        cfg.write_text(json.dumps({"executablePath": exe, "headless": True, "host": "127.0.0.1", "port": 0,
+                                   "args": ["--no-sandbox"] if os.geteuid() == 0 else []}))
+        remote = subprocess.Popen([sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium",
+                                   "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, start_new_session=True)
+        endpoint = _wait_line(remote, "ws://")
+    try:
+        flow = contact_flow(tmp_path)
+        write_csv(tmp_path / "rows.csv", contact_rows(2))
+        r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, f"--{mode}", endpoint,
+                      timeout=120)
+    finally:
+        kill_group(remote)  # the launcher and the browser (or node driver) it started
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert landed(portal) == {"p1@example.com": 1, "p2@example.com": 1}

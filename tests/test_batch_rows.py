@@ -140,3 +140,13 @@ def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> N
     assert "- commit: true\n    click:" in again
     (tmp_path / "again.yaml").write_text(again, encoding="utf-8")
     assert load_flow(tmp_path / "again.yaml", round_trip=False).flow == marked
+
+
+def test_rate_forms() -> None:
+    from webmem.batch.run import parse_rate
+
+    assert parse_rate("30/min") == 30 and parse_rate("2/s") == 120 and parse_rate("600/h") == 10
+    assert parse_rate("45") == 45 and parse_rate(None) is None
+    for bad in ("fast", "0/min", "3/week"):
+        with pytest.raises(InputError, match="--rate"):
+            parse_rate(bad)

@@ -25,7 +25,7 @@ from webmem.errors import WebmemError
 from webmem.flow import Flow
 from webmem.flowfile import load_flow
 from webmem.heal import make_healer
-from webmem.inputs import resolve_inputs
+from webmem.inputs import Redactor, resolve_inputs
 from webmem.record import slug
 from webmem.replay import one_line
 from webmem.report import RunReport
@@ -188,7 +188,8 @@ class Worker:
                                 healer=self.healer, artifacts=self.artifacts(claim, "attempt"),
                                 on_step_start=on_step_start, path=self.cfg.flow)
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
-            report = RunReport(flow=self.flow.name, status="failed", error=one_line(exc))
+            report = RunReport(flow=self.flow.name, status="failed",
+                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
         evidence = _evidence(page, report)
         shot = _screenshot(report)
         if report.passed:
@@ -216,7 +217,8 @@ class Worker:
             report = replay_row(page, self.verify, values, self.settings, base_url=self.cfg.base_url,
                                 healer=self.healer, artifacts=self.artifacts(claim, "verify"))
         except Exception as exc:  # noqa: BLE001
-            report = RunReport(flow=self.verify.name, status="failed", error=one_line(exc))
+            report = RunReport(flow=self.verify.name, status="failed",
+                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
         evidence = _evidence(page, report) | {"verified": report.passed}
         failed = report.failed_step()
         if report.passed:
