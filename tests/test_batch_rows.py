@@ -150,3 +150,26 @@ def test_rate_forms() -> None:
     for bad in ("fast", "0/min", "3/week"):
         with pytest.raises(InputError, match="--rate"):
             parse_rate(bad)
+
+
+def test_duplicate_ids_are_bad_rows_and_a_resume_rereads_the_file(tmp_path: Path) -> None:
+    from webmem.batch.run import BatchOptions, prepare
+
+    rows = contact_rows(3)
+    rows[2]["id"] = "p1"
+    write_csv(tmp_path / "rows.csv", rows)
+    opts = BatchOptions(flow=ROOT / "flows" / "add-contact.yaml", rows=tmp_path / "rows.csv")
+    journal, bad, total = prepare(opts)
+    try:
+        assert total == 1 and bad[0].n == 3 and "duplicate id 'p1' (row 1 has it)" in bad[0].error
+        assert journal.counts()["pending"] == 2
+    finally:
+        journal.close()
+    with pytest.raises(InputError, match="already journaled; pass --resume"):
+        prepare(opts)
+    opts.resume = True
+    journal, bad, total = prepare(opts)  # the same file again: nothing added twice
+    try:
+        assert journal.counts()["pending"] == 2
+    finally:
+        journal.close()

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS batch_rows (
     PRIMARY KEY (run, key)
 );
 CREATE INDEX IF NOT EXISTS batch_rows_status ON batch_rows (run, status, n);
+CREATE INDEX IF NOT EXISTS batch_rows_finished ON batch_rows (run, finished);
 """
 
 
@@ -113,34 +114,40 @@ class Journal:
                          (self.run, flow, rows_file, time.time()))
         return True
 
-    def add_rows(self, rows: Iterable[tuple[int, str, dict[str, Any] | None, str | None]]) -> int:
-        """(n, key, inputs, error) per row; a row already journaled is left as it is. Returns how many
-        rows were new."""
-        added = 0
+    def add_rows(self, rows: Iterable[tuple[int, str, dict[str, Any] | None, str | None]],
+                 fresh: bool = True) -> list[tuple[int, str, int]]:
+        """(n, key, inputs, error) per row, written in batches; a row already journaled is left as it is
+        (a resume re-reads the file), unless it was invalid and has been fixed since. Returns the rows
+        whose id an earlier row of the file already has: (n, key, the other row's n); on a resume (not
+        `fresh`) only within a batch, as the file may have been edited since."""
         batch: list[tuple[Any, ...]] = []
+        duplicates: list[tuple[int, str, int]] = []
 
-        def flush() -> int:
-            if not batch:
-                return 0
-            with self.transaction():
-                before = self.count()
-                cur = self.conn.cursor()
-                cur.executemany(self._sql(
-                    "INSERT INTO batch_rows (run, key, n, inputs, status, error) VALUES (%s, %s, %s, %s, %s, %s) "
-                    # a row fixed in the file since it was found invalid is taken up again
-                    "ON CONFLICT (run, key) DO UPDATE SET inputs = excluded.inputs, status = excluded.status, "
-                    "error = excluded.error WHERE batch_rows.status = 'invalid'"), batch)
-                after = self.count()
-            batch.clear()
-            return after - before
+        def flush() -> None:
+            if batch:
+                with self.transaction():
+                    keys = list({b[1] for b in batch})
+                    marks = ", ".join(["%s"] * len(keys))
+                    known = dict(self.execute(f"SELECT key, n FROM batch_rows WHERE run = %s AND key IN ({marks})",
+                                              (self.run, *keys)).fetchall()) if fresh else {}
+                    first: dict[str, int] = {}
+                    for _, key, n, *_rest in batch:
+                        other = known.get(key, first.setdefault(key, n))
+                        if other != n:
+                            duplicates.append((n, key, other))
+                    self.conn.cursor().executemany(self._sql(
+                        "INSERT INTO batch_rows (run, key, n, inputs, status, error) "
+                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (run, key) DO UPDATE SET "
+                        "inputs = excluded.inputs, status = excluded.status, error = excluded.error "
+                        "WHERE batch_rows.status = 'invalid'"), batch)
+                batch.clear()
 
         for n, key, inputs, error in rows:
-            status = "invalid" if error else "pending"
-            batch.append((self.run, key, n, json.dumps(inputs or {}), status, error))
+            batch.append((self.run, key, n, json.dumps(inputs or {}), "invalid" if error else "pending", error))
             if len(batch) >= 500:
-                added += flush()
-        added += flush()
-        return added
+                flush()
+        flush()
+        return duplicates
 
     def drop_run(self) -> None:
         """Forget a run that never started (its file was bad as a whole)."""

@@ -130,7 +130,12 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
                 yield row.n, row.key, None, str(exc)
 
     try:
-        journal.add_rows(checked(read_rows(opts.rows)))
+        for n, key, other in journal.add_rows(checked(read_rows(opts.rows)), fresh=created):
+            bad_total += 1
+            if opts.fail_fast:
+                raise InputError(f"{opts.rows}: row {n}: duplicate id {key!r} (row {other} has it)")
+            if len(bad) < SHOW_BAD:
+                bad.append(BadRow(n, key, f"duplicate id {key!r} (row {other} has it): not entered"))
         counts = journal.counts()
         if counts["invalid"] == sum(counts.values()):
             cols = ", ".join(sorted(unknown_cols))
