@@ -103,17 +103,19 @@ def main(argv: list[str]) -> None:
     counts = [int(a) for a in argv[1:]] or [1, 2, 4]
     with PortalServer() as portal, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        # the portal starts empty for each measurement: its contact list grows with every row entered
         hand = hand_written(portal.url, rows(n, "h"))
+        assert len(portal.submissions("contact")) == n
         hand_rate = n / hand * 60
         print(f"{n} rows on the demo portal (times include browser start-up)")
         print(f"hand-written Playwright loop, 1 browser: {hand:7.1f} s  {hand_rate:7.0f} rows/min")
         for w in counts:
+            portal.reset()
             took, peak = batch(portal.url, rows(n, f"w{w}-"), w, folder)
+            assert len(portal.submissions("contact")) == n  # every row exactly once
             rate = n / took * 60
             print(f"webmem batch, {w} worker(s):            {took:7.1f} s  {rate:7.0f} rows/min  "
                   f"{rate / w / hand_rate:4.2f}× the loop per worker  peak {peak / 1e6:5.0f} MB per worker")
-        entered = len(portal.submissions("contact"))
-        print(f"portal records: {entered} (expected {n * (1 + len(counts))})")
         print(f"journal overhead per row (SQLite claim + committing + finish): {journal_overhead(2000, folder):.2f} ms")
 
 

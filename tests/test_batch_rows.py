@@ -173,3 +173,9 @@ def test_duplicate_ids_are_bad_rows_and_a_resume_rereads_the_file(tmp_path: Path
         assert journal.counts()["pending"] == 2
     finally:
         journal.close()
+
+
+def test_status_of_a_missing_journal(tmp_path: Path) -> None:
+    r = run_batch(tmp_path, "--status", "nope.sqlite", timeout=60)
+    assert r.returncode == 2 and "nope.sqlite: no such journal" in r.stderr
+    assert not (tmp_path / "nope.sqlite").exists()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from webmem.batch.check import check_row
-from webmem.batch.journal import Journal, JournalError, open_journal
+from webmem.batch.journal import Journal, JournalError, is_url, open_journal
 from webmem.batch.rows import Row, read_rows
 from webmem.batch.worker import WORKER_ENV, WorkerConfig
 from webmem.errors import InputError
@@ -213,6 +213,8 @@ def write_outcomes(journal: Journal, path: Path) -> None:
 
 def status(where: str, run: str | None) -> list[tuple[str, dict[str, int], list[dict[str, Any]]]]:
     """Each run in a journal (or the one named): its counts and the rows that need a person."""
+    if not is_url(where) and not Path(where).is_file():
+        raise InputError(f"{where}: no such journal")
     probe = open_journal(where, run or "")
     try:
         runs = [run] if run else probe.runs()
