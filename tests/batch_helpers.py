@@ -67,8 +67,10 @@ def env() -> dict[str, str]:
     return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
 
 
-def run_batch(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(batch_cmd(*args), cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+def run_batch(cwd: Path, *args: str, timeout: float = 120,
+              extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(batch_cmd(*args), cwd=cwd, env={**env(), **(extra_env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def start_batch(cwd: Path, *args: str) -> subprocess.Popen[str]:

@@ -165,3 +165,21 @@ def test_remote_browsers(tmp_path: Path, portal: PortalServer, mode: str) -> Non
         kill_group(remote)  # the launcher and the browser (or node driver) it started
     assert r.returncode == 0, r.stdout + r.stderr
     assert landed(portal) == {"p1@example.com": 1, "p2@example.com": 1}
+
+
+def test_secrets_come_from_the_environment_and_are_never_written(tmp_path: Path, portal: PortalServer) -> None:
+    flow = contact_flow(tmp_path)
+    flow.write_text(flow.read_text(encoding="utf-8").replace(
+        "inputs:\n  name: {}\n", "inputs:\n  name:\n    secret: true\n    env: CONTACT_NAME\n", 1), encoding="utf-8")
+    rows = [{k: v for k, v in r.items() if k != "name"} for r in contact_rows(2)]
+    write_csv(tmp_path / "rows.csv", rows)
+    secret = "Zed Hiddenname"
+    r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, timeout=120,
+                  extra_env={"CONTACT_NAME": secret})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [s["data"]["name"] for s in portal.submissions("contact")] == [secret, secret]
+    out = (tmp_path / "rows.outcomes.csv").read_text(encoding="utf-8")
+    assert "«secret»" in out
+    for written in (out, r.stdout, r.stderr, *(p.read_bytes().decode("utf-8", "replace")
+                                               for p in tmp_path.glob("rows.journal.sqlite*"))):
+        assert secret not in written

@@ -20,6 +20,7 @@ from webmem.batch.rows import Row, read_rows
 from webmem.batch.worker import WORKER_ENV, WorkerConfig
 from webmem.errors import InputError
 from webmem.flowfile import load_flow
+from webmem.inputs import REDACTED
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
@@ -186,14 +187,17 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             raise JournalError(f"{len(crashed)} worker(s) stopped (exit {crashed[0].returncode}) with rows left; "
                                "run again with --resume")
         out = opts.out_path()
-        write_outcomes(journal, out)
+        flow = load_flow(opts.flow, round_trip=False).flow
+        write_outcomes(journal, out, [k for k, spec in flow.inputs.items() if spec.secret])
         return BatchResult(counts, bad, bad_total, out, journal.where, time.monotonic() - started)
     finally:
         journal.close()
 
 
-def write_outcomes(journal: Journal, path: Path) -> None:
-    """One line per row, streamed to a temp file and renamed (a reader never sees half a file)."""
+def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None = None) -> None:
+    """One line per row, streamed to a temp file and renamed (a reader never sees half a file). Secret
+    inputs are never journaled; they are shown masked."""
+    masked = dict.fromkeys(secret_inputs or [], REDACTED)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -201,9 +205,8 @@ def write_outcomes(journal: Journal, path: Path) -> None:
             w = csv.writer(f)
             w.writerow(OUTCOME_COLUMNS)
             for r in journal.rows():
-                # secret inputs are never journaled, so `values` cannot hold one
-                w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
-                            json.dumps(r["inputs"], ensure_ascii=False), r["screenshot"] or "",
+                        w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
+                            json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
                             round(r["duration_ms"], 1) if r["duration_ms"] is not None else ""])
         os.replace(tmp, path)
     except BaseException:
