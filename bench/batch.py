@@ -34,10 +34,12 @@ def rows(n: int, tag: str) -> list[dict[str, str]]:
 
 def hand_written(base: str, data: list[dict[str, str]]) -> float:
     started = time.perf_counter()
+    per_row = []
     with sync_playwright() as pw:
         b = browser.launch(pw, load_settings())
         page = b.new_context().new_page()
         for r in data:
+            t0 = time.perf_counter()
             page.goto(base + "/contacts")
             page.get_by_role("button", name="Add contact").click()
             page.get_by_label("Name", exact=True).fill(r["name"])
@@ -46,7 +48,9 @@ def hand_written(base: str, data: list[dict[str, str]]) -> float:
             page.get_by_role("button", name="Save contact").click()
             page.wait_for_url("**/contacts?added=*")
             page.get_by_text("Contact added").wait_for()
+            per_row.append((time.perf_counter() - t0) * 1000)
         b.close()
+    print(f"  hand-written loop: median {sorted(per_row)[len(per_row) // 2]:.0f} ms per row")
     return time.perf_counter() - started
 
 
@@ -80,6 +84,13 @@ def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> 
     stop.set()
     watcher.join()
     assert res.counts["done"] == len(data), res.counts
+    j = open_journal(res.journal, next(iter(open_journal(res.journal, "").runs())))
+    # per row: the time a worker held it beyond the replay itself (claim to finish, minus replay)
+    outside = sorted(r["duration_ms"] - r["evidence"]["ms"] for r in j.rows())
+    replay = sorted(r["evidence"]["ms"] for r in j.rows())
+    j.close()
+    print(f"  {workers} worker(s): median replay {replay[len(replay) // 2]:.0f} ms per row, worker overhead "
+          f"beyond the replay {outside[len(outside) // 2]:.1f} ms per row")
     return took, max(peaks.values(), default=0)
 
 
