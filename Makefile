@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: demo test lint bench setup browser postgres clean
+.PHONY: demo test lint typecheck bench setup browser postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,13 +33,17 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq postgresql)
 
-test: setup lint postgres
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck postgres
 	$(PY) -m pytest -q -n 2
 
 bench: setup
 	$(PY) bench/replay_overhead.py
 	$(PY) bench/heal.py
 	$(PY) bench/cache.py
+	$(PY) bench/mcp.py
 	$(PY) bench/batch.py
 
 clean:

@@ -19,10 +19,10 @@ import psutil
 from playwright.sync_api import sync_playwright
 
 from fixtures_site.server import PortalServer
-from webmem import browser
 from webmem.batch.journal import open_journal
 from webmem.batch.run import BatchOptions, run_batch
-from webmem.config import load_settings
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,12 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fixtures_site.server import PortalServer  # noqa: E402
 from tests.openai_server import ScriptedOpenAI  # noqa: E402
 from tests.test_record import CASES  # noqa: E402
-from webmem import browser, inpage  # noqa: E402
-from webmem.agents import HeuristicAgent, LLMAgent, record_task  # noqa: E402
-from webmem.agents import digest as dg  # noqa: E402
-from webmem.config import load_settings  # noqa: E402
+from webmem import replay  # noqa: E402
+from webmem.browser import launch as browser  # noqa: E402
+from webmem.browser.config import load_settings  # noqa: E402
+from webmem.learn.agents import HeuristicAgent, LLMAgent, record_task  # noqa: E402
+from webmem.learn.agents import digest as dg  # noqa: E402
 from webmem.llm import Model  # noqa: E402
-from webmem.replay import RunOptions, run_flow  # noqa: E402
+from webmem.page import inpage  # noqa: E402
 
 
 def digest_sizes(page, url: str) -> list[tuple[str, int, int]]:
@@ -82,7 +83,7 @@ def main() -> None:
             ctx.close()
             ctx, page = fresh_page()
             t0 = time.monotonic()
-            rep = run_flow(page, res.flow, values, RunOptions(base_url=portal.url))
+            rep = replay(page, res.flow, values, base_url=portal.url)
             replay_s = time.monotonic() - t0
             assert rep.passed, rep.error
             ctx.close()

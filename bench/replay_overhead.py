@@ -15,10 +15,11 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from fixtures_site.server import PortalServer
-from webmem import browser, inpage, load_flow, run_flow, signature
-from webmem.config import load_settings
-from webmem.locate import resolve
-from webmem.replay import RunOptions
+from webmem import Replayer, load_flow
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
+from webmem.page import inpage, signature
+from webmem.page.locate import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = {"full_name": "Bench Mark", "email": "bench@example.com", "plan": "pro", "notes": "n"}
@@ -46,7 +47,7 @@ def main(n: int = 20) -> None:
     verify_ms: list[float] = []
     with PortalServer() as portal, sync_playwright() as pw:
         b = browser.launch(pw, settings)
-        opts = RunOptions.from_settings(settings, base_url=portal.url)
+        replayer = Replayer(settings, base_url=portal.url)
         for i in range(n * 2 + 2):
             which = "webmem" if i % 2 == 0 else "playwright"
             ctx = b.new_context()
@@ -55,7 +56,7 @@ def main(n: int = 20) -> None:
             page = ctx.new_page()
             t0 = time.perf_counter()
             if which == "webmem":
-                report = run_flow(page, flow, INPUTS, opts)
+                report = replayer.run(page, flow, INPUTS)
                 assert report.passed, report.error
             else:
                 hand_written(page, portal.url)

@@ -182,6 +182,8 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
         return page("customers.html", "customers", customers=store.list("customer"))
 
     @app.route("/customers/new", methods=["GET", "POST"])
+    @app.route("/clients/new", methods=["GET", "POST"], endpoint="client_new")  # renamed_path
+    @app.route("/customers/create", methods=["GET", "POST"], endpoint="customer_create")  # new_action
     def customer_new() -> str | Response:
         v = current()
         form: dict[str, str] = {}
@@ -201,6 +203,9 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
                 form["backup_email"] = f.get("backup_email", "").strip()
             if v.terms:
                 form["terms"] = "yes" if f.get("terms") == "yes" else ""
+            if v.identical_toggles:
+                for key in ("toggle_newsletter", "toggle_invoices"):
+                    form[key] = "yes" if f.get(key) == "yes" else ""
             if not form["full_name"]:
                 errors["full_name"] = "Full name is required"
             if v.email_field and not valid_email(form["email"]):
@@ -216,9 +221,13 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
             if not errors:
                 sub_id = store.add("customer", form, v.name)
                 return redirect(url_for("customer_detail", sub_id=sub_id))
+        action = url_for("customer_create" if v.new_action else "client_new" if v.renamed_path else "customer_new")
+        # sometimes_popup: odd renders (counted since the last reset) open the modal
+        popup = v.sometimes_popup and store.bump("popup_renders") % 2 == 1
         return page(
             "customer_new.html", "customer_new", form=form, errors=errors, plans=PLANS,
             subscribed=request.args.get("subscribed"), deleted=request.args.get("deleted"),
+            form_action=action, popup=popup,
         )
 
     @app.get("/customers/<int:sub_id>")
@@ -327,6 +336,27 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
         rows = SEED_CONTACTS + [s["data"] for s in store.list("contact")]
         return page("contacts.html", "contacts", rows=rows, form=form, errors=errors, roles=ROLES,
                     added=request.args.get("added"))
+
+    # ---- documents (a file upload) --------------------------------------------------
+
+    @app.route("/documents", methods=["GET", "POST"])
+    def documents() -> str | Response:
+        errors: dict[str, str] = {}
+        title = ""
+        if request.method == "POST":
+            title = request.form.get("title", "").strip()
+            upload = request.files.get("document")
+            if not title:
+                errors["title"] = "Title is required"
+            if upload is None or not upload.filename:
+                errors["document"] = "Please choose a file"
+            if not errors:
+                assert upload is not None
+                body = upload.read()
+                store.add("document", {"title": title, "filename": upload.filename, "size": len(body)},
+                          current().name)
+                return redirect(url_for("documents", added=1))
+        return page("documents.html", "documents", errors=errors, title=title, added=request.args.get("added"))
 
     # ---- records (login required) --------------------------------------------------
 

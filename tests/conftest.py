@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from fixtures_site.server import PortalServer
-from webmem import inpage
+from webmem.page import inpage
 
+from .hostile_site import HostileSite
 from .openai_server import ScriptedOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +69,10 @@ def run_webmem(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
 @pytest.fixture
 def webmem_cli():
     return run_webmem
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileSite]:
+    """A tiny site on 127.0.0.1 serving whatever pages the test sets (for the red-team tests)."""
+    with HostileSite() as site:
+        yield site

@@ -129,8 +129,8 @@ def _wait_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 30) ->
 @pytest.mark.parametrize("mode", ["cdp", "connect"])
 def test_remote_browsers(tmp_path: Path, portal: PortalServer, mode: str) -> None:
     """--cdp: a Chromium started with --remote-debugging-port; --connect: `playwright launch-server`."""
-    from webmem import browser as browsers
-    from webmem.config import load_settings
+    from webmem.browser import launch as browsers
+    from webmem.browser.config import load_settings
 
     exe = browsers.find_browser(load_settings()) or "chromium"
     if mode == "cdp":

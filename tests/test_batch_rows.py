@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from webmem.batch.check import check_row
-from webmem.batch.rows import Row, RowsError, read_rows
-from webmem.errors import InputError
-from webmem.flowfile import load_flow
+from webmem.batch.rows import Row, read_rows
+from webmem.errors import DataFileError, InputError
+from webmem.flow.flowfile import load_flow
 
 from .batch_helpers import ROOT, contact_rows, run_batch, write_csv
 
@@ -58,7 +58,7 @@ def test_json_lines_json_list_and_xlsx_read_alike(tmp_path: Path) -> None:
 def test_bad_files_are_named_with_the_problem(tmp_path: Path, name: str, text: str, message: str) -> None:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(RowsError) as exc:
+    with pytest.raises(DataFileError) as exc:
         list(read_rows(path))
     assert name in str(exc.value) and message in str(exc.value)
 
@@ -123,7 +123,7 @@ def test_cli_bad_input_exits_2_before_any_browser(tmp_path: Path) -> None:
 
 def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> None:
     from webmem.batch.enter import commit_index, verify_flow
-    from webmem.flowfile import dump_flow
+    from webmem.flow.flowfile import dump_flow
 
     from .batch_helpers import contact_flow
 

@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from webmem.errors import FlowFormatError
-from webmem.flowfile import dump_flow, load_flow, parse_flow, save_flow, save_flow_file
+from webmem.flow.flowfile import dump_flow, load_flow, parse_flow, save_flow, save_flow_file
 
 from .conftest import FLOWS
 
 MINIMAL = """webmem: 1
 name: t
 task: do it
+inputs:  # a placeholder names a declared input
+  email: {}
+  mail: {}
 steps:
   - goto: /a
   - fill:
@@ -58,7 +61,7 @@ def test_comments_survive_an_edit(tmp_path: Path) -> None:
         (MINIMAL.replace("name: t", "name: t\nbogus: 1"), "bogus: Extra inputs are not permitted"),
         ("webmem: 1\nname: [unclosed\n", "YAML syntax"),
         (MINIMAL.replace("name: t", "name: !!python/object:os.system t"), "tags are not allowed"),
-        (MINIMAL + "  - fill:\n      target: {intent: x, selectors: [a]}\n      value: v\n      page: nowhere\n",
+        (MINIMAL + "  - fill:\n      target: {intent: x, selectors: ['css=a']}\n      value: v\n      page: nowhere\n",
          "page 'nowhere' is not defined"),
     ],
 )

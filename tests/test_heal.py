@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from webmem.config import Settings
-from webmem.flowfile import load_flow
-from webmem.heal import make_healer, write_back
-from webmem.replay import RunOptions, run_flow
+from webmem import load_flow, replay
+from webmem.browser.config import Settings
+from webmem.playback.run import RunOptions, run_flow
 
 from .conftest import FLOWS
 
@@ -26,12 +25,8 @@ HEALABLE = ["baseline", "renamed_ids", "generated_ids", "classes_changed", "labe
 
 
 def heal_run(page: Page, path: Path, portal, mode: str = "local") -> tuple:
-    ff = load_flow(path)
-    healer = make_healer(mode, Settings())
-    report = run_flow(page, ff.flow, INPUTS, RunOptions(base_url=portal.url, healer=healer), path=str(path))
-    if report.passed:
-        write_back(ff, report, write=True, propose=None)
-    return report, healer
+    report = replay(page, path, INPUTS, heal=mode, write=True, base_url=portal.url, settings=Settings())
+    return report, None
 
 
 @pytest.mark.parametrize("variant", HEALABLE)
@@ -74,8 +69,7 @@ def test_heal_off_fails_where_local_heals(page: Page, portal) -> None:
     report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url))
     assert not report.passed and report.failed_step().index == 2
     assert portal.submissions() == []
-    healer = make_healer("local", Settings())
-    report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url, healer=healer))
+    report = replay(page, flow, INPUTS, heal="local", base_url=portal.url, settings=Settings())
     assert report.passed and report.healed_steps == 6
     assert {s.heal.tier for s in report.steps if s.heal} == {"local"}
     assert portal.submissions()[0]["data"]["email"] == INPUTS["email"]

@@ -9,12 +9,11 @@ import re
 
 from playwright.sync_api import Page
 
-from webmem.config import Settings
-from webmem.flow import Fingerprint
-from webmem.flowfile import load_flow
-from webmem.heal import make_healer
-from webmem.replay import RunOptions, run_flow
-from webmem.report import RunReport
+from webmem import replay
+from webmem.browser.config import Settings
+from webmem.flow.flowfile import load_flow
+from webmem.flow.model import Fingerprint
+from webmem.playback.report import RunReport
 
 from .conftest import FLOWS
 from .openai_server import ScriptedOpenAI, text
@@ -47,23 +46,21 @@ def weakened_flow(step_intent: str):
 
 
 def run_with_model(page: Page, portal, flow) -> RunReport:
-    return run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url,
-                                                   healer=make_healer("llm", Settings(), model="m")))
+    return replay(page, flow, INPUTS, heal="llm", model="m", base_url=portal.url, settings=Settings())
 
 
 def test_model_repairs_what_local_similarity_cannot(page: Page, portal, llm: ScriptedOpenAI) -> None:
     portal.set_variant("reworded_decoy")
     flow = weakened_flow("the customer's e-mail field")
-    local = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url, healer=make_healer("local", Settings())))
+    local = replay(page, flow, INPUTS, heal="local", base_url=portal.url, settings=Settings())
     assert not local.passed and local.failed_step().index == 3  # ambiguous locally: stop, never guess
     assert portal.submissions() == []
     llm.load(pick("E-mail address"))
-    healer = make_healer("llm", Settings(), model="scripted-model")
-    report = run_flow(page, flow, INPUTS, RunOptions(base_url=portal.url, healer=healer))
+    report = replay(page, flow, INPUTS, heal="llm", model="scripted-model", base_url=portal.url, settings=Settings())
     assert report.passed, report.error
     step = report.steps[2]
     assert step.status == "repaired" and step.heal.tier == "llm" and step.heal.by == "scripted-model"
-    assert healer.llm_calls == 1
+    assert report.llm_calls == 1
     [sub] = portal.submissions("customer")
     assert sub["data"]["email"] == "llm@example.com" and not portal.submissions("newsletter")
     prompt = llm.requests[0]["messages"]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page
 
-from webmem import stats
-from webmem.flowfile import load_flow
-from webmem.memory import Memory
+from webmem.cache import stats
+from webmem.cache.memory import Memory
+from webmem.flow.flowfile import load_flow
 
 from .openai_server import ScriptedOpenAI, call
 

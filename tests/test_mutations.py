@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from webmem.heal import Healer
-from webmem.locate import resolve
-from webmem.replay import StepContext
-from webmem.target import learn_target
+from webmem.page.locate import resolve
+from webmem.page.target import learn_target
+from webmem.playback.heal import Healing, Trouble
+from webmem.steps import STEPS
 
 from . import mutations
 
@@ -17,12 +17,14 @@ SEEDS = range(100)
 
 def choose(page: Page, target, action: str) -> str | None:
     """The data-truth of the element webmem would act on, or None if it refuses."""
-    res = resolve(page, target, action)
+    kind = STEPS[action]
+    res = resolve(page, target, kind.fits)
     if not res.ok:
-        healed = Healer("local").heal(StepContext(page, None, 0, action, target, res, True, {}))  # type: ignore[arg-type]
-        if healed is None:
+        mend = Healing("local").repair(Trouble(page, None, 0, kind, {}, target=target, resolution=res,  # type: ignore[arg-type]
+                                               strict=True))
+        if mend is None or mend.resolution is None:
             return None
-        res = healed[0]
+        res = mend.resolution
     return res.locator.get_attribute("data-truth")
 
 

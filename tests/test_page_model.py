@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from webmem import signature
-from webmem.fingerprint import looks_generated, score
-from webmem.locate import resolve
-from webmem.selector import locator
-from webmem.target import fingerprint_of, learn_target
+from webmem.page import signature
+from webmem.page.fingerprint import looks_generated, score
+from webmem.page.locate import resolve
+from webmem.page.selector import locator
+from webmem.page.target import fingerprint_of, learn_target
 
 
 def test_signature_stable_similar_and_different(page: Page, portal) -> None:

@@ -247,3 +247,34 @@ def test_portal_server_over_http() -> None:
             assert ">Save</button>" in resp.read().decode()
         srv.reset()
         assert srv.submissions() == []
+
+
+def test_issue11_variants_change_what_they_say(client: FlaskClient) -> None:
+    set_variant(client, "table_form")
+    html = client.get("/customers/new").get_data(as_text=True)
+    assert '<th scope="row">Full name</th>' in html and "<label for=" not in html.split("<main")[1]
+    set_variant(client, "renamed_path")
+    assert 'href="/clients/new"' in client.get("/").get_data(as_text=True)
+    assert client.post("/clients/new", data=CUSTOMER).status_code == 302
+    set_variant(client, "new_action")
+    html = client.get("/customers/new").get_data(as_text=True)
+    assert 'action="/customers/create"' in html and "<h1>Add a customer</h1>" in html
+    assert client.post("/customers/create", data=CUSTOMER).status_code == 302
+    assert [s["variant"] for s in submissions(client, "customer")] == ["renamed_path", "new_action"]
+
+
+def test_sometimes_popup_shows_on_every_other_render(client: FlaskClient) -> None:
+    set_variant(client, "sometimes_popup")
+    shown = ['id="email-check"' in client.get("/customers/new").get_data(as_text=True) for _ in range(4)]
+    assert shown == [True, False, True, False]
+    client.delete("/api/submissions")  # a reset starts the count again
+    assert 'id="email-check"' in client.get("/customers/new").get_data(as_text=True)
+
+
+def test_identical_toggles_store_every_toggle(client: FlaskClient) -> None:
+    set_variant(client, "identical_toggles")
+    html = client.get("/customers/new").get_data(as_text=True)
+    assert html.count('class="toggle" type="checkbox"') == 3 and "Mark all" in html
+    client.post("/customers/new", data=dict(CUSTOMER, toggle_invoices="yes"))
+    data = submissions(client, "customer")[0]["data"]
+    assert (data["vip"], data["toggle_newsletter"], data["toggle_invoices"]) == ("yes", "", "yes")

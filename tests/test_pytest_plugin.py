@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webmem.flowfile import dumps_doc, load_flow
+from webmem.flow.flowfile import dumps_doc, load_flow
 from webmem.pytest.collect import DataFileError, is_flow_file, load_rows
 
 pytest_plugins = ["pytester"]
@@ -105,6 +105,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     monkeypatch.delenv("WEBMEM_MODEL", raising=False)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nwebmem_browser = true\n")
     flows = pytester.mkdir("flows")
     (flows / "create-customer.yaml").write_text((FLOWS / "create-customer.yaml").read_text())
     (flows / "create-customer.data.csv").write_text(CUSTOMERS_CSV)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from webmem.agents import SYSTEM_PROMPT, HeuristicAgent, LLMAgent, record_task
-from webmem.flow import InputSpec
-from webmem.flowfile import load_flow, save_flow
+from webmem.flow.flowfile import load_flow, save_flow
+from webmem.flow.model import InputSpec
+from webmem.learn.agents import SYSTEM_PROMPT, HeuristicAgent, LLMAgent, record_task
 from webmem.llm import Model
 
 from .conftest import run_webmem

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from webmem import load_flow, run_flow
+from webmem import load_flow
 from webmem.errors import InputError
-from webmem.flow import Flow
-from webmem.replay import RunOptions
+from webmem.flow.format import Flow
+from webmem.playback.run import RunOptions, run_flow
 
 from .conftest import FLOWS
 
@@ -97,12 +97,19 @@ def test_late_render_waits_for_learned_state(page: Page, portal) -> None:
     assert len(portal.submissions("customer")) == 1
 
 
-def test_dissimilar_page_is_broken_without_healing(page: Page, portal) -> None:
+def test_a_dissimilar_page_is_evidence_not_a_gate(page: Page, portal) -> None:
+    """Page identity decides how carefully, not whether: on a page unlike the learned one every target must
+    verify on its own evidence, and they do; only --strict refuses the page itself."""
     flow = customer_flow()
     flow.steps[0].goto = "/customers/new"
     flow.pages["customers-new"].signature.tokens = ["heading|something else|h1||"]
     flow.pages["customers-new"].signature.hash = "0" * 16
     quick = RunOptions().timeouts.model_copy(update={"settle": 300})
     report = run_flow(page, flow, CUSTOMER, RunOptions(base_url=portal.url, timeouts=quick))
+    assert report.passed, report.error
+    assert "targets verified" in (report.steps[1].page_match or "")
+    assert "customers-new" in report.page_states  # the page as it is now, for a run that writes
+    portal.reset()
+    report = run_flow(page, flow, CUSTOMER, RunOptions(base_url=portal.url, timeouts=quick, strict=True))
     assert not report.passed
     assert "not the learned page state" in (report.error or "")

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from webmem import flowfile, signature, stats
+from webmem.cache import stats
+from webmem.cache.memory import Lookup, Memory
+from webmem.cache.store import FlowStore, task_key, task_template
 from webmem.errors import WebmemError
-from webmem.flow import Flow, GotoStep, InputSpec, Signature
-from webmem.memory import Lookup, Memory
-from webmem.store import FlowStore, task_key, task_template
+from webmem.flow import flowfile
+from webmem.flow.format import Flow
+from webmem.flow.model import InputSpec, Signature
+from webmem.page import signature
+from webmem.steps.goto import GotoStep
 
 from .conftest import FLOWS, ROOT
 
@@ -154,8 +158,9 @@ def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> N
 WRITER = """
 import sys, itertools
 from pathlib import Path
-from webmem import flowfile, stats
-from webmem.store import FlowStore
+from webmem.flow import flowfile
+from webmem.cache import stats
+from webmem.cache.store import FlowStore
 root = Path(sys.argv[1])
 base = flowfile.load_flow(sys.argv[2]).flow
 store = FlowStore(root)
@@ -205,7 +210,9 @@ def test_an_input_no_step_uses_must_keep_its_learned_value(tmp_path: Path) -> No
 
 
 def test_a_flow_file_that_cannot_be_indexed_is_listed_as_broken(tmp_path: Path) -> None:
-    flowfile.save_flow(customer(name="a", steps=[GotoStep(goto="http://[broken/x"), *customer().steps[1:]]),
+    flowfile.save_flow(customer(name="a", steps=[GotoStep(goto="http://127.0.0.1/x"), *customer().steps[1:]]),
                        tmp_path / "a.yaml")
+    path = tmp_path / "a.yaml"  # a URL that the model refuses, edited in by hand
+    path.write_text(path.read_text().replace("http://127.0.0.1/x", "http://[broken/x"))
     [entry] = FlowStore(tmp_path).refresh()
     assert entry.error and "step 1 (goto)" in entry.error

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from webmem.errors import InputError
-from webmem.flowfile import parse_flow
-from webmem.inputs import Redactor, render, resolve_inputs
-from webmem.urlpattern import matches, to_pattern
+from webmem.flow.flowfile import parse_flow
+from webmem.flow.inputs import Redactor, render, resolve_inputs
+from webmem.flow.urlpattern import matches, to_pattern
 
 BASE = "http://127.0.0.1:8000"
 

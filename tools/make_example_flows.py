@@ -8,11 +8,12 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from fixtures_site.server import PortalServer
-from webmem import browser, inpage
-from webmem.config import load_settings
-from webmem.flow import InputSpec
-from webmem.flowfile import save_flow
-from webmem.record import Recorder
+from webmem.browser import launch as browser
+from webmem.browser.config import load_settings
+from webmem.flow.flowfile import save_flow
+from webmem.flow.model import InputSpec
+from webmem.learn.record import Recorder
+from webmem.page import inpage
 
 OUT = Path(__file__).resolve().parent.parent / "flows"
 BASE = "http://127.0.0.1:8000"  # the demo portal's default address; overridable with --base-url
@@ -29,16 +30,16 @@ def customer(page, url):
     values = {"full_name": "Ada Lovelace", "email": "ada@example.com", "plan": "pro",
               "start_date": "2026-12-01", "notes": "Prefers mornings"}
     rec = Recorder(page, name="create-customer", task="Create a customer with the given name, email and plan",
-                   inputs=inputs, values=values, base_url=url)
+                   inputs=values, specs=inputs, base_url=url)
     rec.goto(url + "/customers/new")
-    rec.act("fill", page.locator("#full_name"), "Ada Lovelace", "the customer's full name field")
-    rec.act("fill", page.locator("#email"), "ada@example.com", "the customer's e-mail field")
-    rec.act("select", page.locator("#plan"), "pro", "the plan select")
-    rec.act("check", page.locator("#contact-by-phone"), None, "the 'Phone' preferred-contact option")
-    rec.act("check", page.locator("#vip"), None, "the 'VIP customer' checkbox")
-    rec.act("fill", page.locator("#start_date"), "2026-12-01", "the start date field")
-    rec.act("fill", page.locator("#notes"), "Prefers mornings", "the notes box")
-    rec.act("click", page.get_by_role("button", name="Save customer"), None, "the Save customer button")
+    rec.fill(page.locator("#full_name"), "Ada Lovelace", intent="the customer's full name field")
+    rec.fill(page.locator("#email"), "ada@example.com", intent="the customer's e-mail field")
+    rec.select(page.locator("#plan"), "pro", intent="the plan select")
+    rec.check(page.locator("#contact-by-phone"), intent="the 'Phone' preferred-contact option")
+    rec.check(page.locator("#vip"), intent="the 'VIP customer' checkbox")
+    rec.fill(page.locator("#start_date"), "2026-12-01", intent="the start date field")
+    rec.fill(page.locator("#notes"), "Prefers mornings", intent="the notes box")
+    rec.click(page.get_by_role("button", name="Save customer"), intent="the Save customer button")
     return rec.flow()
 
 
@@ -50,16 +51,16 @@ def wizard(page, url):
     values = {"company": "Analytical Engines Ltd", "country": "gb", "contact_name": "Charles Babbage",
               "phone": "+44 20 7946 0000"}
     rec = Recorder(page, name="company-application", task="Submit a company application through the wizard",
-                   inputs=inputs, values=values, base_url=url)
+                   inputs=values, specs=inputs, base_url=url)
     rec.goto(url + "/wizard/1")
-    rec.act("fill", page.locator("#company"), values["company"], "the company name field")
-    rec.act("select", page.locator("#country"), "gb", "the country select")
-    rec.act("click", page.get_by_role("button", name="Next"), None, "the Next button")
-    rec.act("fill", page.locator("#contact_name"), values["contact_name"], "the contact name field")
-    rec.act("fill", page.locator("#phone"), values["phone"], "the phone field")
-    rec.act("click", page.get_by_role("button", name="Next"), None, "the Next button")
-    rec.act("check", page.locator("#confirm"), None, "the 'details are correct' confirmation")
-    rec.act("click", page.get_by_role("button", name="Submit application"), None, "the Submit application button")
+    rec.fill(page.locator("#company"), values["company"], intent="the company name field")
+    rec.select(page.locator("#country"), "gb", intent="the country select")
+    rec.click(page.get_by_role("button", name="Next"), intent="the Next button")
+    rec.fill(page.locator("#contact_name"), values["contact_name"], intent="the contact name field")
+    rec.fill(page.locator("#phone"), values["phone"], intent="the phone field")
+    rec.click(page.get_by_role("button", name="Next"), intent="the Next button")
+    rec.check(page.locator("#confirm"), intent="the 'details are correct' confirmation")
+    rec.click(page.get_by_role("button", name="Submit application"), intent="the Submit application button")
     return rec.flow()
 
 
@@ -68,13 +69,13 @@ def contact(page, url):
               "role": InputSpec(type="enum", choices=["admin", "editor", "viewer"], default="viewer")}
     values = {"name": "Grace Hopper", "email": "grace@example.com", "role": "editor"}
     rec = Recorder(page, name="add-contact", task="Add a contact through the New contact dialog",
-                   inputs=inputs, values=values, base_url=url)
+                   inputs=values, specs=inputs, base_url=url)
     rec.goto(url + "/contacts")
-    rec.act("click", page.get_by_role("button", name="Add contact"), None, "the Add contact button")
-    rec.act("fill", page.locator("#contact-name"), values["name"], "the contact's name field in the dialog")
-    rec.act("fill", page.locator("#contact-email"), values["email"], "the contact's e-mail field in the dialog")
-    rec.act("select", page.locator("#contact-role"), "editor", "the role select in the dialog")
-    rec.act("click", page.get_by_role("button", name="Save contact"), None, "the Save contact button")
+    rec.click(page.get_by_role("button", name="Add contact"), intent="the Add contact button")
+    rec.fill(page.locator("#contact-name"), values["name"], intent="the contact's name field in the dialog")
+    rec.fill(page.locator("#contact-email"), values["email"], intent="the contact's e-mail field in the dialog")
+    rec.select(page.locator("#contact-role"), "editor", intent="the role select in the dialog")
+    rec.click(page.get_by_role("button", name="Save contact"), intent="the Save contact button")
     return rec.flow()
 
 
@@ -83,11 +84,11 @@ def login(page, url):
               "password": InputSpec(secret=True, env="PORTAL_PASSWORD", description="never written anywhere")}
     values = {"username": "demo", "password": "demo-pass-123"}
     rec = Recorder(page, name="sign-in", task="Sign in to the portal and open the records list",
-                   inputs=inputs, values=values, base_url=url)
+                   inputs=values, specs=inputs, base_url=url)
     rec.goto(url + "/login")
-    rec.act("fill", page.locator("#username"), "demo", "the username field")
-    rec.act("fill", page.locator("#password"), "{{ password }}", "the password field")
-    rec.act("click", page.get_by_role("button", name="Sign in"), None, "the Sign in button")
+    rec.fill(page.locator("#username"), "demo", intent="the username field")
+    rec.fill(page.locator("#password"), "{{ password }}", intent="the password field")
+    rec.click(page.get_by_role("button", name="Sign in"), intent="the Sign in button")
     return rec.flow()
 
 

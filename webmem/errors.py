@@ -1,6 +1,31 @@
-"""The errors webmem reports to people: each names the file, step or field it is about."""
+"""Every error webmem reports, in one hierarchy: each names the file, step or field it is about, and is shown
+as one clear line (never a traceback). `exit_code` is what the command line exits with: 2 for bad usage or
+input (reported before any browser starts), 1 for work that failed on the page or at the model.
+
+    WebmemError
+    ├── ConfigError          playwright.config.json or the environment
+    ├── BrowserNotFound      no Chromium to launch
+    ├── FlowFormatError      a flow file that cannot be loaded
+    ├── SelectorError        a selector outside the grammar (a ValueError: a flow field's problem)
+    ├── InputError           inputs that do not fit the flow
+    ├── DataFileError        a file of rows that cannot be read
+    ├── JournalError         a batch run's journal cannot be opened, or a row's claim was lost
+    ├── OriginError          a run that would leave the flow's site
+    ├── StoreError           the flow store or its statistics
+    ├── PageError            the page a task starts on cannot be opened
+    ├── ModelError           the model endpoint failed or answered nonsense
+    ├── AgentError           an agent cannot go on
+    │   └── InvalidAction    one proposed action that cannot be carried out (told back to the agent)
+    ├── StepFailed           a step could not be carried out on the page
+    └── FlowFailed           a replay that did not pass, raised by `check=True`
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from webmem.playback.report import RunReport
 
 
 class WebmemError(Exception):
@@ -27,21 +52,72 @@ class FlowFormatError(WebmemError):
         super().__init__(f"{path}: invalid flow file\n{lines}")
 
 
+class SelectorError(WebmemError, ValueError):
+    """A selector outside the grammar; as a ValueError, a flow's validation reports it as the field's problem."""
+
+
 class InputError(WebmemError):
     """Inputs that do not fit the flow's input schema; raised before any browser starts."""
+
+
+class DataFileError(WebmemError):
+    """A file of input rows (test data, a batch) that cannot be read."""
+
+
+class JournalError(WebmemError):
+    """A batch run's journal (SQLite or PostgreSQL) cannot be opened or used, or a worker lost a row's claim."""
 
 
 class OriginError(WebmemError):
     """A run that would leave the flow's origin (credentials must not go to another site)."""
 
 
-class StepFailed(WebmemError):
-    """A step could not be carried out on the page; the run stops here."""
-
-    exit_code = 1
+class StoreError(WebmemError):
+    """The flow store or its statistics cannot be read or written."""
 
 
 class PageError(WebmemError):
     """The page a task starts on cannot be opened (unreachable, refused, timed out)."""
 
     exit_code = 1
+
+
+class ModelError(WebmemError):
+    """The model endpoint refused, failed, or answered something that is not an answer."""
+
+    exit_code = 1
+
+
+class AgentError(WebmemError):
+    """The agent cannot go on (refused mapping, budget used up, model unreachable)."""
+
+    exit_code = 1
+
+
+class InvalidAction(AgentError):
+    """A proposed action that cannot be carried out; its message goes back to the agent."""
+
+
+class StepFailed(WebmemError):
+    """A step could not be carried out on the page. `resolution` says what the page offered, `page_match` how
+    the page compared with the learned one, `unmet` (for an expectation) the fields that did not hold."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, resolution: Any = None, page_match: str | None = None,
+                 unmet: list[str] | None = None):
+        super().__init__(message)
+        self.resolution = resolution
+        self.page_match = page_match
+        self.unmet = unmet or []
+
+
+class FlowFailed(WebmemError):
+    """A replay that did not pass (raised by `check=True`); the message explains the broken step and `report`
+    holds the whole run."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: RunReport | None = None):
+        super().__init__(message)
+        self.report = report

@@ -10,11 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from webmem.errors import WebmemError
-
-
-class ModelError(WebmemError):
-    exit_code = 1
+from webmem.errors import ModelError
 
 
 def configured(model: str | None) -> bool:
@@ -49,7 +45,7 @@ class Model:
             raise ModelError(f"token budget of {self.token_budget} used up ({self.tokens} tokens)")
         self.calls += 1
         try:
-            response = self.client.chat.completions.create(model=self.name, messages=messages, **kw)
+            response = self.client.chat.completions.create(model=self.name, messages=messages, **kw)  # type: ignore[arg-type]
         except openai.AuthenticationError:
             raise ModelError("the model endpoint refused the API key (check OPENAI_API_KEY)") from None
         except openai.PermissionDeniedError as exc:

@@ -7,8 +7,8 @@ from typing import Any
 
 from webmem.batch.rows import Row
 from webmem.errors import InputError
-from webmem.flow import Flow
-from webmem.inputs import parse_pairs, resolve_inputs
+from webmem.flow.format import Flow
+from webmem.flow.inputs import parse_pairs, resolve_inputs
 
 
 def parse_map(pairs: list[str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Replaying one row: the one place batch calls the replayer (switch it to a new entry point here)."""
+"""Replaying one row: the one place batch calls the replayer."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from webmem.config import Settings
-from webmem.flow import Flow
-from webmem.replay import Healer, RunOptions, run_flow
-from webmem.report import RunReport
-
-STATE_CHANGING = ("click", "press", "check", "uncheck", "select")
+from webmem.browser.config import Settings
+from webmem.flow.format import Flow
+from webmem.playback.heal import HealMode
+from webmem.playback.replayer import Replayer
+from webmem.playback.report import RunReport
 
 
 def commit_index(flow: Flow) -> int:
@@ -34,8 +33,7 @@ def verify_flow(flow: Flow) -> Flow | None:
 
 
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,
-               base_url: str | None, healer: Healer | None, artifacts: Path | None,
+               base_url: str | None, heal: HealMode, artifacts: Path | None,
                on_step_start: Callable[[int], None] | None = None, path: str | None = None) -> RunReport:
-    opts = RunOptions.from_settings(settings, base_url=base_url, healer=healer, artifacts=artifacts,
-                                    on_step_start=on_step_start)
-    return run_flow(page, flow, values, opts, path=path)
+    replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start)
+    return replayer.run(page, flow, values, path=path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webmem.errors import WebmemError
+from webmem.errors import JournalError
 
 ACTIVE = ("running", "committing", "verifying")
 FINAL = ("done", "failed", "uncertain", "invalid")
@@ -51,10 +51,6 @@ CREATE TABLE IF NOT EXISTS batch_rows (
 CREATE INDEX IF NOT EXISTS batch_rows_status ON batch_rows (run, status, n);
 CREATE INDEX IF NOT EXISTS batch_rows_finished ON batch_rows (run, finished);
 """
-
-
-class JournalError(WebmemError):
-    pass
 
 
 @dataclass
@@ -341,15 +337,15 @@ def open_journal(where: str | Path, run: str) -> Journal:
         except ImportError:  # pragma: no cover - a dependency, but say what to install
             raise JournalError("a PostgreSQL journal needs psycopg: pip install 'psycopg[binary]'") from None
         try:
-            conn = psycopg.connect(where, autocommit=True, connect_timeout=10)
+            pg = psycopg.connect(where, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise JournalError(f"cannot connect to the journal database: {_pg_line(exc)}") from None
-        with conn.transaction():
+        with pg.transaction():
             # one schema creation at a time when several machines start together
-            conn.execute("SELECT pg_advisory_xact_lock(727274)")
+            pg.execute("SELECT pg_advisory_xact_lock(727274)")
             for stmt in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(stmt)
-        return PostgresJournal(conn, run, _hide_password(where))
+                pg.execute(stmt)
+        return PostgresJournal(pg, run, _hide_password(where))
     path = Path(where)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

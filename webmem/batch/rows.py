@@ -12,17 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from webmem.errors import WebmemError
+from webmem.errors import DataFileError
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ID_KEY = "id"
-
-
-class RowsError(WebmemError):
-    """A data file that cannot be read: names the file and, where it can, the row."""
 
 
 @dataclass
@@ -35,7 +31,7 @@ class Row:
 def read_rows(path: Path) -> Iterator[Row]:
     """The rows of a data file, one at a time."""
     if not path.is_file():
-        raise RowsError(f"{path}: no such file")
+        raise DataFileError(f"{path}: no such file")
     name = path.name.lower()
     if name.endswith(".xlsx"):
         raw = _xlsx(path)
@@ -51,13 +47,13 @@ def read_rows(path: Path) -> Iterator[Row]:
     for n, item in enumerate(raw, 1):
         empty = False
         if not isinstance(item, dict):
-            raise RowsError(f"{path}: row {n}: expected a mapping of column -> value, got {type(item).__name__}")
+            raise DataFileError(f"{path}: row {n}: expected a mapping of column -> value, got {type(item).__name__}")
         values = {str(k).strip(): _cell(v) for k, v in item.items() if k is not None and str(k).strip()}
         values = {k: v for k, v in values.items() if v is not None and v != ""}
         key = str(values.pop(ID_KEY, "") or "").strip() or f"row{n}"
         yield Row(n, key, values)
     if empty:
-        raise RowsError(f"{path}: no rows")
+        raise DataFileError(f"{path}: no rows")
 
 
 def _cell(value: Any) -> Any:
@@ -76,7 +72,7 @@ def _csv(path: Path) -> Iterator[dict[str, Any]]:
         with path.open(encoding="utf-8-sig", newline="") as f:
             sample = f.read(SNIFF_BYTES)
             if not sample.strip():
-                raise RowsError(f"{path}: the file is empty (expected a header line and rows)")
+                raise DataFileError(f"{path}: the file is empty (expected a header line and rows)")
             try:
                 dialect: Any = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
             except csv.Error:
@@ -84,15 +80,15 @@ def _csv(path: Path) -> Iterator[dict[str, Any]]:
             f.seek(0)
             reader = csv.DictReader(f, dialect=dialect)
             if not reader.fieldnames:
-                raise RowsError(f"{path}: no header line")
+                raise DataFileError(f"{path}: no header line")
             for row in reader:
                 if None in row:
-                    raise RowsError(f"{path}: row {reader.line_num - 1}: more cells than the header has columns")
+                    raise DataFileError(f"{path}: row {reader.line_num - 1}: more cells than the header has columns")
                 yield row
     except UnicodeDecodeError as exc:
-        raise RowsError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise DataFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
-        raise RowsError(f"{path}: cannot parse CSV: {exc}") from None
+        raise DataFileError(f"{path}: cannot parse CSV: {exc}") from None
 
 
 def _jsonl(path: Path) -> Iterator[Any]:
@@ -103,7 +99,7 @@ def _jsonl(path: Path) -> Iterator[Any]:
             try:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
-                raise RowsError(f"{path}: line {line_no}: not JSON: {exc.msg}") from None
+                raise DataFileError(f"{path}: line {line_no}: not JSON: {exc.msg}") from None
 
 
 def _json(path: Path) -> Iterator[Any]:
@@ -113,18 +109,18 @@ def _json(path: Path) -> Iterator[Any]:
         head = f.read(SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
         f.seek(0)
         if not head:
-            raise RowsError(f"{path}: the file is empty")
+            raise DataFileError(f"{path}: the file is empty")
         if head[:1] == b"[":
             try:
                 # use_float: numbers as int/float, not Decimal
                 yield from ijson.items(f, "item", use_float=True)
             except ijson.JSONError as exc:
-                raise RowsError(f"{path}: cannot parse JSON: {exc}") from None
+                raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
             return
         try:
             raw = json.loads(f.read().decode("utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RowsError(f"{path}: cannot parse JSON: {exc}") from None
+            raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
     yield from _mapping_rows(path, raw)
 
 
@@ -134,7 +130,7 @@ def _yaml(path: Path) -> Iterator[Any]:
     try:
         raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - any parse error is the file's problem, said in one line
-        raise RowsError(f"{path}: cannot parse YAML: {exc}") from None
+        raise DataFileError(f"{path}: cannot parse YAML: {exc}") from None
     yield from _mapping_rows(path, raw)
 
 
@@ -147,7 +143,7 @@ def _mapping_rows(path: Path, raw: Any) -> Iterator[Any]:
     if raw is None:
         return
     if not isinstance(raw, list):
-        raise RowsError(f"{path}: expected a list of rows (or a mapping of id -> row)")
+        raise DataFileError(f"{path}: expected a list of rows (or a mapping of id -> row)")
     yield from raw
 
 
@@ -157,12 +153,12 @@ def _xlsx(path: Path) -> Iterator[dict[str, Any]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)  # read_only streams the sheet
     except Exception as exc:  # noqa: BLE001 - a broken workbook is the file's problem, said in one line
-        raise RowsError(f"{path}: cannot open workbook: {exc}") from None
+        raise DataFileError(f"{path}: cannot open workbook: {exc}") from None
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
         header = next(rows, None)
         if not header or not any(h is not None for h in header):
-            raise RowsError(f"{path}: the first sheet has no header row")
+            raise DataFileError(f"{path}: the first sheet has no header row")
         names = [str(h).strip() if h is not None else "" for h in header]
         for cells in rows:
             if all(c is None for c in cells):

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from webmem.batch.check import check_row
-from webmem.batch.journal import Journal, JournalError, is_url, open_journal
+from webmem.batch.journal import Journal, is_url, open_journal
 from webmem.batch.rows import Row, read_rows
 from webmem.batch.worker import WORKER_ENV, WorkerConfig
-from webmem.errors import InputError
-from webmem.flowfile import load_flow
-from webmem.inputs import REDACTED
+from webmem.errors import InputError, JournalError
+from webmem.flow.flowfile import load_flow
+from webmem.flow.inputs import REDACTED
+from webmem.playback.heal import HealMode
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
@@ -35,7 +36,7 @@ class BatchOptions:
     resume: bool = False
     retry: int = 2
     rate: float | None = None
-    heal: str = "off"
+    heal: HealMode = "off"
     base_url: str | None = None
     out: Path | None = None
     artifacts: Path | None = None
@@ -205,7 +206,7 @@ def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None
             w = csv.writer(f)
             w.writerow(OUTCOME_COLUMNS)
             for r in journal.rows():
-                        w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
+                w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
                             json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
                             round(r["duration_ms"], 1) if r["duration_ms"] is not None else ""])
         os.replace(tmp, path)

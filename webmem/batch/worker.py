@@ -16,19 +16,19 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from pydantic import BaseModel
 
-from webmem import browser as browsers
-from webmem import inpage
 from webmem.batch.enter import commit_index, replay_row, verify_flow
-from webmem.batch.journal import Claim, Journal, JournalError, open_journal, worker_id
-from webmem.config import Settings, load_settings
-from webmem.errors import WebmemError
-from webmem.flow import Flow
-from webmem.flowfile import load_flow
-from webmem.heal import make_healer
-from webmem.inputs import Redactor, resolve_inputs
-from webmem.record import slug
-from webmem.replay import one_line
-from webmem.report import RunReport
+from webmem.batch.journal import Claim, Journal, open_journal, worker_id
+from webmem.browser import launch as browsers
+from webmem.browser.config import Settings, load_settings
+from webmem.browser.session import new_context
+from webmem.errors import JournalError, WebmemError
+from webmem.flow.flowfile import load_flow
+from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, resolve_inputs
+from webmem.paths import inside
+from webmem.playback.heal import HealMode
+from webmem.playback.report import RunReport
+from webmem.playback.run import one_line
 
 WORKER_ENV = "WEBMEM_BATCH_WORKER"  # the worker's config, as JSON
 
@@ -41,7 +41,7 @@ class WorkerConfig(BaseModel):
     workers: int = 1
     retry: int = 2
     rate: float | None = None  # rows per minute, all workers together
-    heal: str = "off"
+    heal: HealMode = "off"
     base_url: str | None = None
     artifacts: str | None = None
     connect: str | None = None
@@ -71,7 +71,6 @@ class Worker:
         self.flow: Flow = load_flow(cfg.flow, round_trip=False).flow
         self.verify = verify_flow(self.flow)
         self.commit_at = commit_index(self.flow)
-        self.healer = make_healer(cfg.heal, self.settings)
         self.id = worker_id(cfg.index)
         self.journal: Journal = open_journal(cfg.journal, cfg.run)
         self.interval = 60.0 * cfg.workers / cfg.rate if cfg.rate else 0.0
@@ -90,10 +89,7 @@ class Worker:
             self.browser = pw.chromium.connect_over_cdp(cfg.cdp, timeout=self.settings.timeouts.navigation)
         else:
             self.browser = browsers.launch(pw, self.settings)
-        self.context = self.browser.new_context(viewport=self.settings.viewport.model_dump())
-        self.context.set_default_timeout(self.settings.timeouts.action)
-        self.context.set_default_navigation_timeout(self.settings.timeouts.navigation)
-        inpage.install(self.context)
+        self.context = new_context(self.browser, self.settings)
         self.page = self.context.new_page()
 
     def healthy_page(self, pw: Playwright) -> Page:
@@ -158,7 +154,7 @@ class Worker:
     def artifacts(self, claim: Claim, what: str) -> Path | None:
         if not self.cfg.artifacts:
             return None
-        return Path(self.cfg.artifacts) / f"{slug(claim.key)}-{what}{claim.attempts}"
+        return inside(Path(self.cfg.artifacts), f"{claim.key}-{what}{claim.attempts}")
 
     def values(self, claim: Claim) -> dict[str, Any] | None:
         try:
@@ -185,7 +181,7 @@ class Worker:
 
         try:
             report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
-                                healer=self.healer, artifacts=self.artifacts(claim, "attempt"),
+                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "attempt"),
                                 on_step_start=on_step_start, path=self.cfg.flow)
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed",
@@ -215,7 +211,7 @@ class Worker:
             return
         try:
             report = replay_row(page, self.verify, values, self.settings, base_url=self.cfg.base_url,
-                                healer=self.healer, artifacts=self.artifacts(claim, "verify"))
+                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "verify"))
         except Exception as exc:  # noqa: BLE001
             report = RunReport(flow=self.verify.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from webmem import browser as _browser
-from webmem.config import load_settings
+from webmem.browser import launch as _browser
+from webmem.browser.config import load_settings
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,13 @@ from typing import Any
 
 import pytest
 
-from webmem.batch.rows import RowsError, read_rows
-from webmem.errors import WebmemError
-from webmem.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
+from webmem.batch.rows import read_rows
+from webmem.errors import DataFileError, WebmemError
+from webmem.flow.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
 from webmem.pytest.runner import FlowFailed, Webmem
 
 __all__ = ["DataFileError", "FlowCollector", "FlowItem", "data_file_for", "is_flow_file", "load_rows"]
 
-
-class DataFileError(WebmemError):
-    pass
 
 def data_file_for(flow_path: Path) -> Path | None:
     stem = flow_path.name.rsplit(".", 1)[0]
@@ -38,14 +35,11 @@ def load_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     input's default applies)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
-    try:
-        for row in read_rows(path):
-            if row.key in seen:
-                raise DataFileError(f"{path}: row {row.n}: duplicate id {row.key!r}")
-            seen.add(row.key)
-            rows.append((row.key, row.values))
-    except RowsError as exc:
-        raise DataFileError(str(exc)) from None
+    for row in read_rows(path):
+        if row.key in seen:
+            raise DataFileError(f"{path}: row {row.n}: duplicate id {row.key!r}")
+        seen.add(row.key)
+        rows.append((row.key, row.values))
     return rows
 
 
@@ -65,7 +59,7 @@ class FlowCollector(pytest.File):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, WebmemError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 def _test_function(path: Path, inputs: dict[str, Any]) -> Callable[..., None]:

@@ -5,17 +5,26 @@ It builds on pytest-playwright's fixtures rather than launching a browser of its
 * the `webmem` fixture: `webmem.run("flows/x.yaml", inputs={...})` on the test's `page`;
 * flow files as tests: `pytest flows/` or `--webmem-flows DIR` (see webmem.pytest.collect);
 * options --webmem-heal off|local|llm, --webmem-propose DIR, --webmem-write, --webmem-strict;
-* the marker `webmem_llm`: skipped, with the reason, when no model is configured.
+* the marker `webmem_llm`: skipped, with the reason, when no model is configured;
+* small fixtures to override, as pytest-playwright does with `browser_context_args`: `webmem_settings`
+  (playwright.config.json) and `webmem_replay_args` (the Replayer defaults: heal, strict);
+* with `--webmem-browser` (or `webmem_browser = true` in the ini file), pytest-playwright's browser is
+  launched with the executable and arguments webmem's browser discovery finds; otherwise its launch
+  arguments are left alone.
+
+The `webmem` fixture needs pytest-playwright (`pip install webmem[pytest]`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from webmem.browser.config import Settings
 from webmem.pytest.runner import HEAL_MODES, LLM_HELP, OPTIONS_KEY, FlowFailed, PluginOptions, Webmem
 
 _RUNNER_KEY = pytest.StashKey[Webmem]()
@@ -35,18 +44,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="rewrite healed flow files in place (locked and atomic, safe with pytest-xdist)")
     group.addoption("--webmem-strict", action="store_true", default=False,
                     help="a page whose DOM signature only resembles the learned one fails the step")
+    group.addoption("--webmem-browser", action="store_true", default=None,
+                    help="launch pytest-playwright's Chromium as webmem would: the executable and arguments from "
+                         "playwright.config.json and webmem's browser discovery (also: ini webmem_browser = true)")
+    parser.addini("webmem_browser", type="bool", default=False,
+                  help="launch pytest-playwright's Chromium with webmem's browser discovery and settings")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "webmem_llm: the test needs a model (LLM); skipped when none is configured")
     config.addinivalue_line("markers", "webmem_flow: a test collected from a webmem flow file")
-    if config.pluginmanager.has_plugin("playwright"):
+    wants_browser = config.getoption("--webmem-browser") or config.getini("webmem_browser")
+    if wants_browser and config.pluginmanager.has_plugin("playwright"):
         from webmem.pytest import browser
 
         if not config.pluginmanager.is_registered(browser):
             config.pluginmanager.register(browser, "webmem-browser")
 
-    from webmem.config import load_settings
+    from webmem.browser.config import load_settings
     from webmem.errors import WebmemError
     from webmem.llm import configured
 
@@ -97,12 +112,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def webmem_settings(pytestconfig: pytest.Config) -> Settings:
+    """Launch and run settings (playwright.config.json from the rootdir, then the environment)."""
+    return pytestconfig.stash[OPTIONS_KEY].settings
+
+
 @pytest.fixture
-def webmem(request: pytest.FixtureRequest, page: Any, base_url: str | None, output_path: str) -> Iterator[Webmem]:
+def webmem_replay_args(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The replay defaults of the `webmem` fixture (`heal`, `strict`), from --webmem-heal / --webmem-strict.
+    Override it in a conftest or module to change them for those tests."""
+    options = pytestconfig.stash[OPTIONS_KEY]
+    return {"heal": options.heal, "strict": options.strict}
+
+
+@pytest.fixture
+def webmem(request: pytest.FixtureRequest, webmem_settings: Settings,
+           webmem_replay_args: dict[str, Any]) -> Iterator[Webmem]:
     """Replays flows on this test's pytest-playwright `page`: `webmem.run(path, inputs={...})` returns the
     RunReport (`.passed`, `.steps`, `.extracted`, `.error`, `failed_step()`); `check=True` raises a
     readable FlowFailed instead of returning a failed report."""
-    options = request.config.stash[OPTIONS_KEY]
+    if not request.config.pluginmanager.has_plugin("playwright"):
+        raise pytest.UsageError("webmem: the webmem fixture runs on pytest-playwright's page; "
+                                "install it with `pip install 'webmem[pytest]'`")
+    page = request.getfixturevalue("page")
+    base_url = request.getfixturevalue("base_url")
+    output_path = request.getfixturevalue("output_path")
+    options = dataclasses.replace(request.config.stash[OPTIONS_KEY], settings=webmem_settings,
+                                  **{k: v for k, v in webmem_replay_args.items() if k in ("heal", "strict")})
     trace = None
     if options.tracing in ("on", "retain-on-failure"):
         trace = options.show(Path(output_path) / "trace.zip") + " (saved by pytest-playwright at teardown)"
@@ -118,6 +155,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     rep = outcome.get_result()
     runner = item.stash.get(_RUNNER_KEY, None)
+    if runner is not None and rep.when == "teardown":  # pytest-playwright (trylast) has kept its traces
+        runner.scrub_traces()
     if runner is None or rep.when != "call":
         return
     props = item.user_properties  # copied onto the teardown report too, where JUnit XML reads them

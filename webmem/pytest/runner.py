@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from webmem.config import Settings
+from webmem import errors
+from webmem.browser.config import Settings
 from webmem.errors import WebmemError
-from webmem.flow import Flow
-from webmem.flowfile import FlowFile, load_flow
-from webmem.report import RunReport, StepReport
+from webmem.flow.flowfile import FlowFile, load_flow
+from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
+from webmem.paths import safe_name
+from webmem.playback.report import RunReport, StepReport
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -26,12 +29,8 @@ LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in playwright.config.json) and OPENA
             "OPENAI_BASE_URL")
 
 
-class FlowFailed(AssertionError):
-    """A flow run that did not pass; the message is the readable report."""
-
-    def __init__(self, message: str, report: RunReport | None = None):
-        super().__init__(message)
-        self.report = report
+class FlowFailed(errors.FlowFailed, AssertionError):
+    """A flow run that did not pass, as a test failure; the message is the readable report."""
 
 
 @dataclass
@@ -79,6 +78,7 @@ class Webmem:
         self.reports: list[RunReport] = []
         self._runs: list[tuple[RunReport, Flow, str]] = []  # report, flow as run, heal mode
         self.notes: list[str] = []  # heal write-backs: patch written, flow rewritten, not changed
+        self.redactor = Redactor()  # every secret input of every run: scrubbed from the test's traces
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -106,30 +106,47 @@ class Webmem:
         repairs as --webmem-propose / --webmem-write say. check=True raises FlowFailed (an
         AssertionError with the readable report) when the run fails.
         """
-        from webmem.heal import make_healer
         from webmem.llm import configured
-        from webmem.replay import RunOptions, run_flow
+        from webmem.playback.replayer import Replayer
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
+        inputs = self._secrets_hidden(ff.flow, inputs)
         mode = heal or self.options.heal
         if mode not in HEAL_MODES:
             raise pytest.UsageError(f"webmem: heal must be one of {', '.join(HEAL_MODES)}, not {mode!r}")
         if mode == "llm" and not configured(self.options.settings.model):
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)
-        settings = self.options.settings
-        healer = make_healer(mode, settings)
-        artifacts = self.artifacts / _safe(ff.flow.name) if self.artifacts is not None else None
-        opts = RunOptions.from_settings(settings, base_url=base_url or self.base_url,
-                                        strict=self.options.strict if strict is None else strict,
-                                        artifacts=artifacts, healer=healer)
-        report = run_flow(page or self.page, ff.flow, dict(inputs or {}), opts, path=self.options.show(ff.path))
+        opts = self.options
+        propose = opts.propose / f"{safe_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
+        replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,  # type: ignore[arg-type]
+                            strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
+                            artifacts=self.artifacts)
+        report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
-            self._write_back(ff, report)
+            self._note_heals(ff, report, propose)
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
         return report
+
+    def _secrets_hidden(self, flow: Flow, inputs: Mapping[str, Any] | None) -> Secrets:
+        """The inputs in a mapping whose repr hides the secret ones (pytest shows the arguments of the
+        frames in a traceback); their values, resolved as the run will, are scrubbed from the traces
+        pytest-playwright keeps for this test."""
+        hidden = Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret})
+        with contextlib.suppress(WebmemError):  # the run itself reports bad inputs
+            self.redactor.extend(Redactor.for_flow(flow, resolve_inputs(flow, hidden)).secrets)
+        return hidden
+
+    def scrub_traces(self) -> None:
+        """Rewrite the traces pytest-playwright kept in this test's output folder without the secrets."""
+        from webmem.browser.session import redact_archive
+
+        if self.artifacts is None or not self.redactor.secrets or not self.artifacts.is_dir():
+            return
+        for archive in self.artifacts.rglob("*.zip"):
+            redact_archive(archive, self.redactor)
 
     def explain(self, report: RunReport | None = None) -> str:
         """The readable account of a run (by default the last failed one, else the last one)."""
@@ -143,15 +160,10 @@ class Webmem:
 
     # ---- internals ----------------------------------------------------------------------------
 
-    def _write_back(self, ff: FlowFile, report: RunReport) -> None:
-        from webmem.heal import write_back
-
+    def _note_heals(self, ff: FlowFile, report: RunReport, propose: Path | None) -> None:
         opts = self.options
-        propose = opts.propose / f"{Path(ff.path).stem}.patch" if opts.propose is not None else None
-        try:
-            write_back(ff, report, write=opts.write, propose=propose)
-        except WebmemError as exc:
-            self.notes.append(f"webmem: {exc}")
+        if report.write_error:
+            self.notes.append(f"webmem: {report.write_error}")
             return
         what = f"{report.healed_steps} step(s) healed in {opts.show(ff.path)}"
         if opts.write and report.flow_changed:
@@ -161,9 +173,6 @@ class Webmem:
         elif not opts.write and propose is None:
             self.notes.append(f"{what}: flow not changed (use --webmem-propose DIR or --webmem-write)")
 
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "flow"
 
 
 # ---- explaining a failed run --------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""The flow file's top-level model (format version 1): inputs, page states and steps, the step kinds taken
+from the registry in `webmem.steps`.
+
+A flow is what an agent did once, kept as plain selector-based steps: each element step has a target
+(intent + ranked selectors + fingerprint) and names the page state it acts on (URL pattern + DOM
+signature). Steps are one-key mappings (`- fill: {...}`), optionally with an `expect` beside the key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
+
+from webmem.flow.model import STEP_EXTRAS, InputSpec, PageState, StepModel, Strict
+from webmem.flow.urlpattern import check_web_url
+from webmem.page.selector import check_selector
+from webmem.steps import KINDS, STEPS
+
+FORMAT_VERSION = 1
+
+
+def step_kind(raw: Any) -> str | None:
+    """Which action a raw step mapping holds (the key that is not `expect` or `commit`, or `expect` alone)."""
+    if isinstance(raw, BaseModel):
+        return raw.action  # type: ignore[attr-defined]
+    if not isinstance(raw, dict):
+        return None
+    keys = [k for k in raw if k not in STEP_EXTRAS]
+    if not keys:
+        return "expect" if "expect" in raw else None
+    return keys[0] if len(keys) == 1 and keys[0] in STEPS else None
+
+
+if TYPE_CHECKING:
+    Step = StepModel
+else:
+    Step = Annotated[
+        Union[tuple(Annotated[k.model, Tag(k.name)] for k in KINDS)],  # noqa: UP007 - built from the registry
+        Discriminator(
+            step_kind,
+            custom_error_type="step_action",
+            custom_error_message="a step is a mapping with exactly one action key: " + ", ".join(STEPS),
+        ),
+    ]
+
+
+class Handler(Strict):
+    """An interruption the page shows only sometimes (a cookie banner, a confirmation popup): whenever `when`
+    is visible as a step acts, `do` dismisses it first (Playwright's `page.add_locator_handler`)."""
+
+    when: str = Field(description="a selector: the overlay is up while it is visible")
+    do: list[Step] = Field(min_length=1, description="the steps that dismiss it (element steps, no page)")
+
+    @field_validator("when")
+    @classmethod
+    def _selector(cls, when: str) -> str:
+        check_selector(when)
+        return when
+
+    @field_validator("do")
+    @classmethod
+    def _element_steps(cls, steps: list[Any]) -> list[Any]:
+        for step in steps:
+            if step.target is None or step.page is not None:
+                raise ValueError(f"a handler's `do` holds element steps with a target and no page, not {step.action}")
+        return steps
+
+
+class Verify(Strict):
+    """How `webmem batch` proves a row whose commit step was cut short did land: these steps, run with
+    the row's inputs, pass only if the record exists (e.g. open a list, expect the row's key)."""
+
+    steps: list[Step] = Field(min_length=1)
+
+
+class Flow(Strict):
+    webmem: int = Field(FORMAT_VERSION, description="format version")
+    name: str
+    task: str = Field(description="the task in words; with the start URL, the flow's identity")
+    base_url: str | None = None
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    pages: dict[str, PageState] = Field(default_factory=dict)
+    handlers: list[Handler] = Field(default_factory=list, description="overlays that appear sometimes")
+    steps: list[Step] = Field(min_length=1)
+    verify: Verify | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _web_base(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v, absolute=True)
+
+    def _steps(self) -> list[tuple[str, StepModel]]:
+        """Every step the flow runs, named as an error should name it."""
+        verify = self.verify.steps if self.verify is not None else []
+        return ([(f"step {i}", s) for i, s in enumerate(self.steps, 1)]
+                + [(f"verify step {i}", s) for i, s in enumerate(verify, 1)])
+
+    @model_validator(mode="after")
+    def _placeholders_declared(self) -> Flow:
+        """A `{{ key }}` anywhere in a step (a value, a URL, an expectation, a data-bound selector) must name a
+        declared input: caught when the file loads, not after the browser started."""
+        from webmem.flow.inputs import placeholders  # inputs imports this module
+
+        for where, step in self._steps():
+            for key in dict.fromkeys(placeholders(step.model_dump_json())):
+                if key not in self.inputs:
+                    raise ValueError(f"{where} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
+                                     f"input (declared: {', '.join(self.inputs) or 'none'})")
+        return self
+
+    @model_validator(mode="after")
+    def _pages_exist(self) -> Flow:
+        for where, step in self._steps():
+            page = step.page
+            if page is not None and page not in self.pages:
+                raise ValueError(f"{where} ({step.action}): page {page!r} is not defined under `pages`")
+        return self
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Flow.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "webmem flow file"
+    return schema

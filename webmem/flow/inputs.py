@@ -1,0 +1,254 @@
+"""Run inputs: validated against the flow's input schema before any browser starts, substituted
+into `{{ key }}` placeholders, and — for secrets — redacted from everything webmem writes."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from webmem.errors import InputError
+from webmem.flow.model import InputSpec
+
+if TYPE_CHECKING:
+    from webmem.flow.format import Flow
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*\}\}")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TRUE = {"1", "true", "yes", "on", "y"}
+FALSE = {"0", "false", "no", "off", "n", ""}
+REDACTED = "«secret»"
+
+
+def parse_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in TRUE else False if text in FALSE else None
+
+
+def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
+    # an input is one scalar: null, a list or an object would be typed as "None" or "{'a': [1]}"
+    if value is None or not isinstance(value, str | int | float | bool):
+        kind = "null" if value is None else type(value).__name__
+        raise InputError(f"input {key!r}: expected {'an' if spec.type == 'enum' else 'a'} {spec.type}, got {kind}"
+                         + ("" if spec.secret or value is None else f" {_short(repr(value))}"))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (say, undecodable bytes on the command line)
+            raise InputError(f"input {key!r}: not valid text (it holds a lone surrogate or undecodable "
+                             "bytes)") from None
+    if spec.type == "number":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"input {key!r}: expected a number, got {_show(spec, value)}") from None
+        return int(number) if number.is_integer() else number
+    if spec.type == "bool":
+        parsed = parse_bool(value)
+        if parsed is None:
+            raise InputError(f"input {key!r}: expected yes/no/true/false/1/0, got {_show(spec, value)}")
+        return parsed
+    text = str(value)
+    if spec.type == "file" and not Path(text).is_file():
+        raise InputError(f"input {key!r}: expected a file to upload, got {_show(spec, text)} (no such file)")
+    if spec.type == "enum" and spec.choices and text not in spec.choices:
+        raise InputError(f"input {key!r}: expected one of {', '.join(spec.choices)}, got {_show(spec, text)}")
+    if spec.format == "email" and text and not EMAIL.match(text):
+        raise InputError(f"input {key!r}: expected an e-mail address, got {_show(spec, text)}")
+    if spec.format == "date" and text and not DATE.match(text):
+        raise InputError(f"input {key!r}: expected a date as YYYY-MM-DD, got {_show(spec, text)}")
+    return text
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _show(spec: InputSpec, value: Any) -> str:
+    return REDACTED if spec.secret else repr(value)
+
+
+def resolve_inputs(
+    flow: Flow, given: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The flow's inputs from `given`, then the environment (for inputs that name a variable), then
+    defaults. Unknown, missing or mistyped inputs raise InputError naming the field. The result's repr
+    hides the secret ones (it may show up in a traceback's locals)."""
+    env = os.environ if env is None else env
+    unknown = sorted(set(given) - set(flow.inputs))
+    if unknown:
+        known = ", ".join(flow.inputs) or "none"
+        raise InputError(f"unknown input(s): {', '.join(unknown)} (this flow takes: {known})")
+    values: dict[str, Any] = {}
+    missing = []
+    for key, spec in flow.inputs.items():
+        if key in given:
+            raw = given[key]
+        elif spec.env and spec.env in env:
+            raw = env[spec.env]
+        elif spec.default is not None:
+            raw = spec.default
+        elif spec.required:
+            missing.append(key + (f" (or set ${spec.env})" if spec.env else ""))
+            continue
+        else:
+            continue
+        values[key] = _coerce(key, spec, raw)
+    if missing:
+        raise InputError(f"missing required input(s): {', '.join(missing)}")
+    return Secrets(values, {k for k, spec in flow.inputs.items() if spec.secret})
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Substitute `{{ key }}` placeholders. An unknown key is an error, not an empty string."""
+
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in values:
+            raise InputError(f"placeholder {{{{ {key} }}}} has no input value")
+        value = values[key]
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return str(value)
+
+    return PLACEHOLDER.sub(sub, template)
+
+
+def placeholders(template: str) -> list[str]:
+    return PLACEHOLDER.findall(template)
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, str]:
+    """`key=value` strings from the command line."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--input {pair!r}: expected key=value")
+        out[key.strip()] = value
+    return out
+
+
+def _char_forms(c: str) -> set[str]:
+    """Every way one character of a secret may be written by a browser, Playwright or webmem: as is (any
+    letter case), percent-encoded (a URL, a form submission: `~` → %7E, space → + or %20), as an HTML
+    entity (named, decimal, hex), and JSON/JavaScript-escaped (\\u00fc, \\"), the escape's backslash
+    doubled any number of times (JSON inside JSON, as in a trace's network log)."""
+    from html.entities import codepoint2name
+
+    forms = {c, c.upper(), c.lower(), "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogatepass"))}
+    if c == " ":
+        forms.add("+")
+    forms |= {f"&#{ord(c)};", f"&#x{ord(c):x};", f"&#x{ord(c):X};"}
+    if ord(c) in codepoint2name:
+        forms.add(f"&{codepoint2name[ord(c)]};")
+    if c == "'":
+        forms.add("&apos;")
+    return {f for f in forms if f}
+
+
+def _json_escapes(c: str) -> list[str]:
+    """The JSON escapes of one character, without their backslash."""
+    units = c.encode("utf-16-be", "surrogatepass")
+    escapes = ["u" + "".join(f"{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))]
+    escapes = [escapes[0], escapes[0].upper().replace("U", "u")]
+    if len(units) == 4:  # outside the BMP: a surrogate pair
+        pair = [f"u{units[0]:02x}{units[1]:02x}", f"u{units[2]:02x}{units[3]:02x}"]
+        escapes = ["\\\\+".join(pair)]
+    if c in "\"\\/":
+        escapes.append(c)
+    named = {"\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+    if c in named:
+        escapes.append(named[c])
+    return escapes
+
+
+def secret_pattern(secret: str) -> str:
+    """A regular expression (to compile with re.I) matching `secret` in any mix of those encodings."""
+    parts = []
+    for c in secret:
+        alts = sorted(map(re.escape, _char_forms(c)), key=len, reverse=True)
+        alts += [r"\\+" + (e if e.startswith("u") and "\\" in e else re.escape(e)) for e in _json_escapes(c)]
+        parts.append("(?:" + "|".join(alts) + ")")
+    return "".join(parts)
+
+
+def _to_bytes_pattern(secrets: list[str]) -> bytes:
+    parts = []
+    for secret in secrets:
+        chars = []
+        for c in secret:
+            forms = (re.escape(f.encode("utf-8", "surrogatepass")) for f in _char_forms(c))
+            alts = sorted(forms, key=len, reverse=True)
+            alts += [rb"\\+" + (e.encode() if e.startswith("u") and "\\" in e else re.escape(e.encode()))
+                     for e in _json_escapes(c)]
+            chars.append(b"(?:" + b"|".join(alts) + b")")
+        parts.append(b"".join(chars))
+    return b"|".join(parts)
+
+
+class Redactor:
+    """Replaces secret values — in every encoding they may take (`encodings`), in any letter case — in
+    any text webmem is about to print, log or store, and in trace archives."""
+
+    def __init__(self, secrets: list[str] | None = None):
+        self.secrets: list[str] = []
+        self._text: re.Pattern[str] | None = None
+        self._bytes: re.Pattern[bytes] | None = None
+        self.extend(secrets or [])
+
+    def extend(self, secrets: list[str]) -> None:
+        """Hide these values too (a flow's own secret inputs, known only once the flow is chosen)."""
+        # longest first, so a secret that contains another is hidden whole
+        self.secrets = sorted({*self.secrets, *(str(s) for s in secrets if s)}, key=len, reverse=True)
+        if not self.secrets:
+            return
+        pattern = "|".join(secret_pattern(s) for s in self.secrets)
+        self._text = re.compile(pattern, re.I)
+        # the same over UTF-8 bytes: escapes and encodings are ASCII, the characters as typed are UTF-8
+        self._bytes = re.compile(_to_bytes_pattern(self.secrets), re.I)
+
+    @classmethod
+    def for_inputs(cls, specs: Mapping[str, InputSpec], values: Mapping[str, Any]) -> Redactor:
+        """Hides the values of the inputs marked secret."""
+        return cls([str(values[k]) for k, spec in specs.items() if spec.secret and k in values])
+
+    @classmethod
+    def for_flow(cls, flow: Flow, values: Mapping[str, Any]) -> Redactor:
+        return cls.for_inputs(flow.inputs, values)
+
+    def __call__(self, text: str) -> str:
+        return self._text.sub(REDACTED, text) if self._text is not None else text
+
+    def bytes(self, data: bytes) -> bytes:
+        """The same for raw bytes (a trace archive's members)."""
+        return self._bytes.sub(REDACTED.encode("utf-8"), data) if self._bytes is not None else data
+
+    def data(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        return value
+
+
+class Secrets(dict[str, Any]):
+    """Input values that never show in a traceback: pytest prints a failing test's locals with repr(),
+    and a flow test's inputs may hold a password. Secret keys show as «secret»."""
+
+    def __init__(self, values: Mapping[str, Any], secret_keys: set[str] | frozenset[str]):
+        super().__init__(values)
+        self.secret_keys = frozenset(secret_keys)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {REDACTED if k in self.secret_keys else repr(v)}"
+                               for k, v in self.items()) + "}"
+
+    __str__ = __repr__

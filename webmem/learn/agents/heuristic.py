@@ -1,0 +1,281 @@
+"""The offline agent: no model. For form tasks it maps each input to the best-matching editable field (by
+label, accessible name, placeholder, name, id, fieldset legend and nearby text, normalised and fuzzy),
+fills / selects / checks it, then presses the form's submit control; on a wizard it follows "Next" while
+inputs are left for later pages. It never guesses: an input that matches two fields equally, or nothing
+above the confidence bar, stops the recording with a message that says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from webmem.errors import AgentError
+from webmem.flow.inputs import parse_bool
+from webmem.learn.agents.base import (
+    Done,
+    Fail,
+    InputView,
+    Outcome,
+)
+from webmem.learn.agents.digest import Digest, Element
+from webmem.steps import Action
+from webmem.steps.check import Check, Uncheck
+from webmem.steps.click import Click
+from webmem.steps.fill import Fill
+from webmem.steps.select import Select
+from webmem.steps.upload import Upload
+
+BAR = 0.6  # below this an input does not match a field
+TIE = 0.05  # two fields this close for one input: ambiguous
+NEXT_WORDS = {"next", "continue", "proceed", "forward"}
+SUBMIT_WORDS = {"submit", "save", "send", "create", "add", "apply", "confirm", "sign", "log", "register", "finish",
+                "done", "ok", "update", "search", "go", "book", "order", "pay"}
+AVOID_WORDS = {"back", "previous", "prev", "cancel", "reset", "clear", "delete", "remove", "close", "dismiss",
+               "logout", "subscribe"}
+WEIGHTS = {"label": 1.0, "name": 1.0, "group": 1.0, "attr_name": 0.95, "id": 0.9, "placeholder": 0.9,
+           "neighbors": 0.7}
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_HYPHENATED = re.compile(r"(?<=\b[a-z])-(?=[a-z])")  # e-mail → email
+
+
+def tokens(text: str) -> list[str]:
+    text = _CAMEL.sub(" ", text or "").lower()
+    text = _HYPHENATED.sub("", text)
+    return [t for t in re.split(r"[^a-z0-9]+", text) if t]
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b or a.rstrip("s") == b.rstrip("s"):
+        return True
+    return min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def similarity(key: list[str], text: list[str]) -> float:
+    """Dice similarity of two token lists with fuzzy token equality; 1.0 for the same words."""
+    if not key or not text:
+        return 0.0
+    if "".join(key) == "".join(text):
+        return 1.0
+    used: set[int] = set()
+    matched = 0
+    for k in key:
+        for i, t in enumerate(text):
+            if i not in used and _same(k, t):
+                used.add(i)
+                matched += 1
+                break
+    return 2 * matched / (len(key) + len(text))
+
+
+@dataclass
+class Field:
+    """An editable thing an input can go to: one control, or a radio group."""
+
+    kind: str  # text, select, checkbox, radio, file
+    elements: list[Element]
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def first(self) -> Element:
+        return self.elements[0]
+
+    @property
+    def title(self) -> str:
+        return self.texts.get("group") or self.texts.get("label") or self.texts.get("name") or \
+            self.texts.get("attr_name") or self.texts.get("placeholder") or f"[{self.first.index}]"
+
+    def score(self, key: str) -> float:
+        kt = tokens(key)
+        return max((similarity(kt, tokens(t)) * WEIGHTS[src] for src, t in self.texts.items() if t), default=0.0)
+
+
+def fields_of(digest: Digest) -> list[Field]:
+    out: list[Field] = []
+    radios: dict[str, Field] = {}
+    for el in digest.elements:
+        if not el.is_field or not el.enabled:
+            continue
+        fp = el.fp
+        if el.role == "radio":
+            group = fp.attrs.get("name") or el.group or f"radio-{el.index}"
+            if group not in radios:
+                radios[group] = Field("radio", [], {"group": el.group or "", "attr_name": fp.attrs.get("name", "")})
+                out.append(radios[group])
+            radios[group].elements.append(el)
+            continue
+        kind = "select" if el.options or fp.tag == "select" else "checkbox" if el.role in {"checkbox", "switch"} \
+            else "file" if fp.type == "file" else "text"
+        texts = {"label": fp.label or "", "name": fp.name or "", "placeholder": fp.placeholder or "",
+                 "attr_name": fp.attrs.get("name", ""), "id": fp.attrs.get("id", ""),
+                 "neighbors": fp.neighbors or ""}
+        out.append(Field(kind, [el], texts))
+    return out
+
+
+def _words(el: Element) -> set[str]:
+    return set(tokens(el.fp.name or el.fp.text or el.fp.attrs.get("value", "")))
+
+
+class HeuristicAgent:
+    """Fills a form (or a wizard of forms) from inputs alone."""
+
+    name = "heuristic"
+    model_calls = 0
+    tokens = 0
+
+    def __init__(self, bar: float = BAR):
+        self.bar = bar
+        self.remaining: dict[str, InputView] = {}
+        self.inflight: str | None = None
+        self.pressed: str | None = None  # "next" or "final" after a submit-like click
+        self.pressed_at: str | None = None  # the URL it was pressed on
+        self.contexts: set[str] = set()  # the containers of the fields filled on this page
+        self.filled: list[str] = []
+
+    def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
+        # inputs a handed-over replay already entered are done: their placeholders show in its steps
+        done = " ".join(progress or [])
+        self.remaining = {v.key: v for v in inputs if v.placeholder not in done}
+        self.filled = [v.key for v in inputs if v.placeholder in done]
+
+    def observe(self, outcome: Outcome) -> None:
+        if self.inflight is None:
+            return
+        key, self.inflight = self.inflight, None
+        if outcome.ok:
+            self.filled.append(key)
+            self.remaining.pop(key, None)
+        else:  # never retry a field blindly: say what failed
+            raise AgentError(f"input {key!r} could not be entered: {outcome.message}")
+
+    # ---- deciding -----------------------------------------------------------------------------
+
+    def next_action(self, digest: Digest) -> Action:
+        if self.pressed is not None:
+            pressed, self.pressed = self.pressed, None
+            problems = [a for a in digest.alerts if a]
+            if digest.url == self.pressed_at and digest.invalid:  # the browser refused to submit the form
+                problems.append("the browser did not accept " + ", ".join(repr(f) for f in digest.invalid))
+            if problems:
+                return Fail(reason=f"the page reported a problem after submitting: {'; '.join(problems)}")
+            if pressed == "final":
+                where = digest.headings[0] if digest.headings else digest.url
+                return Done(summary=f"filled {', '.join(self.filled) or 'nothing'} and submitted; now on {where!r}")
+            self.contexts = set()
+        fields = fields_of(digest)
+        planned = self._plan(fields)
+        if planned:
+            key, fld = planned
+            self.inflight = key
+            self.contexts.add(fld.first.fp.context or "")
+            return self._action_for(key, fld)
+        return self._submit(digest, fields)
+
+    def _plan(self, fields: list[Field]) -> tuple[str, Field] | None:
+        """The next (input, field) pair on this page, in page order; raises AgentError on ambiguity."""
+        pairs: list[tuple[int, str, Field]] = []
+        taken: set[int] = set()
+        scored = []
+        for key in self.remaining:
+            ranking = sorted(((f.score(key), i) for i, f in enumerate(fields)), key=lambda r: (-r[0], r[1]))
+            scored.append((ranking[0][0] if ranking else 0.0, key, ranking))
+        for best, key, ranking in sorted(scored, key=lambda s: -s[0]):
+            if best < self.bar:
+                by_value = self._by_option(key, fields)  # "plan=Pro" where only an option says "Pro"
+                if by_value is not None and by_value not in taken:
+                    taken.add(by_value)
+                    pairs.append((fields[by_value].first.index, key, fields[by_value]))
+                continue
+            if len(ranking) > 1 and ranking[1][0] >= self.bar and best - ranking[1][0] < TIE:
+                a, b = fields[ranking[0][1]], fields[ranking[1][1]]
+                raise AgentError(
+                    f"input {key!r} matches two fields equally well ({a.title!r} and {b.title!r}, score "
+                    f"{best:.2f}); refusing to guess — rename the input after the field you mean")
+            i = ranking[0][1]
+            if i in taken:
+                continue  # a better-matching input already claimed this field
+            taken.add(i)
+            pairs.append((fields[i].first.index, key, fields[i]))
+        if not pairs:
+            return None
+        _, key, fld = min(pairs, key=lambda p: p[0])
+        return key, fld
+
+    def _by_option(self, key: str, fields: list[Field]) -> int | None:
+        """The one checkbox or radio group that has an option labelled with the input's value, if the input's
+        name matches no field: an input `topping=Cheese` ticks the box labelled Cheese. Two such: no guess."""
+        view = self.remaining[key]
+        wanted = str(view.value).strip().lower() if view.value is not None and not view.spec.secret else ""
+        if len(wanted) < 2:
+            return None
+        found = [i for i, f in enumerate(fields) if f.kind in ("checkbox", "radio")
+                 and any(wanted in {(e.fp.label or "").strip().lower(), (e.fp.name or "").strip().lower()}
+                         for e in f.elements)]
+        return found[0] if len(found) == 1 else None
+
+    def _action_for(self, key: str, fld: Field) -> Action:
+        view = self.remaining[key]
+        why = f"input {key!r} matches {fld.title!r}"
+        value = view.placeholder if view.spec.secret or view.value is None else str(view.value)
+        el = fld.first
+        if fld.kind == "text":
+            return Fill(element=el.index, value=value, why=why)
+        if fld.kind == "file":
+            return Upload(element=el.index, files=view.placeholder, why=why)
+        if fld.kind == "checkbox":
+            named = str(view.value).strip().lower() in {(el.fp.label or "").strip().lower(),
+                                                         (el.fp.name or "").strip().lower()}
+            want = True if named else parse_bool(view.value)
+            if want is None:
+                raise AgentError(f"input {key!r} goes to the checkbox {fld.title!r}: expected yes/no/true/false/"
+                                 f"on/off/1/0, got {view.value!r}")
+            return (Check if want else Uncheck)(element=el.index, why=why)
+        wanted = value.strip().lower()
+        if fld.kind == "select":
+            for opt_value, label in el.options:
+                if value in (opt_value, label):
+                    return Select(element=el.index, value=value, why=why)
+            for opt_value, label in el.options:
+                if wanted in (opt_value.lower(), label.lower()):
+                    return Select(element=el.index, value=opt_value, why=why)
+            choices = ", ".join(v for v, _ in el.options if v)
+            raise AgentError(f"input {key!r}={view.value!r} is not an option of {fld.title!r} ({choices})")
+        for radio in fld.elements:  # a radio group: the option whose value or label is the input
+            if wanted in {(radio.fp.attrs.get("value") or "").lower(), (radio.fp.label or "").lower()}:
+                return Check(element=radio.index, why=f"{why} (option {radio.fp.label or radio.fp.attrs.get('value')})")
+        choices = ", ".join(r.fp.label or r.fp.attrs.get("value", "") for r in fld.elements)
+        raise AgentError(f"input {key!r}={view.value!r} is not an option of {fld.title!r} ({choices})")
+
+    def _submit(self, digest: Digest, fields: list[Field]) -> Action:
+        buttons = [e for e in digest.elements if e.is_button and e.enabled and not (_words(e) & AVOID_WORDS)]
+        in_form = [e for e in buttons if e.fp.context and (not self.contexts or e.fp.context in self.contexts)]
+        nexts = [e for e in in_form if _words(e) & NEXT_WORDS]
+        if self.remaining:
+            if nexts:
+                self.pressed, self.pressed_at = "next", digest.url
+                return Click(element=nexts[0].index, why=f"inputs {', '.join(self.remaining)} belong to a later page")
+            return Fail(reason=self._unmatched(fields))
+        submits = [e for e in in_form if e.fp.type == "submit" or _words(e) & SUBMIT_WORDS]
+        preferred = [e for e in submits if _words(e) & (SUBMIT_WORDS | NEXT_WORDS)] or submits
+        if not preferred:
+            return Fail(reason="all inputs are entered but the form has no submit control webmem can tell apart")
+        if len(preferred) > 1 and not self.contexts:
+            names = ", ".join(repr(e.title) for e in preferred)
+            return Fail(reason=f"several forms could be submitted ({names}); refusing to guess")
+        button = preferred[0]
+        self.pressed = "next" if _words(button) & NEXT_WORDS else "final"
+        self.pressed_at = digest.url
+        return Click(element=button.index, why="all inputs are entered: submit the form")
+
+    def _unmatched(self, fields: list[Field]) -> str:
+        parts = []
+        for key in self.remaining:
+            best = max(fields, key=lambda f: f.score(key), default=None)
+            if best is None:
+                parts.append(f"{key!r} (no fields here)")
+            else:
+                parts.append(f"{key!r} (closest: {best.title!r}, score {best.score(key):.2f} < {self.bar})")
+        return "no field on this page matches input " + ", ".join(parts) + "; refusing to guess"

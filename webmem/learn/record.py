@@ -1,0 +1,215 @@
+"""`Recorder`: turning actions taken on a live page into a flow. A person demonstrating a task from Python,
+webmem's own agents and MCP clients all record through it.
+
+Each action is carried out on the page and kept as a step: the element's intent, ranked unique selectors
+and fingerprint; the page state it happened on (URL pattern + DOM signature, one entry per state); the value
+as an `{{ input }}` placeholder where it is an input's value; and an `expect` where the action moved to
+another URL or showed a confirmation. Re-typing a field replaces the earlier fill, so the flow is the
+shortest path that worked. What each kind of step does is its own (webmem.steps).
+
+    rec = Recorder(page, name="create-customer", task="Create a customer",
+                   inputs={"full_name": "Ada Lovelace", "email": "ada@example.com"})
+    rec.goto("http://127.0.0.1:8000/customers/new")
+    rec.fill(page.get_by_label("Full name"), "Ada Lovelace")    # stored as {{ full_name }}
+    rec.click(page.get_by_role("button", name="Save customer"))
+    save_flow(rec.flow(), "flows/create-customer.yaml")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Collection, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.sync_api import ElementHandle, Locator, Page
+
+from webmem.browser.config import Timeouts
+from webmem.flow.format import Flow
+from webmem.flow.inputs import PLACEHOLDER
+from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
+from webmem.flow.urlpattern import origin_of, to_pattern, without_values
+from webmem.page import signature
+from webmem.page.target import learn_target
+from webmem.steps import STEPS
+from webmem.steps.goto import GotoStep
+
+CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
+
+Element = ElementHandle | Locator
+
+
+class Recorder:
+    """Carries out actions on `page` and remembers them as flow steps.
+
+    `inputs`: the task's input values by key (a value typed into a field becomes `{{ key }}` in the flow).
+    `specs` describe the inputs (type, secret, env...); `secrets` names the secret ones (a mapping names the
+    environment variable a replay reads each from): their values go to the browser only, never into the flow.
+    """
+
+    def __init__(
+        self,
+        page: Page,
+        *,
+        name: str,
+        task: str,
+        inputs: Mapping[str, Any] | None = None,
+        specs: Mapping[str, InputSpec] | None = None,
+        secrets: Collection[str] | Mapping[str, str] = (),
+        base_url: str | None = None,
+        timeouts: Timeouts | None = None,
+    ):
+        self.page = page
+        self.name, self.task = name, task
+        self.values = dict(inputs or {})
+        env = secrets if isinstance(secrets, Mapping) else {}
+        given = dict(specs or {})
+        self.inputs: dict[str, InputSpec] = {
+            k: given.get(k) or InputSpec(secret=k in secrets, env=env.get(k)) for k in {**self.values, **given}}
+        self.base_url = base_url
+        self.t = timeouts or Timeouts()
+        self.pages: dict[str, PageState] = {}
+        self.steps: list[Any] = []
+        self.extracted: dict[str, Any] = {}
+        self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
+
+    # ---- page states --------------------------------------------------------------------------
+
+    def _page_state(self) -> str:
+        """The name of the current page state, adding it if it is new."""
+        signature.settle(self.page, self.t.quiet, self.t.settle)
+        sig = signature.capture(self.page)
+        pattern = self._here()
+        for name, state in self.pages.items():
+            if state.url == pattern and state.signature and state.signature.hash == sig.hash:
+                return name
+        base = slug(urlsplit(pattern).path.replace("{", "").replace("}", "")) if pattern != "/" else "home"
+        name, n = base, 1
+        while name in self.pages:
+            n += 1
+            name = f"{base}-{n}"
+        self.pages[name] = PageState(url=pattern, signature=sig)
+        return name
+
+    def _here(self) -> str:
+        """The current URL as a pattern, without the query values typed during this recording (a GET
+        form submits them in the URL) or given as inputs."""
+        typed = [*self.typed, *(str(v) for v in self.values.values())]
+        secrets = [str(self.values[k]) for k, s in self.inputs.items() if s.secret and k in self.values]
+        return without_values(to_pattern(self.page.url, self.base_url), typed, secrets)
+
+    def _confirmation_texts(self) -> set[str]:
+        texts = self.page.evaluate(
+            "(sel) => [...document.querySelectorAll(sel)].filter((e) => e.offsetParent !== null)"
+            ".map((e) => e.innerText.replace(/\\s+/g, ' ').trim()).filter((t) => t && t.length < 80)",
+            CONFIRMATION,
+        )
+        return set(texts)
+
+    # ---- values -------------------------------------------------------------------------------
+
+    def parameterise(self, value: str) -> str:
+        """The value as a template: an input's value becomes `{{ key }}` (secrets arrive as templates)."""
+        if PLACEHOLDER.search(value):
+            return value
+        for key, spec in self.inputs.items():
+            if key in self.values and not spec.secret and str(self.values[key]) == value and value != "":
+                return "{{ " + key + " }}"
+        return value
+
+    def _per_run(self, text: str) -> bool:
+        if re.search(r"\d", text):  # record numbers and dates differ on every run
+            return True
+        return any(str(v) and str(v) in text for v in self.values.values())
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def goto(self, url: str) -> GotoStep:
+        if self.base_url is None:
+            self.base_url = origin_of(url)
+        self.page.goto(url if "://" in url else self.base_url.rstrip("/") + url, wait_until="load")
+        # the literal address (a pattern's placeholders cannot be visited), relative to the base URL
+        parts = urlsplit(self.page.url)
+        here = parts.path + (f"?{parts.query}" if parts.query else "")
+        address = here if origin_of(self.page.url) == origin_of(self.base_url) else self.page.url
+        step = GotoStep(goto=self.parameterise(address))
+        self.steps.append(step)
+        return step
+
+    def _learn(self, element: Element, intent: str | None) -> tuple[ElementHandle, str, Target]:
+        """The element, the page state it is on, and the target it becomes (before acting on it)."""
+        handle = element.element_handle() if isinstance(element, Locator) else element
+        page_name = self._page_state()
+        return handle, page_name, learn_target(self.page, handle, intent, values=self.plain_values())
+
+    def plain_values(self) -> dict[str, Any]:
+        """The input values a target may be tied to: never a secret's."""
+        return {k: v for k, v in self.values.items() if not self.inputs[k].secret}
+
+    def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
+        """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep
+        it. `params` are the kind's arguments as given (`value=`, `key=`, `files=`); an input's value is kept
+        as its placeholder. Returns the step as the flow keeps it."""
+        k = STEPS[kind]
+        handle, page_name, target = self._learn(element, intent)
+        before_url = self._here()
+        before_texts = self._confirmation_texts() if k.confirms else set()
+        fields = k.record(self, handle, params)
+        step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
+        if k.confirms:
+            step.expect = self._expectation(before_url, before_texts)
+        self._append(step)
+        return step
+
+    def click(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("click", element, intent=intent)
+
+    def fill(self, element: Element, value: str, *, intent: str | None = None) -> StepModel:
+        return self.act("fill", element, intent=intent, value=value)
+
+    def select(self, element: Element, value: str, *, intent: str | None = None) -> StepModel:
+        return self.act("select", element, intent=intent, value=value)
+
+    def check(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("check", element, intent=intent)
+
+    def uncheck(self, element: Element, *, intent: str | None = None) -> StepModel:
+        return self.act("uncheck", element, intent=intent)
+
+    def upload(self, element: Element, files: str, *, intent: str | None = None) -> StepModel:
+        return self.act("upload", element, intent=intent, files=files)
+
+    def press(self, element: Element, key: str = "Enter", *, intent: str | None = None) -> StepModel:
+        return self.act("press", element, intent=intent, key=key)
+
+    def extract(self, element: Element, name: str, intent: str | None = None) -> str:
+        """Read an element's value or text as the named result `name`, and keep it as an extract step."""
+        self.act("extract", element, intent=intent, **{"as": name})
+        return self.extracted[name]
+    def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
+        with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
+            self.page.wait_for_load_state("load", timeout=self.t.navigation)
+        signature.settle(self.page, self.t.quiet, self.t.settle)
+        after_url = self._here()
+        new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
+        url = after_url if after_url != before_url else None
+        text = new_texts[0] if new_texts else None
+        return Expect(url=url, text=text) if (url or text) else None
+
+    def _append(self, step: Any) -> None:
+        # re-typing or re-choosing the same field on the same page replaces the earlier attempt
+        if self.steps and STEPS[step.action].sets_state:
+            last = self.steps[-1]
+            same = (STEPS[last.action].sets_state and last.page == step.page
+                    and last.target.selectors[0] == step.target.selectors[0])
+            if same:
+                self.steps[-1] = step
+                return
+        self.steps.append(step)
+
+    def flow(self) -> Flow:
+        used_pages = {s.page for s in self.steps if s.page}
+        pages = {k: v for k, v in self.pages.items() if k in used_pages}
+        return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=self.inputs, pages=pages,
+                    steps=self.steps)

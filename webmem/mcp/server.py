@@ -1,0 +1,459 @@
+"""`webmem mcp`: webmem as an MCP server between an agent and the browser.
+
+The agent stays the brain; webmem is the cache of what it already worked out. `do` replays a stored
+flow when one fits (a hit: no browser tools, no page text for the agent to read); on a miss it opens a
+recording session and the agent does the task with the browser tools, each action validated against
+the last snapshot and recorded by webmem's own recorder. Every stored flow is also a typed tool of its
+own and a read-only YAML resource.
+
+Secrets never reach the agent: a secret input is named, never valued, in every call and answer; its
+value comes from the server's environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urljoin
+
+import anyio
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, Resource, TextContent, Tool, ToolAnnotations
+from pydantic import Field
+
+from webmem.browser.config import Settings
+from webmem.cache import stats
+from webmem.cache.memory import DoResult
+from webmem.cache.store import Entry, FlowStore
+from webmem.errors import InvalidAction, WebmemError
+from webmem.flow import flowfile
+from webmem.flow.format import Flow
+from webmem.flow.inputs import placeholders, render, resolve_inputs
+from webmem.flow.model import InputSpec
+from webmem.flow.urlpattern import origin_of, url_problem
+from webmem.learn.agents.base import Done, Fail, check_against
+from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
+from webmem.playback.heal import HealMode
+from webmem.steps import Action
+from webmem.steps.check import Check, Uncheck
+from webmem.steps.click import Click
+from webmem.steps.fill import Fill
+from webmem.steps.goto import Goto
+from webmem.steps.press import Press
+from webmem.steps.select import Select
+
+FLOW_URI = "webmem://flows/"
+INSTRUCTIONS = """webmem remembers browser tasks. Call `do` with the task in words, the start URL and the inputs.
+If webmem knows the task, it replays it at once (no page to read). If not, it opens a recording session
+and shows you the page as numbered elements: act with click/fill/select/check/uncheck/press/goto by
+element number, type inputs as placeholders such as {{ email }}, and end with `done` (webmem stores the
+flow) or `fail`. Each stored flow is also a tool of its own."""
+
+Sid = Annotated[str, Field(description="the session id that do returned")]
+Element = Annotated[int, Field(description="the element's number in the last snapshot")]
+BROWSER_TOOLS = ("snapshot", "click", "fill", "select", "check", "uncheck", "press", "goto", "done", "fail")
+
+
+# ---- what the agent receives --------------------------------------------------------------------
+
+
+KeyOf = Callable[[Context], str | None]
+
+
+STDIO_CLIENT = "stdio"
+
+
+def stdio_client_key(ctx: Context) -> str | None:
+    return STDIO_CLIENT  # a stdio server has exactly one client
+
+
+def http_client_key(ctx: Context) -> str | None:
+    """An HTTP client's session id, when it has one (a stateless client has none: a fresh context each do)."""
+    headers = getattr(ctx.request_context.request, "headers", None)
+    return headers.get("mcp-session-id") if headers is not None else None
+
+
+def hit_text(res: DoResult, shown: Mapping[str, Any]) -> str:
+    """A finished do, compactly: what happened, what was entered (secrets by name), what came out."""
+    out: dict[str, Any] = {"status": res.status, "task": res.task, "flow": res.flow}
+    if shown:
+        out["entered"] = dict(shown)
+    if res.extracted:
+        out["extracted"] = res.extracted
+    if res.replay is not None:
+        out["steps"] = len(res.replay.steps)
+        if res.replay.healed_steps:
+            out["healed_steps"] = res.replay.healed_steps
+    out["model_calls"] = res.model_calls
+    out["duration_ms"] = res.duration_ms
+    if res.error:
+        out["error"] = res.error
+    if res.notes:
+        out["notes"] = res.notes
+    return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def turn_text(session: Session, turn: Turn, first: bool) -> str:
+    """The page for the agent: on the first turn what the session is; later what the last action did."""
+    lines = []
+    if first:
+        lines.append(f"session: {session.id}")
+        if turn.progress:
+            lines.append("status: handed_over (the stored flow broke beyond healing; finish the task from here, "
+                         "webmem splices your steps into the flow)")
+            lines.append("already done: " + "; ".join(turn.progress))
+        else:
+            lines.append("status: recording (miss: no stored flow fits; do the task, webmem records it)")
+        lines.append(f"task: {session.task}")
+        inputs = [("{{ " + k + " }}") + (" (secret)" if session.inputs[k] else f" = {v}")
+                  for k, v in session.shown.items()]
+        lines.append("inputs: " + (", ".join(inputs) or "none") + " - type them as the placeholders")
+        lines.append("tools: click/fill/select/check/uncheck/press(session, element, ...), goto(session, url), "
+                     "snapshot(session), then done(session, summary) or fail(session, reason)")
+    elif turn.outcome is not None:
+        said = session.redact(turn.outcome.message)  # the recorder's messages may quote the page
+        lines.append(("" if turn.outcome.ok else "not done: ") + (said if said != "ok" else "ok"))
+    lines.append(turn.digest.render())
+    return "\n".join(lines)
+
+
+def answer(session: Session, event: Event, first: bool = False) -> str:
+    if isinstance(event, Finished):
+        if event.result is None:
+            raise ToolError(event.error or "the task could not be done")
+        return hit_text(event.result, session.shown)
+    return turn_text(session, event, first)
+
+
+async def announce(ctx: Context, text: str) -> None:
+    """Tell listening clients what a finished do changed in the store: a new flow is a new tool and a
+    new resource; a healed or spliced flow is an updated resource."""
+    if not text.startswith("{"):
+        return  # a session's page: nothing stored yet
+    res = json.loads(text)
+    if res["status"] in {"learned", "handed_over"}:
+        await ctx.notify_tools_changed()
+        await ctx.notify_resources_changed()
+    if res["status"] in {"healed", "handed_over"} and res.get("flow"):
+        await ctx.notify_resource_updated(FLOW_URI + res["flow"])
+
+
+# ---- flows as tools -----------------------------------------------------------------------------
+
+
+def input_schema(spec: InputSpec) -> dict[str, Any]:
+    kind = {"string": "string", "number": "number", "bool": "boolean", "enum": "string"}[spec.type]
+    out: dict[str, Any] = {"type": kind}
+    if spec.choices:
+        out["enum"] = spec.choices
+    if spec.format:
+        out["format"] = spec.format
+    if spec.description:
+        out["description"] = spec.description
+    if spec.default is not None:
+        out["default"] = spec.default
+    return out
+
+
+def flow_tool_schema(flow: Flow, entry: Entry) -> dict[str, Any]:
+    """The flow's inputs as JSON Schema; secrets left out (the server reads them from its environment)."""
+    props = {k: input_schema(s) for k, s in flow.inputs.items() if not s.secret}
+    required = [k for k, s in flow.inputs.items() if not s.secret and s.required and s.default is None]
+    props["url"] = {"type": "string", "description": "the start page, if not the flow's own"
+                    + (f" ({entry.start})" if entry.start else "")}
+    if entry.start and "{" in entry.start:
+        required.append("url")
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def tool_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")[:60] or "flow"
+
+
+class WebmemMCP(MCPServer):
+    """MCPServer with the store's flows as tools and resources, listed afresh on every request."""
+
+    def __init__(self, store: Path, browsers: Browsers, key_of: KeyOf, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.store_root, self.browsers, self.key_of = store, browsers, key_of
+        self.flow_store = FlowStore(store)
+
+    def flow_tools(self) -> dict[str, Entry]:
+        """One tool per task the store knows (its variants are Memory's to choose between)."""
+        taken = set(BUILTINS)
+        out: dict[str, Entry] = {}
+        seen: set[str] = set()
+        if not self.store_root.is_dir():
+            return out
+        for e in sorted(self.flow_store.entries(), key=lambda e: e.path):
+            if e.error or not e.start or e.key in seen:
+                continue
+            seen.add(e.key)
+            name = base = tool_name(e.name or Path(e.path).stem)
+            n = 2
+            while name in taken or name in out:
+                name, n = f"{base}_{n}", n + 1
+            out[name] = e
+        return out
+
+    async def list_tools(self) -> list[Tool]:
+        tools = await super().list_tools()
+        for name, e in self.flow_tools().items():
+            try:
+                flow = flowfile.load_flow(self.flow_store.path_of(e.path), round_trip=False).flow
+            except WebmemError:
+                continue
+            tools.append(Tool(name=name, description=f"Do the stored task: {e.task} (flow {e.path}; replays "
+                              "with no model, opens a recording session if the page has changed beyond healing)",
+                              input_schema=flow_tool_schema(flow, e),
+                              annotations=ToolAnnotations(title=e.task, read_only_hint=False)))
+        return tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        if name in BUILTINS or context is None:
+            return await super().call_tool(name, arguments, context)
+        entry = self.flow_tools().get(name)
+        if entry is None:
+            return await super().call_tool(name, arguments, context)  # the SDK's unknown-tool error
+        try:
+            text = await anyio.to_thread.run_sync(self._run_flow_tool, entry, dict(arguments),
+                                                self.key_of(context))
+        except (ToolError, WebmemError) as exc:
+            return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+        await announce(context, text)
+        return CallToolResult(content=[TextContent(type="text", text=text)])
+
+    async def list_resources(self) -> list[Resource]:
+        found = await super().list_resources()
+        if self.store_root.is_dir():
+            for e in sorted(self.flow_store.entries(), key=lambda e: e.path):
+                if not e.error:
+                    found.append(Resource(uri=FLOW_URI + e.path, name=e.path, title=e.task or e.path,
+                                          description="a stored flow (read-only)", mime_type="application/yaml"))
+        return found
+
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        text = str(uri)
+        if not text.startswith(FLOW_URI):
+            return await super().read_resource(uri, context)
+        rel = text.removeprefix(FLOW_URI)
+        known = {e.path for e in self.flow_store.entries() if not e.error} if self.store_root.is_dir() else set()
+        if rel not in known:  # only the store's own flow files: no path reaches anything else
+            raise ResourceError(f"no flow {rel} in the store")
+        body = self.flow_store.path_of(rel).read_text(encoding="utf-8")
+        return [ReadResourceContents(content=body, mime_type="application/yaml")]
+
+    def _run_flow_tool(self, e: Entry, args: dict[str, Any], key: str | None) -> str:
+        flow = flowfile.load_flow(self.flow_store.path_of(e.path), round_trip=False).flow
+        url = args.pop("url", None)
+        secret_specs = {k: s for k, s in flow.inputs.items() if s.secret}
+        given = [k for k in args if k in secret_specs]
+        if given:
+            raise ToolError(f"{', '.join(given)} is a secret input: the server reads it from its environment, "
+                            "never from a call")
+        for k, s in secret_specs.items():
+            if not s.env or s.env not in os.environ:
+                raise ToolError(f"secret input {k} needs ${s.env or k.upper()} set in the server's environment")
+        values = resolve_inputs(flow, args)
+        if url is None:
+            if not e.start or "{" in e.start:
+                raise ToolError(f"this flow starts at {e.start}: pass the start page as url")
+            url = e.start if "://" in e.start else urljoin(e.origin or "", e.start)
+        elif e.origin and origin_of(url) != e.origin:
+            raise ToolError(f"url {url} is on {origin_of(url)}, not on this flow's site {e.origin}")
+        task = render(flow.task, values)
+        return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
+
+
+BUILTINS = ("do", "list_flows", "flow_stats", *BROWSER_TOOLS)
+
+
+def check_url(url: str) -> None:
+    if problem := url_problem(url, absolute=True):  # the one URL rule
+        raise ToolError(f"url: {problem}")
+
+
+def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
+    missing = [f"{k} (${env})" for k, env in secrets.items() if env not in os.environ]
+    if missing:
+        raise ToolError(f"secret input(s) {', '.join(missing)} not set in the server's environment")
+    return {k: os.environ[env] for k, env in secrets.items()}
+
+
+def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Mapping[str, Any],
+           secrets: Mapping[str, str]) -> str:
+    check_url(url)
+    values = {**values, **secret_values(secrets)}
+    try:
+        session, event = browsers.do(key, task, url, values, secrets, origin=origin_of(url))
+    except SessionError as exc:
+        raise ToolError(str(exc)) from None
+    return answer(session, event, first=True)
+
+
+# ---- the server ---------------------------------------------------------------------------------
+
+
+def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMode = "local",
+          session_timeout: float = 300.0, key_of: KeyOf = http_client_key) -> WebmemMCP:
+    """The MCP server over a flow store (its browsers start with the first call that needs one)."""
+    browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout)
+    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
+
+    def ask(sid: str, action: Action) -> str:
+        try:
+            s = browsers.session(sid)
+            if s.turn is None:  # pragma: no cover - a session is registered with its first turn
+                raise SessionError(f"session {sid} has no page yet")
+            check_against(action, s.turn.digest)
+            value = getattr(action, "value", None)
+            unknown = [k for k in placeholders(value or "") if k not in s.inputs]
+            if unknown:
+                raise SessionError(f"there is no input named {unknown[0]} (the inputs are: "
+                                   f"{', '.join(s.inputs) or 'none'})")
+            if isinstance(action, Goto):
+                target = urljoin(s.turn.digest.url, action.url)
+                if origin_of(target) != s.origin:
+                    raise SessionError(f"goto {action.url}: that is on {origin_of(target)}, not on this task's "
+                                       f"site {s.origin}")
+            event = browsers.act(s, action)
+        except (InvalidAction, SessionError) as exc:
+            raise ToolError(str(exc)) from None
+        return answer(s, event)
+
+    @server.tool(annotations=ToolAnnotations(title="Do a browser task", open_world_hint=True))
+    async def do(task: Annotated[str, Field(description="the task in words, with the input values in it")],
+                 url: Annotated[str, Field(description="the page the task starts on")],
+                 ctx: Context,
+                 inputs: Annotated[dict[str, str | int | float | bool], Field(
+                     description="the task's inputs by name (no secrets here)")] | None = None,
+                 secrets: Annotated[dict[str, str], Field(
+                     description="secret inputs: name -> environment variable the server reads the value from")]
+                 | None = None) -> str:
+        """Do a task in the browser. A task webmem knows is replayed at once (no page to read); otherwise a
+        recording session opens and you do the task with the browser tools, ending with done or fail."""
+        values = dict(inputs or {})
+        clash = sorted(set(values) & set(secrets or {}))
+        if clash:
+            raise ToolError(f"{', '.join(clash)}: an input is either a value or a secret, not both")
+        text = await anyio.to_thread.run_sync(run_do, browsers, key_of(ctx), task, url, values, dict(secrets or {}))
+        await announce(ctx, text)
+        return text
+
+    @server.tool()
+    def snapshot(session: Sid) -> str:
+        """The page of a session as numbered elements (as it was after the last action)."""
+        try:
+            s = browsers.session(session)
+        except SessionError as exc:
+            raise ToolError(str(exc)) from None
+        assert s.turn is not None
+        return s.turn.digest.render()
+
+    @server.tool()
+    def click(session: Sid, element: Element) -> str:
+        """Click an element (button, link, radio, tab...)."""
+        return ask(session, Click(element=element))
+
+    @server.tool()
+    def fill(session: Sid, element: Element,
+             value: Annotated[str, Field(description="the text, or an input placeholder such as {{ email }}")]) -> str:
+        """Type into a text field (replacing what is there)."""
+        return ask(session, Fill(element=element, value=value))
+
+    @server.tool()
+    def select(session: Sid, element: Element,
+               value: Annotated[str, Field(description="the option's value or label, or a placeholder")]) -> str:
+        """Choose an option of a select element."""
+        return ask(session, Select(element=element, value=value))
+
+    @server.tool()
+    def check(session: Sid, element: Element) -> str:
+        """Tick a checkbox or choose a radio option."""
+        return ask(session, Check(element=element))
+
+    @server.tool()
+    def uncheck(session: Sid, element: Element) -> str:
+        """Untick a checkbox."""
+        return ask(session, Uncheck(element=element))
+
+    @server.tool()
+    def press(session: Sid, element: Element,
+              key: Annotated[str, Field(description="a key such as Enter, Tab, Escape")] = "Enter") -> str:
+        """Press a key with an element focused."""
+        return ask(session, Press(element=element, key=key))
+
+    @server.tool()
+    def goto(session: Sid, url: Annotated[str, Field(description="a path or URL on the task's site")]) -> str:
+        """Open a page of the task's site."""
+        return ask(session, Goto(url=url))
+
+    @server.tool()
+    async def done(session: Sid, summary: Annotated[str, Field(description="what was done, in one sentence")],
+                   ctx: Context) -> str:
+        """The task is complete: webmem stores the flow (named after the task) and closes the session."""
+        text = await anyio.to_thread.run_sync(ask, session, Done(summary=summary))
+        await announce(ctx, text)
+        return text
+
+    @server.tool()
+    def fail(session: Sid, reason: Annotated[str, Field(description="why the task cannot be done")]) -> str:
+        """The task cannot be done: nothing is stored and the session closes."""
+        return ask(session, Fail(reason=reason))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def list_flows() -> str:
+        """The stored flows: task, start URL, inputs, runs, success rate, quarantine."""
+        return json.dumps(flow_list(server.flow_store, store), ensure_ascii=False, separators=(",", ":"))
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=True))
+    def flow_stats(flow: Annotated[str | None, Field(description="one flow file (as list_flows names it)")]
+                   = None) -> str:
+        """What the store did and saved (hits, misses, model calls), and each flow's track record."""
+        record = stats.load(store) if store.is_dir() else stats.StoreStats()
+        if flow is not None:
+            if flow not in record.flows:
+                raise ToolError(f"no statistics for {flow} (see list_flows)")
+            return record.flows[flow].model_dump_json(exclude_none=True)
+        return record.model_dump_json(exclude_none=True)
+
+    return server
+
+
+def flow_list(fs: FlowStore, root: Path) -> list[dict[str, Any]]:
+    if not root.is_dir():
+        return []
+    record = stats.load(root)
+    out: list[dict[str, Any]] = []
+    for e in sorted(fs.entries(), key=lambda e: e.path):
+        if e.error:
+            out.append({"flow": e.path, "error": e.error})
+            continue
+        st = record.flows.get(e.path) or stats.FlowStats()
+        out.append({"flow": e.path, "task": e.task, "start": e.start, "inputs": list(e.inputs),
+                    "runs": st.runs, "success_rate": st.success_rate, "last_success": st.last_success,
+                    "quarantined": st.is_quarantined(e.digest)})
+    return out
+
+
+def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bool = False, heal: HealMode = "local",
+          session_timeout: float = 300.0) -> None:
+    """Run the server until the client hangs up (stdio) or it is stopped (HTTP on 127.0.0.1:port)."""
+    from webmem.browser.config import load_settings
+
+    server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
+                   key_of=stdio_client_key if transport == "stdio" else http_client_key)
+    server.browsers.warm(STDIO_CLIENT if transport == "stdio" else None)  # Chromium starts while the client connects
+    try:
+        if transport == "stdio":
+            server.run("stdio")
+        else:
+            server.run("streamable-http", host="127.0.0.1", port=port)
+    finally:
+        server.browsers.shutdown()

@@ -1,0 +1,230 @@
+"""Resolving a target on the page, with no blind replay.
+
+Each stored selector is probed at once (one round trip returns every match with its fingerprint and
+state). A selector counts only if exactly one visible element matches; that element is then scored
+against the learned fingerprint. A high score is accepted straight away; a lower one (or any match on
+a page that only resembles the learned one) must also be the best-scoring element of its kind on the
+page, by a margin. Ambiguity is failure: two matches never mean "take the first".
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.sync_api import ElementHandle, Locator, Page
+
+from webmem.errors import SelectorError
+from webmem.flow.inputs import render
+from webmem.flow.model import Fingerprint, Target
+from webmem.page import inpage, signature
+from webmem.page.fingerprint import score, text_similarity
+from webmem.page.selector import locator, render_selector
+from webmem.page.target import TEXT_FIELDS
+
+ACCEPT = 0.9  # matched element this like the learned one: no further questions
+VERIFY_MIN = 0.5  # below this a matched element is never the learned one
+MARGIN = 0.1  # the matched (or healed-to) element must beat the runner-up by this much
+
+# which elements can take an action: the step kind's rule (webmem.steps), passed in so healing and
+# verification never cross kinds
+Fits = Callable[[Fingerprint], bool]
+
+
+@dataclass
+class Candidate:
+    index: int
+    fp: Fingerprint
+    score: float
+    visible: bool
+    enabled: bool
+
+    def describe(self) -> str:
+        what = self.fp.label or self.fp.name or self.fp.placeholder or self.fp.attrs.get("name") or ""
+        return f"#{self.index} <{self.fp.tag}> {self.fp.role or ''} {what!r} score={self.score:.2f}".strip()
+
+
+@dataclass
+class Probe:
+    selector: str
+    count: int
+    score: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Resolution:
+    locator: Locator | None = None
+    selector: str | None = None
+    score: float | None = None
+    state: dict = field(default_factory=dict)
+    probes: list[Probe] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.locator is not None
+
+    @property
+    def stale(self) -> list[str]:
+        """Selectors that no longer point at the element (so a heal can drop them)."""
+        return [p.selector for p in self.probes if p.note]
+
+
+def same_container(learned: Fingerprint, found: Fingerprint, contexts: Collection[str | None] = ()) -> bool:
+    """A look-alike in another form or dialog (a newsletter box above the real form) is another control,
+    however alike it looks. But a form whose address or heading changed is still the form: when no container
+    on the page (`contexts`: those of the page's controls) is like the learned one and the page has one
+    container, the found element's is it."""
+    if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
+        return True
+    named = {c for c in contexts if c}
+    if any(text_similarity(learned.context, c) >= 0.5 for c in named):
+        return False  # the learned container is still there: this is another one
+    return named == {found.context}
+
+
+def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide: bool = False,
+                    hidden: bool = False) -> list[Candidate]:
+    """Every visible element that `fits` the action (`hidden`: invisible ones too; `wide`: list items,
+    menu entries and other clickables besides form controls), scored against the learned fingerprint, best
+    first. Leaves the page's registry filled so a candidate's index addresses its element."""
+    found = inpage.call(page, "(W, opts) => W.elements(opts)", {**inpage.OPTS, "wide": wide, "hidden": hidden})
+    out = []
+    for item in found:
+        fp = Fingerprint.model_validate(item["fp"])
+        if not fits(fp):
+            continue
+        out.append(Candidate(item["index"], fp, score(learned, fp) if learned else 0.0,
+                             item["visible"], item["enabled"]))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
+
+
+def _contexts(page: Page, learned: Fingerprint, found: Fingerprint) -> list[str | None]:
+    """The containers of the page's controls, looked up only when the found element's is not the learned one."""
+    if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
+        return []
+    return [c.fp.context for c in page_candidates(page, None, lambda fp: True)]
+
+
+def registry_element(page: Page, index: int) -> ElementHandle | None:
+    """The element the last `page_candidates` (or agent digest) numbered `index`, if it is still there."""
+    return page.evaluate_handle("(i) => window.__webmem.registry[i]", index).as_element()
+
+
+def _registry_index(loc: Locator) -> int:
+    return loc.evaluate("(el) => window.__webmem.registry.indexOf(el)")
+
+
+def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
+    """Whether the element `loc` found is the best of its look-alikes in the learned container, by a margin
+    (look-alikes in another form, dialog or landmark are other controls)."""
+    found = page_candidates(page, learned, fits)
+    contexts = [c.fp.context for c in found]
+    cands = [c for c in found if same_container(learned, c.fp, contexts)]
+    idx = _registry_index(loc)
+    if not cands or cands[0].index != idx:
+        return False, cands
+    runner_up = cands[1].score if len(cands) > 1 else 0.0
+    return cands[0].score - runner_up >= MARGIN, cands
+
+
+def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
+    try:
+        loc = locator(page, selector)
+        infos = inpage.call_all(loc, "(W, els, opts) => W.inspect(els, opts)", inpage.OPTS)
+    except SelectorError:
+        raise
+    except Exception:  # a selector the page's engine rejects (e.g. malformed CSS) is a stale one
+        return None, []
+    return loc, infos
+
+
+def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
+            grace_ms: int | None = None, quiet_ms: int = 40) -> Resolution:
+    """Find the one element `target` means, or say why not. While no selector matches anything at all (a
+    menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
+    then on while the page is still changing, up to `wait_ms`. A selector that matches something decides at
+    once: it is verified, or it is not the element."""
+    started = time.monotonic()
+    grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
+    while True:
+        res = _resolve_once(page, target, fits, strict)
+        if res.ok or any(p.count for p in res.probes):
+            return res
+        waited = (time.monotonic() - started) * 1000
+        if waited >= wait_ms or (waited >= grace and signature.idle_ms(page) >= quiet_ms):
+            return res
+        time.sleep(0.05)
+
+
+def render_target(target: Target, values: Mapping[str, Any]) -> Target:
+    """The target with its `{{ input }}` placeholders filled in (a data-bound target: "the button named
+    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands."""
+    if "{{" not in target.model_dump_json():
+        return target
+    fp = target.fingerprint
+    if fp is not None:
+        texts = {k: render(v, values) for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items()
+                 if isinstance(v, str) and "{{" in v}
+        fp = fp.model_copy(update=texts)
+    return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
+                                     "fingerprint": fp})
+
+
+_POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
+
+
+def positional(selector: str) -> bool:
+    """A selector that finds its element by position (a CSS path with :nth-of-type, an absolute XPath): the
+    element it finds must also be the best of its look-alikes on the page, or it is a guess."""
+    kind = selector.partition("=")[0]
+    return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
+
+
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
+    res = Resolution()
+    learned = target.fingerprint
+    for selector in target.selectors:
+        loc, infos = probe(page, selector)
+        visible = [i for i, info in enumerate(infos) if info["visible"]]
+        pr = Probe(selector, len(visible))
+        res.probes.append(pr)
+        if len(visible) != 1:
+            pr.note = "no visible match" if not visible else f"ambiguous: {len(visible)} visible matches"
+            continue
+        assert loc is not None
+        one = loc.nth(visible[0]) if len(infos) > 1 else loc
+        info = infos[visible[0]]
+        fp = Fingerprint.model_validate(info["fp"])
+        if learned is None:
+            pr.score = None
+            return _accept(res, one, selector, None, info)
+        pr.score = score(learned, fp)
+        if not same_container(learned, fp, _contexts(page, learned, fp)):
+            pr.note = f"matches an element in another form or dialog ({fp.context!r})"
+            continue
+        if pr.score < VERIFY_MIN:
+            pr.note = f"matches a different element (score {pr.score:.2f})"
+            continue
+        if pr.score >= ACCEPT and not strict and not positional(selector):
+            return _accept(res, one, selector, pr.score, info)
+        best, cands = _best_with_margin(page, one, learned, fits)
+        res.candidates = cands[:5]
+        if best:
+            return _accept(res, one, selector, pr.score, info)
+        pr.note = f"matches an element that is not clearly the learned one (score {pr.score:.2f})"
+    notes = "; ".join(f"{p.selector} → {p.note}" for p in res.probes)
+    res.problem = f"no selector found the element: {notes}"
+    return res
+
+
+def _accept(res: Resolution, loc: Locator, selector: str, sc: float | None, info: dict) -> Resolution:
+    res.locator, res.selector, res.score = loc, selector, sc
+    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value")}
+    return res

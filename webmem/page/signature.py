@@ -1,0 +1,95 @@
+"""DOM signature: "this is still the page state the flow learned on".
+
+Built from the page's visible interactive skeleton (landmarks, headings, forms and controls) in one
+round trip, names masked (digits, dates, e-mails, ids), values dropped, repeated rows collapsed to a
+count bucket. The token set gives a Jaccard similarity; its hash is the fast path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+from playwright.sync_api import Page
+
+from webmem.flow.model import Signature
+from webmem.page import inpage
+
+SIMILAR = 0.4  # Jaccard at or above: the same page with changes (a banner, a new field, reworded labels)
+RENDERING = 0.3  # below this the page may still be rendering what it will show: worth a short look again
+
+
+class Match(StrEnum):
+    EXACT = "exact"
+    SIMILAR = "similar"
+    DIFFERENT = "different"
+
+
+FORMAT = 2  # tokens from what a user sees (no name attributes, chrome as one token, form tables kept)
+
+
+def from_tokens(tokens: list[str]) -> Signature:
+    tokens = sorted(set(tokens))
+    digest = hashlib.sha256("\n".join(tokens).encode("utf-8")).hexdigest()[:16]
+    return Signature(hash=digest, tokens=tokens, format=FORMAT)
+
+
+def comparable(a: Signature, b: Signature) -> bool:
+    """Signatures made the same way (a flow learned by an older webmem holds another format: it says nothing
+    about the page until a passing run refreshes it)."""
+    return a.format == b.format
+
+
+def capture(page: Page) -> Signature:
+    return from_tokens(inpage.call(page, "(W) => W.signature()"))
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    if not comparable(a, b):
+        return 0.0
+    if a.hash == b.hash:
+        return 1.0
+    sa, sb = set(a.tokens), set(b.tokens)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def compare(learned: Signature, now: Signature) -> tuple[Match, float]:
+    if learned.hash == now.hash and comparable(learned, now):
+        return Match.EXACT, 1.0
+    score = similarity(learned, now)
+    return (Match.SIMILAR if score >= SIMILAR else Match.DIFFERENT), score
+
+
+def settled(page: Page, quiet_ms: int, timeout_ms: int) -> Signature:
+    """Settle, then capture, in one round trip."""
+    return from_tokens(inpage.call(page, "(W, a) => W.settle(a[0], a[1]).then(() => W.signature())",
+                                   [quiet_ms, timeout_ms]))
+
+
+# what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."
+BUSY_JS = """(W) => {
+  if (document.readyState !== 'complete') return 0;
+  const sel = '[aria-busy=true],[role=progressbar],[role=status],[class*=spinner],[class*=loading],[class*=Spinner]';
+  const found = document.querySelectorAll(sel);
+  for (let i = 0; i < found.length && i < 50; i++) {
+    const el = found[i], r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const says = /loading|please wait|\\u2026|\\.\\.\\./i.test(el.textContent || '');
+    if (el.getAttribute('role') === 'status' && !says) continue;
+    return 0;
+  }
+  return performance.now() - W.lastMutation;
+}"""
+
+
+def idle_ms(page: Page) -> float:
+    """How long the page has been quiet: 0 while it changes, loads, or shows that it is still loading."""
+    return float(inpage.call(page, BUSY_JS))
+
+
+def settle(page: Page, quiet_ms: int, timeout_ms: int) -> bool:
+    """Wait until the DOM has been quiet for `quiet_ms` (a half-rendered page has another skeleton)."""
+    result = inpage.call(page, "(W, a) => W.settle(a[0], a[1])", [quiet_ms, timeout_ms])
+    return bool(result and result.get("settled"))

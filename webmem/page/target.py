@@ -1,0 +1,91 @@
+"""Learning a target from an element on the page: its fingerprint and ranked unique selectors.
+Recording and healing both call this.
+
+A target can be tied to the task's data: when the element is named by an input's value ("the button named
+{{ choice }}") or sits in a row or item whose text holds one ("the checkbox of the item {{ todo }}"), its
+selectors and fingerprint keep the value as its `{{ placeholder }}` (rendered at replay) and those selectors
+come first: the next run, with other values, finds its own row, not the one the flow was learned on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from playwright.sync_api import ElementHandle, Page
+
+from webmem.flow.inputs import parse_bool
+from webmem.flow.model import Fingerprint, Target
+from webmem.page import inpage
+from webmem.page.selector import is_unique, render_selector, unique_selectors
+
+TEXT_FIELDS = ("name", "label", "placeholder", "text", "neighbors", "row")
+_ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w-]+ \}\})(?:[^"\\]|\\.)*"')
+
+
+def fingerprint_of(page: Page, element: ElementHandle) -> Fingerprint:
+    inpage.call(page, "(W) => 1")  # make sure the helpers are there
+    info = element.evaluate("(el, opts) => window.__webmem.inspect([el], opts)[0]", inpage.OPTS)
+    return Fingerprint.model_validate(info["fp"])
+
+
+def learn_target(page: Page, element: ElementHandle, intent: str | None = None, limit: int = 4,
+                 values: Mapping[str, Any] | None = None) -> Target:
+    """`values`: the task's input values (never secrets) a target may be tied to."""
+    fp = fingerprint_of(page, element)
+    words = _words(values or {})
+    selectors = unique_selectors(page, element, limit=limit + 2 if words else limit)
+    if not selectors:
+        raise ValueError("no selector matches this element alone")
+    if words:
+        selectors, fp = _bind(page, element, selectors, fp, words, values or {})
+    return Target(intent=intent or default_intent(fp), selectors=selectors[:limit], fingerprint=fp)
+
+
+def _words(values: Mapping[str, Any]) -> dict[str, str]:
+    """The input values a target may be tied to: text of two characters or more, longest first. Numbers and
+    yes/no values are states, not names (a `:nth-of-type(10)` or `[value="yes"]` is no data relation)."""
+    found = {k: str(v).strip() for k, v in values.items() if isinstance(v, str | int | float)
+             and not isinstance(v, bool) and len(str(v).strip()) >= 2 and parse_bool(v) is None
+             and not re.fullmatch(r"[\d.,:+-]+", str(v).strip())}
+    return dict(sorted(found.items(), key=lambda kv: -len(kv[1])))
+
+
+def _template(text: str, words: Mapping[str, str], escaped: bool) -> str:
+    """`text` with each input value, as a whole word, written as its placeholder."""
+    for key, value in words.items():
+        form = json.dumps(value, ensure_ascii=False)[1:-1] if escaped else value
+        text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", "{{ " + key + " }}", text)
+    return text
+
+
+def _bind(page: Page, element: ElementHandle, selectors: list[str], fp: Fingerprint, words: Mapping[str, str],
+          values: Mapping[str, Any]) -> tuple[list[str], Fingerprint]:
+    bound, plain = [], []
+    for selector in selectors:
+        templated = _template(selector, words, escaped=True)
+        if templated == selector:
+            plain.append(selector)
+            continue
+        # a row filter holding more than the value keeps only the value (matched as a substring), if that
+        # still finds this element alone
+        narrowed = _ROW_FILTER.sub(lambda m: f'has_text="{m.group(1)}"', templated)
+        if narrowed != templated and is_unique(page, render_selector(narrowed, values), element):
+            templated = narrowed
+        bound.append(templated)
+    if not bound:
+        return selectors, fp
+    texts = {f: _template(v, words, escaped=False) for f in TEXT_FIELDS if isinstance(v := getattr(fp, f), str)}
+    return bound + plain, fp.model_copy(update=texts)
+
+
+def default_intent(fp: Fingerprint) -> str:
+    what = fp.label or fp.name or fp.placeholder or fp.text or fp.attrs.get("name") or fp.tag
+    kind = {
+        "textbox": "field", "combobox": "select", "checkbox": "checkbox", "radio": "option",
+        "button": "button", "link": "link", "searchbox": "search box", "spinbutton": "field",
+    }.get(fp.role or "", fp.tag)
+    value = fp.attrs.get("value") if fp.role == "radio" else None
+    return f"the {what!r} {kind}" + (f" ({value})" if value else "")

@@ -1,0 +1,392 @@
+"""Replaying a flow on a Playwright page, with no model in the loop.
+
+Per step: make sure the page is the learned page state (settle, then compare DOM signatures), resolve
+the target through its selectors and verify it against its fingerprint, act, read back what can be
+read back, and check the step's expectation. What each step kind does is its own (webmem.steps); a step
+that cannot be carried out is *broken*: the healing pipeline (if any) gets exactly one point to repair it;
+otherwise the run stops there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from webmem.browser.config import Settings, Timeouts
+from webmem.errors import OriginError, StepFailed, WebmemError
+from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
+from webmem.flow.model import Expect, Signature, Target
+from webmem.flow.urlpattern import matches, origin_of
+from webmem.page import inpage, signature
+from webmem.page.locate import Resolution, render_target, resolve
+from webmem.page.selector import locator, render_selector
+from webmem.playback.heal import Healing, Trouble
+from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.steps import STEPS, StepKind
+
+
+@dataclass
+class RunOptions:
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    base_url: str | None = None
+    strict: bool = False  # a signature that is only similar counts as broken
+    artifacts: Path | None = None  # where failure screenshots go
+    on_step: Callable[[StepReport], None] | None = None
+    on_step_start: Callable[[int], None] | None = None  # 0-based index, before the step acts (batch's commit point)
+    healing: Healing | None = None
+    secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
+    # the caller has the page at the flow's start and just took its signature: a first goto to this very
+    # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
+    start_signature: Signature | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
+        return cls(timeouts=settings.timeouts, **kw)
+
+
+OVERLAY_JS = """(W) => {
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  const found = document.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog],[aria-modal=true]');
+  for (let i = 0; i < found.length; i++) {
+    const el = found[i], r = el.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
+    const head = el.querySelector('h1,h2,h3,h4,legend');
+    const name = norm(el.getAttribute('aria-label') || (head && head.textContent));
+    const role = el.getAttribute('role') || 'dialog';
+    return `${role} ${JSON.stringify(name.slice(0, 60))} saying ${JSON.stringify(norm(el.innerText).slice(0, 120))}`;
+  }
+  return null;
+}"""
+LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
+URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
+RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
+ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+
+
+class _Run:
+    """One replay of a flow; what the step kinds see of it is `webmem.steps.base.Replay`."""
+
+    def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
+        self.page, self.flow, self.values, self.opts = page, flow, values, opts
+        self.timeouts = self.t = opts.timeouts
+        self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
+        self.base = opts.base_url or flow.base_url
+        self.origin = origin_of(self.base) if self.base else None
+        self.checked: tuple[str, str] | None = None  # (page name, url) last compared
+        self.page_match = ""  # how it compared, in words
+        self.strict_page = False  # the careful path: not the learned page state, every target verifies
+        self.pending: str | None = None  # a careful page state whose signature to take once its target shows
+        self.step_page: str | None = None  # the page state of the step being done...
+        self.last_page: str | None = None  # ...and of the one before it
+        self.repairs: list[Repair] = []
+        self.page_states: dict[str, Signature] = {}
+        self.observed: dict[str, Signature] = {}  # page states that did not match exactly
+        self.extracted: dict[str, Any] = {}
+        self.preloaded = opts.start_signature
+
+    # ---- what step kinds use ------------------------------------------------------------------
+
+    def render(self, template: str) -> str:
+        return render(template, self.values)
+
+    def url_for(self, template: str) -> str:
+        url = render(template, self.values)
+        return urljoin(self.base, url) if self.base else url
+
+    def at_start(self, index: int, url: str) -> bool:
+        """The caller opened the flow's start page itself: a first goto there is skipped."""
+        return index == 0 and self.opts.start_signature is not None and self.page.url == url
+
+    def guard_origin(self, url: str) -> None:
+        if self.origin is None:
+            self.origin = origin_of(url)
+        elif origin_of(url) != self.origin:
+            raise OriginError(
+                f"refusing to leave the flow's origin {self.origin} for {origin_of(url)} "
+                "(credentials must not be typed into another site; pass --base-url to run elsewhere)"
+            )
+
+    # ---- page state ---------------------------------------------------------------------------
+
+    def check_page(self, name: str) -> str:
+        """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
+        exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
+        path (every target must then verify on its own evidence). Returns how it matched, in words."""
+        state = self.flow.pages[name]
+        key = (name, self.page.url)
+        if self.checked == key:
+            return self.page_match
+        deadline = time.monotonic() + min(URL_GRACE_MS, self.t.settle) / 1000
+        for pause in _backoff():  # a navigation usually lands within milliseconds of the click
+            url_ok = matches(state.url, self.page.url, self.base)
+            if url_ok or time.monotonic() >= deadline:
+                break
+            time.sleep(pause)
+        self.guard_origin(self.page.url)  # another site is always a stop
+        self.checked, self.pending = key, None
+        learned = state.signature
+        if learned is None:
+            self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
+            return self.page_match
+        if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \
+                and signature.comparable(self.preloaded, learned):
+            self.strict_page, self.page_match = False, "exact"
+            return self.page_match
+        now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
+        # a page far from the learned one may still be rendering what it will show: look again, briefly
+        while signature.comparable(learned, now) and now.hash != learned.hash \
+                and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by:
+            time.sleep(0.05)
+            now = signature.settled(self.page, self.t.quiet, self.t.settle)
+        match, sim = signature.compare(learned, now)
+        exact = url_ok and match is signature.Match.EXACT
+        if exact:
+            self.strict_page, self.page_match = False, "exact"
+            return self.page_match
+        self.strict_page, self.pending = True, name
+        self.observed[name] = now
+        words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
+        self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
+        if self.opts.strict:
+            raise StepFailed(f"page {name!r} is not the learned page state (DOM signature {words}"
+                             + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
+                             page_match=self.page_match)
+        return self.page_match
+
+    # ---- targets ------------------------------------------------------------------------------
+
+    def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
+        self.guard_origin(self.page.url)
+        strict = self.strict_page or self.opts.strict
+        # a target nothing matches yet is worth a moment's wait where the recording saw the page change after
+        # the last action (a new page state: a menu that opened after typing); after a page load (settled) or
+        # on the page state the last step acted on, only while the page is still changing
+        grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
+        res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
+                      wait_ms=self.t.action, grace_ms=grace, quiet_ms=self.t.quiet)
+        if res.ok and not res.stale:
+            return res, None
+        healing = self.opts.healing
+        if healing is not None:  # the one point where healing plugs in
+            trouble = Trouble(self.page, self.flow, index, kind, self.values, target=target, resolution=res,
+                              strict=strict)
+            mend = healing.repair(trouble)
+            if mend is not None and mend.resolution is not None:
+                return mend.resolution, mend.repair
+        if res.ok:
+            return res, None
+        raise StepFailed(res.problem, res)
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def act(self, index: int, step: Any, rep: StepReport) -> None:
+        kind = STEPS[step.action]
+        self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
+        if step.page:
+            rep.page_match = self.check_page(step.page)
+        target: Target | None = step.target
+        if target is None:  # a goto, an expectation, a key press on the page, a wait for text or URL
+            kind.perform_untargeted(self, index, step)
+        else:
+            res, repair = self.resolve(index, kind, target)
+            rep.selector, rep.score = res.selector, res.score
+            if repair is not None:
+                self.repairs.append(repair)
+                rep.heal = repair.info
+                rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+            if kind.needs_enabled and not res.state.get("enabled", True):
+                raise StepFailed(f"{target.intent}: the element is disabled", res)
+            if self.pending is not None:  # the careful path's page state, as it shows once its target is there
+                self.observed[self.pending] = signature.settled(self.page, self.t.quiet, self.t.settle)
+                self.pending = None
+            kind.perform(self, index, step, res)
+        if kind.navigates:
+            self.checked = None
+
+    def expect(self, exp: Expect, timeout: int | None = None, moved_from: str | None = None) -> None:
+        """Wait until the expectation holds. `moved_from`: the URL the step acted on. A recorded step's URL
+        expectation says "it navigated": on the flow's site, a page that moved elsewhere and stayed there
+        (a renamed path) meets it; what the next step finds there is verified on its own evidence."""
+        deadline = time.monotonic() + (timeout or self.t.action) / 1000
+        landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
+        for pause in _backoff():
+            problems = self.expect_problems(exp)
+            if set(problems) == {"url"} and moved_from is not None and self.page.url != moved_from \
+                    and origin_of(self.page.url) == self.origin:
+                if landed is None or landed[0] != self.page.url:
+                    landed = (self.page.url, time.monotonic())
+                elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
+                    problems = {}
+            if not problems or time.monotonic() >= deadline:
+                break
+            time.sleep(pause)
+        if problems:
+            raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
+        self.checked = None if exp.url else self.checked
+
+    def expect_problems(self, exp: Expect) -> dict[str, str]:
+        """What does not hold, by field of the expectation."""
+        problems = {}
+        if exp.url:
+            want = render(exp.url, self.values)
+            if not matches(want, self.page.url, self.base):
+                problems["url"] = f"URL like {want}, found {self.page.url}"
+        if exp.text or exp.gone or exp.title:
+            text = " ".join(inpage.call(self.page, "(W) => W.visibleText()").split())
+            if exp.text and " ".join(render(exp.text, self.values).split()) not in text:
+                problems["text"] = f"text {exp.text!r} visible, found: {text[:160]!r}"
+            if exp.gone and " ".join(render(exp.gone, self.values).split()) in text:
+                problems["gone"] = f"text {exp.gone!r} gone, but it is still visible"
+            if exp.title and exp.title not in self.page.title():
+                problems["title"] = f"title with {exp.title!r}, found {self.page.title()!r}"
+        return {k: self.redact(p) for k, p in problems.items()}
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    # ---- interruptions ------------------------------------------------------------------------
+
+    def install_handlers(self) -> list[Any]:
+        """The flow's handlers for overlays that appear sometimes, as Playwright locator handlers: whenever
+        one's overlay is visible as a step acts, its steps dismiss it first."""
+        installed = []
+        for handler in self.flow.handlers:
+            when = locator(self.page, render_selector(handler.when, self.values))
+
+            def dismiss(_: Any = None, steps: list[Any] = handler.do) -> None:
+                for step in steps:
+                    kind = STEPS[step.action]
+                    res = resolve(self.page, render_target(step.target, self.values), kind.fits, strict=True)
+                    if not res.ok:
+                        raise StepFailed(f"an overlay handler could not {step.action} {step.target.intent}: "
+                                         f"{res.problem}", res)
+                    kind.perform(self, -1, step, res)
+
+            self.page.add_locator_handler(when, dismiss)
+            installed.append(when)
+        return installed
+
+    def overlay(self) -> str | None:
+        """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
+        try:
+            found = inpage.call(self.page, OVERLAY_JS)
+        except PlaywrightError:
+            return None
+        return self.redact(found) if found else None
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    def run(self, path: str | None) -> RunReport:
+        installed = self.install_handlers()
+        try:
+            return self.steps(path)
+        finally:
+            for when in installed:
+                with contextlib.suppress(PlaywrightError):
+                    self.page.remove_locator_handler(when)
+
+    def steps(self, path: str | None) -> RunReport:
+        report = RunReport(flow=self.flow.name, path=path, status="passed")
+        started = time.perf_counter()
+        for index, step in enumerate(self.flow.steps):
+            target = step.target
+            rep = StepReport(index=index + 1, action=step.action, intent=target.intent if target else None,
+                             status="ok", page=step.page)
+            t0 = time.perf_counter()
+            acted = False
+            try:
+                if self.opts.on_step_start:
+                    self.opts.on_step_start(index)
+                before = self.page.url
+                self.act(index, step, rep)
+                if step.action != "expect" and step.expect is not None:
+                    acted = True
+                    self.expect(step.expect, moved_from=before)
+            except (PlaywrightError, WebmemError) as exc:
+                rep.status, rep.acted = "failed", acted
+                failed = exc if isinstance(exc, StepFailed) else None
+                rep.unmet = failed.unmet if failed else []
+                rep.error = self.redact(one_line(exc))
+                res = failed.resolution if failed else None
+                if res is not None:
+                    rep.candidates = [c.describe() for c in res.candidates]
+                rep.page_match = rep.page_match or (failed.page_match if failed else None)
+                if step.target is not None and (blocker := self.overlay()):
+                    rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
+                                  "can dismiss it)")
+                rep.screenshot = self.screenshot(index)
+                if isinstance(exc, OriginError):
+                    report.error = rep.error
+            rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+            if index >= 1:  # the page may have changed since the caller took its signature
+                self.preloaded = None
+            if rep.heal is not None:
+                report.healed_steps += 1
+            report.steps.append(rep)
+            if self.opts.on_step:
+                self.opts.on_step(rep)
+            if rep.status == "failed":
+                report.status = "failed"
+                report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
+                break
+        if report.passed:  # every target verified: page states that drifted are remembered as they are now
+            self.page_states.update(self.observed)
+        report.extracted = self.redact.data(self.extracted)
+        report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        healing = self.opts.healing
+        if healing is not None:  # what healing cost belongs to the run that needed it
+            report.llm_calls, report.llm_tokens = healing.llm_calls, healing.llm_tokens
+            report.heal_ms = round(healing.heal_ms, 1)
+        report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
+        return report
+
+    def screenshot(self, index: int) -> str | None:
+        if self.opts.artifacts is None:
+            return None
+        path = self.opts.artifacts / f"step-{index + 1:02d}-failed.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(path), full_page=True)
+        except (PlaywrightError, OSError):
+            return None
+        return str(path)
+
+
+def _backoff() -> Iterator[float]:
+    """Pauses between looks at a page that is still changing: short at first (a navigation usually lands
+    within a few milliseconds of the click), then every 50 ms."""
+    pause = 0.005
+    while True:
+        yield pause
+        pause = min(0.05, pause * 2)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for people (Playwright's call log left out)."""
+    text = str(exc).strip()
+    if isinstance(exc, PlaywrightError):  # Playwright's call logs are long; keep the headline
+        text = text.split("\nCall log:")[0]
+    return " ".join(text.split())
+
+
+def run_flow(
+    page: Page,
+    flow: Flow,
+    inputs: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    *,
+    path: str | None = None,
+) -> RunReport:
+    """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
+    step). Returns the report; `report.passed` says whether every step worked."""
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
+    return _Run(page, flow, values, options or RunOptions()).run(path)

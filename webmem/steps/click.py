@@ -1,0 +1,37 @@
+"""`click`: click an element (a button, link, tab, menu entry...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from playwright.sync_api import ElementHandle
+
+from webmem.flow.model import ElementArgs, StepModel
+from webmem.steps.base import OnElement, Replay, StepKind, require
+
+
+class ClickStep(StepModel):
+    click: ElementArgs
+
+
+class Click(OnElement):
+    """Click an element (button, link, radio, checkbox, tab...)."""
+
+    tool: ClassVar[str] = "click"
+
+
+class ClickKind(StepKind):
+    name = "click"
+    model = ClickStep
+    action = Click
+    navigates = True
+    needs_enabled = True
+    confirms = True
+
+    def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
+        require(res).click(timeout=run.timeouts.action)
+
+    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        handle.click(timeout=rec.t.action)
+        return {}

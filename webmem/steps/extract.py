@@ -1,0 +1,62 @@
+"""`extract`: read an element's value, text or an attribute as a named result of the task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from playwright.sync_api import ElementHandle
+from pydantic import ConfigDict, Field
+
+from webmem.flow.model import ElementArgs, StepModel
+from webmem.steps.base import OnElement, Replay, StepKind, require
+
+READ_JS = ("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
+           " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")
+
+
+class ExtractArgs(ElementArgs):
+    name: str = Field(alias="as", description="the result key")
+    attr: str | None = Field(None, description="an attribute instead of the text")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ExtractStep(StepModel):
+    extract: ExtractArgs
+
+
+class Extract(OnElement):
+    """Read an element's text as a named result of the task."""
+
+    tool: ClassVar[str] = "extract"
+    as_: str = Field(alias="as", description="the result's name, e.g. record_id")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ExtractKind(StepKind):
+    name = "extract"
+    model = ExtractStep
+    action = Extract
+
+    def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
+        loc, args = require(res), step.extract
+        timeout = run.timeouts.action
+        if args.attr:
+            got = loc.get_attribute(args.attr, timeout=timeout)
+        elif res.state.get("value") is not None:
+            got = loc.input_value(timeout=timeout)
+        else:
+            got = " ".join(loc.inner_text(timeout=timeout).split())
+        run.extracted[args.name] = got
+
+    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        name = str(params["as"])
+        rec.extracted[name] = handle.evaluate(READ_JS)
+        return {"as": name}
+
+    def carry_out(self, rec: Any, action: Any, handle: ElementHandle | None) -> tuple[str, str | None]:
+        assert handle is not None
+        got = rec.extract(handle, action.as_)
+        return f"ok: {action.as_} = {got!r}", action.as_

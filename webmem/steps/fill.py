@@ -1,0 +1,74 @@
+"""`fill`: type a value into a text field, replacing what is there; the value is read back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from playwright.sync_api import ElementHandle
+from pydantic import ConfigDict, Field
+
+from webmem.errors import StepFailed
+from webmem.flow.inputs import render
+from webmem.flow.model import ElementArgs, Fingerprint, StepModel
+from webmem.page import guard
+from webmem.steps.base import OnElement, Replay, StepKind, require
+
+# inputs Playwright fills by value though their role is not a textbox's
+FILLABLE_TYPES = {"date", "time", "datetime-local", "month", "week", "password", "color", "range"}
+
+
+class FillArgs(ElementArgs):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    value: str
+
+
+class FillStep(StepModel):
+    fill: FillArgs
+
+
+class Fill(OnElement):
+    """Type a value into a text field (replacing what is there). For an input type `{{ key }}`."""
+
+    tool: ClassVar[str] = "fill"
+    value: str = Field(description="the text, or an input placeholder such as {{ email }}")
+
+
+class FillKind(StepKind):
+    name = "fill"
+    model = FillStep
+    action = Fill
+    roles = frozenset({"textbox", "searchbox", "spinbutton", "combobox"})
+    needs_enabled = True
+    sets_state = True
+
+    def fits(self, fp: Fingerprint) -> bool:
+        if fp.tag == "textarea" or (fp.tag == "input" and fp.type in FILLABLE_TYPES):
+            return True
+        return super().fits(fp)
+
+    def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
+        loc = require(res)
+        value = run.render(step.fill.value)
+        timeout = run.timeouts.action
+        secret = run.redact(value) != value
+        for attempt in range(2):  # the first keystrokes can vanish before the app binds its handlers
+            if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
+                guard.fill_secret(loc, value, run.origin, run.redact, timeout)  # type: ignore[arg-type]
+            else:
+                loc.fill(value, timeout=timeout)
+            got = loc.input_value(timeout=timeout)
+            if got == value:
+                return
+            intent = step.fill.target.intent
+            if attempt and secret:  # what a secret field holds derives from the secret
+                raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
+            if attempt:
+                raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)
+
+    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        template = rec.parameterise(str(params.get("value") or ""))
+        rec.typed.append(render(template, rec.values))
+        handle.fill(rec.typed[-1], timeout=rec.t.action)
+        return {"value": template}
