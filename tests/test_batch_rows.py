@@ -10,7 +10,7 @@ import pytest
 
 from webmem.batch.check import check_row
 from webmem.batch.rows import Row, read_rows
-from webmem.errors import DataFileError, InputError
+from webmem.errors import DataFileError, FlowFormatError, InputError
 from webmem.flow.flowfile import load_flow
 
 from .batch_helpers import ROOT, contact_rows, run_batch, write_csv
@@ -140,6 +140,10 @@ def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> N
     assert "- commit: true\n    click:" in again
     (tmp_path / "again.yaml").write_text(again, encoding="utf-8")
     assert load_flow(tmp_path / "again.yaml", round_trip=False).flow == marked
+    # a verify step is checked as the flow's steps are: an undeclared placeholder is named when the file loads
+    (tmp_path / "typo.yaml").write_text(text.replace("text: '{{ email }}'", "text: '{{ e_mail }}'"), encoding="utf-8")
+    with pytest.raises(FlowFormatError, match=r"verify step 2 \(expect\): placeholder \{\{ e_mail \}\} is not"):
+        load_flow(tmp_path / "typo.yaml", round_trip=False)
 
 
 def test_rate_forms() -> None:
