@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: demo test lint typecheck bench setup browser clean
+.PHONY: demo test lint typecheck bench setup browser postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,15 @@ demo: setup
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# the batch tests start a real PostgreSQL server of their own on 127.0.0.1 (Debian's package)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq postgresql)
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck
+test: setup lint typecheck postgres
 	$(PY) -m pytest -q -n 2
 
 bench: setup
@@ -39,6 +44,7 @@ bench: setup
 	$(PY) bench/heal.py
 	$(PY) bench/cache.py
 	$(PY) bench/mcp_hits.py
+	$(PY) bench/batch.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -32,11 +32,32 @@ SEED_CONTACTS = [
 
 
 @dataclass
+class Fault:
+    """A form POST whose values contain `match` goes wrong `times` times: `error` answers 500 storing
+    nothing, `landed` stores the record and then answers 500, `hang` waits `seconds` then answers 500."""
+
+    match: str
+    mode: str = "error"
+    times: int = 1
+    seconds: float = 30.0
+
+
+@dataclass
 class PortalState:
     """App-global mutable state: the active variant (switched by tests between runs)."""
 
     variant: str = DEFAULT_VARIANT
     lock: threading.Lock = field(default_factory=threading.Lock)
+    faults: list[Fault] = field(default_factory=list)
+
+    def take_fault(self, values: list[str]) -> Fault | None:
+        """The first armed fault these form values trip (it is used up by one request)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and any(fault.match in v for v in values):
+                    fault.times -= 1
+                    return fault
+        return None
 
     def set(self, name: str) -> None:
         if name not in VARIANTS:
@@ -90,6 +111,28 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def _per_request() -> None:
         g.variant = current()
         g.ui = PageUI(g.variant)
+
+    @app.before_request
+    def _fault_before() -> tuple[str, int] | None:
+        if request.method != "POST" or request.path.startswith("/api/"):
+            return None
+        fault = state.take_fault([str(v) for v in request.form.values()])
+        if fault is None:
+            return None
+        if fault.mode == "landed":
+            g.landed_fault = True
+            return None
+        if fault.mode == "hang":
+            import time
+
+            time.sleep(fault.seconds)
+        return "Internal Server Error", 500
+
+    @app.after_request
+    def _fault_after(response: Response) -> Response:
+        if g.get("landed_fault"):
+            return Response("Internal Server Error", status=500)
+        return response
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
@@ -337,6 +380,14 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def api_clear() -> Response:
         store.reset()
         return jsonify({"ok": True})
+
+    @app.post("/api/faults")
+    def api_faults() -> Response:
+        """Arm faults for tests: {"faults": [{"match": ..., "mode": ..., "times": ..., "seconds": ...}]}."""
+        body = request.get_json(silent=True) or {}
+        with state.lock:
+            state.faults = [Fault(**f) for f in body.get("faults", [])]
+        return jsonify({"ok": True, "faults": len(state.faults)})
 
     @app.get("/api/variant")
     def api_variant() -> Response:

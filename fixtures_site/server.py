@@ -57,8 +57,16 @@ class PortalServer:
         self._state.set(name)
 
     def reset(self) -> None:
-        """Clear all submissions and counters (e.g. deleted_all)."""
+        """Clear all submissions and counters (e.g. deleted_all), and disarm faults."""
         self._store.reset()
+        self.set_faults([])
+
+    def set_faults(self, faults: list[dict[str, Any]]) -> None:
+        """Make chosen form posts fail; see app.Fault."""
+        from .app import Fault
+
+        with self._state.lock:
+            self._state.faults = [Fault(**f) for f in faults]
 
     def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
         return self._store.list(kind)

@@ -9,6 +9,7 @@ input (reported before any browser starts), 1 for work that failed on the page o
     ├── SelectorError        a selector outside the grammar (a ValueError: a flow field's problem)
     ├── InputError           inputs that do not fit the flow
     ├── DataFileError        a file of rows that cannot be read
+    ├── JournalError         a batch run's journal cannot be opened, or a row's claim was lost
     ├── OriginError          a run that would leave the flow's site
     ├── StoreError           the flow store or its statistics
     ├── PageError            the page a task starts on cannot be opened
@@ -61,6 +62,10 @@ class InputError(WebmemError):
 
 class DataFileError(WebmemError):
     """A file of input rows (test data, a batch) that cannot be read."""
+
+
+class JournalError(WebmemError):
+    """A batch run's journal (SQLite or PostgreSQL) cannot be opened or used, or a worker lost a row's claim."""
 
 
 class OriginError(WebmemError):

@@ -494,6 +494,63 @@ def demo(
     raise typer.Exit(code)
 
 
+@app.command()
+def batch(
+    flow: Annotated[Path | None, typer.Argument(help="the flow file that enters one row")] = None,
+    rows: Annotated[Path | None, typer.Argument(help="the rows: .csv, .jsonl, .json or .xlsx")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="browsers working at once (one process each)")] = 1,
+    journal: Annotated[str | None, typer.Option(help="SQLite file or postgresql:// URL")] = None,
+    resume: Annotated[bool, typer.Option(help="continue the journaled run (or join it)")] = False,
+    retry: Annotated[int, typer.Option(min=0, help="retries of a row that failed before its commit step")] = 2,
+    rate: Annotated[str | None, typer.Option(help="at most this many rows, e.g. 30/min, 2/s")] = None,
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
+    base_url: Annotated[str | None, typer.Option(help="run against this origin instead of the flow's base_url")] = None,
+    outcomes: Annotated[Path | None, typer.Option("--out", help="outcome file (ROWS.outcomes.csv)")] = None,
+    artifacts: Annotated[Path | None, typer.Option(help="where failure screenshots go")] = None,
+    connect: Annotated[str | None, typer.Option(help="a Playwright browser server (ws://...)")] = None,
+    cdp: Annotated[str | None, typer.Option(help="a CDP endpoint (http://host:9222)")] = None,
+    map: Annotated[list[str], typer.Option("--map", help="column=input (repeatable)")] = [],  # noqa: B006
+    fail_fast: Annotated[bool, typer.Option(help="stop at the first bad row, before any browser starts")] = False,
+    run_name: Annotated[str | None, typer.Option("--run", help="the run's name in the journal")] = None,
+    lease: Annotated[float, typer.Option(help="seconds a worker holds a row without a heartbeat")] = 30.0,
+    status: Annotated[str | None, typer.Option(help="show the state of the runs in this journal, then exit")] = None,
+) -> None:
+    """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
+    failed or are uncertain, 2 bad input."""
+    from webmem.batch import show
+    from webmem.batch.check import parse_map
+    from webmem.batch.run import BatchOptions, parse_rate, run_batch
+    from webmem.batch.run import status as run_status
+
+    try:
+        if status:
+            show.print_status(out, run_status(status, run_name))
+            return
+        if flow is None or rows is None:
+            raise InputError("give FLOW and ROWS (or --status JOURNAL)")
+        if connect and cdp:
+            raise InputError("--connect and --cdp exclude each other")
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        out_file(outcomes, "--out")
+        out_dir(artifacts, "--artifacts")
+        opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
+                            rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
+                            artifacts=artifacts,
+                            connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
+                            lease_s=lease)
+        watcher = show.Watcher(out)
+        try:
+            result = run_batch(opts, on_rows=watcher)
+        finally:
+            watcher.close()
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    show.print_bad(err, result.bad, result.bad_total)
+    show.print_summary(out, result)
+    raise typer.Exit(result.exit_code)
+
+
 def main() -> None:
     app()
 

@@ -207,7 +207,8 @@ def to_plain(flow_or_part: Any) -> Any:
     data["webmem"] = flow_or_part.webmem
     if flow_or_part.inputs:
         data["inputs"] = {key: to_plain(spec) for key, spec in flow_or_part.inputs.items()}
-    data["steps"] = [dict(sorted(step.items(), key=lambda item: item[0] == "expect")) for step in data["steps"]]
+    data["steps"] = [dict(sorted(step.items(), key=lambda item: (item[0] == "expect", item[0] != "commit")))
+                     for step in data["steps"]]
     return {key: data[key] for key in Flow.model_fields if key in data}
 
 

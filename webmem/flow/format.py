@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
-from webmem.flow.model import InputSpec, PageState, StepModel, Strict
+from webmem.flow.model import STEP_EXTRAS, InputSpec, PageState, StepModel, Strict
 from webmem.flow.urlpattern import check_web_url
 from webmem.page.selector import check_selector
 from webmem.steps import KINDS, STEPS
@@ -21,12 +21,12 @@ FORMAT_VERSION = 1
 
 
 def step_kind(raw: Any) -> str | None:
-    """Which action a raw step mapping holds (the key that is not `expect`, or `expect` alone)."""
+    """Which action a raw step mapping holds (the key that is not `expect` or `commit`, or `expect` alone)."""
     if isinstance(raw, BaseModel):
         return raw.action  # type: ignore[attr-defined]
     if not isinstance(raw, dict):
         return None
-    keys = [k for k in raw if k != "expect"]
+    keys = [k for k in raw if k not in STEP_EXTRAS]
     if not keys:
         return "expect" if "expect" in raw else None
     return keys[0] if len(keys) == 1 and keys[0] in STEPS else None
@@ -67,6 +67,13 @@ class Handler(Strict):
         return steps
 
 
+class Verify(Strict):
+    """How `webmem batch` proves a row whose commit step was cut short did land: these steps, run with
+    the row's inputs, pass only if the record exists (e.g. open a list, expect the row's key)."""
+
+    steps: list[Step] = Field(min_length=1)
+
+
 class Flow(Strict):
     webmem: int = Field(FORMAT_VERSION, description="format version")
     name: str
@@ -76,11 +83,18 @@ class Flow(Strict):
     pages: dict[str, PageState] = Field(default_factory=dict)
     handlers: list[Handler] = Field(default_factory=list, description="overlays that appear sometimes")
     steps: list[Step] = Field(min_length=1)
+    verify: Verify | None = None
 
     @field_validator("base_url")
     @classmethod
     def _web_base(cls, v: str | None) -> str | None:
         return v if v is None else check_web_url(v, absolute=True)
+
+    def _steps(self) -> list[tuple[str, StepModel]]:
+        """Every step the flow runs, named as an error should name it."""
+        verify = self.verify.steps if self.verify is not None else []
+        return ([(f"step {i}", s) for i, s in enumerate(self.steps, 1)]
+                + [(f"verify step {i}", s) for i, s in enumerate(verify, 1)])
 
     @model_validator(mode="after")
     def _placeholders_declared(self) -> Flow:
@@ -88,19 +102,19 @@ class Flow(Strict):
         declared input: caught when the file loads, not after the browser started."""
         from webmem.flow.inputs import placeholders  # inputs imports this module
 
-        for i, step in enumerate(self.steps, 1):
+        for where, step in self._steps():
             for key in dict.fromkeys(placeholders(step.model_dump_json())):
                 if key not in self.inputs:
-                    raise ValueError(f"step {i} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
+                    raise ValueError(f"{where} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
                                      f"input (declared: {', '.join(self.inputs) or 'none'})")
         return self
 
     @model_validator(mode="after")
     def _pages_exist(self) -> Flow:
-        for i, step in enumerate(self.steps, 1):
+        for where, step in self._steps():
             page = step.page
             if page is not None and page not in self.pages:
-                raise ValueError(f"step {i} ({step.action}): page {page!r} is not defined under `pages`")
+                raise ValueError(f"{where} ({step.action}): page {page!r} is not defined under `pages`")
         return self
 
 

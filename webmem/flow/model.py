@@ -140,14 +140,18 @@ class ElementArgs(Strict):
     page: str | None = Field(None, description="the page state (a key of `pages`) this acts on")
 
 
+STEP_EXTRAS = ("expect", "commit")  # keys a step may hold beside its action
+
+
 class StepModel(Strict):
-    """What every step has: one action key (declared by its step kind) and an optional `expect`."""
+    """What every step has: one action key (declared by its step kind), an optional `expect` and `commit`."""
 
     expect: Expect | None = None
+    commit: bool = Field(False, description="the step that hands the data to the server (webmem batch)")
 
     @property
     def action(self) -> str:
-        return next((k for k in type(self).model_fields if k != "expect"), "expect")
+        return next((k for k in type(self).model_fields if k not in STEP_EXTRAS), "expect")
 
     @property
     def args(self) -> Any:

@@ -38,8 +38,9 @@ class Replayer:
     `heal`: off, local or llm (`model` names the model for llm, else the settings'). `write` rewrites a healed
     flow file in place; `propose` writes the repair as a unified diff to that path instead. `strict`: a page
     that only resembles the learned one fails the step. `artifacts`: a folder for failure screenshots (one
-    subfolder per flow). `on_step` sees each step's report as it happens. `secrets`: values to hide from
-    every report and message besides the flow's own secret inputs."""
+    subfolder per flow). `on_step` sees each step's report as it happens, `on_step_start` each step's 0-based
+    index before it acts. `secrets`: values to hide from every report and message besides the flow's own
+    secret inputs."""
 
     def __init__(
         self,
@@ -53,6 +54,7 @@ class Replayer:
         base_url: str | None = None,
         artifacts: Path | None = None,
         on_step: Callable[[StepReport], None] | None = None,
+        on_step_start: Callable[[int], None] | None = None,
         secrets: Collection[str] = (),
     ):
         if write and propose is not None:
@@ -61,6 +63,7 @@ class Replayer:
         self.heal, self.model = heal, model
         self.write, self.propose, self.strict = write, propose, strict
         self.base_url, self.artifacts, self.on_step = base_url, artifacts, on_step
+        self.on_step_start = on_step_start
         self.secrets = list(secrets)
 
     def load(self, flow: FlowLike) -> tuple[Flow, flowfile.FlowFile | None]:
@@ -82,7 +85,8 @@ class Replayer:
         opts = RunOptions.from_settings(
             self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
-            on_step=self.on_step, secrets=self.secrets, start_signature=start_signature)
+            on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
+            start_signature=start_signature)
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)
         if report.passed and ff is not None and (self.write or self.propose is not None):
@@ -99,5 +103,5 @@ def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, 
            write: bool = False, check: bool = False, **options: Any) -> RunReport:
     """Replay a flow on `page` once: `webmem.replay(page, "flows/x.yaml", {"email": ...}, heal="local",
     write=True)`. Other keywords are `Replayer`'s (settings, model, propose, strict, base_url, artifacts,
-    on_step, secrets)."""
+    on_step, on_step_start, secrets)."""
     return Replayer(heal=heal, write=write, **options).run(page, flow, inputs, check=check)

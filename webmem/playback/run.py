@@ -41,6 +41,7 @@ class RunOptions:
     strict: bool = False  # a signature that is only similar counts as broken
     artifacts: Path | None = None  # where failure screenshots go
     on_step: Callable[[StepReport], None] | None = None
+    on_step_start: Callable[[int], None] | None = None  # 0-based index, before the step acts (batch's commit point)
     healing: Healing | None = None
     secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
     # the caller has the page at the flow's start and just took its signature: a first goto to this very
@@ -303,6 +304,8 @@ class _Run:
             t0 = time.perf_counter()
             acted = False
             try:
+                if self.opts.on_step_start:
+                    self.opts.on_step_start(index)
                 before = self.page.url
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:

@@ -7,15 +7,13 @@ video, `--browser`, `--headed`, `base_url`) and any conftest overrides of those 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from webmem.batch.rows import read_rows
 from webmem.errors import DataFileError, WebmemError
 from webmem.flow.flowfile import DATA_SUFFIXES, is_flow_file, load_flow
 from webmem.pytest.runner import FlowFailed, Webmem
@@ -32,42 +30,16 @@ def data_file_for(flow_path: Path) -> Path | None:
 
 
 def load_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(id, inputs) per row. Ids come from an `id` column/key, else the row number (row1, row2, …);
-    a mapping of id -> inputs is accepted too. Empty CSV cells are left out (the input's default
-    applies)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DataFileError(f"{path}: cannot read data file: {exc}") from None
-    try:
-        if path.name.endswith(".csv"):
-            raw: Any = [{k.strip(): v for k, v in row.items() if k and v not in (None, "")}
-                        for row in csv.DictReader(io.StringIO(text))]
-        elif path.name.endswith(".json"):
-            raw = json.loads(text)
-        else:
-            from ruamel.yaml import YAML
-
-            raw = YAML(typ="safe", pure=True).load(text)
-    except Exception as exc:  # noqa: BLE001 - any parse error is the file's problem, said in one line
-        raise DataFileError(f"{path}: cannot parse data file: {exc}") from None
-    if isinstance(raw, dict) and isinstance(raw.get("rows"), list):
-        raw = raw["rows"]
-    if isinstance(raw, dict):
-        raw = [{"id": str(k), **(v or {})} if isinstance(v, dict) else v for k, v in raw.items()]
-    if not isinstance(raw, list) or not raw:
-        raise DataFileError(f"{path}: expected a list of rows (each a mapping of input -> value)")
+    """(id, inputs) per row, read by batch's row reader. Ids come from an `id` column/key, else the row
+    number (row1, row2, …); a mapping of id -> inputs is accepted too. Empty cells are left out (the
+    input's default applies)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
-    for n, row in enumerate(raw, 1):
-        if not isinstance(row, dict):
-            raise DataFileError(f"{path}: row {n}: expected a mapping of input -> value, got {type(row).__name__}")
-        row = dict(row)
-        row_id = str(row.pop("id", "") or "").strip() or f"row{n}"
-        if row_id in seen:
-            raise DataFileError(f"{path}: row {n}: duplicate id {row_id!r}")
-        seen.add(row_id)
-        rows.append((row_id, row))
+    for row in read_rows(path):
+        if row.key in seen:
+            raise DataFileError(f"{path}: row {row.n}: duplicate id {row.key!r}")
+        seen.add(row.key)
+        rows.append((row.key, row.values))
     return rows
 
 

@@ -1,0 +1,185 @@
+"""The batch row reader and row checks: no browser needed."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from webmem.batch.check import check_row
+from webmem.batch.rows import Row, read_rows
+from webmem.errors import DataFileError, FlowFormatError, InputError
+from webmem.flow.flowfile import load_flow
+
+from .batch_helpers import ROOT, contact_rows, run_batch, write_csv
+
+FLOW = load_flow(ROOT / "flows" / "add-contact.yaml", round_trip=False).flow
+
+
+def test_csv_with_bom_semicolons_and_quoted_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("\ufeffid;name;email\nr1;\"Smith;\nJohn\";j@example.com\nr2;Ann;a@example.com\n", encoding="utf-8")
+    rows = list(read_rows(path))
+    assert [r.key for r in rows] == ["r1", "r2"]
+    assert rows[0].values == {"name": "Smith;\nJohn", "email": "j@example.com"}
+
+
+def test_tab_delimited_and_empty_cells_left_out(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "rows.tsv", [{"name": "A", "email": "a@x.io", "role": ""}], delimiter="\t")
+    assert list(read_rows(path)) == [Row(1, "row1", {"name": "A", "email": "a@x.io"})]
+
+
+def test_json_lines_json_list_and_xlsx_read_alike(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    data = contact_rows(3)
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in data) + "\n\n", encoding="utf-8")
+    (tmp_path / "r.json").write_text(json.dumps(data), encoding="utf-8")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(data[0]))
+    for r in data:
+        ws.append(list(r.values()))
+    wb.save(tmp_path / "r.xlsx")
+    got = [[(r.key, r.values) for r in read_rows(tmp_path / f"r.{ext}")] for ext in ("jsonl", "json", "xlsx")]
+    assert got[0] == got[1] == got[2]
+    assert got[0][0] == ("p1", {"name": "Person p1", "email": "p1@example.com", "role": "editor"})
+
+
+@pytest.mark.parametrize("name,text,message", [
+    ("empty.csv", "", "the file is empty"),
+    ("header.csv", "name,email\n", "no rows"),
+    ("empty.json", "   ", "the file is empty"),
+    ("bad.jsonl", '{"name": "a"}\n{oops\n', "line 2: not JSON"),
+    ("ragged.csv", "name,email\na,b,c\n", "row 1: more cells"),
+])
+def test_bad_files_are_named_with_the_problem(tmp_path: Path, name: str, text: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as exc:
+        list(read_rows(path))
+    assert name in str(exc.value) and message in str(exc.value)
+
+
+def test_a_50_mb_file_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    line = "Person {i},person{i}@example.com,editor," + "x" * 400 + "\n"
+    with path.open("w", encoding="utf-8") as f:
+        f.write("name,email,role,notes\n")
+        i = 0
+        while f.tell() < 50 * 1024 * 1024:
+            f.writelines(line.format(i=i + k) for k in range(1000))
+            i += 1000
+    tracemalloc.start()
+    try:
+        n = sum(1 for _ in read_rows(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n == i
+    assert peak < 5 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB while reading a 50 MB file"
+
+
+def test_row_checks_name_the_field() -> None:
+    ok = check_row(FLOW, Row(1, "a", {"name": "A", "email": "a@x.io"}), {}, {})
+    assert ok == {"name": "A", "email": "a@x.io", "role": "viewer"}
+    with pytest.raises(InputError, match="missing required input.*email"):
+        check_row(FLOW, Row(2, "b", {"name": "B"}), {}, {})
+    with pytest.raises(InputError, match="unknown input.*phone"):
+        check_row(FLOW, Row(3, "c", {"name": "C", "email": "c@x.io", "phone": "1"}), {}, {})
+    with pytest.raises(InputError, match="'role'.*one of admin, editor, viewer"):
+        check_row(FLOW, Row(4, "d", {"name": "D", "email": "d@x.io", "role": "boss"}), {}, {})
+    mapped = check_row(FLOW, Row(5, "e", {"Full name": "E", "email": "e@x.io"}), {"Full name": "name"}, {})
+    assert mapped["name"] == "E"
+
+
+def test_secret_columns_are_refused() -> None:
+    flow = FLOW.model_copy(deep=True)
+    flow.inputs["email"].secret = True
+    flow.inputs["email"].env = "CONTACT_EMAIL"
+    with pytest.raises(InputError, match=r"secret: give it in \$CONTACT_EMAIL"):
+        check_row(flow, Row(1, "a", {"name": "A", "email": "hidden@x.io"}), {}, {})
+    assert check_row(flow, Row(1, "a", {"name": "A"}), {}, {"CONTACT_EMAIL": "hidden@x.io"}) == {
+        "name": "A", "role": "viewer"}  # never journaled: read from the environment at run time
+
+
+def test_cli_bad_input_exits_2_before_any_browser(tmp_path: Path) -> None:
+    flow = ROOT / "flows" / "add-contact.yaml"
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    r = run_batch(tmp_path, str(flow), "empty.csv", timeout=60)
+    assert r.returncode == 2 and "empty.csv: the file is empty" in r.stderr
+    write_csv(tmp_path / "cols.csv", [{"nom": "A", "courriel": "a@x.io"}])
+    r = run_batch(tmp_path, str(flow), "cols.csv", timeout=60)
+    assert r.returncode == 2
+    assert "no row fits the flow's inputs" in r.stderr and "courriel, nom" in r.stderr and "--map" in r.stderr
+    write_csv(tmp_path / "half.csv", [{"name": "A", "email": "a@x.io"}, {"name": "B", "email": ""}])
+    r = run_batch(tmp_path, str(flow), "half.csv", "--fail-fast", timeout=60)
+    assert r.returncode == 2 and "row 2 (row2): missing required input(s): email" in r.stderr
+    r = run_batch(tmp_path, str(flow), "missing.csv", timeout=60)
+    assert r.returncode == 2 and "missing.csv: no such file" in r.stderr
+
+
+def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> None:
+    from webmem.batch.enter import commit_index, verify_flow
+    from webmem.flow.flowfile import dump_flow
+
+    from .batch_helpers import contact_flow
+
+    path = contact_flow(tmp_path)
+    flow = load_flow(path, round_trip=False).flow
+    assert commit_index(flow) == len(flow.steps) - 1  # unmarked: the last click (Save contact)
+    verify = verify_flow(flow)
+    assert verify is not None and [s.action for s in verify.steps] == ["goto", "expect"]
+    text = path.read_text(encoding="utf-8").replace("  - click:\n", "  - commit: true\n    click:\n", 1)
+    path.write_text(text, encoding="utf-8")
+    marked = load_flow(path, round_trip=False).flow
+    assert commit_index(marked) == 1 and marked.steps[1].action == "click" and marked.steps[1].commit
+    again = dump_flow(marked)
+    assert "- commit: true\n    click:" in again
+    (tmp_path / "again.yaml").write_text(again, encoding="utf-8")
+    assert load_flow(tmp_path / "again.yaml", round_trip=False).flow == marked
+    # a verify step is checked as the flow's steps are: an undeclared placeholder is named when the file loads
+    (tmp_path / "typo.yaml").write_text(text.replace("text: '{{ email }}'", "text: '{{ e_mail }}'"), encoding="utf-8")
+    with pytest.raises(FlowFormatError, match=r"verify step 2 \(expect\): placeholder \{\{ e_mail \}\} is not"):
+        load_flow(tmp_path / "typo.yaml", round_trip=False)
+
+
+def test_rate_forms() -> None:
+    from webmem.batch.run import parse_rate
+
+    assert parse_rate("30/min") == 30 and parse_rate("2/s") == 120 and parse_rate("600/h") == 10
+    assert parse_rate("45") == 45 and parse_rate(None) is None
+    for bad in ("fast", "0/min", "3/week"):
+        with pytest.raises(InputError, match="--rate"):
+            parse_rate(bad)
+
+
+def test_duplicate_ids_are_bad_rows_and_a_resume_rereads_the_file(tmp_path: Path) -> None:
+    from webmem.batch.run import BatchOptions, prepare
+
+    rows = contact_rows(3)
+    rows[2]["id"] = "p1"
+    write_csv(tmp_path / "rows.csv", rows)
+    opts = BatchOptions(flow=ROOT / "flows" / "add-contact.yaml", rows=tmp_path / "rows.csv")
+    journal, bad, total = prepare(opts)
+    try:
+        assert total == 1 and bad[0].n == 3 and "duplicate id 'p1' (row 1 has it)" in bad[0].error
+        assert journal.counts()["pending"] == 2
+    finally:
+        journal.close()
+    with pytest.raises(InputError, match="already journaled; pass --resume"):
+        prepare(opts)
+    opts.resume = True
+    journal, bad, total = prepare(opts)  # the same file again: nothing added twice
+    try:
+        assert journal.counts()["pending"] == 2
+    finally:
+        journal.close()
+
+
+def test_status_of_a_missing_journal(tmp_path: Path) -> None:
+    r = run_batch(tmp_path, "--status", "nope.sqlite", timeout=60)
+    assert r.returncode == 2 and "nope.sqlite: no such journal" in r.stderr
+    assert not (tmp_path / "nope.sqlite").exists()

@@ -1,0 +1,39 @@
+"""Replaying one row: the one place batch calls the replayer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+from webmem.browser.config import Settings
+from webmem.flow.format import Flow
+from webmem.playback.heal import HealMode
+from webmem.playback.replayer import Replayer
+from webmem.playback.report import RunReport
+
+
+def commit_index(flow: Flow) -> int:
+    """The step that hands the row to the server: the one marked `commit: true`, else the last click
+    or key press (the submit before the confirmation), else the last step."""
+    marked = [i for i, s in enumerate(flow.steps) if s.commit]
+    if marked:
+        return marked[0]
+    clicks = [i for i, s in enumerate(flow.steps) if s.action in ("click", "press")]
+    return clicks[-1] if clicks else len(flow.steps) - 1
+
+
+def verify_flow(flow: Flow) -> Flow | None:
+    """The flow's `verify:` steps as a flow of their own (same inputs, pages and base URL)."""
+    if flow.verify is None:
+        return None
+    return flow.model_copy(update={"name": f"{flow.name} (verify)", "steps": flow.verify.steps, "verify": None})
+
+
+def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,
+               base_url: str | None, heal: HealMode, artifacts: Path | None,
+               on_step_start: Callable[[int], None] | None = None, path: str | None = None) -> RunReport:
+    replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start)
+    return replayer.run(page, flow, values, path=path)

@@ -1,0 +1,168 @@
+"""One row reader for data files: CSV (any delimiter, BOM, quoted newlines), JSON Lines, a JSON list,
+Excel .xlsx, and YAML. Rows are streamed, so a large file is never held in memory whole (YAML and a
+JSON mapping of id -> row, the pytest plugin's small forms, are the exceptions)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from webmem.errors import DataFileError
+
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+ID_KEY = "id"
+
+
+@dataclass
+class Row:
+    n: int  # 1-based row number among the data rows (the header is not a row)
+    key: str  # the `id` column, else row<n>
+    values: dict[str, Any]  # column -> value; empty cells are left out (the input's default applies)
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """The rows of a data file, one at a time."""
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith(".xlsx"):
+        raw = _xlsx(path)
+    elif name.endswith(JSONL_SUFFIXES):
+        raw = _jsonl(path)
+    elif name.endswith(".json"):
+        raw = _json(path)
+    elif name.endswith((".yaml", ".yml")):
+        raw = _yaml(path)
+    else:
+        raw = _csv(path)
+    empty = True
+    for n, item in enumerate(raw, 1):
+        empty = False
+        if not isinstance(item, dict):
+            raise DataFileError(f"{path}: row {n}: expected a mapping of column -> value, got {type(item).__name__}")
+        values = {str(k).strip(): _cell(v) for k, v in item.items() if k is not None and str(k).strip()}
+        values = {k: v for k, v in values.items() if v is not None and v != ""}
+        key = str(values.pop(ID_KEY, "") or "").strip() or f"row{n}"
+        yield Row(n, key, values)
+    if empty:
+        raise DataFileError(f"{path}: no rows")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # Excel keeps 42 as 42.0
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _csv(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        # utf-8-sig drops a byte-order mark; newline="" lets the csv module keep quoted newlines
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            sample = f.read(SNIFF_BYTES)
+            if not sample.strip():
+                raise DataFileError(f"{path}: the file is empty (expected a header line and rows)")
+            try:
+                dialect: Any = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+            except csv.Error:
+                dialect = csv.excel_tab if path.name.lower().endswith(".tsv") else csv.excel
+            f.seek(0)
+            reader = csv.DictReader(f, dialect=dialect)
+            if not reader.fieldnames:
+                raise DataFileError(f"{path}: no header line")
+            for row in reader:
+                if None in row:
+                    raise DataFileError(f"{path}: row {reader.line_num - 1}: more cells than the header has columns")
+                yield row
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise DataFileError(f"{path}: cannot parse CSV: {exc}") from None
+
+
+def _jsonl(path: Path) -> Iterator[Any]:
+    with path.open(encoding="utf-8-sig") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataFileError(f"{path}: line {line_no}: not JSON: {exc.msg}") from None
+
+
+def _json(path: Path) -> Iterator[Any]:
+    import ijson
+
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+        f.seek(0)
+        if not head:
+            raise DataFileError(f"{path}: the file is empty")
+        if head[:1] == b"[":
+            try:
+                # use_float: numbers as int/float, not Decimal
+                yield from ijson.items(f, "item", use_float=True)
+            except ijson.JSONError as exc:
+                raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
+            return
+        try:
+            raw = json.loads(f.read().decode("utf-8-sig"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
+    yield from _mapping_rows(path, raw)
+
+
+def _yaml(path: Path) -> Iterator[Any]:
+    from ruamel.yaml import YAML
+
+    try:
+        raw = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - any parse error is the file's problem, said in one line
+        raise DataFileError(f"{path}: cannot parse YAML: {exc}") from None
+    yield from _mapping_rows(path, raw)
+
+
+def _mapping_rows(path: Path, raw: Any) -> Iterator[Any]:
+    """A list of rows, {rows: [...]}, or a mapping of id -> row."""
+    if isinstance(raw, dict) and isinstance(raw.get("rows"), list):
+        raw = raw["rows"]
+    if isinstance(raw, dict):
+        raw = [{ID_KEY: str(k), **(v or {})} if isinstance(v, dict) else v for k, v in raw.items()]
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise DataFileError(f"{path}: expected a list of rows (or a mapping of id -> row)")
+    yield from raw
+
+
+def _xlsx(path: Path) -> Iterator[dict[str, Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)  # read_only streams the sheet
+    except Exception as exc:  # noqa: BLE001 - a broken workbook is the file's problem, said in one line
+        raise DataFileError(f"{path}: cannot open workbook: {exc}") from None
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header or not any(h is not None for h in header):
+            raise DataFileError(f"{path}: the first sheet has no header row")
+        names = [str(h).strip() if h is not None else "" for h in header]
+        for cells in rows:
+            if all(c is None for c in cells):
+                continue
+            yield {k: v for k, v in zip(names, cells, strict=False) if k}
+    finally:
+        wb.close()

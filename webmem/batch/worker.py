@@ -1,0 +1,256 @@
+"""A batch worker: its own process, browser and context; claims rows from the journal until none are
+left. Workers never talk to each other: the journal is the only thing they share."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pydantic import BaseModel
+
+from webmem.batch.enter import commit_index, replay_row, verify_flow
+from webmem.batch.journal import Claim, Journal, open_journal, worker_id
+from webmem.browser import launch as browsers
+from webmem.browser.config import Settings, load_settings
+from webmem.browser.session import new_context
+from webmem.errors import JournalError, WebmemError
+from webmem.flow.flowfile import load_flow
+from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, resolve_inputs
+from webmem.paths import inside
+from webmem.playback.heal import HealMode
+from webmem.playback.report import RunReport
+from webmem.playback.run import one_line
+
+WORKER_ENV = "WEBMEM_BATCH_WORKER"  # the worker's config, as JSON
+
+
+class WorkerConfig(BaseModel):
+    flow: str
+    journal: str
+    run: str
+    index: int
+    workers: int = 1
+    retry: int = 2
+    rate: float | None = None  # rows per minute, all workers together
+    heal: HealMode = "off"
+    base_url: str | None = None
+    artifacts: str | None = None
+    connect: str | None = None
+    cdp: str | None = None
+    lease_s: float = 30.0
+    backoff_s: float = 1.0
+
+
+def _die_with_parent() -> None:
+    """If `webmem batch` is killed, its workers go too (PR_SET_PDEATHSIG) rather than entering rows
+    nobody watches."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def main(config_json: str) -> None:
+    _die_with_parent()
+    cfg = WorkerConfig.model_validate_json(config_json)
+    Worker(cfg).run()
+
+
+class Worker:
+    def __init__(self, cfg: WorkerConfig):
+        self.cfg = cfg
+        self.settings: Settings = load_settings()
+        self.flow: Flow = load_flow(cfg.flow, round_trip=False).flow
+        self.verify = verify_flow(self.flow)
+        self.commit_at = commit_index(self.flow)
+        self.id = worker_id(cfg.index)
+        self.journal: Journal = open_journal(cfg.journal, cfg.run)
+        self.interval = 60.0 * cfg.workers / cfg.rate if cfg.rate else 0.0
+        self.last_start = 0.0
+        self.browser: Browser | None = None
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+
+    # ---- browser ------------------------------------------------------------------------------
+
+    def open_browser(self, pw: Playwright) -> None:
+        cfg = self.cfg
+        if cfg.connect:
+            self.browser = pw.chromium.connect(cfg.connect, timeout=self.settings.timeouts.navigation)
+        elif cfg.cdp:
+            self.browser = pw.chromium.connect_over_cdp(cfg.cdp, timeout=self.settings.timeouts.navigation)
+        else:
+            self.browser = browsers.launch(pw, self.settings)
+        self.context = new_context(self.browser, self.settings)
+        self.page = self.context.new_page()
+
+    def healthy_page(self, pw: Playwright) -> Page:
+        """The worker's page; a crashed or killed browser is started again."""
+        if self.browser is None or not self.browser.is_connected():
+            with contextlib.suppress(Exception):
+                if self.browser is not None:
+                    self.browser.close()
+            self.open_browser(pw)
+        elif self.page is None or self.page.is_closed():
+            assert self.context is not None
+            self.page = self.context.new_page()
+        assert self.page is not None
+        return self.page
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        stop = threading.Event()
+        beat = threading.Thread(target=self.heartbeat, args=(stop,), daemon=True)
+        beat.start()
+        try:
+            with sync_playwright() as pw:
+                self.open_browser(pw)
+                while True:
+                    claim = self.journal.claim(self.id, self.cfg.lease_s, verify=self.verify is not None)
+                    if claim is None:
+                        self.journal.recover()
+                        if self.journal.remaining(self.verify is not None) == 0:
+                            break
+                        time.sleep(0.2)
+                        continue
+                    self.pace()
+                    page = self.healthy_page(pw)
+                    if claim.verify:
+                        self.check(page, claim)
+                    else:
+                        self.enter(page, claim)
+                with contextlib.suppress(Exception):
+                    assert self.browser is not None
+                    self.browser.close()
+        finally:
+            stop.set()
+
+    def heartbeat(self, stop: threading.Event) -> None:
+        """Keeps this worker's leases alive (its own connection: the main one may be mid-transaction)."""
+        journal = open_journal(self.cfg.journal, self.cfg.run)
+        try:
+            while not stop.wait(self.cfg.lease_s / 3):
+                with contextlib.suppress(Exception):
+                    journal.heartbeat(self.id, self.cfg.lease_s)
+        finally:
+            journal.close()
+
+    def pace(self) -> None:
+        if self.interval:
+            wait = self.last_start + self.interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self.last_start = time.monotonic()
+
+    def artifacts(self, claim: Claim, what: str) -> Path | None:
+        if not self.cfg.artifacts:
+            return None
+        return inside(Path(self.cfg.artifacts), f"{claim.key}-{what}{claim.attempts}")
+
+    def values(self, claim: Claim) -> dict[str, Any] | None:
+        try:
+            return resolve_inputs(self.flow, claim.inputs)
+        except WebmemError as exc:  # a secret missing from this machine's environment
+            self.journal.finish(claim.key, self.id, "failed", error=str(exc))
+            return None
+
+    def enter(self, page: Page, claim: Claim) -> None:
+        values = self.values(claim)
+        if values is None:
+            return
+        committed = lost = False
+
+        def on_step_start(index: int) -> None:
+            nonlocal committed, lost
+            if index == self.commit_at:
+                try:
+                    self.journal.committing(claim.key, self.id)  # durable before the click
+                except JournalError:
+                    lost = True  # the lease ran out: another worker may own the row now
+                    raise
+                committed = True
+
+        try:
+            report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
+                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "attempt"),
+                                on_step_start=on_step_start, path=self.cfg.flow)
+        except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
+            report = RunReport(flow=self.flow.name, status="failed",
+                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
+        evidence = _evidence(page, report)
+        shot = _screenshot(report)
+        if report.passed:
+            self.journal.finish(claim.key, self.id, "done", evidence=evidence)
+        elif lost:
+            return
+        elif not committed:
+            if claim.attempts <= self.cfg.retry:
+                self.journal.finish(claim.key, self.id, "failed", error=report.error, evidence=evidence,
+                                    screenshot=shot, retry_after=self.backoff(claim.attempts))
+            else:
+                self.journal.finish(claim.key, self.id, "failed", error=report.error, evidence=evidence,
+                                    screenshot=shot)
+        else:
+            error = f"cut short at or after the commit step: {report.error}"
+            self.journal.finish(claim.key, self.id, "uncertain", error=error, evidence=evidence, screenshot=shot)
+
+    def check(self, page: Page, claim: Claim) -> None:
+        """Run the flow's `verify:` for an uncertain row: landed -> done; provably not landed -> entered
+        again (within --retry); anything else stays uncertain, for a person."""
+        values = self.values(claim)
+        if values is None or self.verify is None:
+            return
+        try:
+            report = replay_row(page, self.verify, values, self.settings, base_url=self.cfg.base_url,
+                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "verify"))
+        except Exception as exc:  # noqa: BLE001
+            report = RunReport(flow=self.verify.name, status="failed",
+                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
+        evidence = _evidence(page, report) | {"verified": report.passed}
+        failed = report.failed_step()
+        if report.passed:
+            self.journal.finish(claim.key, self.id, "done", evidence=evidence | {"how": "verified it landed"})
+        elif failed is not None and failed.unmet:
+            error = f"verify: not landed ({report.error})"
+            if claim.attempts <= self.cfg.retry:
+                self.journal.finish(claim.key, self.id, "failed", error=error, evidence=evidence,
+                                    retry_after=self.backoff(claim.attempts))
+            else:
+                self.journal.finish(claim.key, self.id, "failed", error=error, evidence=evidence)
+        else:
+            evidence["verified"] = False
+            self.journal.finish(claim.key, self.id, "uncertain", error=f"verify could not tell: {report.error}",
+                                evidence=evidence, screenshot=_screenshot(report))
+
+    def backoff(self, attempts: int) -> float:
+        return min(60.0, self.cfg.backoff_s * 2 ** (attempts - 1))
+
+
+def _evidence(page: Page, report: RunReport) -> dict[str, Any]:
+    failed = report.failed_step()
+    out: dict[str, Any] = {"steps": len(report.steps), "ms": report.duration_ms}
+    with contextlib.suppress(Exception):
+        out["url"] = page.url
+    if failed is not None:
+        out["failed_step"] = failed.index
+    if report.extracted:
+        out["extracted"] = report.extracted
+    return out
+
+
+def _screenshot(report: RunReport) -> str | None:
+    failed = report.failed_step()
+    return failed.screenshot if failed is not None else None
+
+
+if __name__ == "__main__":  # pragma: no cover - started by webmem.batch.run
+    main(os.environ.pop(WORKER_ENV))
