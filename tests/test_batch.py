@@ -84,9 +84,11 @@ def test_kill_9_then_resume(tmp_path: Path, portal: PortalServer, seed: int) -> 
     assert set(_status(journal).values()) == {"done"}
 
 
-@pytest.mark.xfail(reason="known defect: after its browser is killed mid-row the worker's verify sometimes fails at its "
-                          "first goto ('interrupted by another navigation'); the row is left uncertain (never entered "
-                          "twice) and the run exits 1", strict=False)
+KNOWN_DEFECT = ("after its browser is killed mid-row the worker's verify sometimes fails at its first goto "
+                "('interrupted by another navigation'); the row is left uncertain (never entered twice), exit 1")
+
+
+@pytest.mark.xfail(reason=KNOWN_DEFECT, strict=False)
 def test_browser_killed_mid_row(tmp_path: Path, portal: PortalServer) -> None:
     flow = contact_flow(tmp_path)
     write_csv(tmp_path / "rows.csv", contact_rows(3))
