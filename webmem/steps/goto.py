@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar
 
+from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field, field_validator
 
 from webmem.errors import OriginError
@@ -43,7 +45,17 @@ class GotoKind(StepKind):
         run.guard_origin(url)
         if run.at_start(index, url):
             return  # the caller has the page open here already
-        run.page.goto(url, wait_until="load", timeout=run.timeouts.navigation)
+        for attempt in range(2):
+            try:
+                run.page.goto(url, wait_until="load", timeout=run.timeouts.navigation)
+                return
+            except PlaywrightError as exc:
+                # a navigation the page still had under way (a form post that hung) can cut a goto short:
+                # opening a page is safe to repeat, once that one has finished
+                if attempt or "interrupted by another navigation" not in str(exc):
+                    raise
+                with contextlib.suppress(PlaywrightError):
+                    run.page.wait_for_load_state("load", timeout=run.timeouts.navigation)
 
     def carry_out(self, rec: Any, action: Any, handle: Any) -> tuple[str, str | None]:
         from urllib.parse import urljoin
