@@ -77,7 +77,7 @@ class _Run:
 
     def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
-        self.timeouts = self.t = opts.timeouts
+        self.timeouts = opts.timeouts
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         self.origin = origin_of(self.base) if self.base else None
@@ -125,7 +125,7 @@ class _Run:
         key = (name, self.page.url)
         if self.checked == key:
             return self.page_match
-        deadline = time.monotonic() + min(URL_GRACE_MS, self.t.settle) / 1000
+        deadline = time.monotonic() + min(URL_GRACE_MS, self.timeouts.settle) / 1000
         for pause in _backoff():  # a navigation usually lands within milliseconds of the click
             url_ok = matches(state.url, self.page.url, self.base)
             if url_ok or time.monotonic() >= deadline:
@@ -141,13 +141,13 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled_unless(self.page, learned, self.t.quiet, self.t.settle)
-        render_by = time.monotonic() + min(RENDER_GRACE_MS, self.t.settle) / 1000
+        now = signature.settled_unless(self.page, learned, self.timeouts.quiet, self.timeouts.settle)
+        render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly
         while signature.comparable(learned, now) and now.hash != learned.hash \
                 and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by:
             time.sleep(0.05)
-            now = signature.settled(self.page, self.t.quiet, self.t.settle)
+            now = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
         match, sim = signature.compare(learned, now)
         exact = url_ok and match is signature.Match.EXACT
         if exact:
@@ -173,7 +173,7 @@ class _Run:
         # on the page state the last step acted on, only while the page is still changing
         grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
         res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
-                      wait_ms=self.t.action, grace_ms=grace, quiet_ms=self.t.quiet)
+                      wait_ms=self.timeouts.action, grace_ms=grace, quiet_ms=self.timeouts.quiet)
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing
@@ -207,7 +207,7 @@ class _Run:
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
-                self.observed[self.pending] = signature.settled(self.page, self.t.quiet, self.t.settle)
+                self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
                 self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
@@ -217,7 +217,7 @@ class _Run:
         """Wait until the expectation holds. `moved_from`: the URL the step acted on, for a step on the way to
         another page state: there, its URL expectation says "it navigated", and a page that moved elsewhere on
         the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
-        deadline = time.monotonic() + (timeout or self.t.action) / 1000
+        deadline = time.monotonic() + (timeout or self.timeouts.action) / 1000
         landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
         for pause in _backoff():
             problems = self.expect_problems(exp)
