@@ -7,6 +7,9 @@ both recorded from one demonstration, judged by the page itself (issue 11).
    script then replay N other seeds with those seeds' values. Judge: the page's raw reward.
 2. The demo portal: create-customer recorded on `baseline`, replayed on every variant; judge: what
    landed in /api/submissions.
+3. TodoMVC (the `todomvc` npm package, fetched with `npm pack` into out/bench-cache): "add two to-dos,
+   complete the first" recorded on one implementation, replayed on every other; judge: the items the page
+   shows (bench/robustness_todomvc.py).
 
 Outcomes: passed (full reward / the right record landed); refused (the runner stopped and nothing
 wrong happened); WRONG (a wrong element was acted on: a negative or partial reward, wrong data, a
@@ -39,6 +42,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import robustness_todomvc as todomvc
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 from robustness_miniwob import TASKS, Task, Unparsed, reward, start_episode
@@ -58,6 +62,7 @@ CACHE = ROOT / "out" / "bench-cache"
 MINIWOB = "miniwob==1.1.0"
 DEMO_SEEDS = 10  # the demonstration takes the first of these seeds it solves
 OUTCOMES = ("passed", "refused", "WRONG")
+TODOMVC_PARTS = 2  # the implementations are split over this many jobs
 SLOW = {"phone-book", "click-option", "book-flight", "social-media"}  # seconds per episode, measured
 
 
@@ -306,6 +311,47 @@ def run_portal(b: Browser, settings: Settings, variants: list[str], verbose: boo
     return suite
 
 
+# ---- TodoMVC ------------------------------------------------------------------------------------
+
+def run_todomvc(b: Browser, settings: Settings, names: list[str], part: str, verbose: bool) -> Suite:
+    """Record the task on one implementation, replay it on `names` (each a fresh context: no stored to-dos)."""
+    suite = Suite(f"todomvc {part}", recorded_on=todomvc.RECORDED_ON)
+    with serve(todomvc.fetch(CACHE)) as base:
+        page = fresh_page(b, settings)
+        values = todomvc.values_for(0)
+        todomvc.open_app(page, base, todomvc.RECORDED_ON)
+        rec = Recorder(page, name="todomvc-add-two-complete-first",
+                       task="Add two to-dos and mark the first one done", inputs=values,
+                       specs={k: InputSpec() for k in values}, base_url=base)
+        demo = Demo(page, rec, values)
+        todomvc.demo(demo, values)
+        page.context.close()
+        flow, script = rec.flow(), demo.script
+        if verbose:
+            print("  todomvc script:\n" + "\n".join(f"    {s.describe()}" for s in script), file=sys.stderr)
+        for i, name in enumerate(names, start=1):
+            values = todomvc.values_for(i)
+            for runner in RUNNERS:
+                page = fresh_page(b, settings)
+                t0 = time.perf_counter()
+                try:
+                    todomvc.open_app(page, base, name)
+                except PlaywrightError as exc:
+                    ok, error = False, f"bench: the app did not start: {one_line(exc)}"
+                else:
+                    if runner == "webmem":
+                        ok, error = replay_webmem(page, flow, values, base, settings)
+                    else:
+                        ok, error = replay_codegen(page, script, values, base)
+                seconds = time.perf_counter() - t0
+                run = Run(name, runner, todomvc.outcome(ok, page, values), round(seconds, 2), None, error[:300], values)
+                page.context.close()
+                suite.runs.append(run)
+                if verbose and run.outcome != "passed":
+                    print(f"    {name} {runner}: {run.outcome} {run.error[:160]}", file=sys.stderr)
+    return suite
+
+
 # ---- report -------------------------------------------------------------------------------------
 
 def table(suites: list[Suite], key: Callable[[Suite], str] = lambda s: s.name) -> str:
@@ -349,6 +395,10 @@ def _job(kind: str, name: str, base: str, episodes: int, budget: float, verbose:
         try:
             if kind == "portal":
                 suite = run_portal(b, settings, list(VARIANTS), verbose)
+            elif kind == "todomvc":
+                names = todomvc.implementations(todomvc.fetch(CACHE))
+                part, parts = (int(x) for x in name.split("/"))
+                suite = run_todomvc(b, settings, names[part::parts], name, verbose)
             else:
                 suite = run_task(b, settings, base, TASKS[name], episodes, t0 + budget, verbose)
         finally:
@@ -364,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 5 episodes per task")
     ap.add_argument("--no-portal", action="store_true", help="skip the demo portal")
     ap.add_argument("--no-miniwob", action="store_true", help="skip MiniWoB++")
+    ap.add_argument("--no-todomvc", action="store_true", help="skip TodoMVC")
     ap.add_argument("--jobs", type=int, default=2, help="tasks run side by side, each with its own browser; "
                     "runs mostly wait, so 2 fit on 2 cores (default: %(default)s)")
     ap.add_argument("--task-budget", type=float, default=300,
@@ -382,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [] if args.no_miniwob else sorted((("miniwob", t) for t in tasks), key=lambda j: j[1] not in SLOW)
     if not args.no_portal:
         jobs.insert(0, ("portal", ""))
+    if not args.no_todomvc:
+        todomvc.fetch(CACHE)  # once, before the jobs share it
+        jobs[:0] = [("todomvc", f"{i}/{TODOMVC_PARTS}") for i in range(TODOMVC_PARTS)]
     html = miniwob_html() if not args.no_miniwob else ROOT
     results: dict[tuple[str, str], Suite] = {}
     with serve(html) as base, ProcessPoolExecutor(max(1, args.jobs), mp_context=get_context("spawn")) as pool:
@@ -391,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
             results[futures[fut]] = fut.result()
     miniwob = [results[("miniwob", t)] for t in tasks if ("miniwob", t) in results]
     portal = results.get(("portal", ""))
+    todo_parts = [results[k] for k in sorted(results) if k[0] == "todomvc"]
+    todo = Suite("todomvc", recorded_on=todomvc.RECORDED_ON, runs=[r for s in todo_parts for r in s.runs]) \
+        if todo_parts else None
     if miniwob:
         print(f"\nMiniWoB++ ({MINIWOB}): recorded on one seed, replayed on up to {episodes} others; "
               "judge: the page's reward")
@@ -399,10 +456,16 @@ def main(argv: list[str] | None = None) -> int:
         print("\nDemo portal: create-customer recorded on baseline, replayed on every variant; judge: /api/submissions")
         print(table([portal]))
         print(per_variant(portal))
+    if todo:
+        print(f"\nTodoMVC ({todomvc.PACKAGE}): add two to-dos and complete the first, recorded on "
+              f"{todomvc.RECORDED_ON}, replayed on every implementation; judge: the items the page shows")
+        print(table([todo]))
+        print(per_variant(todo))
     print(f"\nwall time {time.monotonic() - started:.0f} s ({args.jobs} jobs; seconds per run include waiting "
           "for the other jobs' share of the CPU)")
     if args.json:
         data = {"miniwob": [asdict(s) for s in miniwob], "portal": asdict(portal) if portal else None,
+                "todomvc": asdict(todo) if todo else None,
                 "episodes": episodes, "jobs": args.jobs, "seconds": round(time.monotonic() - started, 1)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")

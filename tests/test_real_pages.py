@@ -120,3 +120,57 @@ def test_the_offline_agent_places_inputs_by_option_labels(page: Page, hostile) -
     result = record_task(page, hostile.url + "/", "Order a pizza", {"name": "Ann", "topping": "Anchovies"},
                          agent=HeuristicAgent())
     assert not result.done and "'topping'" in result.summary  # says which input it could not place
+
+
+APP = """<title>todos</title><section class=app><header><h1>todos</h1>{box}</header>
+<ul class=todo-list></ul></section>{aside}
+<script>
+const box = document.querySelector('.new');
+const add = (e) => { e.preventDefault(); const li = document.createElement('li');
+  li.innerHTML = '<span class=skin><input class=toggle type=checkbox></span><label></label>';
+  li.querySelector('label').textContent = box.value; box.value = '';
+  document.querySelector('.todo-list').append(li); };
+box.addEventListener('keydown', (e) => { if (e.key === 'Enter') add(e); });
+</script>
+<style>.skin { display: inline-block; width: 20px; height: 20px; background: #eee; position: relative; }
+.skin input { opacity: 0; position: absolute; inset: 0; margin: 0; }</style>"""
+BOX = '<input class=new placeholder="What needs to be done?">'
+
+
+def test_another_implementation_of_the_same_app_replays(page: Page, hostile, tmp_path: Path) -> None:
+    """Recorded where the box sits in a section's header (no landmark), replayed where a framework wrapped it
+    in a form and the page has a sidebar with a header of its own; the item's checkbox is a transparent
+    input over a styled skin (a widget library's pattern), which is where a person clicks."""
+    hostile.pages["/a"] = APP.replace("{box}", BOX).replace("{aside}", "")
+    rec = webmem.Recorder(page, name="todo", task="Add {{ todo }} and complete it", inputs={"todo": "Buy milk"},
+                          specs={"todo": InputSpec()})
+    rec.goto(hostile.url + "/a")
+    box = page.get_by_placeholder("What needs to be done?")
+    rec.fill(box, "Buy milk")
+    rec.press(box, "Enter")
+    rec.check(page.get_by_role("listitem").filter(has_text="Buy milk").get_by_role("checkbox"))
+    flow = rec.flow()
+    assert flow.steps[1].target.fingerprint.context is None  # a header inside a section is not the banner
+    path = tmp_path / "todo.yaml"
+    webmem.save_flow(flow, path)
+
+    sidebar = "<aside><header><h2>Learn</h2><a href=#s>Source</a><input placeholder=Search></header></aside>"
+    hostile.pages["/b"] = APP.replace("{box}", f"<form id=todo-form>{BOX}</form>").replace("{aside}", sidebar)
+    data = flow.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["steps"][0]["goto"] = hostile.url + "/b"
+    webmem.save_flow(webmem.Flow.model_validate(data), path)
+    report = webmem.replay(page, path, {"todo": "Walk the dog"}, heal="local")
+    assert report.passed, report.error
+    assert page.eval_on_selector_all("li", "(els) => els.map((li) => [li.innerText.trim(), "
+                                     "li.querySelector('.toggle').checked])") == [["Walk the dog", True]]
+
+
+def test_a_transparent_text_field_is_still_no_target(page: Page, hostile) -> None:
+    """Only a checkbox, radio or file input over a visible skin counts; a see-through text box is a honeypot."""
+    from webmem.page import locate
+
+    hostile.pages["/"] = """<title>t</title><span class=skin style="display:inline-block;width:90px;height:20px">
+    <input placeholder=Email style="opacity:0;width:90px"></span>"""
+    page.goto(hostile.url + "/")
+    _, infos = locate.probe(page, "placeholder=Email")
+    assert [i["visible"] for i in infos] == [False]

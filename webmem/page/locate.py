@@ -83,11 +83,13 @@ def same_container(learned: Fingerprint, found: Fingerprint, contexts: Collectio
     container, the found element's is it."""
     if not learned.context or text_similarity(learned.context, found.context) >= 0.5:
         return True
-    kind = learned.context.split(" ", 1)[0]  # form, dialog, or a landmark's role
-    named = {c for c in contexts if c and c.split(" ", 1)[0] == kind}
-    if any(text_similarity(learned.context, c) >= 0.5 for c in named):
+    if any(c and text_similarity(learned.context, c) >= 0.5 for c in contexts):
         return False  # the learned container is still there: this is another one
-    return named == {found.context}
+    if not found.context:
+        return False
+    # a page that wrapped its controls in a form (or renamed its only form) has one container of that kind
+    kind = found.context.split(" ", 1)[0]  # form, dialog, or a landmark's role
+    return {c for c in contexts if c and c.split(" ", 1)[0] == kind} == {found.context}
 
 
 def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide: bool = False,

@@ -108,7 +108,15 @@
       && [...el.labels].some((l) => l.getBoundingClientRect().width > 0 && seen(l));
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) return viaLabel();
-    if (el.checkVisibility && !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) return false;
+    if (el.checkVisibility && !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) {
+      // a transparent checkbox, radio or file input laid over its styled skin (a widget library's pattern)
+      // is where the person clicks: it counts when the skin around it shows
+      const skin = el.parentElement;
+      const skinned = el.tagName === 'INPUT' && /^(checkbox|radio|file)$/.test(el.type)
+        && el.checkVisibility({ checkVisibilityCSS: true }) && skin
+        && skin.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true }) && seen(skin);
+      if (!skinned) return false;
+    }
     return seen(el) || viaLabel();
   };
   const INPUT_ROLES = { button: 'button', submit: 'button', reset: 'button', image: 'button',
@@ -117,6 +125,8 @@
     H4: 'heading', H5: 'heading', H6: 'heading', NAV: 'navigation', MAIN: 'main', DIALOG: 'dialog',
     FIELDSET: 'group', TABLE: 'table', UL: 'list', OL: 'list', OPTION: 'option', ASIDE: 'complementary',
     FORM: 'form', SUMMARY: 'button', HEADER: 'banner', FOOTER: 'contentinfo', LI: 'listitem', ARTICLE: 'article' };
+  const SECTIONING = 'article:not([role]),aside:not([role]),main:not([role]),nav:not([role]),section:not([role]),' +
+    '[role=article],[role=complementary],[role=main],[role=navigation],[role=region]';
   const role = (el) => {
     const explicit = (el.getAttribute('role') || '').trim().split(/\s+/)[0];
     if (explicit) return explicit;
@@ -128,6 +138,9 @@
       return INPUT_ROLES[t] || (el.getAttribute('list') ? 'combobox' : 'textbox');
     }
     if (tag === 'SELECT') return el.multiple || el.size > 1 ? 'listbox' : 'combobox';
+    // a header or footer inside sectioning content belongs to that section, not to the page (HTML-AAM;
+    // Playwright's role engine agrees, so role=banner would not find it)
+    if ((tag === 'HEADER' || tag === 'FOOTER') && el.parentElement && el.parentElement.closest(SECTIONING)) return '';
     if (tag === 'IMG') return el.getAttribute('alt') === '' ? 'presentation' : 'img';
     return TAG_ROLES[tag] || '';
   };
@@ -213,7 +226,7 @@
     const c = containerOf(el);
     if (!c) {
       // outside any form or dialog, its landmark: the nav's "New customer" is not the one in a page's cards
-      const mark = closestDeep(el, LANDMARK_SCOPE);
+      const mark = landmarkOf(el);
       return mark ? cap(norm(`${role(mark) || mark.tagName.toLowerCase()} ${accName(mark)}`), 80) : '';
     }
     const kind = c.tagName === 'FORM' ? 'form' : 'dialog';
@@ -419,6 +432,12 @@
   const LANDMARK_SCOPE = 'nav,header,footer,main,aside,dialog,form[aria-label],form[aria-labelledby],' +
     '[role=navigation],[role=banner],[role=contentinfo],[role=main],[role=complementary],[role=region],' +
     '[role=dialog],[role=search],[role=form]';
+  const landmarkOf = (el) => {
+    // the nearest container that is a landmark by role (a header inside a section is none)
+    for (let m = closestDeep(el, LANDMARK_SCOPE); m; m = parentOf(m) && closestDeep(parentOf(m), LANDMARK_SCOPE))
+      if (role(m)) return m;
+    return null;
+  };
   W.candidates = (el, opts) => {
     noteRoot(el);
     const generated = new RegExp(opts.generated, 'i');
@@ -457,7 +476,7 @@
     }
     // within its landmark, as Playwright scopes a name that repeats on the page (the nav's "New customer"
     // beside a card's): role=navigation >> role=link[name="New customer"]
-    const mark = r && name ? closestDeep(el, LANDMARK_SCOPE) : null;
+    const mark = r && name ? landmarkOf(el) : null;
     if (mark) {
       const mr = role(mark), mn = accName(mark);
       if (mr) add(`role=${mr}${mn ? `[name=${q(mn)}]` : ''} >> role=${r}[name=${q(name)}]`, name);
@@ -498,11 +517,7 @@
   const chromeRole = (el) => {
     const explicit = (el.getAttribute('role') || '').trim().split(/\s+/)[0];
     if (explicit) return /^(navigation|banner|contentinfo|complementary)$/.test(explicit) ? explicit : '';
-    const r = CHROME_TAGS[el.tagName] || '';
-    // a header or footer inside sectioning content belongs to that section, not to the page (HTML-AAM)
-    if ((r === 'banner' || r === 'contentinfo') && el.parentElement &&
-        el.parentElement.closest('article,aside,main,nav,section,[role=article],[role=main],[role=region]')) return '';
-    return r;
+    return CHROME_TAGS[el.tagName] && role(el) ? CHROME_TAGS[el.tagName] : '';
   };
   const chromeOf = (el) => {
     // the outermost chrome landmark holding el (or el itself)
