@@ -174,3 +174,30 @@ def test_a_transparent_text_field_is_still_no_target(page: Page, hostile) -> Non
     page.goto(hostile.url + "/")
     _, infos = locate.probe(page, "placeholder=Email")
     assert [i["visible"] for i in infos] == [False]
+
+
+WORDS = """<title>links</title><p>Lorem {a} ipsum <span class=alink onclick="clicked.push(this.textContent)">{b}</span>
+dolor</p><script>window.clicked = [];</script><style>.alink {{ color: blue; cursor: pointer; }}</style>"""
+
+
+def test_a_target_tied_to_data_never_takes_a_word_like_it(page: Page, hostile, tmp_path: Path) -> None:
+    """'Click the link {{ link }}': a link reading "nisi." where the datum is "nisi," is another link, however
+    alike the words; the run stops and nothing is clicked."""
+    hostile.pages["/"] = WORDS.format(a="", b="nisi,")
+    rec = webmem.Recorder(page, name="link", task="Click the link {{ link }}", inputs={"link": "nisi,"},
+                          specs={"link": InputSpec()})
+    rec.goto(hostile.url + "/")
+    rec.click(page.get_by_text("nisi,", exact=True))
+    path = tmp_path / "link.yaml"
+    webmem.save_flow(rec.flow(), path)
+    assert rec.flow().steps[1].target.fingerprint.text == "{{ link }}"
+
+    hostile.pages["/"] = WORDS.format(a="nisi,", b="nisi.")
+    report = webmem.replay(page, path, {"link": "nisi,"}, heal="local")
+    assert not report.passed
+    assert "does not show 'nisi,'" in report.error
+    assert page.evaluate("clicked") == []
+
+    hostile.pages["/"] = WORDS.format(a="amet", b="nisi,")
+    assert webmem.replay(page, path, {"link": "nisi,"}, heal="local").passed
+    assert page.evaluate("clicked") == ["nisi,"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from webmem.flow.urlpattern import check_web_url
 from webmem.page.selector import check_selector
@@ -83,6 +83,8 @@ class Fingerprint(Strict):
     row: str | None = Field(None, description="the header of its row, list item or card (what sets it apart from "
                                               "identical controls beside it)")
     order: int | None = Field(None, description="position among the controls of its container")
+    # set when a data-bound fingerprint is rendered for a run: field -> the input values it must show
+    _data: dict[str, list[str]] = PrivateAttr(default_factory=dict)
 
 
 # where a repair came from: a healing tier of webmem.playback.heal (`TIERS`), or the agent a broken run was

@@ -125,8 +125,27 @@ def _shown_name(fp: Fingerprint) -> str | None:
     return fp.name
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
+    """A target tied to data ("the link {{ link }}", "the checkbox of the item {{ todo }}") is that datum's
+    element only: the found element shows each value as it is, punctuation and all ("nisi," is not "nisi."),
+    where the learned one showed it."""
+    for key, values in learned._data.items():
+        shown = [getattr(found, key)] + ([found.text, found.label] if key == "name" else [])
+        if not any(s and all(re.search(rf"(?<!\w){re.escape(_plain(v))}(?!\w)", _plain(s)) for v in values if v)
+                   for s in shown):
+            return False
+    return True
+
+
 def score(learned: Fingerprint, found: Fingerprint) -> float:
-    """Similarity in [0, 1] of an element now on the page (`found`) to the learned one."""
+    """Similarity in [0, 1] of an element now on the page (`found`) to the learned one; 0 for an element
+    that does not show the data the target is tied to."""
+    if not holds_data(learned, found):
+        return 0.0
     old, new = _features(learned), _features(found)
     new["name"] = _shown_name(found) or found.row
     total = weight_sum = 0.0

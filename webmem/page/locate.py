@@ -19,10 +19,10 @@ from typing import Any
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.errors import SelectorError
-from webmem.flow.inputs import render
+from webmem.flow.inputs import placeholders, render
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage, signature
-from webmem.page.fingerprint import score, text_similarity
+from webmem.page.fingerprint import holds_data, score, text_similarity
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import TEXT_FIELDS
 
@@ -186,11 +186,16 @@ def render_target(target: Target, values: Mapping[str, Any]) -> Target:
         return target
     fp = target.fingerprint
     if fp is not None:
-        texts = {k: render(v, values) for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items()
-                 if isinstance(v, str) and "{{" in v}
-        fp = fp.model_copy(update=texts)
+        bound = {k: v for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items() if isinstance(v, str) and "{{" in v}
+        fp = fp.model_copy(update={k: render(v, values) for k, v in bound.items()})
+        # what the element must show as it is: the datum itself, not a word like it
+        fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()}
     return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
                                      "fingerprint": fp})
+
+
+def _shown_data(fp: Fingerprint) -> str:
+    return " and ".join(repr(v) for vs in fp._data.values() for v in vs)
 
 
 _POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
@@ -329,6 +334,9 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
         pr.score = score(learned, fp)
         if not same_container(learned, fp, _contexts(page, learned, fp)):
             pr.note = f"matches an element in another form or dialog ({fp.context!r})"
+            continue
+        if not holds_data(learned, fp):
+            pr.note = f"matches an element that does not show {_shown_data(learned)}"
             continue
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
