@@ -125,7 +125,10 @@ class _Run:
         key = (name, self.page.url)
         if self.checked == key:
             return self.page_match
-        deadline = time.monotonic() + min(URL_GRACE_MS, self.timeouts.settle) / 1000
+        # a navigation is worth waiting for only where the recording saw one (the last page state acted on
+        # had another URL); a page that was at another address all along would wait for nothing
+        moved = self.last_page is not None and self.flow.pages[self.last_page].url != state.url
+        deadline = time.monotonic() + (min(URL_GRACE_MS, self.timeouts.settle) / 1000 if moved else 0)
         for pause in _backoff():  # a navigation usually lands within milliseconds of the click
             url_ok = matches(state.url, self.page.url, self.base)
             if url_ok or time.monotonic() >= deadline:
