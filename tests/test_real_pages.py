@@ -201,3 +201,57 @@ def test_a_target_tied_to_data_never_takes_a_word_like_it(page: Page, hostile, t
     hostile.pages["/"] = WORDS.format(a="amet", b="nisi,")
     assert webmem.replay(page, path, {"link": "nisi,"}, heal="local").passed
     assert page.evaluate("clicked") == ["nisi,"]
+
+
+POPUP = """<title>signup</title><h1>Sign up</h1><form action=/done method=post>
+<label>Name <input name=who></label><button>Join</button></form>
+{popup}"""
+DIALOG = """<div role=dialog aria-label="Our newsletter" style="position:fixed;inset:20%;background:#fff">
+<p>Get news?</p><button onclick="this.parentElement.remove()">No thanks</button></div>"""
+
+
+def test_an_overlay_dismissed_while_recording_becomes_a_handler(page: Page, hostile, tmp_path: Path) -> None:
+    """Dismissed during the demonstration, the popup is a handler, not a step: a replay without it does not
+    wait for it, a replay with it closes it, and the data lands either way."""
+    hostile.pages["/"] = POPUP.format(popup=DIALOG)
+    hostile.pages["/done"] = "<title>done</title><h1>Welcome</h1>"
+    rec = webmem.Recorder(page, name="signup", task="Sign up as {{ who }}", inputs={"who": "Ann"},
+                          specs={"who": InputSpec()})
+    rec.goto(hostile.url + "/")
+    handler = rec.dismiss(page.get_by_role("button", name="No thanks"))
+    assert handler.when == 'role=dialog[name="Our newsletter"]'
+    rec.fill(page.get_by_label("Name"), "Ann")
+    rec.click(page.get_by_role("button", name="Join"))
+    flow = rec.flow()
+    assert [s.action for s in flow.steps] == ["goto", "fill", "click"] and len(flow.handlers) == 1
+    path = tmp_path / "signup.yaml"
+    webmem.save_flow(flow, path)
+
+    for popup in ("", DIALOG):
+        hostile.pages["/"] = POPUP.format(popup=popup)
+        hostile.requests.clear()
+        report = webmem.replay(page, path, {"who": "Bea"}, heal="off")
+        assert report.passed, (popup, report.error)
+        assert [r[2] for r in hostile.requests if r[0] == "POST"] == [b"who=Bea"]
+
+    with pytest.raises(ValueError, match="not on a dialog"):
+        rec.dismiss(page.get_by_role("heading"))
+
+
+def test_an_agent_that_dismisses_a_popup_leaves_a_handler(page: Page, hostile, llm) -> None:
+    """The agents' `dismiss` tool (the real openai client against the scripted server)."""
+    from webmem.learn.agents import LLMAgent, record_task
+    from webmem.llm import Model
+
+    from .openai_server import call
+
+    hostile.pages["/"] = POPUP.format(popup=DIALOG)
+    hostile.pages["/done"] = "<title>done</title><h1>Welcome</h1>"
+    llm.load(call("dismiss", "No thanks"), call("fill", "Name", value="{{ who }}"), call("click", "Join"),
+             call("done", summary="signed up"))
+    result = record_task(page, hostile.url + "/", "Sign up", {"who": "Ann"},
+                         agent=LLMAgent(Model("scripted-model", max_retries=0, timeout=10)))
+    assert result.status == "done" and result.flow is not None, result.summary
+    assert [s.action for s in result.flow.steps] == ["goto", "fill", "click"]
+    assert [h.when for h in result.flow.handlers] == ['role=dialog[name="Our newsletter"]']
+    assert "dismiss" in {t["function"]["name"] for t in llm.requests[0]["tools"]}

@@ -26,16 +26,25 @@ from urllib.parse import urlsplit
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.browser.config import Timeouts
-from webmem.flow.format import Flow
+from webmem.flow.format import Flow, Handler
 from webmem.flow.inputs import PLACEHOLDER
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.page import signature
+from webmem.page.locate import positional
 from webmem.page.target import learn_target
 from webmem.steps import STEPS
 from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
+# what counts as an overlay that may be dismissed: a dialog, or a box fixed over the page (a cookie banner)
+OVERLAY_OF_JS = """(el) => {
+  const d = el.closest('dialog,[role=dialog],[role=alertdialog],[aria-modal=true]');
+  if (d) return d;
+  for (let n = el; n && n !== document.body; n = n.parentElement)
+    if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) return n;
+  return null;
+}"""
 
 Element = ElementHandle | Locator
 
@@ -71,6 +80,7 @@ class Recorder:
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
         self.steps: list[Any] = []
+        self.handlers: list[Handler] = []
         self.extracted: dict[str, Any] = {}
         self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
 
@@ -183,6 +193,25 @@ class Recorder:
     def press(self, element: Element, key: str = "Enter", *, intent: str | None = None) -> StepModel:
         return self.act("press", element, intent=intent, key=key)
 
+    def dismiss(self, element: Element, *, intent: str | None = None) -> Handler:
+        """Click `element` to close the overlay it sits on (a cookie banner, a popup that shows only
+        sometimes) and keep that as a handler of the flow, not a step: replay dismisses the overlay whenever
+        it is up, and does not wait for it when it is not."""
+        handle = element.element_handle() if isinstance(element, Locator) else element
+        overlay = handle.evaluate_handle(OVERLAY_OF_JS).as_element()
+        if overlay is None:
+            raise ValueError("dismiss: the element is not on a dialog or an overlay fixed over the page; "
+                             "click it as a step of the task instead")
+        when = next((s for s in learn_target(self.page, overlay, None).selectors if not positional(s)), None)
+        if when is None:
+            raise ValueError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
+        target = learn_target(self.page, handle, intent, values=self.plain_values())
+        handle.click(timeout=self.t.action)
+        handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}]})
+        if all(h.when != when for h in self.handlers):
+            self.handlers.append(handler)
+        return handler
+
     def extract(self, element: Element, name: str, intent: str | None = None) -> str:
         """Read an element's value or text as the named result `name`, and keep it as an extract step."""
         self.act("extract", element, intent=intent, **{"as": name})
@@ -212,4 +241,4 @@ class Recorder:
         used_pages = {s.page for s in self.steps if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
         return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=self.inputs, pages=pages,
-                    steps=self.steps)
+                    steps=self.steps, handlers=self.handlers)

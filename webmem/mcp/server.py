@@ -37,7 +37,7 @@ from webmem.flow.format import Flow
 from webmem.flow.inputs import placeholders, render, resolve_inputs
 from webmem.flow.model import InputSpec
 from webmem.flow.urlpattern import origin_of, url_problem
-from webmem.learn.agents.base import Done, Fail, check_against
+from webmem.learn.agents.base import Dismiss, Done, Fail, check_against
 from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
 from webmem.playback.heal import HealMode
 from webmem.steps import Action
@@ -388,6 +388,12 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
               key: Annotated[str, Field(description="a key such as Enter, Tab, Escape")] = "Enter") -> str:
         """Press a key with an element focused."""
         return ask(session, Press(element=element, key=key))
+
+    @server.tool()
+    def dismiss(session: Sid, element: Element) -> str:
+        """Close an overlay that is in the way and not part of the task (a cookie banner, a popup): name its
+        close or accept button. The flow keeps it as a handler, dismissed whenever it shows up again."""
+        return ask(session, Dismiss(element=element))
 
     @server.tool()
     def goto(session: Sid, url: Annotated[str, Field(description="a path or URL on the task's site")]) -> str:

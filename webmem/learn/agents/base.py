@@ -13,7 +13,7 @@ from webmem.errors import InvalidAction
 from webmem.flow.format import Flow
 from webmem.flow.model import InputSpec
 from webmem.learn.agents.digest import Digest
-from webmem.steps import KINDS, Action, fits
+from webmem.steps import KINDS, Action, OnElement, fits
 
 
 class Done(Action):
@@ -30,9 +30,18 @@ class Fail(Action):
     reason: str
 
 
-# an agent's tools: one per step kind an agent may take (from the registry), then done and fail
+class Dismiss(OnElement):
+    """Close an overlay that is in the way and not part of the task (a cookie banner, a newsletter or
+    confirmation popup): name its close or accept button. It becomes a handler of the flow (dismissed
+    whenever it shows up again), not a step."""
+
+    tool: ClassVar[str] = "dismiss"
+
+
+# an agent's tools: one per step kind an agent may take (from the registry), then dismiss, done and fail
 ACTIONS: dict[str, type[Action]] = {
-    **{k.action.tool: k.action for k in KINDS if k.action is not None}, Done.tool: Done, Fail.tool: Fail}
+    **{k.action.tool: k.action for k in KINDS if k.action is not None}, Dismiss.tool: Dismiss, Done.tool: Done,
+    Fail.tool: Fail}
 
 
 def parse_action(tool: str, arguments: str | dict[str, Any]) -> Action:

@@ -27,6 +27,7 @@ from webmem.learn.agents import digest as dg
 from webmem.learn.agents.base import (
     ActionLog,
     Agent,
+    Dismiss,
     Done,
     Fail,
     InputView,
@@ -156,6 +157,11 @@ def _execute(rec: Recorder, page: Page, action: Any, digest: dg.Digest, log: Act
         log.element = f"{el.role} {el.title!r}" + (f" ({el.fp.attrs['value']})" if el.role == "radio"
                                                     and el.fp.attrs.get("value") else "")
     handle = dg.handle(page, index) if index is not None else None
+    if isinstance(action, Dismiss):
+        if handle is None:
+            raise InvalidAction(f"dismiss: element [{index}] is no longer on the page")
+        handler = rec.dismiss(handle)
+        return f"dismissed the overlay ({handler.when}); replay will dismiss it whenever it shows up"
     message, log.value = STEPS[action.name].carry_out(rec, action, handle)
     return message
 
