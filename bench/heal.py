@@ -59,6 +59,25 @@ def main() -> None:
         print(f"a healed run (6 steps healed) vs the same run unhealed: {healed:.0f} ms vs {plain:.0f} ms, "
               f"{healed / plain:.2f}x (target <= 1.5x)")
 
+        # a refused step: the step that stops on `missing_field` beside the same step passing on baseline
+        passing: list[list[float]] = []
+        refused: list[tuple[int, float]] = []
+        for i in range(6):
+            portal.set_variant("missing_field" if i % 2 else "baseline")
+            ctx, page = fresh_page()
+            report = replayer.run(page, load_flow(ROOT / "flows" / "create-customer.yaml").flow, INPUTS)
+            ctx.close()
+            if i % 2:
+                [stop] = [s for s in report.steps if s.status == "failed"]
+                refused.append((stop.index, stop.duration_ms))
+            else:
+                passing.append([s.duration_ms for s in report.steps])
+        at = refused[0][0]
+        ok_ms = statistics.median(run[at - 1] for run in passing)
+        refused_ms = statistics.median(ms for _, ms in refused)
+        print(f"a refused step (missing_field, step {at}) vs the same step passing: {refused_ms:.0f} ms vs "
+              f"{ok_ms:.0f} ms, +{refused_ms - ok_ms:.0f} ms (target <= +500 ms)")
+
         totals = {"passed": 0, "healed steps": 0, "failed safely": 0, "wrong": 0, "model calls": 0}
         print(f"\n{'variant':<18}{'outcome':<16}{'healed':>7}{'heal ms':>9}{'run ms':>9}")
         for name in VARIANTS:
