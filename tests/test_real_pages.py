@@ -255,3 +255,40 @@ def test_an_agent_that_dismisses_a_popup_leaves_a_handler(page: Page, hostile, l
     assert [s.action for s in result.flow.steps] == ["goto", "fill", "click"]
     assert [h.when for h in result.flow.handlers] == ['role=dialog[name="Our newsletter"]']
     assert "dismiss" in {t["function"]["name"] for t in llm.requests[0]["tools"]}
+
+
+PANELS = """<title>panels</title><button id=open>Open B</button>
+<div id=a>Lorem <span class=alink>alpha</span> ipsum</div>
+<div id=b style="height:0;overflow:hidden">{b}</div>
+<script>
+window.hit = null;
+document.querySelectorAll('.alink').forEach((s) => s.onclick = () => { window.hit = s.textContent; });
+document.getElementById('open').onclick = () => {
+  // the panel opens the way jQuery UI animates it: its height, a frame at a time
+  const b = document.getElementById('b'), start = performance.now();
+  const grow = () => { const t = performance.now() - start; b.style.height = `${Math.min(t / 4, 100)}px`;
+    if (t < 400) requestAnimationFrame(grow); };
+  requestAnimationFrame(grow);
+};
+</script><style>.alink { color: blue; cursor: pointer; }</style>"""
+
+
+def test_an_element_still_coming_is_waited_for_while_the_page_changes(page: Page, hostile, tmp_path: Path) -> None:
+    """A panel that opens with an animation, the datum's link at its bottom: the link a positional selector
+    finds at its top meanwhile is not the datum's; while the page still changes, the datum's link is waited
+    for, not refused at once."""
+    hostile.pages["/"] = PANELS.replace("{b}", "<span class=alink>gamma</span>")
+    rec = webmem.Recorder(page, name="pick", task="Pick {{ item }}", inputs={"item": "gamma"},
+                          specs={"item": InputSpec()})
+    rec.goto(hostile.url + "/")
+    rec.click(page.get_by_role("button", name="Open B"))
+    page.wait_for_timeout(600)
+    rec.click(page.get_by_text("gamma", exact=True))
+    path = tmp_path / "pick.yaml"
+    webmem.save_flow(rec.flow(), path)
+
+    hostile.pages["/"] = PANELS.replace("{b}", '<span class=alink>delta</span><br><span class=alink style="margin-top:'
+                                         '70px;display:inline-block">gamma</span>')
+    report = webmem.replay(page, path, {"item": "gamma"}, heal="local")
+    assert report.passed, report.error
+    assert page.evaluate("window.hit") == "gamma"

@@ -85,6 +85,7 @@ class Fingerprint(Strict):
     order: int | None = Field(None, description="position among the controls of its container")
     # set when a data-bound fingerprint is rendered for a run: field -> the input values it must show
     _data: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+    _whole: set[str] = PrivateAttr(default_factory=set)  # ...of which these are the datum and nothing else
 
 
 # where a repair came from: a healing tier of webmem.playback.heal (`TIERS`), or the agent a broken run was

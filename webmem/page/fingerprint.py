@@ -132,11 +132,15 @@ def _plain(text: str) -> str:
 def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
     """A target tied to data ("the link {{ link }}", "the checkbox of the item {{ todo }}") is that datum's
     element only: the found element shows each value as it is, punctuation and all ("nisi," is not "nisi."),
-    where the learned one showed it."""
+    where the learned one showed it; a field that was the datum alone ("the link {{ link }}") is it alone
+    ("egestas." is another link than "egestas")."""
     for key, values in learned._data.items():
-        shown = [getattr(found, key)] + ([found.text, found.label] if key == "name" else [])
-        if not any(s and all(re.search(rf"(?<!\w){re.escape(_plain(v))}(?!\w)", _plain(s)) for v in values if v)
-                   for s in shown):
+        shown = [_plain(s) for s in [getattr(found, key)] + ([found.text, found.label] if key == "name" else []) if s]
+        wanted = [_plain(v) for v in values if v]
+        if key in learned._whole:
+            if not any(s == w for s in shown for w in wanted):
+                return False
+        elif not any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s) for w in wanted) for s in shown):
             return False
     return True
 

@@ -19,7 +19,7 @@ from typing import Any
 from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.errors import SelectorError
-from webmem.flow.inputs import placeholders, render
+from webmem.flow.inputs import PLACEHOLDER, placeholders, render
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage, signature
 from webmem.page.fingerprint import holds_data, score, text_similarity
@@ -157,12 +157,16 @@ def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
     return loc, infos
 
 
+CHANGING_MS = 1000  # how long a page that is still changing may take to show the element a rejected match hides
+
+
 def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
             grace_ms: int | None = None, quiet_ms: int = 40) -> Resolution:
     """Find the one element `target` means, or say why not. While no selector matches anything at all (a
     menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
-    then on while the page is still changing, up to `wait_ms`. A selector that matches something decides at
-    once: it is verified, or it is not the element."""
+    then on while the page is still changing, up to `wait_ms`. A selector that matches something on a page
+    that has stopped changing decides at once: it is verified, or it is not the element (while the page still
+    changes, a panel opening or a list filling in, the element may yet show up)."""
     started = time.monotonic()
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     rendering = False
@@ -170,11 +174,16 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
         res = _resolve_once(page, target, fits, strict)
         if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
             res = _resolve_once(page, target, fits, strict)
-        if res.ok or any(p.count for p in res.probes):
+        if res.ok:
             return res
         rendering = True
         waited = (time.monotonic() - started) * 1000
-        if waited >= wait_ms or (waited >= grace and signature.idle_ms(page) >= quiet_ms):
+        if waited >= wait_ms:
+            return res
+        matched = any(p.count for p in res.probes)
+        if matched and waited >= CHANGING_MS:  # a page that never stops changing (a ticking clock) decides too
+            return res
+        if (matched or waited >= grace) and signature.idle_ms(page) >= quiet_ms:
             return res
         time.sleep(0.05)
 
@@ -188,14 +197,21 @@ def render_target(target: Target, values: Mapping[str, Any]) -> Target:
     if fp is not None:
         bound = {k: v for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items() if isinstance(v, str) and "{{" in v}
         fp = fp.model_copy(update={k: render(v, values) for k, v in bound.items()})
-        # what the element must show as it is: the datum itself, not a word like it
-        fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()}
+        # what the element (its own words, its row's header) must show as it is: the datum, not a word like it;
+        # nearby text is too loose to hold anyone to
+        fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
+                    if k in OWN_WORDS or k == "row"}
+        # the element's own words that were the datum alone (a row or card says more than its header)
+        fp._whole = {k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())}
     return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
                                      "fingerprint": fp})
 
 
+OWN_WORDS = frozenset({"name", "label", "text"})
+
+
 def _shown_data(fp: Fingerprint) -> str:
-    return " and ".join(repr(v) for vs in fp._data.values() for v in vs)
+    return " and ".join(repr(v) for v in dict.fromkeys(v for vs in fp._data.values() for v in vs))
 
 
 _POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
