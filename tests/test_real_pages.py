@@ -292,3 +292,34 @@ def test_an_element_still_coming_is_waited_for_while_the_page_changes(page: Page
     report = webmem.replay(page, path, {"item": "gamma"}, heal="local")
     assert report.passed, report.error
     assert page.evaluate("window.hit") == "gamma"
+
+
+def cards(*names: str) -> str:
+    return ("<title>people</title><script>window.hit = null;</script>" + "".join(
+        f'<div class=card><div class=head><b class=who>{n}</b> <i>posted {len(n)}h ago</i></div>'
+        f'<p>Some words of {n.lower()}\'s post</p><span class=edit onclick="window.hit = \'{n}\'">✎</span></div>'
+        for n in names))
+
+
+def test_a_clickable_in_a_card_is_tied_to_the_data_the_card_shows(page: Page, hostile, tmp_path: Path) -> None:
+    """Cards with no list markup, no headings and no roles (a feed): the pencil of the card that shows
+    {{ person }} is found through that datum, in whatever order the cards come, and never another card's."""
+    hostile.pages["/"] = cards("Ann", "Bob", "Cyd")
+    rec = webmem.Recorder(page, name="edit", task="Edit the post of {{ person }}", inputs={"person": "Bob"},
+                          specs={"person": InputSpec()})
+    rec.goto(hostile.url + "/")
+    rec.click(page.locator(".card").filter(has_text="Bob").locator(".edit"))
+    flow = rec.flow()
+    target = flow.steps[1].target
+    assert target.selectors[0] == 'css=div.card >> has_text="{{ person }}" >> css=span.edit', target.selectors
+    assert target.fingerprint.row == "{{ person }}"
+    path = tmp_path / "edit.yaml"
+    webmem.save_flow(flow, path)
+
+    hostile.pages["/"] = cards("Dee", "Cyd", "Ann", "Bob")
+    report = webmem.replay(page, path, {"person": "Ann"}, heal="local")
+    assert report.passed, report.error
+    assert page.evaluate("window.hit") == "Ann"
+
+    report = webmem.replay(page, path, {"person": "Eve"}, heal="local")
+    assert not report.passed and page.evaluate("window.hit") is None

@@ -158,7 +158,9 @@ def score(learned: Fingerprint, found: Fingerprint) -> float:
         if want in (None, ""):
             continue
         got = new[key]
-        if key in EXACT_KEYS:
+        if "row" in learned._data and (key == "row" or (key in {"name", "label"} and getattr(learned, key) is None)):
+            sim = 1.0  # a row known by its data (and a control named by that row): holds_data found it there
+        elif key in EXACT_KEYS:
             sim = 1.0 if got == want else 0.0
         elif key == "classes":
             sim = len(want & got) / len(want | got) if isinstance(got, set) else 0.0  # type: ignore[operator]

@@ -97,7 +97,7 @@ def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide
     """Every visible element that `fits` the action (`hidden`: invisible ones too; `wide`: list items,
     menu entries and other clickables besides form controls), scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
-    opts = {**inpage.OPTS, "wide": wide, "hidden": hidden, "like": like}
+    opts = {**inpage.OPTS, "wide": wide, "hidden": hidden, "like": like, "words": data_words(learned)}
     found = inpage.call(page, "(W, opts) => W.elements(opts)", opts)
     out = []
     for item in found:
@@ -146,10 +146,16 @@ def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits
     return cands[0].score - runner_up >= MARGIN, cands
 
 
-def probe(page: Page, selector: str) -> tuple[Locator | None, list[dict]]:
+def data_words(fp: Fingerprint | None) -> list[str]:
+    """The task's values a data-bound fingerprint holds its element to: the page script describes each found
+    element's row or card through them ("the card of {{ user }}")."""
+    return list(dict.fromkeys(v for vs in fp._data.values() for v in vs if v)) if fp is not None else []
+
+
+def probe(page: Page, selector: str, words: list[str] | None = None) -> tuple[Locator | None, list[dict]]:
     try:
         loc = locator(page, selector)
-        infos = inpage.call_all(loc, "(W, els, opts) => W.inspect(els, opts)", inpage.OPTS)
+        infos = inpage.call_all(loc, "(W, els, opts) => W.inspect(els, opts)", {**inpage.OPTS, "words": words or []})
     except SelectorError:
         raise
     except Exception:  # a selector the page's engine rejects (e.g. malformed CSS) is a stale one
@@ -300,7 +306,8 @@ def _resolve_fast(page: Page, target: Target) -> Resolution | None:
     fast = [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
     if learned is None or not fast:
         return None
-    found = inpage.call(page, FAST_PROBE_JS, {"probes": [p for _, p in fast], "opts": inpage.OPTS,
+    found = inpage.call(page, FAST_PROBE_JS, {"probes": [p for _, p in fast],
+                                              "opts": {**inpage.OPTS, "words": data_words(target.fingerprint)},
                                               "controls": CONTROL})
     if found is None:
         return None
@@ -333,7 +340,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resol
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:
-        loc, infos = probe(page, selector)
+        loc, infos = probe(page, selector, data_words(learned))
         visible = [i for i, info in enumerate(infos) if info["visible"]]
         pr = Probe(selector, len(visible))
         res.probes.append(pr)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from playwright.sync_api import ElementHandle, Locator, Page
@@ -181,11 +181,12 @@ def is_unique(page: Page, selector: str, element: ElementHandle) -> bool:
         return False
 
 
-def unique_selectors(page: Page, element: ElementHandle, limit: int = 4) -> list[str]:
-    """Ranked selectors that match exactly this element and nothing else, best first."""
+def unique_selectors(page: Page, element: ElementHandle, limit: int = 4, words: Sequence[str] = ()) -> list[str]:
+    """Ranked selectors that match exactly this element and nothing else, best first. `words`: the task's
+    values, which a row filter prefers to hold."""
     found: list[str] = []
     candidates: list[str] = element.evaluate(
-        "(el, opts) => window.__webmem.candidates(el, opts)", inpage.OPTS
+        "(el, opts) => window.__webmem.candidates(el, opts)", {**inpage.OPTS, "words": list(words)}
     )
     for selector in candidates:
         if is_unique(page, selector, element):

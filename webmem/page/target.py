@@ -16,7 +16,7 @@ from typing import Any
 
 from playwright.sync_api import ElementHandle, Page
 
-from webmem.flow.inputs import parse_bool
+from webmem.flow.inputs import PLACEHOLDER, parse_bool
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage
 from webmem.page.selector import is_unique, render_selector, unique_selectors
@@ -36,7 +36,7 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
     """`values`: the task's input values (never secrets) a target may be tied to."""
     fp = fingerprint_of(page, element)
     words = _words(values or {})
-    selectors = unique_selectors(page, element, limit=limit + 2 if words else limit)
+    selectors = unique_selectors(page, element, limit=limit + 2 if words else limit, words=list(words.values()))
     if not selectors:
         raise ValueError("no selector matches this element alone")
     if words:
@@ -78,6 +78,12 @@ def _bind(page: Page, element: ElementHandle, selectors: list[str], fp: Fingerpr
     if not bound:
         return selectors, fp
     texts = {f: _template(v, words, escaped=False) for f in TEXT_FIELDS if isinstance(v := getattr(fp, f), str)}
+    # a row or card is known by the data it shows, not by the rest of its words (a post's text, a time); a card
+    # found only through a row filter on the data is known by that data
+    held = PLACEHOLDER.findall(texts.get("row") or "") or [
+        k for s in bound for m in _ROW_FILTER.finditer(s) for k in PLACEHOLDER.findall(m.group(0))]
+    if held:
+        texts["row"] = " ".join("{{ " + k + " }}" for k in dict.fromkeys(held))
     return bound + plain, fp.model_copy(update=texts)
 
 

@@ -328,7 +328,30 @@
   };
   // {node, role, text, key}: text is what the fingerprint keeps (raw, normalised); key is a piece of the
   // row's own text (a has_text filter must find it as one run of text)
-  const rowInfo = (el) => {
+  // the key of a row: the piece that holds one of the task's values (a has_text filter tied to the data), else
+  // the longest
+  const keyOf = (pieces, words) => {
+    const held = (words || []).length ? pieces.filter((t) => words.some((w) => t.includes(w))) : [];
+    return (held.length ? held : pieces).reduce((a, b) => (b.length > a.length ? b : a), '');
+  };
+  const CLASS_WORD = /^[A-Za-z][\w-]*$/;
+  // an element of a repeated structure (a feed's cards, a grid's tiles: siblings that share a tag and class)
+  // that sets el apart from its look-alikes: `css` finds all of them
+  const repeatedItem = (el, generated) => {
+    let n = parentOf(el);
+    for (let depth = 0; n && n.parentElement && !/^(BODY|HTML|MAIN|FORM)$/.test(n.tagName) && depth < 6;
+      n = parentOf(n), depth++) {
+      const cls = classes(n, generated).find((c) => CLASS_WORD.test(c));
+      if (!cls) continue;
+      const kids = n.parentElement.children;
+      let same = 0;
+      for (let i = 0; i < kids.length; i++)
+        if (kids[i] !== n && kids[i].tagName === n.tagName && kids[i].classList.contains(cls)) same++;
+      if (same) return { node: n, css: `${n.tagName.toLowerCase()}.${cls}` };
+    }
+    return null;
+  };
+  const rowInfo = (el, words, generated) => {
     const p = parentOf(el);
     const item = p ? closestDeep(p, ROWLIKE) : null;
     if (item) {
@@ -339,15 +362,22 @@
         if (t) return { node: item, role: r, text: t, key: t };
       } else {
         const pieces = itemPieces(item, el);
-        if (pieces.length) {
-          const key = pieces.reduce((a, b) => (b.length > a.length ? b : a), '');
-          return { node: item, role: r, text: pieces.join(' '), key };
-        }
+        if (pieces.length) return { node: item, role: r, text: pieces.join(' '), key: keyOf(pieces, words) };
       }
     }
     const card = cardHeading(el);
-    if (!card) return null;
-    return { node: card.node, role: card.node.tagName === 'ARTICLE' ? 'article' : '', text: card.text, key: card.text };
+    if (card) {
+      return { node: card.node, role: card.node.tagName === 'ARTICLE' ? 'article' : '', text: card.text,
+        key: card.text };
+    }
+    // a repeated item counts only through the task's data it shows ("the card of {{ user }}"): the rest of a
+    // card's words (a post, a time) say nothing steady
+    if (!words || !words.length) return null;
+    const rep = repeatedItem(el, generated);
+    if (!rep || all(rep.node, CONTROL).length > CARD_CONTROLS) return null;
+    const held = itemPieces(rep.node, el).filter((t) => words.some((w) => t.includes(w)));
+    return held.length ? { node: rep.node, role: '', css: rep.css, text: held.join(' '), key: keyOf(held, words) }
+      : null;
   };
 
   // ---- fingerprint ----------------------------------------------------------------------------
@@ -384,7 +414,7 @@
     const ctx = context(el); if (ctx) fp.context = ctx;
     const nb = neighbors(el, label || name); if (nb) fp.neighbors = nb;
     const o = order(el); if (o !== null) fp.order = o;
-    const row = rowInfo(el); if (row) fp.row = cap(row.text, 80);
+    const row = rowInfo(el, opts.words, generated); if (row) fp.row = cap(row.text, 80);
     return fp;
   };
 
@@ -442,7 +472,10 @@
     noteRoot(el);
     const generated = new RegExp(opts.generated, 'i');
     const out = [];
-    const add = (s, text) => { if (text && !perRun.test(text) && text.length <= 80 && !out.includes(s)) out.push(s); };
+    // text that changes per run is no selector, unless it holds a task value (it becomes its placeholder)
+    const words = opts.words || [];
+    const stable = (text) => !perRun.test(text) || words.some((w) => text.includes(w));
+    const add = (s, text) => { if (text && stable(text) && text.length <= 80 && !out.includes(s)) out.push(s); };
     const tag = el.tagName.toLowerCase();
     for (const a of ['data-testid', 'data-test', 'data-qa']) {
       const v = el.getAttribute(a);
@@ -469,9 +502,16 @@
       add(`css=${s}`, nm);
     }
     // tied to its row or item the way codegen writes it: role=listitem >> has_text="Buy milk" >> role=checkbox
-    const row = r ? rowInfo(el) : null;
-    if (row && row.role) {
-      add(`role=${row.role} >> has_text=${q(cap(row.key, 80))} >> role=${r}${name ? `[name=${q(name)}]` : ''}`,
+    const row = rowInfo(el, opts.words, generated);
+    // the element itself within the row: by role and name; else by its words where they hold the task's data
+    // (a menu entry "Mute {{ user }}"), its role, its class, its words
+    const own_ = textOf(el);
+    const said = own_ && own_.length <= 40 && !own_.includes(' >> ') ? `text=${own_}` : '';
+    const cls = classes(el, generated).find((x) => CLASS_WORD.test(x));
+    const own = r && name ? `role=${r}[name=${q(name)}]` : said && words.some((w) => own_.includes(w)) ? said
+      : r ? `role=${r}` : cls ? `css=${tag}.${cls}` : said;
+    if (row && (row.role || row.css) && own) {
+      add(`${row.role ? `role=${row.role}` : `css=${row.css}`} >> has_text=${q(cap(row.key, 80))} >> ${own}`,
         cap(row.key, 80));
     }
     // within its landmark, as Playwright scopes a name that repeats on the page (the nav's "New customer"
