@@ -323,3 +323,34 @@ def test_a_clickable_in_a_card_is_tied_to_the_data_the_card_shows(page: Page, ho
 
     report = webmem.replay(page, path, {"person": "Eve"}, heal="local")
     assert not report.passed and page.evaluate("window.hit") is None
+
+
+TAGS = """<title>tags</title><h1>Tags</h1><input aria-label="New tag" id=t><button id=add>Add tag</button><ul id=tags></ul>
+<script>
+document.getElementById('add').onclick = () => {
+  const v = document.getElementById('t').value, li = document.createElement('li'), b = document.createElement('button');
+  b.textContent = `Remove ${v}`; b.onclick = () => { li.remove(); window.removed = v; }; li.append(b);
+  document.getElementById('tags').append(li);
+};
+</script>"""
+
+
+def test_a_control_named_by_the_data_is_not_the_page_skeleton(page: Page, hostile, tmp_path: Path) -> None:
+    """The button the task's own value names ("Remove urgent") leaves no token in the page's signature, at
+    recording or at replay: the same page with other data is its learned state (the fast path), not a
+    "different" page."""
+    hostile.pages["/"] = TAGS
+    rec = webmem.Recorder(page, name="tag", task="Tag {{ tag }} then remove it", inputs={"tag": "urgent"},
+                          specs={"tag": InputSpec()})
+    rec.goto(hostile.url + "/")
+    rec.fill(page.get_by_label("New tag"), "urgent")
+    rec.click(page.get_by_role("button", name="Add tag"))
+    rec.click(page.get_by_role("button", name="Remove urgent"))
+    flow = rec.flow()
+    assert not [t for s in flow.pages.values() for t in (s.signature.tokens if s.signature else []) if "urgent" in t]
+    path = tmp_path / "tag.yaml"
+    webmem.save_flow(flow, path)
+    report = webmem.replay(page, path, {"tag": "later"}, heal="off")
+    assert report.passed, report.error
+    assert page.evaluate("window.removed") == "later"
+    assert [s.page_match for s in report.steps[1:]] == ["exact"] * 3, report.steps

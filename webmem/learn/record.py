@@ -32,7 +32,7 @@ from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, s
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.page import signature
 from webmem.page.locate import positional
-from webmem.page.target import learn_target
+from webmem.page.target import learn_target, task_words
 from webmem.steps import STEPS
 from webmem.steps.goto import GotoStep
 
@@ -89,7 +89,7 @@ class Recorder:
     def _page_state(self) -> str:
         """The name of the current page state, adding it if it is new."""
         signature.settle(self.page, self.t.quiet, self.t.settle)
-        sig = signature.capture(self.page)
+        sig = signature.capture(self.page, self.data)
         pattern = self._here()
         for name, state in self.pages.items():
             if state.url == pattern and state.signature and state.signature.hash == sig.hash:
@@ -152,6 +152,11 @@ class Recorder:
         handle = element.element_handle() if isinstance(element, Locator) else element
         page_name = self._page_state()
         return handle, page_name, learn_target(self.page, handle, intent, values=self.plain_values())
+
+    @property
+    def data(self) -> list[str]:
+        """The task's values as signatures leave them out (a control named by one is data, not skeleton)."""
+        return signature.masked_words(list(task_words(self.plain_values()).values()))
 
     def plain_values(self) -> dict[str, Any]:
         """The input values a target may be tied to: never a secret's."""

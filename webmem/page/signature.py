@@ -8,6 +8,8 @@ count bucket. The token set gives a Jaccard similarity; its hash is the fast pat
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 from playwright.sync_api import Page
@@ -28,7 +30,18 @@ class Match(StrEnum):
 FORMAT = 2  # tokens from what a user sees (no name attributes, chrome as one token, form tables kept)
 
 
-def from_tokens(tokens: list[str]) -> Signature:
+def masked_words(words: Sequence[str]) -> list[str]:
+    """The task's values as the page script writes names in tokens (lower case, digit runs as #)."""
+    return [re.sub(r"\d+", "#", w.lower()) for w in words if len(w.strip()) >= 2]
+
+
+def from_tokens(tokens: list[str], data: Sequence[str] = ()) -> Signature:
+    """`data`: the task's values (masked_words): a control named by one (the option the task picks, the item
+    it added) is the data, not the page's skeleton, and leaves no token."""
+    if data:
+        named = [t.split("|")[1] if t.count("|") else "" for t in tokens]
+        tokens = [t for t, n in zip(tokens, named, strict=True)
+                  if not any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", n) for w in data)]
     tokens = sorted(set(tokens))
     digest = hashlib.sha256("\n".join(tokens).encode("utf-8")).hexdigest()[:16]
     return Signature(hash=digest, tokens=tokens, format=FORMAT)
@@ -40,8 +53,8 @@ def comparable(a: Signature, b: Signature) -> bool:
     return a.format == b.format
 
 
-def capture(page: Page) -> Signature:
-    return from_tokens(inpage.call(page, "(W) => W.signature()"))
+def capture(page: Page, data: Sequence[str] = ()) -> Signature:
+    return from_tokens(inpage.call(page, "(W) => W.signature()"), data)
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -62,22 +75,23 @@ def compare(learned: Signature, now: Signature) -> tuple[Match, float]:
     return (Match.SIMILAR if score >= SIMILAR else Match.DIFFERENT), score
 
 
-def settled(page: Page, quiet_ms: int, timeout_ms: int) -> Signature:
+def settled(page: Page, quiet_ms: int, timeout_ms: int, data: Sequence[str] = ()) -> Signature:
     """Settle, then capture, in one round trip."""
     return from_tokens(inpage.call(page, "(W, a) => W.settle(a[0], a[1]).then(() => W.signature())",
-                                   [quiet_ms, timeout_ms]))
+                                   [quiet_ms, timeout_ms]), data)
 
 
-def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int) -> Signature:
+def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int,
+                   data: Sequence[str] = ()) -> Signature:
     """The page's signature, settling only when it needs to: a loaded page that already shows the learned
     skeleton exactly is in the learned state (one round trip, no quiet wait); anything else settles first,
     then is captured again (a half-rendered page has another skeleton)."""
     tokens = inpage.call(page, "(W) => document.readyState === 'loading' ? null : W.signature()")
     if tokens is not None:
-        now = from_tokens(tokens)
+        now = from_tokens(tokens, data)
         if now.hash == learned.hash:
             return now
-    return settled(page, quiet_ms, timeout_ms)
+    return settled(page, quiet_ms, timeout_ms, data)
 
 
 # what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."

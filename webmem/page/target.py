@@ -35,7 +35,7 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
                  values: Mapping[str, Any] | None = None) -> Target:
     """`values`: the task's input values (never secrets) a target may be tied to."""
     fp = fingerprint_of(page, element)
-    words = _words(values or {})
+    words = task_words(values or {})
     selectors = unique_selectors(page, element, limit=limit + 2 if words else limit, words=list(words.values()))
     if not selectors:
         raise ValueError("no selector matches this element alone")
@@ -44,7 +44,7 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
     return Target(intent=intent or default_intent(fp), selectors=selectors[:limit], fingerprint=fp)
 
 
-def _words(values: Mapping[str, Any]) -> dict[str, str]:
+def task_words(values: Mapping[str, Any]) -> dict[str, str]:
     """The input values a target may be tied to: text of two characters or more, longest first. Numbers and
     yes/no values are states, not names (a `:nth-of-type(10)` or `[value="yes"]` is no data relation)."""
     found = {k: str(v).strip() for k, v in values.items() if isinstance(v, str | int | float)

@@ -29,6 +29,7 @@ from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Resolution, render_target, resolve
 from webmem.page.selector import locator, render_selector
+from webmem.page.target import task_words
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.steps import STEPS, StepKind
@@ -69,6 +70,7 @@ OVERLAY_JS = """(W) => {
 LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
 URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
+STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
 
 
@@ -80,6 +82,9 @@ class _Run:
         self.timeouts = opts.timeouts
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
+        # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
+        plain = {k: v for k, v in values.items() if not (k in flow.inputs and flow.inputs[k].secret)}
+        self.data = signature.masked_words(list(task_words(plain).values()))
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last compared
         self.page_match = ""  # how it compared, in words
@@ -144,13 +149,18 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled_unless(self.page, learned, self.timeouts.quiet, self.timeouts.settle)
+        now = signature.settled_unless(self.page, learned, self.timeouts.quiet, self.timeouts.settle, self.data)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
-        # a page far from the learned one may still be rendering what it will show: look again, briefly
+        # a page far from the learned one may still be rendering what it will show: look again, briefly, while
+        # it still changes or says it is loading (a page that shows the same for a while is what it is)
+        same_since = time.monotonic()
         while signature.comparable(learned, now) and now.hash != learned.hash \
-                and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by:
+                and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by \
+                and (time.monotonic() - same_since < STILL_S or signature.idle_ms(self.page) < STILL_S * 1000):
             time.sleep(0.05)
-            now = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
+            before, now = now, signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
+            if now.hash != before.hash:
+                same_since = time.monotonic()
         match, sim = signature.compare(learned, now)
         exact = url_ok and match is signature.Match.EXACT
         if exact:
@@ -210,7 +220,8 @@ class _Run:
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
-                self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
+                self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle,
+                                                                self.data)
                 self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
