@@ -1,12 +1,14 @@
 """`webmem batch` throughput: the add-contact flow over N rows with 1, 2 and 4 workers, each beside a
 hand-written Playwright loop doing the same fills with as many workers (one process and one browser per
-worker, as batch), measured side by side in one run: the machine is shared, so ratios count, not rates.
+worker, as batch). The two run at the same time on the same portal: the machine is shared and its load
+comes and goes, so only rates taken side by side compare; the ratio counts the rows each finished while
+both were running.
 
 Prints per worker count: rows per minute of both, the ratio (goal ≥ 0.9× the hand-written loop per worker),
 both loops' median time per row, and peak memory per worker (its Python process and Playwright driver;
-with its browser in brackets). Then the journal's overhead per row (goal ≤ 5 ms: claim + the durable
-commit point + finish on SQLite, no browser) and the time a worker holds a row beyond its replay. Each line
-carries the machine's load average as it was measured.
+with its browser in brackets), with the machine's load average. Then the journal's overhead per row (goal
+≤ 5 ms: claim + the durable commit point + finish on SQLite, no browser); per run, the time a worker
+held a row beyond its replay.
 
 Run: .venv/bin/python bench/batch.py [--rows N | --full] [--workers 1 2 4]   (default 100 rows; --full: 1,000)
 """
@@ -23,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -42,7 +44,7 @@ def rows(n: int, tag: str) -> list[dict[str, str]]:
 
 def hand_worker(base: str, data_file: str) -> None:
     """One hand-written loop (its own process and browser): the same fills, no checks beyond waiting for
-    the confirmation. Prints its per-row times (ms) as JSON."""
+    the confirmation. Prints per row when it finished (epoch s) and how long it took (ms), as JSON."""
     from playwright.sync_api import sync_playwright
 
     from webmem.browser import launch as browser
@@ -63,13 +65,14 @@ def hand_worker(base: str, data_file: str) -> None:
             page.get_by_role("button", name="Save contact").click()
             page.wait_for_url("**/contacts?added=*")
             page.get_by_text("Contact added").wait_for()
-            per_row.append((time.perf_counter() - t0) * 1000)
+            per_row.append((time.time(), (time.perf_counter() - t0) * 1000))
         b.close()
     print(json.dumps(per_row))
 
 
 class PeakMemory:
-    """Peak memory (PSS) of each worker process: its Python and Playwright driver, and with its browser."""
+    """Peak memory (PSS) of each child process of this one (a worker): its Python and Playwright driver, and
+    with its browser."""
 
     def __init__(self) -> None:
         self.own: dict[int, int] = {}
@@ -95,14 +98,15 @@ class PeakMemory:
                     sizes = [(_pss(p), "chrom" in p.name().lower()) for p in tree]
                 except psutil.Error:
                     continue
-                own = sum(rss for rss, browser in sizes if not browser)
+                own = sum(size for size, browser in sizes if not browser)
                 self.own[child.pid] = max(self.own.get(child.pid, 0), own)
-                total = sum(rss for rss, _ in sizes)
+                total = sum(size for size, _ in sizes)
                 self.with_browser[child.pid] = max(self.with_browser.get(child.pid, 0), total)
 
-    def per_worker(self) -> str:
-        own = max(self.own.values(), default=0) / 1e6
-        total = max(self.with_browser.values(), default=0) / 1e6
+    def per_worker(self, pids: set[int], among: bool = True) -> str:
+        """The largest peak among the processes `pids` (or, not `among`, among all others)."""
+        own = max((v for k, v in self.own.items() if (k in pids) == among), default=0) / 1e6
+        total = max((v for k, v in self.with_browser.items() if (k in pids) == among), default=0) / 1e6
         return f"{own:4.0f} MB ({total:4.0f} MB with its browser)"
 
 
@@ -113,46 +117,65 @@ def _pss(p: psutil.Process) -> int:
         return int(p.memory_info().rss)
 
 
-def hand_written(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> tuple[float, list[float], str]:
-    """The hand-written loop with `workers` processes, rows dealt out in turn: wall time (start-up
-    included, as batch's), per-row times, peak memory per worker."""
+@dataclass
+class Measured:
+    took: float  # s, wall time from start to the last row (start-up included)
+    rows: list[tuple[float, float]]  # per row: when it finished (epoch s), how long its entry took (ms)
+    memory: str = ""
+    outside: list[float] = field(default_factory=list)  # batch: ms a worker held a row beyond its replay
+
+    @property
+    def rate(self) -> float:
+        return len(self.rows) / self.took * 60
+
+
+def start_hand_written(base: str, data: list[dict[str, str]], workers: int,
+                       folder: Path) -> list[subprocess.Popen[str]]:
+    """The hand-written loop with `workers` processes (rows dealt out in turn), started in the background."""
     procs = []
-    with PeakMemory() as peaks:
-        started = time.perf_counter()
-        for w in range(workers):
-            share = folder / f"hand-{workers}-{w}.json"
-            share.write_text(json.dumps(data[w::workers]), encoding="utf-8")
-            procs.append(subprocess.Popen([sys.executable, __file__, "--hand-worker", base, str(share)],
-                                          stdout=subprocess.PIPE, text=True, cwd=ROOT))
-        outs = [p.communicate(timeout=3600)[0] for p in procs]
-        took = time.perf_counter() - started
+    for w in range(workers):
+        share = folder / f"hand-{workers}-{w}.json"
+        share.write_text(json.dumps(data[w::workers]), encoding="utf-8")
+        procs.append(subprocess.Popen([sys.executable, __file__, "--hand-worker", base, str(share)],
+                                      stdout=subprocess.PIPE, text=True, cwd=ROOT))
+    return procs
+
+
+def finish_hand_written(procs: list[subprocess.Popen[str]], started: float) -> Measured:
+    outs = [p.communicate(timeout=3600)[0] for p in procs]
     if any(p.returncode for p in procs):
         raise SystemExit(f"a hand-written worker failed (exit {[p.returncode for p in procs]})")
-    per_row = [ms for out in outs for ms in json.loads(out.strip().splitlines()[-1])]
-    return took, per_row, peaks.per_worker()
+    rows = [tuple(r) for out in outs for r in json.loads(out.strip().splitlines()[-1])]
+    return Measured(max(t for t, _ in rows) - started, rows)
 
 
-def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> tuple[float, list[float], str,
-                                                                                       list[float]]:
-    """`webmem batch` with `workers`: wall time, per-row replay times, peak memory per worker, and per row
-    the time a worker held it beyond its replay (claim, pacing, page check, finish)."""
+def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> Measured:
+    """`webmem batch` with `workers`."""
     path = folder / f"rows-{workers}.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(data[0]))
         w.writeheader()
         w.writerows(data)
-    with PeakMemory() as peaks:
-        started = time.perf_counter()
-        res = run_batch(BatchOptions(flow=ROOT / "flows" / "add-contact.yaml", rows=path, workers=workers,
-                                     base_url=base, heal="off"))
-        took = time.perf_counter() - started
+    started = time.time()
+    res = run_batch(BatchOptions(flow=ROOT / "flows" / "add-contact.yaml", rows=path, workers=workers,
+                                 base_url=base, heal="off", out=folder / f"rows-{workers}.outcomes.csv"))
     assert res.counts["done"] == len(data), res.counts
     j = open_journal(res.journal, next(iter(open_journal(res.journal, "").runs())))
     done = list(j.rows())
     j.close()
-    replay = [r["evidence"]["ms"] for r in done]
-    outside = [r["duration_ms"] - r["evidence"]["ms"] for r in done]
-    return took, replay, peaks.per_worker(), outside
+    rows = [(r["finished"], r["evidence"]["ms"]) for r in done]
+    return Measured(max(t for t, _ in rows) - started, rows,
+                    outside=[r["duration_ms"] - r["evidence"]["ms"] for r in done])
+
+
+def overlap_rates(a: Measured, b: Measured) -> tuple[float, float, float]:
+    """Rows per minute of each while both were running (from the later first row to the earlier last one):
+    the same machine, the same load, the same growing portal. And the window's length (s)."""
+    start = max(min(t for t, _ in a.rows), min(t for t, _ in b.rows))
+    end = min(max(t for t, _ in a.rows), max(t for t, _ in b.rows))
+    span = max(end - start, 1e-9)
+    count = [sum(1 for t, _ in m.rows if start < t <= end) for m in (a, b)]
+    return count[0] / span * 60, count[1] / span * 60, span
 
 
 def journal_overhead(n: int, folder: Path) -> float:
@@ -176,14 +199,6 @@ def load() -> str:
     return f"load {one:4.1f}/{five:4.1f} on {os.cpu_count()} CPUs"
 
 
-def measure(portal: PortalServer, run: Callable[[], tuple], n: int) -> tuple:
-    portal.reset()  # each measurement starts on an empty portal: its contact list grows with every row
-    out = run()
-    got = len(portal.submissions("contact"))
-    assert got == n, f"{got} rows landed, expected {n} (every row exactly once)"
-    return out
-
-
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100)
@@ -196,30 +211,36 @@ def main(argv: list[str]) -> None:
         return
     n = 1000 if args.full else args.rows
     med = statistics.median
-    print(f"{n} rows on the demo portal; times include start-up (processes, browsers); {load()}")
+    print(f"{n} rows on the demo portal per loop, both loops running at once; {load()}")
+    summary = []
     with PortalServer() as portal, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        results = []
         for w in args.workers:
-            h_took, h_rows, h_mem = measure(portal, lambda w=w: hand_written(portal.url, rows(n, f"h{w}-"), w,
-                                                                             folder), n)
-            h_load = load()
-            b_took, b_rows, b_mem, outside = measure(portal, lambda w=w: batch(portal.url, rows(n, f"b{w}-"), w,
-                                                                              folder), n)
-            h_rate, b_rate = n / h_took * 60, n / b_took * 60
-            results.append((w, h_rate, b_rate))
-            print(f"\n{w} worker(s):")
-            print(f"  hand-written loop: {h_took:7.1f} s {h_rate:6.0f} rows/min  median {med(h_rows):5.0f} ms/row  "
-                  f"peak {h_mem} per worker  [{h_load}]")
-            print(f"  webmem batch:      {b_took:7.1f} s {b_rate:6.0f} rows/min  median {med(b_rows):5.0f} ms/row  "
-                  f"peak {b_mem} per worker  [{load()}]")
-            print(f"  ratio: {b_rate / h_rate:4.2f}× the hand-written loop with {w} worker(s) (per row: "
-                  f"{med(h_rows) / med(b_rows):4.2f}×); a worker held a row {med(outside):.1f} ms beyond its replay")
-        print("\nsummary (rows/min; per worker = rate / workers; ratio against the loop with as many workers)")
-        one = results[0][1] if results and results[0][0] == 1 else None
-        for w, h_rate, b_rate in results:
-            scale = f"  batch per worker vs the 1-worker loop {b_rate / w / one:4.2f}×" if one else ""
-            print(f"  {w} worker(s): loop {h_rate:6.0f}  batch {b_rate:6.0f}  ratio {b_rate / h_rate:4.2f}×{scale}")
+            portal.reset()  # an empty portal each time: its contact list grows with every row entered
+            before = load()
+            with PeakMemory() as peaks:
+                started = time.time()
+                procs = start_hand_written(portal.url, rows(n, f"h{w}-"), w, folder)
+                hand_pids = {p.pid for p in procs}
+                ours = batch(portal.url, rows(n, f"b{w}-"), w, folder)
+                hand = finish_hand_written(procs, started)
+            landed = [s["data"]["email"] for s in portal.submissions("contact")]
+            assert len(landed) == len(set(landed)) == 2 * n, "every row exactly once"
+            hand.memory = peaks.per_worker(hand_pids)
+            ours.memory = peaks.per_worker(hand_pids, among=False)
+            h_rate, b_rate, span = overlap_rates(hand, ours)
+            summary.append((w, h_rate, b_rate))
+            print(f"\n{w} worker(s) each  [{before} at the start, {load()} at the end]")
+            for name, m in (("hand-written loop", hand), ("webmem batch", ours)):
+                print(f"  {name:17s}: {m.took:6.1f} s for {n} rows with start-up, {m.rate:5.0f} rows/min; "
+                      f"median {med(ms for _, ms in m.rows):5.0f} ms per row; peak {m.memory} per worker")
+            print(f"  while both ran ({span:.0f} s): loop {h_rate:5.0f} rows/min, batch {b_rate:5.0f} rows/min: "
+                  f"batch at {b_rate / h_rate:4.2f}× the hand-written loop; a worker held a row "
+                  f"{med(ours.outside):.1f} ms beyond its replay")
+        print("\nsummary: rows/min while both ran; the ratio per worker (batch with N workers against the loop with "
+              "N workers)")
+        for w, h_rate, b_rate in summary:
+            print(f"  {w} worker(s): loop {h_rate:5.0f}  batch {b_rate:5.0f}  ratio {b_rate / h_rate:4.2f}×")
         print(f"journal overhead per row (SQLite claim + durable commit point + finish): "
               f"{journal_overhead(2000, folder):.2f} ms  [{load()}]")
 
