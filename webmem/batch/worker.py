@@ -205,7 +205,7 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))
-        evidence = _evidence(page, report)
+        evidence = _evidence(page, report) | {"worker": self.id}
         shot = _screenshot(report)
         if report.passed:
             self.journal.finish(claim.key, self.id, "done", evidence=evidence)
@@ -239,7 +239,7 @@ class Worker:
         except Exception as exc:  # noqa: BLE001
             report = RunReport(flow=self.verify.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))
-        evidence = _evidence(page, report) | {"verified": report.passed}
+        evidence = _evidence(page, report) | {"verified": report.passed, "worker": self.id}
         failed = report.failed_step()
         if report.passed:
             self.journal.finish(claim.key, self.id, "done", evidence=evidence | {"how": "verified it landed"})
