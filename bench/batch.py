@@ -1,28 +1,38 @@
-"""`webmem batch` throughput: the add-contact flow over N rows with 1, 2 and 4 workers, beside a
-hand-written Playwright loop doing the same fills (one browser, one page), in one run. Prints rows per
-minute, the ratio per worker (goal ≥ 0.9× the hand-written loop), journal overhead per row (goal
-≤ 5 ms: claim + committing + finish on SQLite, no browser) and peak memory per worker process.
+"""`webmem batch` throughput: the add-contact flow over N rows with 1, 2 and 4 workers, each beside a
+hand-written Playwright loop doing the same fills with as many workers (one process and one browser per
+worker, as batch). The two run at the same time on the same portal: the machine is shared and its load
+comes and goes, so only rates taken side by side compare; the ratio counts the rows each finished while
+both were running.
 
-Run: .venv/bin/python bench/batch.py [ROWS] [WORKERS...]      (default: 1000 rows, 1 2 4 workers)
+Prints per worker count: rows per minute of both, the ratio (goal ≥ 0.9× the hand-written loop per worker),
+both loops' median time per row, and peak memory per worker (its Python process and Playwright driver;
+with its browser in brackets), with the machine's load average. Then the journal's overhead per row (goal
+≤ 5 ms: claim + the durable commit point + finish on SQLite, no browser); per run, the time a worker
+held a row beyond its replay.
+
+Run: .venv/bin/python bench/batch.py [--rows N | --full] [--workers 1 2 4]   (default 100 rows; --full: 1,000)
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from playwright.sync_api import sync_playwright
 
 from fixtures_site.server import PortalServer
 from webmem.batch.journal import open_journal
 from webmem.batch.run import BatchOptions, run_batch
-from webmem.browser import launch as browser
-from webmem.browser.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,8 +42,15 @@ def rows(n: int, tag: str) -> list[dict[str, str]]:
             for i in range(n)]
 
 
-def hand_written(base: str, data: list[dict[str, str]]) -> float:
-    started = time.perf_counter()
+def hand_worker(base: str, data_file: str) -> None:
+    """One hand-written loop (its own process and browser): the same fills, no checks beyond waiting for
+    the confirmation. Prints per row when it finished (epoch s) and how long it took (ms), as JSON."""
+    from playwright.sync_api import sync_playwright
+
+    from webmem.browser import launch as browser
+    from webmem.browser.config import load_settings
+
+    data = json.loads(Path(data_file).read_text(encoding="utf-8"))
     per_row = []
     with sync_playwright() as pw:
         b = browser.launch(pw, load_settings())
@@ -48,53 +65,131 @@ def hand_written(base: str, data: list[dict[str, str]]) -> float:
             page.get_by_role("button", name="Save contact").click()
             page.wait_for_url("**/contacts?added=*")
             page.get_by_text("Contact added").wait_for()
-            per_row.append((time.perf_counter() - t0) * 1000)
+            per_row.append((time.time(), (time.perf_counter() - t0) * 1000))
         b.close()
-    print(f"  hand-written loop: median {sorted(per_row)[len(per_row) // 2]:.0f} ms per row")
-    return time.perf_counter() - started
+    print(json.dumps(per_row))
 
 
-def peak_rss(stop: threading.Event, peaks: dict[int, int]) -> None:
-    """Peak resident memory of each worker process (Python + its Playwright driver, not Chromium)."""
-    me = psutil.Process()
-    while not stop.wait(0.2):
-        for child in me.children():
-            try:
-                tree = [child, *(c for c in child.children(recursive=True) if "chrom" not in c.name().lower())]
-                rss = sum(p.memory_info().rss for p in tree)
-            except psutil.Error:
-                continue
-            peaks[child.pid] = max(peaks.get(child.pid, 0), rss)
+class PeakMemory:
+    """Peak memory (PSS) of each child process of this one (a worker): its Python and Playwright driver, and
+    with its browser."""
+
+    def __init__(self) -> None:
+        self.own: dict[int, int] = {}
+        self.with_browser: dict[int, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def watch(self) -> None:
+        me = psutil.Process()
+        while not self.stop.wait(0.5):
+            for child in me.children():
+                try:
+                    tree = [child, *child.children(recursive=True)]
+                    # proportional set size: pages a browser's processes share are counted once
+                    sizes = [(_pss(p), "chrom" in p.name().lower()) for p in tree]
+                except psutil.Error:
+                    continue
+                own = sum(size for size, browser in sizes if not browser)
+                self.own[child.pid] = max(self.own.get(child.pid, 0), own)
+                total = sum(size for size, _ in sizes)
+                self.with_browser[child.pid] = max(self.with_browser.get(child.pid, 0), total)
+
+    def per_worker(self, pids: set[int], among: bool = True) -> str:
+        """The largest peak among the processes `pids` (or, not `among`, among all others)."""
+        own = max((v for k, v in self.own.items() if (k in pids) == among), default=0) / 1e6
+        total = max((v for k, v in self.with_browser.items() if (k in pids) == among), default=0) / 1e6
+        return f"{own:4.0f} MB ({total:4.0f} MB with its browser)"
 
 
-def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> tuple[float, int]:
+def _pss(p: psutil.Process) -> int:
+    try:
+        return int(p.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):
+        return int(p.memory_info().rss)
+
+
+@dataclass
+class Measured:
+    took: float  # s, wall time from start to the last row (start-up included)
+    rows: list[tuple[float, float]]  # per row: when it finished (epoch s), how long its entry took (ms)
+    first: list[float]  # when each worker finished its first row (all of them are going from the last one)
+    memory: str = ""
+    outside: list[float] = field(default_factory=list)  # batch: ms a worker held a row beyond its replay
+    attempts: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.rows) / self.took * 60
+
+
+def start_hand_written(base: str, data: list[dict[str, str]], workers: int,
+                       folder: Path) -> list[subprocess.Popen[str]]:
+    """The hand-written loop with `workers` processes (rows dealt out in turn), started in the background."""
+    procs = []
+    for w in range(workers):
+        share = folder / f"hand-{workers}-{w}.json"
+        share.write_text(json.dumps(data[w::workers]), encoding="utf-8")
+        procs.append(subprocess.Popen([sys.executable, __file__, "--hand-worker", base, str(share)],
+                                      stdout=subprocess.PIPE, text=True, cwd=ROOT))
+    return procs
+
+
+def finish_hand_written(procs: list[subprocess.Popen[str]], started: float) -> Measured:
+    outs = [p.communicate(timeout=3600)[0] for p in procs]
+    if any(p.returncode for p in procs):
+        raise SystemExit(f"a hand-written worker failed (exit {[p.returncode for p in procs]})")
+    per_worker = [[tuple(r) for r in json.loads(out.strip().splitlines()[-1])] for out in outs]
+    rows = [r for mine in per_worker for r in mine]
+    return Measured(max(t for t, _ in rows) - started, rows, [min(t for t, _ in mine) for mine in per_worker if mine],
+                    attempts=len(rows))
+
+
+def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> Measured:
+    """`webmem batch` with `workers`."""
     path = folder / f"rows-{workers}.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=list(data[0]))
         w.writeheader()
         w.writerows(data)
-    peaks: dict[int, int] = {}
-    stop = threading.Event()
-    watcher = threading.Thread(target=peak_rss, args=(stop, peaks), daemon=True)
-    watcher.start()
-    started = time.perf_counter()
+    started = time.time()
     res = run_batch(BatchOptions(flow=ROOT / "flows" / "add-contact.yaml", rows=path, workers=workers,
-                                 base_url=base, heal="off"))
-    took = time.perf_counter() - started
-    stop.set()
-    watcher.join()
+                                 base_url=base, heal="off", out=folder / f"rows-{workers}.outcomes.csv"))
     assert res.counts["done"] == len(data), res.counts
     j = open_journal(res.journal, next(iter(open_journal(res.journal, "").runs())))
-    # per row: the time a worker held it beyond the replay itself (claim to finish, minus replay)
-    outside = sorted(r["duration_ms"] - r["evidence"]["ms"] for r in j.rows())
-    replay = sorted(r["evidence"]["ms"] for r in j.rows())
+    done = list(j.rows())
     j.close()
-    print(f"  {workers} worker(s): median replay {replay[len(replay) // 2]:.0f} ms per row, worker overhead "
-          f"beyond the replay {outside[len(outside) // 2]:.1f} ms per row")
-    return took, max(peaks.values(), default=0)
+    rows = [(r["finished"], r["evidence"]["ms"]) for r in done]
+    first: dict[str, float] = {}
+    for r in done:
+        who = r["evidence"].get("worker", "")
+        first[who] = min(first.get(who, r["finished"]), r["finished"])
+    return Measured(max(t for t, _ in rows) - started, rows, list(first.values()),
+                    outside=[r["duration_ms"] - r["evidence"]["ms"] for r in done],
+                    attempts=sum(r["attempts"] for r in done))
+
+
+def overlap_rates(a: Measured, b: Measured) -> tuple[float, float, float]:
+    """Rows per minute of each while both were running with all their workers (from the moment every worker of
+    both had finished a row to the moment the first loop was done): the same machine, the same load, the same
+    growing portal. And the window's length (s)."""
+    start = max(*a.first, *b.first)
+    end = min(max(t for t, _ in a.rows), max(t for t, _ in b.rows))
+    span = max(end - start, 1e-9)
+    count = [sum(1 for t, _ in m.rows if start < t <= end) for m in (a, b)]
+    return count[0] / span * 60, count[1] / span * 60, span
 
 
 def journal_overhead(n: int, folder: Path) -> float:
+    """ms per row for the journal alone: claim, the durable commit point, finish."""
     j = open_journal(folder / "overhead.sqlite", "bench")
     j.start_run("flow", "rows")
     j.add_rows((i, f"r{i}", {"name": "x"}, None) for i in range(n))
@@ -109,25 +204,56 @@ def journal_overhead(n: int, folder: Path) -> float:
     return took / n * 1000
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:4.1f}/{five:4.1f} on {os.cpu_count()} CPUs"
+
+
 def main(argv: list[str]) -> None:
-    n = int(argv[0]) if argv else 1000
-    counts = [int(a) for a in argv[1:]] or [1, 2, 4]
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=100)
+    ap.add_argument("--full", action="store_true", help="1,000 rows, as the issue measures")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    ap.add_argument("--hand-worker", nargs=2, metavar=("BASE", "ROWS_JSON"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.hand_worker:
+        hand_worker(*args.hand_worker)
+        return
+    n = 1000 if args.full else args.rows
+    med = statistics.median
+    print(f"{n} rows on the demo portal per loop, both loops running at once; {load()}")
+    summary = []
     with PortalServer() as portal, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        # the portal starts empty for each measurement: its contact list grows with every row entered
-        hand = hand_written(portal.url, rows(n, "h"))
-        assert len(portal.submissions("contact")) == n
-        hand_rate = n / hand * 60
-        print(f"{n} rows on the demo portal (times include browser start-up)")
-        print(f"hand-written Playwright loop, 1 browser: {hand:7.1f} s  {hand_rate:7.0f} rows/min")
-        for w in counts:
-            portal.reset()
-            took, peak = batch(portal.url, rows(n, f"w{w}-"), w, folder)
-            assert len(portal.submissions("contact")) == n  # every row exactly once
-            rate = n / took * 60
-            print(f"webmem batch, {w} worker(s):            {took:7.1f} s  {rate:7.0f} rows/min  "
-                  f"{rate / w / hand_rate:4.2f}× the loop per worker  peak {peak / 1e6:5.0f} MB per worker")
-        print(f"journal overhead per row (SQLite claim + committing + finish): {journal_overhead(2000, folder):.2f} ms")
+        for w in args.workers:
+            portal.reset()  # an empty portal each time: its contact list grows with every row entered
+            before = load()
+            with PeakMemory() as peaks:
+                started = time.time()
+                procs = start_hand_written(portal.url, rows(n, f"h{w}-"), w, folder)
+                hand_pids = {p.pid for p in procs}
+                ours = batch(portal.url, rows(n, f"b{w}-"), w, folder)
+                hand = finish_hand_written(procs, started)
+            landed = [s["data"]["email"] for s in portal.submissions("contact")]
+            assert len(landed) == len(set(landed)) == 2 * n, "every row exactly once"
+            hand.memory = peaks.per_worker(hand_pids)
+            ours.memory = peaks.per_worker(hand_pids, among=False)
+            h_rate, b_rate, span = overlap_rates(hand, ours)
+            summary.append((w, h_rate, b_rate))
+            print(f"\n{w} worker(s) each  [{before} at the start, {load()} at the end]")
+            for name, m in (("hand-written loop", hand), ("webmem batch", ours)):
+                print(f"  {name:17s}: {m.took:6.1f} s for {n} rows with start-up, {m.rate:5.0f} rows/min; "
+                      f"median {med(ms for _, ms in m.rows):5.0f} ms per row; {m.attempts - n} retried; "
+                      f"peak {m.memory} per worker")
+            print(f"  while both ran ({span:.0f} s): loop {h_rate:5.0f} rows/min, batch {b_rate:5.0f} rows/min: "
+                  f"batch at {b_rate / h_rate:4.2f}× the hand-written loop; a worker held a row "
+                  f"{med(ours.outside):.1f} ms beyond its replay")
+        print("\nsummary: rows/min while both ran; the ratio per worker (batch with N workers against the loop with "
+              "N workers)")
+        for w, h_rate, b_rate in summary:
+            print(f"  {w} worker(s): loop {h_rate:5.0f}  batch {b_rate:5.0f}  ratio {b_rate / h_rate:4.2f}×")
+        print(f"journal overhead per row (SQLite claim + durable commit point + finish): "
+              f"{journal_overhead(2000, folder):.2f} ms  [{load()}]")
 
 
 if __name__ == "__main__":

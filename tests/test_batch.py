@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -84,12 +85,17 @@ def test_kill_9_then_resume(tmp_path: Path, portal: PortalServer, seed: int) -> 
     assert set(_status(journal).values()) == {"done"}
 
 
-KNOWN_DEFECT = ("after its browser is killed mid-row the worker's verify sometimes fails at its first goto "
-                "('interrupted by another navigation'); the row is left uncertain (never entered twice), exit 1")
+def _renderer(p: psutil.Process) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return "--type=renderer" in p.cmdline()
+    return False
 
 
-@pytest.mark.xfail(reason=KNOWN_DEFECT, strict=False)
-def test_browser_killed_mid_row(tmp_path: Path, portal: PortalServer) -> None:
+@pytest.mark.parametrize("what", ["browser", "tab"])
+def test_browser_killed_mid_row(tmp_path: Path, portal: PortalServer, what: str) -> None:
+    """The whole browser killed, or only its tabs' renderer processes (a crashed tab: the browser lives on). The
+    kill may come before the Save went out, so a later attempt can hang in its commit step: the row after it
+    (the verify) starts on a fresh page, not on one still waiting for the answer."""
     flow = contact_flow(tmp_path)
     write_csv(tmp_path / "rows.csv", contact_rows(3))
     portal.set_faults([{"match": "p2@", "mode": "hang", "seconds": 5}])
@@ -101,9 +107,12 @@ def test_browser_killed_mid_row(tmp_path: Path, portal: PortalServer) -> None:
             time.sleep(0.05)
         assert _status(journal).get("p2") == "committing"
         browsers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "chrom" in p.name().lower()]
+        if what == "tab":
+            browsers = [p for p in browsers if _renderer(p)]
         assert browsers
         for p in browsers:
-            p.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):  # gone with its parent
+                p.kill()
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

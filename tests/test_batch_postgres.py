@@ -61,3 +61,16 @@ def test_two_machines_race_and_one_dies_holding_leases(tmp_path: Path, portal: P
     assert set(_statuses(pg.url, "race").values()) == {"done"}
     st = run_batch(tmp_path, "--status", pg.url, "--run", "race", timeout=60)
     assert st.returncode == 0 and "6 done" in st.stdout
+
+
+def test_only_the_commit_point_waits_for_the_servers_disk(pg: PostgresServer) -> None:
+    from webmem.batch.journal import open_journal
+
+    j = open_journal(pg.url, "durability")
+    try:
+        assert j.execute("SHOW synchronous_commit").fetchone()[0] == "off"  # claims, finishes, heartbeats
+        with j.durable_transaction():
+            assert j.execute("SHOW synchronous_commit").fetchone()[0] == "on"  # the commit point
+        assert j.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+    finally:
+        j.close()

@@ -10,6 +10,7 @@ from playwright.sync_api import Page
 
 from webmem.browser.config import Settings
 from webmem.flow.format import Flow
+from webmem.flow.model import Signature
 from webmem.playback.heal import HealMode
 from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport
@@ -30,6 +31,30 @@ def verify_flow(flow: Flow) -> Flow | None:
     if flow.verify is None:
         return None
     return flow.model_copy(update={"name": f"{flow.name} (verify)", "steps": flow.verify.steps, "verify": None})
+
+
+def adopt(flow: Flow, report: RunReport) -> Flow:
+    """`flow` as a passed run of it left it: its healed targets and the page states that drifted (a list
+    that grew past its learned size), as a write-back would store them, in memory only. The next rows then
+    find the page in its learned state instead of verifying every target the careful way, and a heal is not
+    paid for again on every row."""
+    if not report.passed:
+        return flow
+    steps = list(flow.steps)
+    for fix in report.repairs:
+        step = steps[fix.index] if fix.index < len(steps) else None
+        if step is not None and step.target is not None:
+            args = step.args.model_copy(update={"target": fix.target})
+            steps[fix.index] = step.model_copy(update={step.action: args})
+    return with_pages(flow.model_copy(update={"steps": steps}) if report.repairs else flow, report.page_states)
+
+
+def with_pages(flow: Flow, states: Mapping[str, Signature]) -> Flow:
+    """`flow` with the signatures of its page states named in `states` replaced."""
+    if not any(k in flow.pages for k in states):
+        return flow
+    pages = {k: v.model_copy(update={"signature": states[k]}) if k in states else v for k, v in flow.pages.items()}
+    return flow.model_copy(update={"pages": pages})
 
 
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,

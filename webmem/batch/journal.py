@@ -95,6 +95,14 @@ class Journal:
     def transaction(self) -> Any:
         raise NotImplementedError
 
+    def durable_transaction(self) -> Any:
+        """A transaction that is on disk when it commits (it survives the machine going down, not only the
+        process). Only the commit point needs it: the other writes may be lost with the machine's power
+        and the rules above still hold (a lost claim leaves the row pending; a lost `done` leaves it
+        `committing`, hence uncertain until verified), and a durable write also makes every earlier one
+        durable (the log is written in order)."""
+        return self.transaction()
+
     def close(self) -> None:
         self.conn.close()
 
@@ -221,7 +229,7 @@ class Journal:
 
     def committing(self, key: str, worker: str) -> None:
         """Written (and durable) before the commit step acts: from here on a crash means `uncertain`."""
-        with self.transaction():
+        with self.durable_transaction():
             cur = self.execute("UPDATE batch_rows SET status = 'committing' WHERE run = %s AND key = %s "
                                "AND worker = %s AND status = 'running'", (self.run, key, worker))
             if cur.rowcount != 1:
@@ -299,19 +307,29 @@ class SqliteJournal(Journal):
     def transaction(self) -> Any:
         return _SqliteTx(self.conn)
 
+    def durable_transaction(self) -> Any:
+        return _SqliteTx(self.conn, durable=True)
+
 
 class _SqliteTx:
     """BEGIN IMMEDIATE: a claim takes the write lock before it reads, so two workers never pick the
-    same row."""
+    same row. `durable`: the commit waits for the disk (synchronous=FULL fsyncs the WAL; NORMAL, the
+    connection's default, leaves that to the next checkpoint and survives only a process crash)."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    def __init__(self, conn: sqlite3.Connection, durable: bool = False):
+        self.conn, self.durable = conn, durable
 
     def __enter__(self) -> None:
+        if self.durable:
+            self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        try:
+            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            if self.durable:
+                self.conn.execute("PRAGMA synchronous=NORMAL")
 
 
 class PostgresJournal(Journal):
@@ -320,9 +338,28 @@ class PostgresJournal(Journal):
     def transaction(self) -> Any:
         return self.conn.transaction()
 
+    def durable_transaction(self) -> Any:
+        return _PgDurableTx(self.conn)
+
     def _pick(self, status: str, extra: str) -> str:
         # several machines claim at once: each skips rows another has locked instead of waiting
         return super()._pick(status, extra) + " FOR UPDATE SKIP LOCKED"
+
+
+class _PgDurableTx:
+    """The connection commits without waiting for the server's disk (synchronous_commit off, set when it
+    opens); this transaction waits."""
+
+    def __init__(self, conn: Any):
+        self.tx = conn.transaction()
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.tx.__enter__()
+        self.conn.execute("SET LOCAL synchronous_commit = on")
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.tx.__exit__(*exc)
 
 
 def is_url(where: str) -> bool:
@@ -345,6 +382,8 @@ def open_journal(where: str | Path, run: str) -> Journal:
             pg.execute("SELECT pg_advisory_xact_lock(727274)")
             for stmt in filter(str.strip, _SCHEMA.split(";")):
                 pg.execute(stmt)
+        # only the commit point waits for the server's disk (Journal.durable_transaction)
+        pg.execute("SET synchronous_commit = off")
         return PostgresJournal(pg, run, _hide_password(where))
     path = Path(where)
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from pydantic import BaseModel
 
-from webmem.batch.enter import commit_index, replay_row, verify_flow
+from webmem.batch.enter import adopt, commit_index, replay_row, verify_flow, with_pages
 from webmem.batch.journal import Claim, Journal, open_journal, worker_id
 from webmem.browser import launch as browsers
 from webmem.browser.config import Settings, load_settings
@@ -89,21 +89,42 @@ class Worker:
             self.browser = pw.chromium.connect_over_cdp(cfg.cdp, timeout=self.settings.timeouts.navigation)
         else:
             self.browser = browsers.launch(pw, self.settings)
-        self.context = new_context(self.browser, self.settings)
-        self.page = self.context.new_page()
 
     def healthy_page(self, pw: Playwright) -> Page:
-        """The worker's page; a crashed or killed browser is started again."""
-        if self.browser is None or not self.browser.is_connected():
+        """The worker's page, kept from row to row; a fresh context after a row that failed (its page may
+        still be busy with a request that hung), a new browser if it crashed or was killed."""
+        for attempt in range(2):
+            try:
+                if self.browser is None or not self.browser.is_connected():
+                    self.close_browser()
+                    self.open_browser(pw)
+                assert self.browser is not None
+                if self.context is None:
+                    self.context = new_context(self.browser, self.settings)
+                if self.page is None or self.page.is_closed():
+                    self.page = self.context.new_page()
+                return self.page
+            except Exception:
+                # a browser that died a moment ago can still say it is connected: start it again, once
+                self.close_browser()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def fresh_context(self) -> None:
+        """Drop the context after a failed row: the next row starts on a clean page, not one still waiting
+        for the answer to a request that hung (which would cut the next navigation short)."""
+        if self.context is not None:
             with contextlib.suppress(Exception):
-                if self.browser is not None:
-                    self.browser.close()
-            self.open_browser(pw)
-        elif self.page is None or self.page.is_closed():
-            assert self.context is not None
-            self.page = self.context.new_page()
-        assert self.page is not None
-        return self.page
+                self.context.close()
+        self.context = self.page = None
+
+    def close_browser(self) -> None:
+        self.fresh_context()
+        if self.browser is not None:
+            with contextlib.suppress(Exception):
+                self.browser.close()
+        self.browser = None
 
     # ---- the loop -----------------------------------------------------------------------------
 
@@ -113,7 +134,7 @@ class Worker:
         beat.start()
         try:
             with sync_playwright() as pw:
-                self.open_browser(pw)
+                self.healthy_page(pw)
                 while True:
                     claim = self.journal.claim(self.id, self.cfg.lease_s, verify=self.verify is not None)
                     if claim is None:
@@ -128,9 +149,7 @@ class Worker:
                         self.check(page, claim)
                     else:
                         self.enter(page, claim)
-                with contextlib.suppress(Exception):
-                    assert self.browser is not None
-                    self.browser.close()
+                self.close_browser()
         finally:
             stop.set()
 
@@ -186,12 +205,16 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))
-        evidence = _evidence(page, report)
+        evidence = _evidence(page, report) | {"worker": self.id}
         shot = _screenshot(report)
         if report.passed:
             self.journal.finish(claim.key, self.id, "done", evidence=evidence)
-        elif lost:
+            self.flow = adopt(self.flow, report)
+            if self.verify is not None:
+                self.verify = with_pages(self.verify, report.page_states)
             return
+        if lost:
+            pass  # another worker may own the row now: its journal entry is not this one's to write
         elif not committed:
             if claim.attempts <= self.cfg.retry:
                 self.journal.finish(claim.key, self.id, "failed", error=report.error, evidence=evidence,
@@ -202,6 +225,7 @@ class Worker:
         else:
             error = f"cut short at or after the commit step: {report.error}"
             self.journal.finish(claim.key, self.id, "uncertain", error=error, evidence=evidence, screenshot=shot)
+        self.fresh_context()
 
     def check(self, page: Page, claim: Claim) -> None:
         """Run the flow's `verify:` for an uncertain row: landed -> done; provably not landed -> entered
@@ -215,11 +239,14 @@ class Worker:
         except Exception as exc:  # noqa: BLE001
             report = RunReport(flow=self.verify.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))
-        evidence = _evidence(page, report) | {"verified": report.passed}
+        evidence = _evidence(page, report) | {"verified": report.passed, "worker": self.id}
         failed = report.failed_step()
         if report.passed:
             self.journal.finish(claim.key, self.id, "done", evidence=evidence | {"how": "verified it landed"})
-        elif failed is not None and failed.unmet:
+            self.verify = adopt(self.verify, report)
+            self.flow = with_pages(self.flow, report.page_states)
+            return
+        if failed is not None and failed.unmet:
             error = f"verify: not landed ({report.error})"
             if claim.attempts <= self.cfg.retry:
                 self.journal.finish(claim.key, self.id, "failed", error=error, evidence=evidence,
@@ -230,6 +257,7 @@ class Worker:
             evidence["verified"] = False
             self.journal.finish(claim.key, self.id, "uncertain", error=f"verify could not tell: {report.error}",
                                 evidence=evidence, screenshot=_screenshot(report))
+        self.fresh_context()
 
     def backoff(self, attempts: int) -> float:
         return min(60.0, self.cfg.backoff_s * 2 ** (attempts - 1))

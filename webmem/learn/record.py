@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import ElementHandle, Locator, Page
+from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow, Handler
@@ -37,6 +37,7 @@ from webmem.steps import STEPS
 from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
+READ_ONLY = {"GET", "HEAD", "OPTIONS"}  # request methods that hand the server no data
 # what counts as an overlay that may be dismissed: a dialog, or a box fixed over the page (a cookie banner)
 OVERLAY_OF_JS = """(el) => {
   const d = el.closest('dialog,[role=dialog],[role=alertdialog],[aria-modal=true]');
@@ -83,6 +84,7 @@ class Recorder:
         self.handlers: list[Handler] = []
         self.extracted: dict[str, Any] = {}
         self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
+        self.sent: list[StepModel] = []  # steps whose action sent the server data (a form post, a fetch)
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -170,10 +172,24 @@ class Recorder:
         handle, page_name, target = self._learn(element, intent)
         before_url = self._here()
         before_texts = self._confirmation_texts() if k.confirms else set()
-        fields = k.record(self, handle, params)
-        step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
+        sent: list[str] = []
+
+        def on_request(request: Request) -> None:
+            if request.method not in READ_ONLY and request.resource_type != "ping":  # a beacon is no hand-over
+                sent.append(request.method)
+
         if k.confirms:
-            step.expect = self._expectation(before_url, before_texts)
+            self.page.on("request", on_request)
+        try:
+            fields = k.record(self, handle, params)
+            step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
+            if k.confirms:
+                step.expect = self._expectation(before_url, before_texts)  # waits for what the action started
+        finally:
+            if k.confirms:
+                self.page.remove_listener("request", on_request)
+        if sent:
+            self.sent.append(step)
         self._append(step)
         return step
 
@@ -242,8 +258,23 @@ class Recorder:
                 return
         self.steps.append(step)
 
+    def commit_step(self) -> int | None:
+        """The step that hands the data to the server (`commit: true`, for `webmem batch`): after the last
+        field was set, the first click or key press that sent the server data, else the first click or key
+        press at all (the submit that follows the fills). A later one (a link away from the confirmation, a
+        logout) is not it; an earlier mark is merely careful (a row cut short there is verified, not
+        entered again). None when nothing follows the last field."""
+        last_set = max((i for i, s in enumerate(self.steps) if STEPS[s.action].sets_state), default=-1)
+        after = [i for i, s in enumerate(self.steps) if i > last_set and STEPS[s.action].confirms]
+        sent = [i for i in after if any(self.steps[i] is s for s in self.sent)]
+        return sent[0] if sent else after[0] if after else None
+
     def flow(self) -> Flow:
         used_pages = {s.page for s in self.steps if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
+        steps = list(self.steps)
+        at = self.commit_step()
+        if at is not None and not any(s.commit for s in steps):
+            steps[at] = steps[at].model_copy(update={"commit": True})
         return Flow(name=self.name, task=self.task, base_url=self.base_url, inputs=self.inputs, pages=pages,
-                    steps=self.steps, handlers=self.handlers)
+                    steps=steps, handlers=self.handlers)
