@@ -2,10 +2,12 @@
 scripted OpenAI-compatible model answering after a simulated latency per call) against a hit (the stored
 flow replayed, no model), side by side in one run; then lookup time in a store of 10,000 generated flows.
 
-    .venv/bin/python bench/cache.py [--latency 1.0] [--hits 5] [--flows 10000]
+    .venv/bin/python bench/cache.py [--latency 1.0] [--hits 5] [--flows 10000] [--store-only]
 
 Targets: a hit makes 0 model calls and is at least 20x faster than the miss, and costs at most 1.1x the
-same task done by a hand-written Playwright script (`hit/by hand`); lookup median <= 5 ms.
+same task done by a hand-written Playwright script (`hit/by hand`). The store of 10,000 flows (issue 12):
+a cold index built at >= 1,000 flows/s, opened in <= 100 ms, a lookup in <= 5 ms median (p95 <= 10 ms).
+`--store-only` measures the store alone (no browser, no model).
 """
 
 from __future__ import annotations
@@ -128,15 +130,19 @@ def lookups(n_flows: int, samples: int = 500) -> None:
                 "task: TASK", f"task: Do task number {task_no} with the given name and email", 1).replace(
                 "goto: /START/new", f"goto: /area-{task_no % 50}/new", 1)
             (root / f"flow-{i}.yaml").write_text(text, encoding="utf-8")
-        print(f"\nlookup in a store of {n_flows} flows ({tasks} tasks x 4 page variants; "
-              f"written in {time.perf_counter() - t0:.1f} s)")
+        print(f"\nthe flow store with {n_flows} flows ({tasks} tasks x 4 page variants; "
+              f"written in {time.perf_counter() - t0:.1f} s); load average "
+              + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         t0 = time.perf_counter()
-        FlowStore(root).refresh()
-        print(f"  index built from the files: {time.perf_counter() - t0:.2f} s")
-        t0 = time.perf_counter()
+        FlowStore(root).sync()
+        build = time.perf_counter() - t0
+        opens = []
+        for _ in range(5):  # what a new process does before its first lookup
+            t0 = time.perf_counter()
+            Memory(root, agent="heuristic").store.sync()
+            opens.append((time.perf_counter() - t0) * 1000)
         memory = Memory(root, agent="heuristic")
-        memory.store.refresh()
-        print(f"  index loaded by a new process' store: {(time.perf_counter() - t0) * 1000:.0f} ms")
+        memory.store.sync()
         inputs = {"full_name": "Ada", "email": "ada@example.com"}
         times, found = [], 0
         for _ in range(samples):
@@ -148,8 +154,16 @@ def lookups(n_flows: int, samples: int = 500) -> None:
             times.append((time.perf_counter() - t) * 1000)
             found += look.pick is not None and look.pick.entry.path == f"flow-{task_no + variant * tasks}.yaml"
         times.sort()
-        print(f"  lookup (task + URL + page signature -> flow): median {statistics.median(times):.2f} ms, "
-              f"p95 {times[int(len(times) * 0.95)]:.2f} ms over {samples} lookups; right variant {found}/{samples}")
+        median, p95 = statistics.median(times), times[int(len(times) * 0.95)]
+        rate = n_flows / build
+        print(f"  {'':<34} {'measured':>10} {'goal':>10}")
+        print(f"  {'cold index build, flows/s':<34} {rate:>10.0f} {'>= 1000':>10}  ({build:.2f} s)")
+        print(f"  {'open the index (new process), ms':<34} {statistics.median(opens):>10.1f} {'<= 100':>10}"
+              f"  (median of {len(opens)})")
+        print(f"  {'lookup median, ms':<34} {median:>10.2f} {'<= 5':>10}")
+        print(f"  {'lookup p95, ms':<34} {p95:>10.2f} {'<= 10':>10}  ({samples} lookups of task + URL + "
+              f"page signature; right variant {found}/{samples})")
+        print(f"  load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main() -> None:
@@ -157,9 +171,11 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=1.0, help="simulated model latency per call, in seconds")
     ap.add_argument("--hits", type=int, default=5, help="hits per task (the median is shown)")
     ap.add_argument("--flows", type=int, default=10_000, help="flows in the generated store for lookups")
+    ap.add_argument("--store-only", action="store_true", help="only the store figures (no browser, no model)")
     args = ap.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
-    miss_vs_hit(args.latency, args.hits)
+    if not args.store_only:
+        miss_vs_hit(args.latency, args.hits)
     lookups(args.flows)
 
 

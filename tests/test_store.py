@@ -3,7 +3,7 @@ signature then track record, quarantine, and a store that survives a process kil
 
 from __future__ import annotations
 
-import json
+import gc
 import os
 import signal
 import subprocess
@@ -80,10 +80,15 @@ def test_index_is_rebuilt_from_the_files(tmp_path: Path) -> None:
     assert store.candidates(entry.key, "http://127.0.0.1:8000/customers") == []
     assert store.candidates(entry.key, "http://127.0.0.1:9999/customers/new") == []  # another origin
 
-    index = tmp_path / ".webmem" / "index.json"
-    index.write_text("{ not json")  # a damaged index is only a cache
-    assert [e.path for e in FlowStore(tmp_path).refresh()] == ["a.yaml"]
-    assert json.loads(index.read_text())["entries"][0]["path"] == "a.yaml"
+    index = tmp_path / ".webmem" / "index.sqlite"
+    for damage in (b"{ not json", b"SQLite format 3\x00" + b"\xff" * 200):  # a damaged index is only a cache
+        del store  # (its connection closed: damage while another process has it open is read through the WAL)
+        gc.collect()
+        index.write_bytes(damage)
+        store = FlowStore(tmp_path)
+        assert [e.path for e in store.refresh()] == ["a.yaml"]
+        assert [e.path for e in FlowStore(tmp_path).refresh()] == ["a.yaml"]  # read back from the rebuilt index
+        assert index.read_bytes().startswith(b"SQLite format 3\x00") and index.read_bytes() != damage
 
     # a file edited in place (the folder's mtime does not move) is re-read at lookup
     path = tmp_path / "a.yaml"

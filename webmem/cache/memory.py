@@ -185,9 +185,8 @@ class Memory:
         page is a miss (the agent learns it), never a guess that healing would have to rescue."""
         look = Lookup()
         record = stats.load(self.store.root)
-        for e in self.store.entries():  # a broken file may be this task's flow: say so, or it is learned twice
-            if e.error:
-                look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
+        for e in self.store.broken():  # a broken file may be this task's flow: say so, or it is learned twice
+            look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []
         for e in self.store.candidates(task_key(task_template(task, inputs)), url):
             known = e.signature is not None and signature.comparable(e.signature, page_signature)
