@@ -10,7 +10,6 @@ wrong in its usual words: the index never holds an error or a flow that the load
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import yaml_rs
@@ -19,8 +18,8 @@ from pydantic import ValidationError
 from webmem.flow.flowfile import MAX_FLOW_BYTES, MAX_FLOW_DEPTH
 from webmem.flow.format import FORMAT_VERSION, Flow
 
-# `&` anchor, `*` alias, `!` tag, `%` directive, BOM: a text with none of these is plain YAML data
-_NOT_PLAIN = re.compile(r"[&*!\ufeff]|^%", re.MULTILINE)
+# `&` anchor, `*` alias, `!` tag, BOM, `%` directive (at a line's start): a text with none is plain YAML data
+_NOT_PLAIN = ("&", "*", "!", "\ufeff", "\n%")
 
 
 def quick_flow(data: bytes) -> Flow | None:
@@ -31,7 +30,7 @@ def quick_flow(data: bytes) -> Flow | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if _NOT_PLAIN.search(text):
+    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
         return None
     try:
         doc = yaml_rs.loads(text, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
@@ -48,10 +47,11 @@ def quick_flow(data: bytes) -> Flow | None:
         return None
 
 
-def _depth(node: Any) -> int:
+def _depth(doc: dict[str, Any]) -> int:
     """How deep lists and mappings nest (the loader counts the same way, from 1 for the top mapping)."""
-    if isinstance(node, dict):
-        return 1 + max((_depth(v) for v in node.values()), default=0)
-    if isinstance(node, list):
-        return 1 + max((_depth(v) for v in node), default=0)
-    return 0
+    depth, level = 0, [doc]
+    while level:
+        depth += 1
+        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(c, dict | list)]
+    return depth
