@@ -10,6 +10,7 @@ wrong in its usual words: the index never holds an error or a flow that the load
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml_rs
@@ -18,8 +19,22 @@ from pydantic import ValidationError
 from webmem.flow.flowfile import MAX_FLOW_BYTES, MAX_FLOW_DEPTH
 from webmem.flow.format import FORMAT_VERSION, Flow
 
-# `&` anchor, `*` alias, `!` tag, BOM, `%` directive (at a line's start): a text with none is plain YAML data
-_NOT_PLAIN = ("&", "*", "!", "\ufeff", "\n%")
+# `&` anchor, `*` alias, `!` tag, `%` directive (at a line's start): a text with none is plain YAML data
+_NOT_PLAIN = ("&", "*", "!", "\n%")
+# characters outside printable text and \n (tabs, CR, controls, BOM, Unicode line ends and spaces): the
+# readers disagree on where some of them may stand
+_ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u2030-\u205e\u2060-\u2fff"
+                            "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_DATELIKE = re.compile(r"\d{4}-\d")  # how every date and time the loader reads starts
+# numbers the readers take differently: with `_` (`_1`, `1_000`, `5e6_`, `0o_`), or 0X / 0O / 0B in capitals
+_ODD_NUMBER = re.compile(r"(?:^|[\s\[{,])[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])", re.MULTILINE)
+# a flow collection ([a, b] or {k: v}) and the rest of its line: read here only when it closes on its line
+# and holds no `:` but a key's `: ` (the readers disagree on colons in flow scalars)
+_FLOW = re.compile(r"(?:^[ \t]*|[:?-][ \t]+)[\[{](.*)$", re.MULTILINE)
+# a block scalar (| or >): the readers disagree on some of their line ends; left to the loader
+_BLOCK = re.compile(r"(?:^|[:?-])[ \t]*[|>][-+\d]*[ \t]*(?:#.*)?$", re.MULTILINE)
+_SAFE = r"[^\s:\[\]{}#'\"?|>\\!&*%@`,-][^:\[\]{}#'\"?|>\\!&*%@`,]*"  # a plain scalar in a flow, safely
+_FLOW_OK = re.compile(rf"[ ]*(?:{_SAFE}(?:: {_SAFE})?(?:, {_SAFE}(?:: {_SAFE})?)*)?[\]}}]")
 
 
 def quick_flow(data: bytes) -> Flow | None:
@@ -27,18 +42,10 @@ def quick_flow(data: bytes) -> Flow | None:
     if len(data) > MAX_FLOW_BYTES:
         return None
     try:
-        text = data.decode("utf-8")
+        doc = plain_data(data.decode("utf-8"))
     except UnicodeDecodeError:
         return None
-    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
-        return None
-    try:
-        doc = yaml_rs.loads(text, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
-    except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError):
-        return None
-    if not isinstance(doc, dict) or _depth(doc) > MAX_FLOW_DEPTH:
-        return None
-    version = doc.get("webmem")
+    version = doc.get("webmem") if doc is not None else None
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
         return None
     try:
@@ -47,11 +54,53 @@ def quick_flow(data: bytes) -> Flow | None:
         return None
 
 
-def _depth(doc: dict[str, Any]) -> int:
-    """How deep lists and mappings nest (the loader counts the same way, from 1 for the top mapping)."""
+def plain_data(text: str) -> dict[str, Any] | None:
+    """The mapping in `text`, read by the fast reader, when it is certainly what the loader reads (the
+    same keys and values of the same types), else None."""
+    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
+        return None
+    if _ODD_CHARACTER.search(text) or _ODD_NUMBER.search(text) or _BLOCK.search(text):
+        return None
+    if any(not _FLOW_OK.fullmatch(rest.rstrip()) for rest in _FLOW.findall(text)):
+        return None
+    try:
+        doc = yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
+    except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) and _plain(doc, text) else None
+
+
+def _plain(doc: dict[str, Any], text: str) -> bool:
+    """Nested no deeper than the loader allows (counted the same way, from 1 for the top mapping), keys
+    that are text, no `=` or `<<` (YAML 1.1's value and merge keys, which the loader refuses), and no
+    date or time the readers could take differently: the loader reads some forms as dates that this
+    reader reads as text and the other way round, so a value that looks like one is read here only where
+    it is quoted (text in both)."""
     depth, level = 0, [doc]
     while level:
         depth += 1
-        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
-                 if isinstance(c, dict | list)]
-    return depth
+        if depth > MAX_FLOW_DEPTH:
+            return False
+        deeper: list[Any] = []
+        for node in level:
+            if isinstance(node, dict):
+                if not all(isinstance(k, str) for k in node):
+                    return False
+                items: Any = (x for kv in node.items() for x in kv)
+            else:
+                items = node
+            for item in items:
+                if isinstance(item, dict | list):
+                    deeper.append(item)
+                elif isinstance(item, str) and (item in ("=", "<<") or _DATELIKE.match(item)) \
+                        and not _quoted(item, text):
+                    return False
+        level = deeper
+    return True
+
+
+def _quoted(value: str, text: str) -> bool:
+    """Whether every place `value` stands in the text opens with a quote (and there is one: a value the
+    reader put together, folded or unescaped, is not taken as quoted)."""
+    found = text.count(value)
+    return found > 0 and found == text.count(f"'{value}") + text.count(f'"{value}')
