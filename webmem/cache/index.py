@@ -67,18 +67,26 @@ class IndexDB:
                             conn.execute("DROP TABLE IF EXISTS entries")
                             _create(conn)
                             conn.execute(f"PRAGMA user_version={SCHEMA}")
-                conn.execute("SELECT count(*) FROM entries WHERE broken = 0 AND key IS NULL").fetchone()
+                conn.execute("SELECT path, mtime_ns, size, ctime_ns, key, broken, data FROM entries LIMIT 1").fetchall()
                 return conn
+            except sqlite3.OperationalError:  # busy past the timeout, cannot open: never remove what may be in use
+                if conn is not None:
+                    conn.close()
+                break
             except sqlite3.DatabaseError:
                 if conn is not None:
                     conn.close()
                 if attempt == 0:  # damaged (not a database, a torn page): only a cache, made afresh
-                    for suffix in ("", "-wal", "-shm"):
-                        with contextlib.suppress(OSError):
-                            Path(f"{path}{suffix}").unlink()
+                    IndexDB.remove(path)
             except OSError:
                 break
         return None
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                Path(f"{path}{suffix}").unlink()
 
     @property
     def memory(self) -> bool:

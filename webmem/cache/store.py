@@ -268,8 +268,13 @@ class FlowStore:
         db = self._index()
         try:
             self._update(db, files, now)
-        except sqlite3.Error:  # waited too long for another writer, or the disk refused: index in memory
+        except sqlite3.OperationalError:  # waited too long for another writer, or the disk refused: in memory
             self._db = db = IndexDB(None)
+            self._update(db, files, now)
+        except sqlite3.DatabaseError:  # damaged where opening it did not look: made afresh
+            db.close()
+            IndexDB.remove(self.index_path)
+            self._db = db = IndexDB(self.index_path)
             self._update(db, files, now)
         if now != self._stamps:
             self._by_key, self._broken = {}, None
