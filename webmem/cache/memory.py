@@ -184,7 +184,7 @@ class Memory:
         Quarantined flows are skipped and reported. A page that is not at least similar to a flow's start
         page is a miss (the agent learns it), never a guess that healing would have to rescue."""
         look = Lookup()
-        record = stats.load(self.store.root)
+        record = stats.snapshot(self.store.root)  # (not changed here: the picks share it)
         for e in self.store.broken():  # a broken file may be this task's flow: say so, or it is learned twice
             look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []

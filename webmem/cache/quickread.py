@@ -27,12 +27,13 @@ _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u202
                             "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _DATELIKE = re.compile(r"\d{4}-\d")  # how every date and time the loader reads starts
 # numbers the readers take differently: with `_` (`_1`, `1_000`, `5e6_`, `0o_`), or 0X / 0O / 0B in capitals
-_ODD_NUMBER = re.compile(r"(?:^|[\s\[{,])[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])", re.MULTILINE)
-# a flow collection ([a, b] or {k: v}) and the rest of its line: read here only when it closes on its line
-# and holds no `:` but a key's `: ` (the readers disagree on colons in flow scalars)
-_FLOW = re.compile(r"(?:^[ \t]*|[:?-][ \t]+)[\[{](.*)$", re.MULTILINE)
-# a block scalar (| or >): the readers disagree on some of their line ends; left to the loader
-_BLOCK = re.compile(r"(?:^|[:?-])[ \t]*[|>][-+\d]*[ \t]*(?:#.*)?$", re.MULTILINE)
+_ODD_NUMBER = re.compile(r"[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])")
+_NUMBER_START = re.compile(r"[\s\[{,][-+]?[\d._]")  # where a token that may be a number starts
+# a block scalar's indicator (| or >, then the line's end): the readers disagree on some of their line ends
+_BLOCK = re.compile(r"[|>](?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")
+# a flow collection ([a, b] or {k: v}): read here only when it closes on its line and holds only safe
+# plain scalars, with no `:` but a key's `: ` (the readers disagree on colons and indicators in flows)
+_FLOW = re.compile(r"[\[{]")
 _SAFE = r"[^\s:\[\]{}#'\"?|>\\!&*%@`,-][^:\[\]{}#'\"?|>\\!&*%@`,]*"  # a plain scalar in a flow, safely
 _FLOW_OK = re.compile(rf"[ ]*(?:{_SAFE}(?:: {_SAFE})?(?:, {_SAFE}(?:: {_SAFE})?)*)?[\]}}]")
 
@@ -59,15 +60,37 @@ def plain_data(text: str) -> dict[str, Any] | None:
     same keys and values of the same types), else None."""
     if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
         return None
-    if _ODD_CHARACTER.search(text) or _ODD_NUMBER.search(text) or _BLOCK.search(text):
-        return None
-    if any(not _FLOW_OK.fullmatch(rest.rstrip()) for rest in _FLOW.findall(text)):
+    if _ODD_CHARACTER.search(text) or _odd_number(text) or _block_or_odd_flow(text):
         return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError):
         return None
     return doc if isinstance(doc, dict) and _plain(doc, text) else None
+
+
+def _odd_number(text: str) -> bool:
+    return _ODD_NUMBER.match(text) is not None or any(
+        _ODD_NUMBER.match(text, m.start() + 1) for m in _NUMBER_START.finditer(text))
+
+
+def _opens(text: str, at: int) -> bool:
+    """Whether the indicator at `at` stands where a value starts: first on its line, or after `key:`,
+    `- ` or `? ` and a space."""
+    before = text[text.rfind("\n", 0, at) + 1:at]
+    head = before.rstrip(" \t")
+    return not head or (head[-1] in ":?-" and len(head) < len(before))
+
+
+def _block_or_odd_flow(text: str) -> bool:
+    if any(_opens(text, m.start()) for m in _BLOCK.finditer(text)):
+        return True
+    for m in _FLOW.finditer(text):
+        if _opens(text, m.start()):
+            end = text.find("\n", m.start())
+            if not _FLOW_OK.fullmatch(text[m.start() + 1:end if end >= 0 else len(text)].rstrip()):
+                return True
+    return False
 
 
 def _plain(doc: dict[str, Any], text: str) -> bool:
