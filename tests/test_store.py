@@ -322,6 +322,27 @@ def test_a_file_put_back_with_its_old_mtime_is_read_again(tmp_path: Path) -> Non
         assert [e.digest for e in s.candidates(task_key(customer().task), URL)] == [entry.digest]
 
 
+def test_a_new_process_trusts_the_folders_but_checks_every_file_before_a_miss(tmp_path: Path) -> None:
+    """A new process opens the index without a walk over every file when no folder changed; a file edited
+    in place (no folder's mtime moves) to another task is still found: before a miss, every file is checked."""
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    flowfile.save_flow(customer(name="b", task="Delete a customer"), tmp_path / "b.yaml")
+    FlowStore(tmp_path).refresh()
+    fresh = FlowStore(tmp_path)
+    assert [e.path for e in fresh.candidates(task_key(customer().task), URL)] == ["a.yaml"]
+    assert not fresh._verified  # the folders were trusted: no file was read or stat'ed but the candidate
+
+    path = tmp_path / "b.yaml"
+    path.write_text(path.read_text().replace("task: Delete a customer", "task: Archive a customer"))
+    memory = Memory(tmp_path, agent="heuristic")
+    look = memory.lookup("Archive a customer", {"full_name": "x", "email": "y"}, URL, sig_of(customer()))
+    assert look.pick is not None and look.pick.entry.path == "b.yaml"
+    # and broken in place: said so before the miss
+    path.write_text("webmem: 1\nname: b\ntask: Archive a customer\nsteps: 3\n")
+    look = Memory(tmp_path, agent="heuristic").lookup("Archive a customer", {}, URL, sig_of(customer()))
+    assert look.pick is None and any("b.yaml is not a valid flow file" in n for n in look.notes)
+
+
 CONCURRENT_SYNC = """
 import sys
 from pathlib import Path

@@ -9,6 +9,7 @@ files, and a store that cannot hold it (read-only) keeps it in memory.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from webmem.cache.store import Entry
 
-SCHEMA = 2  # bump when what an entry holds or how files are read changes: old rows are then re-read
+SCHEMA = 3  # bump when what an entry holds or how files are read changes: old rows are then re-read
 Stamp = tuple[int, int, int]  # (mtime_ns, size, ctime_ns) of a file when it was read
 
 _TABLES = (
@@ -32,6 +33,7 @@ _TABLES = (
     )""",
     "CREATE INDEX IF NOT EXISTS entries_key ON entries (key)",
     "CREATE INDEX IF NOT EXISTS entries_broken ON entries (broken)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
 
@@ -65,6 +67,7 @@ class IndexDB:
                     with _immediate(conn):
                         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
                             conn.execute("DROP TABLE IF EXISTS entries")
+                            conn.execute("DROP TABLE IF EXISTS meta")
                             _create(conn)
                             conn.execute(f"PRAGMA user_version={SCHEMA}")
                 conn.execute("SELECT path, mtime_ns, size, ctime_ns, key, broken, data FROM entries LIMIT 1").fetchall()
@@ -100,6 +103,25 @@ class IndexDB:
         """Every file the index holds, with its (mtime, size, ctime) as read."""
         assert self.conn is not None
         return {p: (m, s, c) for p, m, s, c in self.conn.execute("SELECT path, mtime_ns, size, ctime_ns FROM entries")}
+
+    def folders(self) -> dict[str, int]:
+        """The store's folders and their mtimes when the rows were last checked against every file."""
+        assert self.conn is not None
+        row = self.conn.execute("SELECT value FROM meta WHERE name = 'folders'").fetchone()
+        try:
+            found = json.loads(row[0]) if row else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def set_folders(self, folders: dict[str, int] | None) -> None:
+        """Say the rows match every file while the folders have these mtimes (None: no longer known)."""
+        assert self.conn is not None
+        if folders is None:
+            self.conn.execute("DELETE FROM meta WHERE name = 'folders'")
+        else:
+            self.conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('folders', ?)",
+                              (json.dumps(folders, sort_keys=True),))
 
     def _entries(self, sql: str, args: tuple[object, ...] = ()) -> list[Entry]:
         from webmem.cache.store import Entry

@@ -170,7 +170,9 @@ class FlowStore:
         self.meta = self.root / flowfile.LOCAL_DIR
         self.index_path = self.meta / "index.sqlite"
         self._db: IndexDB | None = None
-        self._stamps: dict[str, Stamp] = {}  # the files as the last sync found them
+        self._stamps: dict[str, Stamp] | None = None  # the files as the last sync found them
+        self._looked = False  # whether this process has read the index yet
+        self._verified = False  # whether every file was checked against the index in this process
         self._by_key: dict[str, list[Entry]] = {}  # rows read from the index since
         self._broken: list[Entry] | None = None
         self._seen_mtime: dict[str, int] | None = None
@@ -264,32 +266,70 @@ class FlowStore:
         started = time.time_ns()
         files, self._folders = self.walk()
         mtime = self._dir_mtimes()
+        clean = all(m < started for m in mtime.values())  # else a folder changed while it was read
         now = {rel: stamp_of(st) for rel, st in files.items()}
         db = self._index()
         try:
-            self._update(db, files, now)
+            self._update(db, files, now, mtime if clean else None)
         except sqlite3.OperationalError:  # waited too long for another writer, or the disk refused: in memory
             self._db = db = IndexDB(None)
-            self._update(db, files, now)
+            self._update(db, files, now, None)
         except sqlite3.DatabaseError:  # damaged where opening it did not look: made afresh
             db.close()
             IndexDB.remove(self.index_path)
             self._db = db = IndexDB(self.index_path)
-            self._update(db, files, now)
+            self._update(db, files, now, mtime if clean else None)
         if now != self._stamps:
             self._by_key, self._broken = {}, None
         self._stamps = now
-        self._seen_mtime = mtime
-        if any(m >= started for m in mtime.values()):
-            self._seen_mtime = None  # a folder changed while it was read: look again next time
+        self._seen_mtime = mtime if clean else None  # (None: look again next time)
+        self._looked = self._verified = True
 
-    def _update(self, db: IndexDB, files: dict[str, os.stat_result], now: dict[str, Stamp]) -> None:
+    def _update(self, db: IndexDB, files: dict[str, os.stat_result], now: dict[str, Stamp],
+                folders: dict[str, int] | None) -> None:
         if now == db.stamps():
+            if db.folders() != (folders or {}):
+                with db.writing():
+                    db.set_folders(folders)
             return
         with db.writing():  # one process reads the files; the others wait, then find the rows there
             stored = db.stamps()
             db.put((describe(self.path_of(rel), rel, files[rel]) for rel in now if stored.get(rel) != now[rel]),
                    [rel for rel in stored if rel not in now])
+            db.set_folders(folders)  # the rows match every file while the folders keep these mtimes
+
+    def _fresh(self) -> None:
+        """Before a lookup reads the index: a process's first look takes the index as it is when no
+        folder changed since it was last checked against every file (no walk over 10,000 files; a file
+        edited in place is caught as a candidate, and by `verify` before a miss); later looks re-read
+        only when a folder changed."""
+        if not self._looked:
+            self._looked = True
+            if self._trust_folders():
+                return
+        if self._stale():
+            self.sync()
+
+    def _trust_folders(self) -> bool:
+        if not self.root.is_dir():
+            return False
+        try:
+            folders = self._index().folders()
+        except sqlite3.Error:
+            return False
+        self._folders = set(folders)
+        if not folders or self._dir_mtimes() != folders:
+            return False
+        self._seen_mtime, self._stamps, self._by_key, self._broken = folders, None, {}, None
+        return True
+
+    def verify(self) -> bool:
+        """Check every file against the index, once a process, if the first look trusted the folders;
+        returns whether it did (a lookup about to miss then looks again)."""
+        if self._verified:
+            return False
+        self.sync()
+        return True
 
     def refresh(self) -> list[Entry]:
         """Bring the index up to date with the files; returns the flow files (broken ones included)."""
@@ -301,22 +341,20 @@ class FlowStore:
 
     def entries(self) -> list[Entry]:
         """The flow files (broken ones included, with their error)."""
-        if self._stale():
+        if not self._verified or self._stale():
             self.sync()
         return self._all()
 
     def broken(self) -> list[Entry]:
         """The flow files that are not valid flows, with their error."""
-        if self._stale():
-            self.sync()
+        self._fresh()
         if self._broken is None:
             self._broken = self._index().broken()
         return self._broken
 
     def candidates(self, key: str, url: str) -> list[Entry]:
         """Flows for this task identity whose start URL pattern fits `url` (same origin)."""
-        if self._stale():
-            self.sync()
+        self._fresh()
         found = self._with_key(key)
         if any(self._changed(e) for e in found):  # edited in place: the folder's mtime did not move
             self.sync()
