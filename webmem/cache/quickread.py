@@ -25,7 +25,11 @@ _NOT_PLAIN = ("&", "*", "!", "\n%")
 # readers disagree on where some of them may stand
 _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u2030-\u205e\u2060-\u2fff"
                             "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-_DATELIKE = re.compile(r"\d{4}-\d")  # how every date and time the loader reads starts
+# a plain scalar that starts like a date or time (all the loader reads start \d{4}-\d), or is `=`
+_ODD_SCALAR = re.compile(r"[\s\[{,](?:\d{4}-\d|=(?=[\s\]},:]|$))")
+# an empty key (`: x`) or an explicit one (`? x`): the readers make different keys of them
+_EMPTY_KEY = re.compile(r"(?:^|\n|[:?-][ \t])[ \t]*(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
+_CONTENT_COLUMN = re.compile(r"^ *(?:- +)*", re.MULTILINE)
 # numbers the readers take differently: with `_` (`_1`, `1_000`, `5e6_`, `0o_`), or 0X / 0O / 0B in capitals
 _ODD_NUMBER = re.compile(r"[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])")
 _NUMBER_START = re.compile(r"[\s\[{,][-+]?[\d._]")  # where a token that may be a number starts
@@ -94,36 +98,25 @@ def _block_or_odd_flow(text: str) -> bool:
 
 
 def _plain(doc: dict[str, Any], text: str) -> bool:
-    """Nested no deeper than the loader allows (counted the same way, from 1 for the top mapping), keys
-    that are text, no `=` or `<<` (YAML 1.1's value and merge keys, which the loader refuses), and no
-    date or time the readers could take differently: the loader reads some forms as dates that this
-    reader reads as text and the other way round, so a value that looks like one is read here only where
-    it is quoted (text in both)."""
-    depth, level = 0, [doc]
+    """No date or time the readers could take differently (the loader reads some forms as dates that this
+    reader reads as text and the other way round: a value that looks like one is read here only quoted),
+    no plain `=` or `<<` (YAML 1.1's value and merge keys, which the loader refuses), no empty or explicit
+    key, and
+    nesting no deeper than the loader allows."""
+    if "<<" in text or _ODD_SCALAR.search(text) or _ODD_SCALAR.match(" " + text[:16]) or _EMPTY_KEY.search(text):
+        return False
+    # each level of block nesting moves a line's content right by one column or more, or (a sequence as a
+    # mapping's value) by none, then by two: the deepest content column bounds the depth
+    if 2 * max(len(m.group()) for m in _CONTENT_COLUMN.finditer(text)) + 3 <= MAX_FLOW_DEPTH:
+        return True
+    return _depth(doc) <= MAX_FLOW_DEPTH
+
+
+def _depth(doc: dict[str, Any]) -> int:
+    """How deep lists and mappings nest (the loader counts the same way, from 1 for the top mapping)."""
+    depth, level = 0, list[Any]([doc])
     while level:
         depth += 1
-        if depth > MAX_FLOW_DEPTH:
-            return False
-        deeper: list[Any] = []
-        for node in level:
-            if isinstance(node, dict):
-                if not all(isinstance(k, str) for k in node):
-                    return False
-                items: Any = (x for kv in node.items() for x in kv)
-            else:
-                items = node
-            for item in items:
-                if isinstance(item, dict | list):
-                    deeper.append(item)
-                elif isinstance(item, str) and (item in ("=", "<<") or _DATELIKE.match(item)) \
-                        and not _quoted(item, text):
-                    return False
-        level = deeper
-    return True
-
-
-def _quoted(value: str, text: str) -> bool:
-    """Whether every place `value` stands in the text opens with a quote (and there is one: a value the
-    reader put together, folded or unescaped, is not taken as quoted)."""
-    found = text.count(value)
-    return found > 0 and found == text.count(f"'{value}") + text.count(f'"{value}')
+        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(c, dict | list)]
+    return depth
