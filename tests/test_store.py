@@ -327,6 +327,7 @@ def test_a_new_process_trusts_the_folders_but_checks_every_file_before_a_miss(tm
     in place (no folder's mtime moves) to another task is still found: before a miss, every file is checked."""
     flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
     flowfile.save_flow(customer(name="b", task="Delete a customer"), tmp_path / "b.yaml")
+    os.utime(tmp_path, (time.time() - 10, time.time() - 10))  # (a folder changed this instant is not trusted)
     FlowStore(tmp_path).refresh()
     fresh = FlowStore(tmp_path)
     assert [e.path for e in fresh.candidates(task_key(customer().task), URL)] == ["a.yaml"]

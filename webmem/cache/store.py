@@ -266,7 +266,8 @@ class FlowStore:
         started = time.time_ns()
         files, self._folders = self.walk()
         mtime = self._dir_mtimes()
-        clean = all(m < started for m in mtime.values())  # else a folder changed while it was read
+        # else a folder changed while it was read (file times come from a coarse clock: a margin)
+        clean = all(m < started - 50_000_000 for m in mtime.values())
         now = {rel: stamp_of(st) for rel, st in files.items()}
         db = self._index()
         try:
