@@ -25,14 +25,15 @@ _NOT_PLAIN = ("&", "*", "!", "\n%")
 # readers disagree on where some of them may stand
 _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u2030-\u205e\u2060-\u2fff"
                             "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-# a plain scalar that starts like a date or time (all the loader reads start \d{4}-\d), or is `=`
-_ODD_SCALAR = re.compile(r"[\s\[{,](?:\d{4}-\d|=(?=[\s\]},:]|$))")
-# an empty key (`: x`) or an explicit one (`? x`): the readers make different keys of them
-_EMPTY_KEY = re.compile(r"(?:^|\n|[:?-][ \t])[ \t]*(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
+# an empty key (`: x`) or an explicit one (`? x`), first on a line or after another indicator: the
+# readers make different keys of them
+_EMPTY_KEY = re.compile(r"\n[ \t]*(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
+_EMPTY_KEY_AFTER = re.compile(r"[:?-][ \t]+(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
 _CONTENT_COLUMN = re.compile(r"^ *(?:- +)*", re.MULTILINE)
-# numbers the readers take differently: with `_` (`_1`, `1_000`, `5e6_`, `0o_`), or 0X / 0O / 0B in capitals
-_ODD_NUMBER = re.compile(r"[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])")
-_NUMBER_START = re.compile(r"[\s\[{,][-+]?[\d._]")  # where a token that may be a number starts
+# a plain scalar the readers take differently: a number with `_` (`_1`, `1_000`, `5e6_`, `0o_`) or with
+# 0X / 0O / 0B in capitals; one that starts like a date or time (all the loader reads start \d{4}-\d: the
+# readers disagree on some forms); `=` (YAML 1.1's value key, which the loader refuses)
+_ODD_SCALAR = re.compile(r"[\s\[{,](?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
 # a block scalar's indicator (| or >, then the line's end): the readers disagree on some of their line ends
 _BLOCK = re.compile(r"[|>](?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")
 # a flow collection ([a, b] or {k: v}): read here only when it closes on its line and holds only safe
@@ -64,18 +65,13 @@ def plain_data(text: str) -> dict[str, Any] | None:
     same keys and values of the same types), else None."""
     if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
         return None
-    if _ODD_CHARACTER.search(text) or _odd_number(text) or _block_or_odd_flow(text):
+    if _ODD_CHARACTER.search(text) or _ODD_SCALAR.search(" " + text) or _block_or_odd_flow(text):
         return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError):
         return None
     return doc if isinstance(doc, dict) and _plain(doc, text) else None
-
-
-def _odd_number(text: str) -> bool:
-    return _ODD_NUMBER.match(text) is not None or any(
-        _ODD_NUMBER.match(text, m.start() + 1) for m in _NUMBER_START.finditer(text))
 
 
 def _opens(text: str, at: int) -> bool:
@@ -103,7 +99,7 @@ def _plain(doc: dict[str, Any], text: str) -> bool:
     no plain `=` or `<<` (YAML 1.1's value and merge keys, which the loader refuses), no empty or explicit
     key, and
     nesting no deeper than the loader allows."""
-    if "<<" in text or _ODD_SCALAR.search(text) or _ODD_SCALAR.match(" " + text[:16]) or _EMPTY_KEY.search(text):
+    if "<<" in text or _EMPTY_KEY.search("\n" + text) or _EMPTY_KEY_AFTER.search(text):
         return False
     # each level of block nesting moves a line's content right by one column or more, or (a sequence as a
     # mapping's value) by none, then by two: the deepest content column bounds the depth
