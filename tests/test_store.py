@@ -368,3 +368,20 @@ def test_processes_indexing_one_store_at_once(tmp_path: Path) -> None:
     store = FlowStore(tmp_path)
     assert len(store.refresh()) == 300
     assert store.candidates(task_key("Create 7 customer with the given name, email and plan"), URL)[0].path == "f7.yaml"
+
+
+def test_a_store_answers_from_several_threads(tmp_path: Path) -> None:
+    """A server (MCP) opens the store in one thread and answers in others."""
+    import threading
+
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    store = FlowStore(tmp_path)
+    store.refresh()
+    found: list[int] = []
+    threads = [threading.Thread(target=lambda: found.append(len(store.candidates(task_key(customer().task), URL)
+                                                                 + store.entries()))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert found == [2, 2, 2, 2]

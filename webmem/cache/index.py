@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,14 +44,16 @@ def _create(conn: sqlite3.Connection) -> None:
 
 
 class IndexDB:
-    """Rows of entries. `path` None: in memory (a store that cannot be written)."""
+    """Rows of entries. `path` None: in memory (a store that cannot be written). One connection, used
+    by one thread at a time (a server answers from several)."""
 
     def __init__(self, path: Path | None, timeout: float = 60.0):
+        self.lock = threading.RLock()
         self.path = path
         self.conn = self._open(path, timeout) if path is not None else None
         if self.conn is None:
             self.path = None
-            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+            self.conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             _create(self.conn)
 
     @staticmethod
@@ -60,7 +63,7 @@ class IndexDB:
         for attempt in range(2):
             conn = None
             try:
-                conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+                conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
                 conn.execute("PRAGMA synchronous=NORMAL")  # a cache: a crash may lose the last rows, never break it
                 if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
@@ -97,17 +100,21 @@ class IndexDB:
 
     def close(self) -> None:
         assert self.conn is not None
-        self.conn.close()
+        with self.lock:
+            self.conn.close()
 
     def stamps(self) -> dict[str, Stamp]:
         """Every file the index holds, with its (mtime, size, ctime) as read."""
         assert self.conn is not None
-        return {p: (m, s, c) for p, m, s, c in self.conn.execute("SELECT path, mtime_ns, size, ctime_ns FROM entries")}
+        with self.lock:
+            rows = self.conn.execute("SELECT path, mtime_ns, size, ctime_ns FROM entries").fetchall()
+        return {p: (m, s, c) for p, m, s, c in rows}
 
     def folders(self) -> dict[str, int]:
         """The store's folders and their mtimes when the rows were last checked against every file."""
         assert self.conn is not None
-        row = self.conn.execute("SELECT value FROM meta WHERE name = 'folders'").fetchone()
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE name = 'folders'").fetchone()
         try:
             found = json.loads(row[0]) if row else {}
         except ValueError:
@@ -127,7 +134,9 @@ class IndexDB:
         from webmem.cache.store import Entry
 
         assert self.conn is not None
-        return [Entry.model_validate_json(data) for (data,) in self.conn.execute(sql, args)]
+        with self.lock:
+            rows = self.conn.execute(sql, args).fetchall()
+        return [Entry.model_validate_json(data) for (data,) in rows]
 
     def with_key(self, key: str) -> list[Entry]:
         """The usable flows of one task identity."""
@@ -143,7 +152,7 @@ class IndexDB:
     def writing(self) -> Iterator[None]:
         """One writer at a time, across processes: the others wait (readers do not)."""
         assert self.conn is not None
-        with _immediate(self.conn):
+        with self.lock, _immediate(self.conn):
             yield
 
     def put(self, entries: Iterable[Entry], gone: Iterable[str]) -> None:
