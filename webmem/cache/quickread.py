@@ -3,9 +3,11 @@
 The flow loader (`flowfile.load_flow`) builds its data in Python and takes milliseconds a file; a store of
 10,000 flows would take a minute to index. Here a YAML 1.2 reader written in Rust reads the file, and the
 same pydantic model validates it. Only a plain file is read this way: no anchor, alias, tag, directive or
-byte order mark (the loader refuses or reads those its own way), nesting no deeper than the loader allows.
-Anything else, and any file this reader or the model refuses, is left to the loader, which says what is
-wrong in its usual words: the index never holds an error or a flow that the loader would not give.
+byte order mark (the loader refuses or reads those its own way), nesting no deeper than the loader allows,
+and none of the forms the two readers were found to take differently (below; tests/test_store.py fuzzes
+them against the loader): the flows webmem writes are plain. Anything else, and any file this reader or
+the model refuses, is left to the loader, which says what is wrong in its usual words: the index never
+holds an error or a flow that the loader would not give.
 """
 
 from __future__ import annotations
