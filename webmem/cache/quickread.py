@@ -37,10 +37,10 @@ _CONTENT_COLUMN = re.compile(r"^ *(?:- +)*", re.MULTILINE)
 # readers disagree on some forms); `=` (YAML 1.1's value key, which the loader refuses)
 _ODD_SCALAR = re.compile(r"[\s\[{,](?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
 # a block scalar's indicator (| or >, then the line's end): the readers disagree on some of their line ends
-_BLOCK = re.compile(r"[|>](?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")
+_BLOCK = re.compile(r"[|>](?<=\s.)(?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")  # (after a space: see _FLOW)
 # a flow collection ([a, b] or {k: v}): read here only when it closes on its line and holds only safe
 # plain scalars, with no `:` but a key's `: ` (the readers disagree on colons and indicators in flows)
-_FLOW = re.compile(r"[\[{]")
+_FLOW = re.compile(r"[\[{](?<=\s.)")  # where a value may start: after a space (the text is read with one before)
 _SAFE = r"[^\s:\[\]{}#'\"?|>\\!&*%@`,-][^:\[\]{}#'\"?|>\\!&*%@`,]*"  # a plain scalar in a flow, safely
 _FLOW_OK = re.compile(rf"[ ]*(?:{_SAFE}(?:: {_SAFE})?(?:, {_SAFE}(?:: {_SAFE})?)*)?[\]}}]")
 
@@ -85,6 +85,7 @@ def _opens(text: str, at: int) -> bool:
 
 
 def _block_or_odd_flow(text: str) -> bool:
+    text = "\n" + text
     if any(_opens(text, m.start()) for m in _BLOCK.finditer(text)):
         return True
     for m in _FLOW.finditer(text):
