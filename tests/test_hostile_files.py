@@ -144,12 +144,12 @@ def test_binary_index_is_rebuilt(webmem_cli, tmp_path: Path) -> None:
     store.mkdir()
     (store / "sign-in.yaml").write_text((FLOWS / "sign-in.yaml").read_text())
     assert webmem_cli("list", "--store", str(store)).returncode == 0
-    index = store / ".webmem" / "index.json"
+    index = store / ".webmem" / "index.sqlite"
     index.write_bytes(b"\xff\xfe\x00\x81binary" * 100)
     proc = webmem_cli("list", "--store", str(store))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "sign-in.yaml" in proc.stdout
-    assert json.loads(index.read_text())["entries"]
+    assert index.read_bytes().startswith(b"SQLite format 3\x00")
 
 
 @pytest.mark.parametrize("data,needle", [

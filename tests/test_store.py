@@ -3,7 +3,7 @@ signature then track record, quarantine, and a store that survives a process kil
 
 from __future__ import annotations
 
-import json
+import gc
 import os
 import signal
 import subprocess
@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from webmem.cache import stats
 from webmem.cache.memory import Lookup, Memory
-from webmem.cache.store import FlowStore, task_key, task_template
+from webmem.cache.quickread import plain_data, quick_flow
+from webmem.cache.store import FlowStore, task_key, task_template, text_digest
 from webmem.errors import WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
@@ -80,10 +83,15 @@ def test_index_is_rebuilt_from_the_files(tmp_path: Path) -> None:
     assert store.candidates(entry.key, "http://127.0.0.1:8000/customers") == []
     assert store.candidates(entry.key, "http://127.0.0.1:9999/customers/new") == []  # another origin
 
-    index = tmp_path / ".webmem" / "index.json"
-    index.write_text("{ not json")  # a damaged index is only a cache
-    assert [e.path for e in FlowStore(tmp_path).refresh()] == ["a.yaml"]
-    assert json.loads(index.read_text())["entries"][0]["path"] == "a.yaml"
+    index = tmp_path / ".webmem" / "index.sqlite"
+    for damage in (b"{ not json", b"SQLite format 3\x00" + b"\xff" * 200):  # a damaged index is only a cache
+        del store  # (its connection closed: damage while another process has it open is read through the WAL)
+        gc.collect()
+        index.write_bytes(damage)
+        store = FlowStore(tmp_path)
+        assert [e.path for e in store.refresh()] == ["a.yaml"]
+        assert [e.path for e in FlowStore(tmp_path).refresh()] == ["a.yaml"]  # read back from the rebuilt index
+        assert index.read_bytes().startswith(b"SQLite format 3\x00") and index.read_bytes() != damage
 
     # a file edited in place (the folder's mtime does not move) is re-read at lookup
     path = tmp_path / "a.yaml"
@@ -216,3 +224,164 @@ def test_a_flow_file_that_cannot_be_indexed_is_listed_as_broken(tmp_path: Path) 
     path.write_text(path.read_text().replace("http://127.0.0.1/x", "http://[broken/x"))
     [entry] = FlowStore(tmp_path).refresh()
     assert entry.error and "step 1 (goto)" in entry.error
+
+
+# ---- reading flows fast for the index -------------------------------------------------------------
+
+ODD_SCALARS = ["yes", "No", "on", "~", "null", "NULL", "Null", "0x1F", "0o17", "017", "1_000", "+12", "1e3", "-.5",
+               ".inf", "-.Inf", ".NaN", "12:30:00", "2026-12-01", "2001-12-14t21:59:43.10-05:00", "2026-12-01 10:00",
+               "'quoted'", '"a\\tb\\u00e9"', "true", "True", "FALSE", "0", "-0", "0.0", "1.", "=", "<<", "- x",
+               "[a, b]", "{a: 1}", "|\n    two\n    lines", ">-\n    folded\n    text", "a # comment", "'it''s'",
+               "\"\"", "''"]
+
+
+def agree(text: str) -> None:
+    """The fast read gives the loader's flow, or leaves the file to the loader (never another flow)."""
+    quick = quick_flow(text.encode("utf-8"))
+    try:
+        loaded = flowfile.parse_flow(text, round_trip=False)[0]
+    except WebmemError:
+        assert quick is None, text
+        return
+    assert quick is None or quick.model_dump_json() == loaded.model_dump_json(), text
+
+
+def test_the_fast_read_agrees_with_the_loader() -> None:
+    for path in sorted(FLOWS.glob("*.yaml")):
+        text = path.read_text()
+        agree(text)
+        assert quick_flow(text.encode()) is not None, path  # the flows webmem writes take the fast way
+    text = (FLOWS / "create-customer.yaml").read_text()
+    for scalar in ODD_SCALARS:  # the scalars YAML readers tend to disagree on, where the index reads them
+        agree(text.replace("    default: pro\n", f"    default: {scalar}\n"))
+        agree(text.replace("task: Create a customer with the given name, email and plan", f"task: {scalar}"))
+        agree(text.replace("base_url: http://127.0.0.1:8000", f"base_url: {scalar}"))
+        agree(text.replace("  - goto: /customers/new", f"  - goto: {scalar}"))
+        agree(text.replace("        - button|save customer|button|", f"        - {scalar}"))
+    # not plain: anchors, aliases, tags, directives, a BOM, two documents, tabs, nesting, duplicate keys
+    for odd in ("webmem: 1\nname: &n x\ntask: *n\nsteps: [{goto: /}]\n", "%YAML 1.1\n---\n" + text, "\ufeff" + text,
+                text + "---\nwebmem: 1\n", text.replace("name: create-customer", "name: !!str create-customer"),
+                text.replace("  full_name:", "\tfull_name:"), text + "x: " + "[" * 40 + "]" * 40 + "\n",
+                text.replace("name: create-customer\n", "name: a\nname: b\n")):
+        agree(odd)
+
+
+@settings(max_examples=80, deadline=2000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.sampled_from(["    default: pro\n", "task: Create a customer with the given name, email and plan\n",
+                        "        - button|save customer|button|\n", "  - goto: /customers/new\n"]),
+       st.text(alphabet="&*!|>-[]{}:,.~0123456789eEoxX_+ \n\tab'\"#%@`?\\", max_size=30))
+def test_the_fast_read_agrees_with_the_loader_on_punctuation(line: str, junk: str) -> None:
+    text = (FLOWS / "create-customer.yaml").read_text()
+    head = line[: line.index(":") + 2] if not line.lstrip().startswith("-") else line[: line.index("-") + 2]
+    agree(text.replace(line, head + junk + "\n"))
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.text(alphabet="ab01.:-_ \n\t\r\x0b\u2028\u00e9'\"\\#|>[]{},?~=<eExXoO", max_size=40))
+def test_plain_yaml_reads_the_same_either_way(text: str) -> None:
+    from ruamel.yaml import YAML
+
+    doc = plain_data("a: 1\n" + text)
+    if doc is not None:
+        assert repr(doc).replace("nan", "") == repr(YAML(typ="safe").load("a: 1\n" + text)).replace("nan", "")
+
+
+def test_a_flow_the_fast_read_leaves_is_indexed_by_the_loader(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a", task="Create a customer & say hi!"), tmp_path / "a.yaml")
+    (tmp_path / "b.yaml").write_text("webmem: 1\nname: &n b\ntask: *n\nsteps:\n  - goto: /x\n")
+    entries = {e.path: e for e in FlowStore(tmp_path).refresh()}
+    assert entries["a.yaml"].error is None and entries["a.yaml"].key == "create a customer say hi"
+    assert entries["a.yaml"].digest == text_digest((tmp_path / "a.yaml").read_text())
+    assert "anchors and aliases" in (entries["b.yaml"].error or "")
+
+
+def test_a_file_put_back_with_its_old_mtime_is_read_again(tmp_path: Path) -> None:
+    """Never a stale flow: a file replaced in place or by rename, of the same size, with its old mtime put
+    back (cp -p, rsync -a, an editor that keeps times), is read again at the next lookup."""
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "a.yaml"
+    flowfile.save_flow(customer(name="a"), path)
+    store = FlowStore(tmp_path)
+    [entry] = store.candidates(task_key(customer().task), URL)
+    assert entry.path == "sub/a.yaml"
+    st_before = path.stat()
+    text = path.read_text()
+    edited = text.replace("/customers/new", "/customers/old")  # same size
+    assert len(edited) == len(text)
+    path.write_text(edited)  # in place: no folder's mtime moves
+    os.utime(path, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
+    assert store.candidates(task_key(customer().task), URL) == []
+    [moved] = store.candidates(task_key(customer().task), "http://127.0.0.1:8000/customers/old")
+    assert moved.digest != entry.digest
+    # by rename, with the old mtime: the folder's mtime moves, and a new process sees it too
+    tmp = tmp_path / "sub" / ".a.tmp"
+    tmp.write_text(text)
+    os.utime(tmp, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
+    os.replace(tmp, path)
+    for s in (store, FlowStore(tmp_path)):
+        assert [e.digest for e in s.candidates(task_key(customer().task), URL)] == [entry.digest]
+
+
+def test_a_new_process_trusts_the_folders_but_checks_every_file_before_a_miss(tmp_path: Path) -> None:
+    """A new process opens the index without a walk over every file when no folder changed; a file edited
+    in place (no folder's mtime moves) to another task is still found: before a miss, every file is checked."""
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    flowfile.save_flow(customer(name="b", task="Delete a customer"), tmp_path / "b.yaml")
+    os.utime(tmp_path, (time.time() - 10, time.time() - 10))  # (a folder changed this instant is not trusted)
+    FlowStore(tmp_path).refresh()
+    fresh = FlowStore(tmp_path)
+    assert [e.path for e in fresh.candidates(task_key(customer().task), URL)] == ["a.yaml"]
+    assert not fresh._verified  # the folders were trusted: no file was read or stat'ed but the candidate
+
+    path = tmp_path / "b.yaml"
+    path.write_text(path.read_text().replace("task: Delete a customer", "task: Archive a customer"))
+    memory = Memory(tmp_path, agent="heuristic")
+    look = memory.lookup("Archive a customer", {"full_name": "x", "email": "y"}, URL, sig_of(customer()))
+    assert look.pick is not None and look.pick.entry.path == "b.yaml"
+    # and broken in place: said so before the miss
+    path.write_text("webmem: 1\nname: b\ntask: Archive a customer\nsteps: 3\n")
+    look = Memory(tmp_path, agent="heuristic").lookup("Archive a customer", {}, URL, sig_of(customer()))
+    assert look.pick is None and any("b.yaml is not a valid flow file" in n for n in look.notes)
+
+
+CONCURRENT_SYNC = """
+import sys
+from pathlib import Path
+from webmem.cache.store import FlowStore
+store = FlowStore(Path(sys.argv[1]))
+print(sorted((e.path, e.key, e.digest) for e in store.refresh() if e.error is None).__len__())
+"""
+
+
+def test_processes_indexing_one_store_at_once(tmp_path: Path) -> None:
+    """Batch workers open one store together: each gets the whole index, one of them reads the files
+    while the others wait, and the index holds every file once."""
+    text = (FLOWS / "create-customer.yaml").read_text()
+    for i in range(300):
+        (tmp_path / f"f{i}.yaml").write_text(text.replace("task: Create a customer", f"task: Create {i} customer"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_SYNC, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env) for _ in range(3)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == b"300", err.decode()
+    store = FlowStore(tmp_path)
+    assert len(store.refresh()) == 300
+    assert store.candidates(task_key("Create 7 customer with the given name, email and plan"), URL)[0].path == "f7.yaml"
+
+
+def test_a_store_answers_from_several_threads(tmp_path: Path) -> None:
+    """A server (MCP) opens the store in one thread and answers in others."""
+    import threading
+
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    store = FlowStore(tmp_path)
+    store.refresh()
+    found: list[int] = []
+    threads = [threading.Thread(target=lambda: found.append(len(store.candidates(task_key(customer().task), URL)
+                                                                 + store.entries()))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert found == [2, 2, 2, 2]

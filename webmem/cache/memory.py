@@ -183,13 +183,19 @@ class Memory:
         page with this signature: the most similar start page state, then the best track record.
         Quarantined flows are skipped and reported. A page that is not at least similar to a flow's start
         page is a miss (the agent learns it), never a guess that healing would have to rescue."""
+        look = self._look(task, inputs, url, page_signature)
+        if look.pick is None and self.store.verify():  # a miss costs a learning: first, no file edited in place
+            look = self._look(task, inputs, url, page_signature)  # was missed
+        return look
+
+    def _look(self, task: str, inputs: Mapping[str, Any], url: str, page_signature: Signature) -> Lookup:
         look = Lookup()
-        record = stats.load(self.store.root)
-        for e in self.store.entries():  # a broken file may be this task's flow: say so, or it is learned twice
-            if e.error:
-                look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
+        record = stats.snapshot(self.store.root)  # (not changed here: the picks share it)
+        candidates = self.store.candidates(task_key(task_template(task, inputs)), url)  # (may re-read the files)
+        for e in self.store.broken():  # a broken file may be this task's flow: say so, or it is learned twice
+            look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []
-        for e in self.store.candidates(task_key(task_template(task, inputs)), url):
+        for e in candidates:
             known = e.signature is not None and signature.comparable(e.signature, page_signature)
             sim = signature.similarity(e.signature, page_signature) if known else signature.SIMILAR  # type: ignore[arg-type]
             fs = record.flows.get(e.path) or stats.FlowStats()

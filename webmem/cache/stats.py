@@ -116,6 +116,26 @@ def load(root: Path) -> StoreStats:
                          "move the file away to start counting afresh") from None
 
 
+_SNAPSHOTS: dict[Path, tuple[tuple[int, int, int, int], StoreStats]] = {}
+
+
+def snapshot(root: Path) -> StoreStats:
+    """The statistics as they are, to read and not to change: parsed again only when the file changed
+    (every write is a rename), so a process that looks up often reads a large file once per change."""
+    path = stats_path(root)
+    try:
+        st = path.stat()
+    except OSError:
+        return load(root)  # missing: empty; unreadable: the error
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+    cached = _SNAPSHOTS.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    record = load(root)  # (changed since the stat: cached under the old stamp, so read again next time)
+    _SNAPSHOTS[path] = (stamp, record)
+    return record
+
+
 @contextmanager
 def updating(root: Path) -> Iterator[StoreStats]:
     """Read, change and write the statistics under the store's stats lock."""

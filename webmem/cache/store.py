@@ -15,22 +15,22 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from webmem.cache.index import IndexDB, Stamp
+from webmem.cache.quickread import quick_flow
 from webmem.errors import FlowFormatError, StoreError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, placeholders
 from webmem.flow.model import Signature, slug
 from webmem.flow.urlpattern import matches, origin_of
-
-INDEX_VERSION = 1
-
 
 # ---- task identity ------------------------------------------------------------------------------
 
@@ -77,6 +77,7 @@ class Entry(BaseModel):
     path: str = Field(description="relative to the store")
     mtime_ns: int
     size: int
+    ctime_ns: int = 0
     digest: str = Field(description="sha256 of the file's text: what quarantine and stats refer to")
     name: str = ""
     task: str = ""
@@ -90,6 +91,11 @@ class Entry(BaseModel):
     error: str | None = Field(None, description="why the file is not a usable flow")
     other: bool = Field(False, description="a YAML file that is no flow (remembered so it is not re-read)")
 
+    @property
+    def usable(self) -> bool:
+        """A flow a lookup may pick (not broken, not some other YAML file)."""
+        return self.error is None and not self.other
+
     def accepts(self, values: Mapping[str, Any]) -> bool:
         """Whether a run with these inputs fits the flow: the same keys (required ones given), and for an
         input no step uses, the value it was learned with (another value would need another click)."""
@@ -98,24 +104,28 @@ class Entry(BaseModel):
         return all(str(values[k]).strip().lower() == v.strip().lower() for k, v in self.fixed.items() if k in values)
 
 
-class Index(BaseModel):
-    version: int = INDEX_VERSION
-    entries: list[Entry] = Field(default_factory=list)
-
-
 def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     """Read one flow file into an index entry (a broken file becomes an entry with an error)."""
-    entry = Entry(path=rel, mtime_ns=stat.st_mtime_ns, size=stat.st_size, digest="")
+    entry = Entry(path=rel, mtime_ns=stat.st_mtime_ns, size=stat.st_size, ctime_ns=stat.st_ctime_ns, digest="")
     if not flowfile.is_flow_file(path):
         entry.other = True
         return entry
     try:
-        ff = flowfile.load_flow(path, round_trip=False)
-    except FlowFormatError as exc:
-        entry.error = "; ".join(exc.problems)
-        return entry
-    entry.digest = text_digest(ff.text)
-    flow = ff.flow
+        with path.open("rb") as fh:
+            data = fh.read(flowfile.MAX_FLOW_BYTES + 1)
+    except OSError:
+        data = b""  # the loader says why
+    flow = quick_flow(data) if data else None
+    if flow is not None:
+        entry.digest = hashlib.sha256(data).hexdigest()[:16]  # = text_digest of the text it decodes to
+    else:  # not plain YAML, or broken: the loader reads it and names the problem
+        try:
+            ff = flowfile.load_flow(path, round_trip=False)
+        except FlowFormatError as exc:
+            entry.error = "; ".join(exc.problems)
+            return entry
+        entry.digest = text_digest(ff.text)
+        flow = ff.flow
     entry.name, entry.task, entry.key = flow.name, flow.task, task_key(flow.task)
     try:
         start = start_of(flow)
@@ -148,16 +158,23 @@ def start_of(flow: Flow) -> tuple[str | None, str, Signature | None] | None:
 
 
 class FlowStore:
-    """A folder of flow files and its index. Lookups refresh the index cheaply: the folders'
-    modification times say whether files came or went (every webmem write is a rename), and the few
-    candidate files of a lookup are re-checked each time."""
+    """A folder of flow files and its index (`.webmem/index.sqlite`, see webmem.cache.index).
+
+    A process brings the index up to date once (`sync`: the folders are walked and each file's (mtime,
+    size, ctime) compared with what the index read; only new and changed files are read), then trusts the
+    folders' modification times for files that came or went (every webmem write is a rename), and
+    re-checks the few candidate files of each lookup (a file edited in place moves no folder's mtime)."""
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         self.meta = self.root / flowfile.LOCAL_DIR
-        self.index_path = self.meta / "index.json"
-        self._entries: dict[str, Entry] = {}
-        self._by_key: dict[str, list[Entry]] = {}
+        self.index_path = self.meta / "index.sqlite"
+        self._db: IndexDB | None = None
+        self._stamps: dict[str, Stamp] | None = None  # the files as the last sync found them
+        self._looked = False  # whether this process has read the index yet
+        self._verified = False  # whether every file was checked against the index in this process
+        self._by_key: dict[str, list[Entry]] = {}  # rows read from the index since
+        self._broken: list[Entry] | None = None
         self._seen_mtime: dict[str, int] | None = None
         self._folders: set[str] = set()
 
@@ -170,20 +187,30 @@ class FlowStore:
         except OSError as exc:
             raise StoreError(f"{self.root}: cannot create the flow store: {exc}") from None
 
-    def scan(self) -> tuple[list[tuple[Path, str]], set[str]]:
-        """The candidate flow files (path, path relative to the store) and the folders they are in;
-        hidden folders (like .webmem) and NAME.data.yaml files are left out."""
-        files: list[tuple[Path, str]] = []
+    def walk(self) -> tuple[dict[str, os.stat_result], set[str]]:
+        """The candidate flow files (path relative to the store -> its stat) and the folders they are in;
+        hidden folders (like .webmem) and NAME.data.yaml files are left out, links to folders not followed."""
+        files: dict[str, os.stat_result] = {}
         folders: set[str] = {"."}
-        if not self.root.is_dir():
-            return files, folders
-        for folder, dirs, names in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            folders.add(Path(folder).relative_to(self.root).as_posix())
-            for name in sorted(names):
-                if not name.startswith(".") and flowfile.is_flow_name(name):
-                    path = Path(folder) / name
-                    files.append((path, path.relative_to(self.root).as_posix()))
+        todo = [(str(self.root), "")]
+        while todo:
+            folder, prefix = todo.pop()
+            try:
+                listing = os.scandir(folder)
+            except OSError:
+                continue
+            with listing:
+                for d in listing:
+                    if d.name.startswith("."):
+                        continue
+                    try:
+                        if d.is_dir(follow_symlinks=False):
+                            folders.add(prefix + d.name)
+                            todo.append((d.path, f"{prefix}{d.name}/"))
+                        elif flowfile.is_flow_name(d.name) and d.is_file():
+                            files[prefix + d.name] = d.stat()
+                    except OSError:  # gone since the listing
+                        continue
         return files, folders
 
     def path_of(self, rel: str) -> Path:
@@ -207,6 +234,21 @@ class FlowStore:
 
     # ---- the index ------------------------------------------------------------------------------
 
+    def _index(self) -> IndexDB:
+        if self._db is not None:
+            return self._db
+        if not self.root.is_dir():
+            return IndexDB(None)  # nothing to index yet; made on disk once the store exists
+        try:
+            self.ensure()
+        except StoreError:
+            self._db = IndexDB(None)  # a store that cannot be written is indexed in memory
+            return self._db
+        with contextlib.suppress(OSError):
+            (self.meta / "index.json").unlink()  # the index of earlier versions
+        self._db = IndexDB(self.index_path)
+        return self._db
+
     def _dir_mtimes(self) -> dict[str, int]:
         """The modification times of the store's folders: a flow added, removed or renamed (every webmem
         write is a rename) changes its folder's."""
@@ -219,78 +261,118 @@ class FlowStore:
     def _stale(self) -> bool:
         return self._seen_mtime is None or self._dir_mtimes() != self._seen_mtime
 
-    def _load_index(self) -> dict[str, Entry]:
+    def sync(self) -> None:
+        """Bring the index up to date with the files: read the new and changed ones, forget the removed."""
+        started = time.time_ns()
+        files, self._folders = self.walk()
+        mtime = self._dir_mtimes()
+        # else a folder changed while it was read (file times come from a coarse clock: a margin)
+        clean = all(m < started - 50_000_000 for m in mtime.values())
+        now = {rel: stamp_of(st) for rel, st in files.items()}
+        db = self._index()
         try:
-            index = Index.model_validate_json(self.index_path.read_bytes())
-        except (OSError, ValidationError, ValueError):
-            return {}  # missing or unreadable: rebuilt from the files
-        if index.version != INDEX_VERSION:
-            return {}
-        return {e.path: e for e in index.entries}
+            self._update(db, files, now, mtime if clean else None)
+        except sqlite3.OperationalError:  # waited too long for another writer, or the disk refused: in memory
+            self._db = db = IndexDB(None)
+            self._update(db, files, now, None)
+        except sqlite3.DatabaseError:  # damaged where opening it did not look: made afresh
+            db.close()
+            IndexDB.remove(self.index_path)
+            self._db = db = IndexDB(self.index_path)
+            self._update(db, files, now, mtime if clean else None)
+        if now != self._stamps:
+            self._by_key, self._broken = {}, None
+        self._stamps = now
+        self._seen_mtime = mtime if clean else None  # (None: look again next time)
+        self._looked = self._verified = True
+
+    def _update(self, db: IndexDB, files: dict[str, os.stat_result], now: dict[str, Stamp],
+                folders: dict[str, int] | None) -> None:
+        if now == db.stamps():
+            if db.folders() != (folders or {}):
+                with db.writing():
+                    db.set_folders(folders)
+            return
+        with db.writing():  # one process reads the files; the others wait, then find the rows there
+            stored = db.stamps()
+            db.put((describe(self.path_of(rel), rel, files[rel]) for rel in now if stored.get(rel) != now[rel]),
+                   [rel for rel in stored if rel not in now])
+            db.set_folders(folders)  # the rows match every file while the folders keep these mtimes
+
+    def _fresh(self) -> None:
+        """Before a lookup reads the index: a process's first look takes the index as it is when no
+        folder changed since it was last checked against every file (no walk over 10,000 files; a file
+        edited in place is caught as a candidate, and by `verify` before a miss); later looks re-read
+        only when a folder changed."""
+        if not self._looked:
+            self._looked = True
+            if self._trust_folders():
+                return
+        if self._stale():
+            self.sync()
+
+    def _trust_folders(self) -> bool:
+        if not self.root.is_dir():
+            return False
+        try:
+            folders = self._index().folders()
+        except sqlite3.Error:
+            return False
+        self._folders = set(folders)
+        if not folders or self._dir_mtimes() != folders:
+            return False
+        self._seen_mtime, self._stamps, self._by_key, self._broken = folders, None, {}, None
+        return True
+
+    def verify(self) -> bool:
+        """Check every file against the index, once a process, if the first look trusted the folders;
+        returns whether it did (a lookup about to miss then looks again)."""
+        if self._verified:
+            return False
+        self.sync()
+        return True
 
     def refresh(self) -> list[Entry]:
         """Bring the index up to date with the files; returns the flow files (broken ones included)."""
-        started = time.time_ns()
-        files, self._folders = self.scan()
-        mtime = self._dir_mtimes()
-        known = self._entries or self._load_index()
-        entries: dict[str, Entry] = {}
-        changed = not self.index_path.exists()
-        for path, rel in files:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            old = known.get(rel)
-            if old is not None and (old.mtime_ns, old.size) == (stat.st_mtime_ns, stat.st_size):
-                entries[rel] = old
-            else:
-                entries[rel] = describe(path, rel, stat)
-                changed = True
-        changed = changed or set(entries) != set(known)
-        self._set(entries, mtime)
-        if any(m >= started for m in mtime.values()):
-            self._seen_mtime = None  # a folder changed while it was read: look again next time
-        if changed and self.root.is_dir():
-            self._write_index()
-        return [e for e in entries.values() if not e.other]
+        self.sync()
+        return self._all()
 
-    def _set(self, entries: dict[str, Entry], mtime: dict[str, int]) -> None:
-        self._entries = entries
-        self._by_key = {}
-        for e in entries.values():
-            if e.error is None and not e.other:
-                self._by_key.setdefault(e.key, []).append(e)
-        self._seen_mtime = mtime
-
-    def _write_index(self) -> None:
-        data = Index(entries=sorted(self._entries.values(), key=lambda e: e.path)).model_dump_json()
-        with contextlib.suppress(OSError, StoreError):  # a cache: the files stay the truth
-            self.ensure()
-            flowfile.write_atomic(self.index_path, data)
+    def _all(self) -> list[Entry]:
+        return [e for e in self._index().all() if not e.other]
 
     def entries(self) -> list[Entry]:
         """The flow files (broken ones included, with their error)."""
-        if self._stale():
-            self.refresh()
-        return [e for e in self._entries.values() if not e.other]
+        if not self._verified or self._stale():
+            self.sync()
+        return self._all()
+
+    def broken(self) -> list[Entry]:
+        """The flow files that are not valid flows, with their error."""
+        self._fresh()
+        if self._broken is None:
+            self._broken = self._index().broken()
+        return self._broken
 
     def candidates(self, key: str, url: str) -> list[Entry]:
         """Flows for this task identity whose start URL pattern fits `url` (same origin)."""
-        if self._stale():
-            self.refresh()
-        found = self._by_key.get(key, [])
+        self._fresh()
+        found = self._with_key(key)
         if any(self._changed(e) for e in found):  # edited in place: the folder's mtime did not move
-            self.refresh()
-            found = self._by_key.get(key, [])
+            self.sync()
+            found = self._with_key(key)
         return [e for e in found if e.start and self._fits_url(e, url)]
+
+    def _with_key(self, key: str) -> list[Entry]:
+        if key not in self._by_key:
+            self._by_key[key] = self._index().with_key(key)
+        return self._by_key[key]
 
     def _changed(self, e: Entry) -> bool:
         try:
             stat = self.path_of(e.path).stat()
         except OSError:
             return True
-        return (stat.st_mtime_ns, stat.st_size) != (e.mtime_ns, e.size)
+        return stamp_of(stat) != (e.mtime_ns, e.size, e.ctime_ns)
 
     @staticmethod
     def _fits_url(e: Entry, url: str) -> bool:
@@ -299,3 +381,8 @@ class FlowStore:
         assert e.start is not None
         return matches(e.start, url, e.origin)
 
+
+def stamp_of(stat: os.stat_result) -> Stamp:
+    """What says a file may have changed: a write moves mtime and ctime (ctime even when a tool puts the
+    old mtime back), a replacement by rename too."""
+    return stat.st_mtime_ns, stat.st_size, stat.st_ctime_ns

@@ -33,6 +33,8 @@ Scope = Page | Locator
 
 def split_chain(selector: str) -> list[str]:
     """A selector's parts: split at ` >> `, but never inside a "quoted string" (a rendered name may hold one)."""
+    if CHAIN not in selector:  # most selectors: no walk over every character (indexing a store reads 100,000s)
+        return [selector]
     parts, start, quoted, escaped = [], 0, False, False
     i = 0
     while i < len(selector):
