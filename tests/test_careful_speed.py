@@ -1,0 +1,47 @@
+"""The careful path decided in one round trip (`locate._resolve_careful`): it takes a target only where the
+full probe would, never another element; and a flow replayed on a page that drifted from its learned state
+(the contacts list grew) passes with every target verified."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from webmem import load_flow
+from webmem.page import locate
+from webmem.page.target import learn_target
+from webmem.playback.run import RunOptions, run_flow
+from webmem.steps import STEPS
+
+from . import mutations
+from .conftest import FLOWS
+
+
+def test_careful_verdict_never_takes_a_wrong_element(page: Page) -> None:
+    page.set_content(mutations.render().html)
+    targets = {key: ("fill", learn_target(page, page.locator(f"[data-truth={key}]").element_handle(), key))
+               for key, *_ in mutations.FIELDS}
+    targets["submit"] = ("click", learn_target(page, page.locator("[data-truth=submit]").element_handle(), "save"))
+    taken = refused = 0
+    for seed in range(60):
+        page.set_content(mutations.mutate(seed).html)
+        for key, (action, target) in targets.items():
+            fast = locate._resolve_careful(page, target, STEPS[action].fits)
+            if fast is None:
+                refused += 1
+                continue
+            taken += 1
+            assert fast.locator.get_attribute("data-truth") == key, (seed, key)
+            # the full probe, asked the same, finds the same element
+            full = locate.resolve(page, target, STEPS[action].fits, strict=True)
+            assert full.ok and full.locator.get_attribute("data-truth") == key, (seed, key, full.problem)
+    assert taken > 0 and refused > 0, (taken, refused)
+
+
+def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal) -> None:
+    flow = load_flow(FLOWS / "add-contact.yaml").flow
+    for i in range(5):  # past the learned list's size: the page is only similar to its learned state
+        report = run_flow(page, flow, {"name": f"Ann {i}", "email": f"ann{i}@example.com", "role": "admin"},
+                          RunOptions(base_url=portal.url))
+        assert report.passed, report.error
+    assert "targets verified" in (report.steps[1].page_match or ""), report.steps[1].page_match
+    assert [s["data"]["name"] for s in portal.submissions("contact")] == [f"Ann {i}" for i in range(5)]
