@@ -65,6 +65,7 @@ class Resolution:
     probes: list[Probe] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     problem: str = ""
+    mutated_at: float | None = None  # the page's last DOM change as the probe saw it (its clock), if it said
 
     @property
     def ok(self) -> bool:
@@ -334,7 +335,10 @@ CAREFUL_PROBE_JS = """(W, a) => {
   W.probed = [els];
   const infos = W.inspect(els, a.opts).map((info, i) => !els[i].options ? info
     : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
-  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands };
+  // an element the page knows by a unique id is acted on through it (no second round trip for a handle)
+  const ids = els.map((el) => (el.id && document.querySelectorAll('#' + CSS.escape(el.id)).length === 1
+    ? '#' + CSS.escape(el.id) : null));
+  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands, ids, mutated: W.lastMutation };
 }"""
 
 
@@ -376,10 +380,12 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     if cands[0].score - (cands[1].score if len(cands) > 1 else 0.0) < MARGIN:
         return None
     selector = target.selectors[0]
-    res = Resolution(probes=[Probe(selector, 1, sc)], candidates=cands[:5])
+    res = Resolution(probes=[Probe(selector, 1, sc)], candidates=cands[:5], mutated_at=found["mutated"])
     if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
         loc = locator(page, selector)
         return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+    if (by_id := found["ids"][visible[0]]) is not None:  # the verified element, found as Playwright would
+        return _accept(res, locator(page, "css=" + by_id), selector, sc, info)
     handle = page.evaluate_handle("(i) => window.__webmem.probed[0][i]", visible[0]).as_element()
     return None if handle is None else _accept(res, handle, selector, sc, info)
 

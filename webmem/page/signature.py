@@ -80,6 +80,37 @@ def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: in
     return settled(page, quiet_ms, timeout_ms)
 
 
+# the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock
+GLANCE_JS = """(W, a) => new Promise((resolve) => {
+  const look = () => {
+    const at = performance.now();
+    resolve({ tokens: W.signature(), idle: at - W.lastMutation, at });
+  };
+  if (document.readyState !== 'loading') return look();
+  document.addEventListener('DOMContentLoaded', look, { once: true });
+  setTimeout(() => resolve(null), a);
+})"""
+SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signature(), at: performance.now() }))"
+
+
+def settled_at(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int) -> tuple[Signature, float]:
+    """Like `settled_unless`, and when it was taken (the page's clock: compare with `W.lastMutation`). One
+    round trip when the parsed page shows the learned skeleton or has been quiet for `quiet_ms` already
+    (settling would wait for nothing); a page that changed since settles first."""
+    seen = inpage.call(page, GLANCE_JS, timeout_ms)
+    if seen is not None:
+        now = from_tokens(seen["tokens"])
+        if now.hash == learned.hash or seen["idle"] >= quiet_ms:
+            return now, seen["at"]
+    got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, timeout_ms])
+    return from_tokens(got["tokens"]), got["at"]
+
+
+def changed_since(page: Page, at: float) -> bool:
+    """Whether the page's DOM changed after `at` (its clock, as `settled_at` gives it)."""
+    return bool(inpage.call(page, "(W, at) => W.lastMutation > at", at))
+
+
 # what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."
 BUSY_JS = """(W) => {
   if (document.readyState !== 'complete') return 0;

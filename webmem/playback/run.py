@@ -85,6 +85,7 @@ class _Run:
         self.page_match = ""  # how it compared, in words
         self.strict_page = False  # the careful path: not the learned page state, every target verifies
         self.pending: str | None = None  # a careful page state whose signature to take once its target shows
+        self.pending_at: float | None = None  # ...and when (the page's clock) the one observed was taken
         self.step_page: str | None = None  # the page state of the step being done...
         self.last_page: str | None = None  # ...and of the one before it
         self.repairs: list[Repair] = []
@@ -144,19 +145,19 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled_unless(self.page, learned, self.timeouts.quiet, self.timeouts.settle)
+        now, seen_at = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly
         while signature.comparable(learned, now) and now.hash != learned.hash \
                 and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by:
             time.sleep(0.05)
-            now = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
+            now, seen_at = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle), None
         match, sim = signature.compare(learned, now)
         exact = url_ok and match is signature.Match.EXACT
         if exact:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        self.strict_page, self.pending = True, name
+        self.strict_page, self.pending, self.pending_at = True, name, seen_at
         self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
@@ -210,7 +211,11 @@ class _Run:
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
-                self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle)
+                unchanged = res.mutated_at is not None and self.pending_at is not None \
+                    and res.mutated_at <= self.pending_at  # the signature the page check took still holds
+                if not unchanged:
+                    self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet,
+                                                                    self.timeouts.settle)
                 self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
