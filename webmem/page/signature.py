@@ -8,6 +8,7 @@ count bucket. The token set gives a Jaccard similarity; its hash is the fast pat
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from enum import StrEnum
 
 from playwright.sync_api import Page
@@ -93,14 +94,16 @@ GLANCE_JS = """(W, a) => new Promise((resolve) => {
 SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signature(), at: performance.now() }))"
 
 
-def settled_at(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int) -> tuple[Signature, float]:
+def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int,
+               timeout_ms: int) -> tuple[Signature, float]:
     """Like `settled_unless`, and when it was taken (the page's clock: compare with `W.lastMutation`). One
-    round trip when the parsed page shows the learned skeleton or has been quiet for `quiet_ms` already
-    (settling would wait for nothing); a page that changed since settles first."""
+    round trip when the parsed page shows the learned skeleton (or one of the `learned` hashes) or has been
+    quiet for `quiet_ms` already (settling would wait for nothing); a page that changed since settles first."""
+    known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     seen = inpage.call(page, GLANCE_JS, timeout_ms)
     if seen is not None:
         now = from_tokens(seen["tokens"])
-        if now.hash == learned.hash or seen["idle"] >= quiet_ms:
+        if now.hash in known or seen["idle"] >= quiet_ms:
             return now, seen["at"]
     got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, timeout_ms])
     return from_tokens(got["tokens"]), got["at"]

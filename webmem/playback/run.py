@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
 from webmem.errors import OriginError, StepFailed, WebmemError
@@ -134,7 +135,7 @@ class _Run:
             url_ok = matches(state.url, self.page.url, self.base)
             if url_ok or time.monotonic() >= deadline:
                 break
-            time.sleep(pause)
+            _until_navigated(self.page, pause)
         self.guard_origin(self.page.url)  # another site is always a stop
         self.checked, self.pending = key, None
         learned = state.signature
@@ -227,7 +228,8 @@ class _Run:
         the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
         deadline = time.monotonic() + (timeout or self.timeouts.action) / 1000
         landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
-        for pause in _backoff():
+        pauses, url = _backoff(), self.page.url
+        for pause in pauses:
             problems = self.expect_problems(exp)
             if set(problems) == {"url"} and moved_from is not None and self.page.url != moved_from \
                     and origin_of(self.page.url) == self.origin:
@@ -237,7 +239,12 @@ class _Run:
                     problems = {}
             if not problems or time.monotonic() >= deadline:
                 break
-            time.sleep(pause)
+            if "url" in problems:
+                _until_navigated(self.page, pause)
+            else:
+                time.sleep(pause)
+            if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
+                pauses, url = _backoff(), self.page.url
         if problems:
             raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
@@ -380,6 +387,13 @@ def _backoff() -> Iterator[float]:
     while True:
         yield pause
         pause = min(0.05, pause * 2)
+
+
+def _until_navigated(page: Page, pause: float) -> None:
+    """Wait `pause` seconds, or less: until the page's URL changes (a navigation commits)."""
+    url = page.url
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_url(lambda now: now != url, wait_until="commit", timeout=max(1.0, pause * 1000))
 
 
 def one_line(exc: BaseException) -> str:
