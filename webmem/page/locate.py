@@ -238,14 +238,13 @@ FAST_PROBE_JS = """(W, a) => {
       if (one) return null;
       if (controls === null) {
         controls = [...document.querySelectorAll(a.controls)];
-        described = controls.length > 400 ? null : W.inspect(controls, a.opts);
+        // role and name first (cheap), as the description gives them: only the controls they pick are described
+        described = controls.length > 400 ? null : controls.map((el) => W.roleName(el));
       }
       if (described === null) return null;
       const name = norm(p.name);
-      const hits = controls.map((el, i) => i).filter((i) => described[i].fp.role === p.role
-        && norm(described[i].fp.name) === name);
-      els = hits.map((i) => controls[i]);
-      infos = hits.map((i) => described[i]);
+      els = controls.filter((el, i) => described[i][0] === p.role && norm(described[i][1]) === name);
+      infos = W.inspect(els, a.opts);
     }
     W.probed[k] = els;
     // a select's options come along (what a select step needs before it acts)
