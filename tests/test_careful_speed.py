@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from webmem import load_flow
-from webmem.page import locate
+from webmem.page import locate, signature
 from webmem.page.target import learn_target
 from webmem.playback.run import RunOptions, run_flow
 from webmem.steps import STEPS
@@ -45,3 +45,22 @@ def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal)
         assert report.passed, report.error
     assert "targets verified" in (report.steps[1].page_match or ""), report.steps[1].page_match
     assert [s["data"]["name"] for s in portal.submissions("contact")] == [f"Ann {i}" for i in range(5)]
+
+
+def test_settled_at_waits_for_a_page_still_changing(page: Page) -> None:
+    """A page check that skips the quiet wait only where it would wait for nothing: a page adding controls
+    is read once it stopped, not halfway."""
+    page.goto("data:text/html,<main><h1>Items</h1><div id=box></div></main>")  # a new document: watched from its start
+    learned = signature.capture(page)
+    page.evaluate("""() => { let n = 0; const t = setInterval(() => {
+        const b = document.createElement('button'); b.textContent = 'Item ' + (n++ % 3 ? 'x' : 'y') + n;
+        document.getElementById('box').append(b); if (n === 8) clearInterval(t); }, 10); }""")
+    now, at = signature.settled_at(page, learned, 250, 3000)
+    assert page.evaluate("document.querySelectorAll('button').length") == 8
+    assert now.hash == signature.capture(page).hash
+    assert not signature.changed_since(page, at)
+    # a quiet page is read at once, and the same as a settled read
+    again, _ = signature.settled_at(page, learned, 250, 3000)
+    assert again.hash == now.hash
+    page.evaluate("document.getElementById('box').append(document.createElement('input'))")
+    assert signature.changed_since(page, at)

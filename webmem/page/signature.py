@@ -8,6 +8,7 @@ count bucket. The token set gives a Jaccard similarity; its hash is the fast pat
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Collection
 from enum import StrEnum
 
@@ -100,12 +101,14 @@ def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int,
     round trip when the parsed page shows the learned skeleton (or one of the `learned` hashes) or has been
     quiet for `quiet_ms` already (settling would wait for nothing); a page that changed since settles first."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
+    started = time.monotonic()
     seen = inpage.call(page, GLANCE_JS, timeout_ms)
     if seen is not None:
         now = from_tokens(seen["tokens"])
         if now.hash in known or seen["idle"] >= quiet_ms:
             return now, seen["at"]
-    got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, timeout_ms])
+    left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
+    got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, left])
     return from_tokens(got["tokens"]), got["at"]
 
 

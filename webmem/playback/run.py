@@ -392,8 +392,12 @@ def _backoff() -> Iterator[float]:
 def _until_navigated(page: Page, pause: float) -> None:
     """Wait `pause` seconds, or less: until the page's URL changes (a navigation commits)."""
     url = page.url
-    with contextlib.suppress(PlaywrightTimeoutError):
+    try:
         page.wait_for_url(lambda now: now != url, wait_until="commit", timeout=max(1.0, pause * 1000))
+    except PlaywrightTimeoutError:
+        pass
+    except PlaywrightError:  # a page that cannot say (closing, crashed): the caller's next look finds out
+        time.sleep(pause)
 
 
 def one_line(exc: BaseException) -> str:
