@@ -64,3 +64,27 @@ def test_settled_at_waits_for_a_page_still_changing(page: Page) -> None:
     assert again.hash == now.hash
     page.evaluate("document.getElementById('box').append(document.createElement('input'))")
     assert signature.changed_since(page, at)
+
+
+def test_read_only_flow_loads_are_kept_by_text_and_copied(tmp_path) -> None:
+    """A hit reads its flow file run after run: the parse is kept by the file's text, each caller gets its own
+    copy, and an edited file is read anew (a broken one still raises)."""
+    import pytest
+
+    from webmem.errors import FlowFormatError
+    from webmem.flow.flowfile import load_flow
+
+    path = tmp_path / "f.yaml"
+    text = (FLOWS / "add-contact.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    a, b = load_flow(path, round_trip=False), load_flow(path, round_trip=False)
+    a.flow.steps[1].target.selectors.append("css=#elsewhere")
+    assert "css=#elsewhere" not in b.flow.steps[1].target.selectors
+    assert b.flow == load_flow(path).flow
+    path.write_text(text.replace("name: add-contact", "name: add-contact-2"), encoding="utf-8")
+    assert load_flow(path, round_trip=False).flow.name == "add-contact-2"
+    path.write_text(text.replace("webmem: 1", "webmem: 99"), encoding="utf-8")
+    with pytest.raises(FlowFormatError):
+        load_flow(path, round_trip=False)
+    with pytest.raises(FlowFormatError):
+        load_flow(path, round_trip=False)
