@@ -325,7 +325,8 @@ def test_a_clickable_in_a_card_is_tied_to_the_data_the_card_shows(page: Page, ho
     assert not report.passed and page.evaluate("window.hit") is None
 
 
-TAGS = """<title>tags</title><h1>Tags</h1><input aria-label="New tag" id=t><button id=add>Add tag</button><ul id=tags></ul>
+TAGS = """<title>tags</title><h1>Tags</h1><input aria-label="New tag" id=t><button id=add>Add tag</button>
+<ul id=tags></ul>
 <script>
 document.getElementById('add').onclick = () => {
   const v = document.getElementById('t').value, li = document.createElement('li'), b = document.createElement('button');

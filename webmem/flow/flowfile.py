@@ -8,8 +8,10 @@ and writing an unchanged flow touches nothing.
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import fcntl
+import functools
 import io
 import os
 import re
@@ -189,8 +191,20 @@ def load_flow(path: str | os.PathLike[str], *, round_trip: bool = True) -> FlowF
         raise FlowFormatError(str(p), ["no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowFormatError(str(p), [f"cannot read: {exc}"]) from None
-    flow, doc = parse_flow(text, str(p), round_trip=round_trip)
+    flow, doc = parse_flow(text, str(p), round_trip=True) if round_trip else _parsed_copy(text, str(p))
     return FlowFile(path=p, flow=flow, doc=doc, text=text)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, path: str) -> tuple[Flow, Any]:
+    return parse_flow(text, path, round_trip=False)
+
+
+def _parsed_copy(text: str, path: str) -> tuple[Flow, Any]:
+    """A read-only parse, kept by the file's very text (a hit reads the same flow file run after run): a copy,
+    so a caller that changes its flow changes nobody else's. A file that fails to parse is never kept."""
+    flow, doc = _parsed(text, path)
+    return flow.model_copy(deep=True), copy.deepcopy(doc)
 
 
 # ---- building and updating documents ------------------------------------------------------------

@@ -65,6 +65,7 @@ class Resolution:
     probes: list[Probe] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     problem: str = ""
+    mutated_at: float | None = None  # the page's last DOM change as the probe saw it (its clock), if it said
 
     @property
     def ok(self) -> bool:
@@ -259,14 +260,13 @@ FAST_PROBE_JS = """(W, a) => {
       if (one) return null;
       if (controls === null) {
         controls = [...document.querySelectorAll(a.controls)];
-        described = controls.length > 400 ? null : W.inspect(controls, a.opts);
+        // role and name first (cheap), as the description gives them: only the controls they pick are described
+        described = controls.length > 400 ? null : controls.map((el) => W.roleName(el));
       }
       if (described === null) return null;
       const name = norm(p.name);
-      const hits = controls.map((el, i) => i).filter((i) => described[i].fp.role === p.role
-        && norm(described[i].fp.name) === name);
-      els = hits.map((i) => controls[i]);
-      infos = hits.map((i) => described[i]);
+      els = controls.filter((el, i) => described[i][0] === p.role && norm(described[i][1]) === name);
+      infos = W.inspect(els, a.opts);
     }
     W.probed[k] = els;
     // a select's options come along (what a select step needs before it acts)
@@ -334,9 +334,89 @@ def _resolve_fast(page: Page, target: Target) -> Resolution | None:
     return None
 
 
+# the careful path's first selector, verified against its look-alikes in one round trip: the page's controls
+# (and the learned element's look-alikes) described as `W.elements` describes them for `page_candidates`,
+# the selector read by the page's own engine (a role selector: among those controls, as in FAST_PROBE_JS),
+# and where each element it matched stands in that list; null where the page's engine cannot say
+CAREFUL_PROBE_JS = """(W, a) => {
+  const all = document.querySelectorAll('*');
+  if (all.length > 20000) return null;
+  for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
+  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
+  const cands = W.elements({ ...a.opts, like: a.like });
+  const p = a.probe;
+  let els;
+  if (p.css !== undefined) {
+    try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
+    if (els.length > 8) return null;
+  } else {
+    const name = norm(p.name);
+    els = W.registry.filter((el, i) => el.matches(a.controls) && cands[i].fp.role === p.role
+      && norm(cands[i].fp.name) === name);
+  }
+  W.probed = [els];
+  const infos = W.inspect(els, a.opts).map((info, i) => !els[i].options ? info
+    : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
+  // an element the page knows by a unique id is acted on through it (no second round trip for a handle)
+  const ids = els.map((el) => (el.id && document.querySelectorAll('#' + CSS.escape(el.id)).length === 1
+    ? '#' + CSS.escape(el.id) : null));
+  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands, ids, mutated: W.lastMutation };
+}"""
+
+
+def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | None:
+    """The careful path's verdict on a target's first selector in one round trip: it matches one visible
+    element, in the learned container, showing the target's data, scoring at least VERIFY_MIN, and that
+    element is the best of its look-alikes by MARGIN (the checks of `_resolve_once` and `_best_with_margin`).
+    Anything else returns None: the full probe decides, and says why."""
+    learned = target.fingerprint
+    p = _fast_probe(target.selectors[0]) if target.selectors else None
+    if learned is None or p is None:
+        return None
+    found = inpage.call(page, CAREFUL_PROBE_JS, {"probe": p, "opts": inpage.OPTS, "controls": CONTROL,
+                                                 "like": look_alikes(learned)})
+    if found is None:
+        return None
+    infos = found["infos"]
+    visible = [i for i, info in enumerate(infos) if info["visible"]]
+    if len(visible) != 1:
+        return None
+    info = infos[visible[0]]
+    fp = Fingerprint.model_validate(info["fp"])
+    sc = score(learned, fp)
+    # a container unlike the learned one asks about the whole page's: the full probe's question
+    if learned.context and text_similarity(learned.context, fp.context) < 0.5:
+        return None
+    if not holds_data(learned, fp) or sc < VERIFY_MIN:
+        return None
+    cands = []
+    for item in found["cands"]:
+        cfp = Fingerprint.model_validate(item["fp"])
+        if fits(cfp):
+            cands.append(Candidate(item["index"], cfp, score(learned, cfp), item["visible"], item["enabled"]))
+    cands.sort(key=lambda c: c.score, reverse=True)
+    contexts = [c.fp.context for c in cands]
+    cands = [c for c in cands if same_container(learned, c.fp, contexts)]
+    if not cands or cands[0].index != found["at"][visible[0]]:
+        return None
+    if cands[0].score - (cands[1].score if len(cands) > 1 else 0.0) < MARGIN:
+        return None
+    selector = target.selectors[0]
+    res = Resolution(probes=[Probe(selector, 1, sc)], candidates=cands[:5], mutated_at=found["mutated"])
+    if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
+        loc = locator(page, selector)
+        return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
+    if (by_id := found["ids"][visible[0]]) is not None:  # the verified element, found as Playwright would
+        return _accept(res, locator(page, "css=" + by_id), selector, sc, info)
+    handle = page.evaluate_handle("(i) => window.__webmem.probed[0][i]", visible[0]).as_element()
+    return None if handle is None else _accept(res, handle, selector, sc, info)
+
+
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
     if not strict and (fast := _resolve_fast(page, target)) is not None:
         return fast
+    if strict and (careful := _resolve_careful(page, target, fits)) is not None:
+        return careful
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:

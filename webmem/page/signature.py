@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 
 from playwright.sync_api import Page
@@ -92,6 +93,41 @@ def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: in
         if now.hash == learned.hash:
             return now
     return settled(page, quiet_ms, timeout_ms, data)
+
+
+# the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock
+GLANCE_JS = """(W, a) => new Promise((resolve) => {
+  const look = () => {
+    const at = performance.now();
+    resolve({ tokens: W.signature(), idle: at - W.lastMutation, at });
+  };
+  if (document.readyState !== 'loading') return look();
+  document.addEventListener('DOMContentLoaded', look, { once: true });
+  setTimeout(() => resolve(null), a);
+})"""
+SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signature(), at: performance.now() }))"
+
+
+def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int,
+               timeout_ms: int, data: Sequence[str] = ()) -> tuple[Signature, float]:
+    """Like `settled_unless`, and when it was taken (the page's clock: compare with `W.lastMutation`). One
+    round trip when the parsed page shows the learned skeleton (or one of the `learned` hashes) or has been
+    quiet for `quiet_ms` already (settling would wait for nothing); a page that changed since settles first."""
+    known = {learned.hash} if isinstance(learned, Signature) else set(learned)
+    started = time.monotonic()
+    seen = inpage.call(page, GLANCE_JS, timeout_ms)
+    if seen is not None:
+        now = from_tokens(seen["tokens"], data)
+        if now.hash in known or seen["idle"] >= quiet_ms:
+            return now, seen["at"]
+    left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
+    got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, left])
+    return from_tokens(got["tokens"], data), got["at"]
+
+
+def changed_since(page: Page, at: float) -> bool:
+    """Whether the page's DOM changed after `at` (its clock, as `settled_at` gives it)."""
+    return bool(inpage.call(page, "(W, at) => W.lastMutation > at", at))
 
 
 # what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."

@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
 from webmem.errors import OriginError, StepFailed, WebmemError
@@ -90,6 +91,7 @@ class _Run:
         self.page_match = ""  # how it compared, in words
         self.strict_page = False  # the careful path: not the learned page state, every target verifies
         self.pending: str | None = None  # a careful page state whose signature to take once its target shows
+        self.pending_at: float | None = None  # ...and when (the page's clock) the one observed was taken
         self.step_page: str | None = None  # the page state of the step being done...
         self.last_page: str | None = None  # ...and of the one before it
         self.repairs: list[Repair] = []
@@ -138,7 +140,7 @@ class _Run:
             url_ok = matches(state.url, self.page.url, self.base)
             if url_ok or time.monotonic() >= deadline:
                 break
-            time.sleep(pause)
+            _until_navigated(self.page, pause)
         self.guard_origin(self.page.url)  # another site is always a stop
         self.checked, self.pending = key, None
         learned = state.signature
@@ -149,7 +151,7 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        now = signature.settled_unless(self.page, learned, self.timeouts.quiet, self.timeouts.settle, self.data)
+        now, seen_at = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle, self.data)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
         # it still changes or says it is loading (a page that shows the same for a while is what it is)
@@ -159,6 +161,7 @@ class _Run:
                 and (time.monotonic() - same_since < STILL_S or signature.idle_ms(self.page) < STILL_S * 1000):
             time.sleep(0.05)
             before, now = now, signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
+            seen_at = None
             if now.hash != before.hash:
                 same_since = time.monotonic()
         match, sim = signature.compare(learned, now)
@@ -166,7 +169,7 @@ class _Run:
         if exact:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
-        self.strict_page, self.pending = True, name
+        self.strict_page, self.pending, self.pending_at = True, name, seen_at
         self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
@@ -220,8 +223,11 @@ class _Run:
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
-                self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle,
-                                                                self.data)
+                unchanged = res.mutated_at is not None and self.pending_at is not None \
+                    and res.mutated_at <= self.pending_at  # the signature the page check took still holds
+                if not unchanged:
+                    self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet,
+                                                                    self.timeouts.settle, self.data)
                 self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
@@ -233,7 +239,8 @@ class _Run:
         the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
         deadline = time.monotonic() + (timeout or self.timeouts.action) / 1000
         landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
-        for pause in _backoff():
+        pauses, url = _backoff(), self.page.url
+        for pause in pauses:
             problems = self.expect_problems(exp)
             if set(problems) == {"url"} and moved_from is not None and self.page.url != moved_from \
                     and origin_of(self.page.url) == self.origin:
@@ -243,7 +250,12 @@ class _Run:
                     problems = {}
             if not problems or time.monotonic() >= deadline:
                 break
-            time.sleep(pause)
+            if "url" in problems:
+                _until_navigated(self.page, pause)
+            else:
+                time.sleep(pause)
+            if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
+                pauses, url = _backoff(), self.page.url
         if problems:
             raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
@@ -386,6 +398,17 @@ def _backoff() -> Iterator[float]:
     while True:
         yield pause
         pause = min(0.05, pause * 2)
+
+
+def _until_navigated(page: Page, pause: float) -> None:
+    """Wait `pause` seconds, or less: until the page's URL changes (a navigation commits)."""
+    url = page.url
+    try:
+        page.wait_for_url(lambda now: now != url, wait_until="commit", timeout=max(1.0, pause * 1000))
+    except PlaywrightTimeoutError:
+        pass
+    except PlaywrightError:  # a page that cannot say (closing, crashed): the caller's next look finds out
+        time.sleep(pause)
 
 
 def one_line(exc: BaseException) -> str:

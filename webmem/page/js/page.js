@@ -428,6 +428,9 @@
     value: 'value' in el && el.tagName !== 'BUTTON' ? String(el.value) : null,
   });
 
+  // an element's role and accessible name as `describe` gives them, without the rest (a cheap first look)
+  W.roleName = (el) => [role(el) || null, cap(accName(el), 80)];
+
   W.inspect = (els, opts) => describing(() => els.map((el) => {
     noteRoot(el);
     return { fp: describe(el, opts), ...state(el) };

@@ -1,0 +1,90 @@
+"""The careful path decided in one round trip (`locate._resolve_careful`): it takes a target only where the
+full probe would, never another element; and a flow replayed on a page that drifted from its learned state
+(the contacts list grew) passes with every target verified."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from webmem import load_flow
+from webmem.page import locate, signature
+from webmem.page.target import learn_target
+from webmem.playback.run import RunOptions, run_flow
+from webmem.steps import STEPS
+
+from . import mutations
+from .conftest import FLOWS
+
+
+def test_careful_verdict_never_takes_a_wrong_element(page: Page) -> None:
+    page.set_content(mutations.render().html)
+    targets = {key: ("fill", learn_target(page, page.locator(f"[data-truth={key}]").element_handle(), key))
+               for key, *_ in mutations.FIELDS}
+    targets["submit"] = ("click", learn_target(page, page.locator("[data-truth=submit]").element_handle(), "save"))
+    taken = refused = 0
+    for seed in range(60):
+        page.set_content(mutations.mutate(seed).html)
+        for key, (action, target) in targets.items():
+            fast = locate._resolve_careful(page, target, STEPS[action].fits)
+            if fast is None:
+                refused += 1
+                continue
+            taken += 1
+            assert fast.locator.get_attribute("data-truth") == key, (seed, key)
+            # the full probe, asked the same, finds the same element
+            full = locate.resolve(page, target, STEPS[action].fits, strict=True)
+            assert full.ok and full.locator.get_attribute("data-truth") == key, (seed, key, full.problem)
+    assert taken > 0 and refused > 0, (taken, refused)
+
+
+def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal) -> None:
+    flow = load_flow(FLOWS / "add-contact.yaml").flow
+    for i in range(5):  # past the learned list's size: the page is only similar to its learned state
+        report = run_flow(page, flow, {"name": f"Ann {i}", "email": f"ann{i}@example.com", "role": "admin"},
+                          RunOptions(base_url=portal.url))
+        assert report.passed, report.error
+    assert "targets verified" in (report.steps[1].page_match or ""), report.steps[1].page_match
+    assert [s["data"]["name"] for s in portal.submissions("contact")] == [f"Ann {i}" for i in range(5)]
+
+
+def test_settled_at_waits_for_a_page_still_changing(page: Page) -> None:
+    """A page check that skips the quiet wait only where it would wait for nothing: a page adding controls
+    is read once it stopped, not halfway."""
+    page.goto("data:text/html,<main><h1>Items</h1><div id=box></div></main>")  # a new document: watched from its start
+    learned = signature.capture(page)
+    page.evaluate("""() => { let n = 0; const t = setInterval(() => {
+        const b = document.createElement('button'); b.textContent = 'Item ' + (n++ % 3 ? 'x' : 'y') + n;
+        document.getElementById('box').append(b); if (n === 8) clearInterval(t); }, 10); }""")
+    now, at = signature.settled_at(page, learned, 250, 3000)
+    assert page.evaluate("document.querySelectorAll('button').length") == 8
+    assert now.hash == signature.capture(page).hash
+    assert not signature.changed_since(page, at)
+    # a quiet page is read at once, and the same as a settled read
+    again, _ = signature.settled_at(page, learned, 250, 3000)
+    assert again.hash == now.hash
+    page.evaluate("document.getElementById('box').append(document.createElement('input'))")
+    assert signature.changed_since(page, at)
+
+
+def test_read_only_flow_loads_are_kept_by_text_and_copied(tmp_path) -> None:
+    """A hit reads its flow file run after run: the parse is kept by the file's text, each caller gets its own
+    copy, and an edited file is read anew (a broken one still raises)."""
+    import pytest
+
+    from webmem.errors import FlowFormatError
+    from webmem.flow.flowfile import load_flow
+
+    path = tmp_path / "f.yaml"
+    text = (FLOWS / "add-contact.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    a, b = load_flow(path, round_trip=False), load_flow(path, round_trip=False)
+    a.flow.steps[1].target.selectors.append("css=#elsewhere")
+    assert "css=#elsewhere" not in b.flow.steps[1].target.selectors
+    assert b.flow == load_flow(path).flow
+    path.write_text(text.replace("name: add-contact", "name: add-contact-2"), encoding="utf-8")
+    assert load_flow(path, round_trip=False).flow.name == "add-contact-2"
+    path.write_text(text.replace("webmem: 1", "webmem: 99"), encoding="utf-8")
+    with pytest.raises(FlowFormatError):
+        load_flow(path, round_trip=False)
+    with pytest.raises(FlowFormatError):
+        load_flow(path, round_trip=False)
