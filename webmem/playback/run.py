@@ -151,6 +151,7 @@ class _Run:
                 and signature.comparable(self.preloaded, learned):
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
+        seen_at: float | None
         now, seen_at = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle, self.data)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
