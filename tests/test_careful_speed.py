@@ -52,9 +52,11 @@ def test_settled_at_waits_for_a_page_still_changing(page: Page) -> None:
     is read once it stopped, not halfway."""
     page.goto("data:text/html,<main><h1>Items</h1><div id=box></div></main>")  # a new document: watched from its start
     learned = signature.capture(page)
-    page.evaluate("""() => { let n = 0; const t = setInterval(() => {
+    # the first control is added at once (a page that has started changing), the rest every 10 ms
+    page.evaluate("""() => { let n = 0; const add = () => {
         const b = document.createElement('button'); b.textContent = 'Item ' + (n++ % 3 ? 'x' : 'y') + n;
-        document.getElementById('box').append(b); if (n === 8) clearInterval(t); }, 10); }""")
+        document.getElementById('box').append(b); if (n === 8) clearInterval(t); };
+        const t = setInterval(add, 10); add(); }""")
     now, at = signature.settled_at(page, learned, 250, 3000)
     assert page.evaluate("document.querySelectorAll('button').length") == 8
     assert now.hash == signature.capture(page).hash
