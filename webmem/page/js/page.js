@@ -508,10 +508,10 @@
     const row = rowInfo(el, opts.words, generated);
     // the element itself within the row: by role and name; else by its words where they hold the task's data
     // (a menu entry "Mute {{ user }}"), its role, its class, its words
-    const own_ = textOf(el);
-    const said = own_ && own_.length <= 40 && !own_.includes(' >> ') ? `text=${own_}` : '';
+    const shown = textOf(el);
+    const said = shown && shown.length <= 40 && !shown.includes(' >> ') ? `text=${shown}` : '';
     const cls = classes(el, generated).find((x) => CLASS_WORD.test(x));
-    const own = r && name ? `role=${r}[name=${q(name)}]` : said && words.some((w) => own_.includes(w)) ? said
+    const own = r && name ? `role=${r}[name=${q(name)}]` : said && words.some((w) => shown.includes(w)) ? said
       : r ? `role=${r}` : cls ? `css=${tag}.${cls}` : said;
     if (row && (row.role || row.css) && own) {
       add(`${row.role ? `role=${row.role}` : `css=${row.css}`} >> has_text=${q(cap(row.key, 80))} >> ${own}`,
