@@ -32,7 +32,7 @@ from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, s
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.page import signature
 from webmem.page.locate import positional
-from webmem.page.target import learn_target, task_words
+from webmem.page.target import learn_target, signature_data
 from webmem.steps import STEPS
 from webmem.steps.goto import GotoStep
 
@@ -158,7 +158,7 @@ class Recorder:
     @property
     def data(self) -> list[str]:
         """The task's values as signatures leave them out (a control named by one is data, not skeleton)."""
-        return signature.masked_words(list(task_words(self.plain_values()).values()))
+        return signature_data(self.plain_values())
 
     def plain_values(self) -> dict[str, Any]:
         """The input values a target may be tied to: never a secret's."""

@@ -99,14 +99,17 @@ def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide
     menu entries and other clickables besides form controls), scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
     opts = {**inpage.OPTS, "wide": wide, "hidden": hidden, "like": like, "words": data_words(learned)}
-    found = inpage.call(page, "(W, opts) => W.elements(opts)", opts)
+    return _scored(inpage.call(page, "(W, opts) => W.elements(opts)", opts), learned, fits)
+
+
+def _scored(found: list[dict], learned: Fingerprint | None, fits: Fits) -> list[Candidate]:
+    """What `W.elements` described, those that fit, scored against the learned fingerprint, best first."""
     out = []
     for item in found:
         fp = Fingerprint.model_validate(item["fp"])
-        if not fits(fp):
-            continue
-        out.append(Candidate(item["index"], fp, score(learned, fp) if learned else 0.0,
-                             item["visible"], item["enabled"]))
+        if fits(fp):
+            out.append(Candidate(item["index"], fp, score(learned, fp) if learned else 0.0,
+                                 item["visible"], item["enabled"]))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
 
@@ -218,7 +221,7 @@ OWN_WORDS = frozenset({"name", "label", "text"})
 
 
 def _shown_data(fp: Fingerprint) -> str:
-    return " and ".join(repr(v) for v in dict.fromkeys(v for vs in fp._data.values() for v in vs))
+    return " and ".join(repr(v) for v in data_words(fp))
 
 
 _POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
@@ -373,8 +376,8 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     p = _fast_probe(target.selectors[0]) if target.selectors else None
     if learned is None or p is None:
         return None
-    found = inpage.call(page, CAREFUL_PROBE_JS, {"probe": p, "opts": inpage.OPTS, "controls": CONTROL,
-                                                 "like": look_alikes(learned)})
+    found = inpage.call(page, CAREFUL_PROBE_JS, {"probe": p, "opts": {**inpage.OPTS, "words": data_words(learned)},
+                                                 "controls": CONTROL, "like": look_alikes(learned)})
     if found is None:
         return None
     infos = found["infos"]
@@ -389,12 +392,7 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
         return None
     if not holds_data(learned, fp) or sc < VERIFY_MIN:
         return None
-    cands = []
-    for item in found["cands"]:
-        cfp = Fingerprint.model_validate(item["fp"])
-        if fits(cfp):
-            cands.append(Candidate(item["index"], cfp, score(learned, cfp), item["visible"], item["enabled"]))
-    cands.sort(key=lambda c: c.score, reverse=True)
+    cands = _scored(found["cands"], learned, fits)
     contexts = [c.fp.context for c in cands]
     cands = [c for c in cands if same_container(learned, c.fp, contexts)]
     if not cands or cands[0].index != found["at"][visible[0]]:

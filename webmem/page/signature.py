@@ -82,19 +82,6 @@ def settled(page: Page, quiet_ms: int, timeout_ms: int, data: Sequence[str] = ()
                                    [quiet_ms, timeout_ms]), data)
 
 
-def settled_unless(page: Page, learned: Signature, quiet_ms: int, timeout_ms: int,
-                   data: Sequence[str] = ()) -> Signature:
-    """The page's signature, settling only when it needs to: a loaded page that already shows the learned
-    skeleton exactly is in the learned state (one round trip, no quiet wait); anything else settles first,
-    then is captured again (a half-rendered page has another skeleton)."""
-    tokens = inpage.call(page, "(W) => document.readyState === 'loading' ? null : W.signature()")
-    if tokens is not None:
-        now = from_tokens(tokens, data)
-        if now.hash == learned.hash:
-            return now
-    return settled(page, quiet_ms, timeout_ms, data)
-
-
 # the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock
 GLANCE_JS = """(W, a) => new Promise((resolve) => {
   const look = () => {
@@ -110,9 +97,10 @@ SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signatur
 
 def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int,
                timeout_ms: int, data: Sequence[str] = ()) -> tuple[Signature, float]:
-    """Like `settled_unless`, and when it was taken (the page's clock: compare with `W.lastMutation`). One
-    round trip when the parsed page shows the learned skeleton (or one of the `learned` hashes) or has been
-    quiet for `quiet_ms` already (settling would wait for nothing); a page that changed since settles first."""
+    """The page's signature, settling only when it needs to, and when it was taken (the page's clock: compare
+    with `W.lastMutation`). One round trip when the parsed page shows the learned skeleton (or one of the
+    `learned` hashes) or has been quiet for `quiet_ms` already (settling would wait for nothing); a page that
+    changed since settles first (a half-rendered page has another skeleton)."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
     seen = inpage.call(page, GLANCE_JS, timeout_ms)

@@ -18,7 +18,7 @@ from playwright.sync_api import ElementHandle, Page
 
 from webmem.flow.inputs import PLACEHOLDER, parse_bool
 from webmem.flow.model import Fingerprint, Target
-from webmem.page import inpage
+from webmem.page import inpage, signature
 from webmem.page.selector import is_unique, render_selector, unique_selectors
 
 TEXT_FIELDS = ("name", "label", "placeholder", "text", "neighbors", "row")
@@ -51,6 +51,12 @@ def task_words(values: Mapping[str, Any]) -> dict[str, str]:
              and not isinstance(v, bool) and len(str(v).strip()) >= 2 and parse_bool(v) is None
              and not re.fullmatch(r"[\d.,:+-]+", str(v).strip())}
     return dict(sorted(found.items(), key=lambda kv: -len(kv[1])))
+
+
+def signature_data(values: Mapping[str, Any]) -> list[str]:
+    """The task's values (never secrets: pass plain ones) as page signatures leave them out: a control named
+    by one is data, not skeleton."""
+    return signature.masked_words(list(task_words(values).values()))
 
 
 def _template(text: str, words: Mapping[str, str], escaped: bool) -> str:

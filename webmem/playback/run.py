@@ -30,7 +30,7 @@ from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Resolution, render_target, resolve
 from webmem.page.selector import locator, render_selector
-from webmem.page.target import task_words
+from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.steps import STEPS, StepKind
@@ -85,7 +85,7 @@ class _Run:
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
         plain = {k: v for k, v in values.items() if not (k in flow.inputs and flow.inputs[k].secret)}
-        self.data = signature.masked_words(list(task_words(plain).values()))
+        self.data = signature_data(plain)
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last compared
         self.page_match = ""  # how it compared, in words

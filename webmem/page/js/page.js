@@ -330,18 +330,20 @@
   // row's own text (a has_text filter must find it as one run of text)
   // the key of a row: the piece that holds one of the task's values (a has_text filter tied to the data), else
   // the longest
+  const holdsWord = (text, words) => (words || []).some((w) => text.includes(w));
   const keyOf = (pieces, words) => {
-    const held = (words || []).length ? pieces.filter((t) => words.some((w) => t.includes(w))) : [];
+    const held = pieces.filter((t) => holdsWord(t, words));
     return (held.length ? held : pieces).reduce((a, b) => (b.length > a.length ? b : a), '');
   };
   const CLASS_WORD = /^[A-Za-z][\w-]*$/;
+  const stableClass = (el, generated) => classes(el, generated).find((c) => CLASS_WORD.test(c));
   // an element of a repeated structure (a feed's cards, a grid's tiles: siblings that share a tag and class)
   // that sets el apart from its look-alikes: `css` finds all of them
   const repeatedItem = (el, generated) => {
     let n = parentOf(el);
     for (let depth = 0; n && n.parentElement && !/^(BODY|HTML|MAIN|FORM)$/.test(n.tagName) && depth < 6;
       n = parentOf(n), depth++) {
-      const cls = classes(n, generated).find((c) => CLASS_WORD.test(c));
+      const cls = stableClass(n, generated);
       if (!cls) continue;
       const kids = n.parentElement.children;
       let same = 0;
@@ -375,7 +377,7 @@
     if (!words || !words.length) return null;
     const rep = repeatedItem(el, generated);
     if (!rep || all(rep.node, CONTROL).length > CARD_CONTROLS) return null;
-    const held = itemPieces(rep.node, el).filter((t) => words.some((w) => t.includes(w)));
+    const held = itemPieces(rep.node, el).filter((t) => holdsWord(t, words));
     return held.length ? { node: rep.node, role: '', css: rep.css, text: held.join(' '), key: keyOf(held, words) }
       : null;
   };
@@ -477,7 +479,7 @@
     const out = [];
     // text that changes per run is no selector, unless it holds a task value (it becomes its placeholder)
     const words = opts.words || [];
-    const stable = (text) => !perRun.test(text) || words.some((w) => text.includes(w));
+    const stable = (text) => !perRun.test(text) || holdsWord(text, words);
     const add = (s, text) => { if (text && stable(text) && text.length <= 80 && !out.includes(s)) out.push(s); };
     const tag = el.tagName.toLowerCase();
     for (const a of ['data-testid', 'data-test', 'data-qa']) {
@@ -510,8 +512,8 @@
     // (a menu entry "Mute {{ user }}"), its role, its class, its words
     const shown = textOf(el);
     const said = shown && shown.length <= 40 && !shown.includes(' >> ') ? `text=${shown}` : '';
-    const cls = classes(el, generated).find((x) => CLASS_WORD.test(x));
-    const own = r && name ? `role=${r}[name=${q(name)}]` : said && words.some((w) => shown.includes(w)) ? said
+    const cls = stableClass(el, generated);
+    const own = r && name ? `role=${r}[name=${q(name)}]` : said && holdsWord(shown, words) ? said
       : r ? `role=${r}` : cls ? `css=${tag}.${cls}` : said;
     if (row && (row.role || row.css) && own) {
       add(`${row.role ? `role=${row.role}` : `css=${row.css}`} >> has_text=${q(cap(row.key, 80))} >> ${own}`,
