@@ -4,7 +4,7 @@ full probe would, never another element; and a flow replayed on a page that drif
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from webmem import load_flow
 from webmem.page import locate, signature
@@ -35,6 +35,33 @@ def test_careful_verdict_never_takes_a_wrong_element(page: Page) -> None:
             full = locate.resolve(page, target, STEPS[action].fits, strict=True)
             assert full.ok and full.locator.get_attribute("data-truth") == key, (seed, key, full.problem)
     assert taken > 0 and refused > 0, (taken, refused)
+
+
+def test_fast_path_acts_on_the_element_it_verified(page: Page) -> None:
+    """The fast path acts through a CSS path to the element its probe verified (no handle fetched): on
+    every mutated page, what that path finds is the learned element, and a role-matched button without an id
+    among same-tag siblings is reached by its path."""
+    page.set_content(mutations.render().html)
+    targets = {key: ("fill", learn_target(page, page.locator(f"[data-truth={key}]").element_handle(), key))
+               for key, *_ in mutations.FIELDS}
+    targets["submit"] = ("click", learn_target(page, page.locator("[data-truth=submit]").element_handle(), "save"))
+    taken = 0
+    for seed in range(60):
+        page.set_content(mutations.mutate(seed).html)
+        for key, (_, target) in targets.items():
+            fast = locate._resolve_fast(page, target)
+            if fast is not None:
+                taken += 1
+                assert fast.locator.get_attribute("data-truth") == key, (seed, key, fast.selector)
+    assert taken > 0
+    page.set_content("<main><div><button>Back</button><button>Next</button></div>"
+                     "<div><button>Next</button></div></main>")
+    page.locator("button").nth(2).evaluate("(el) => el.parentElement.hidden = true")
+    target = learn_target(page, page.locator("button").nth(1).element_handle(), "the Next button")
+    fast = locate._resolve_fast(page, target)
+    assert fast is not None and fast.selector == 'role=button[name="Next"]', target.selectors
+    assert isinstance(fast.locator, Locator)
+    assert fast.locator.evaluate("(el) => el.previousElementSibling.textContent") == "Back"
 
 
 def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal) -> None:

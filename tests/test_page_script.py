@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from webmem.page import inpage, signature
 from webmem.page.selector import locator, unique_selectors
@@ -81,6 +82,17 @@ def test_survives_odd_doms_installed_late(bare_page: Page) -> None:
     bare_page.set_content(HOSTILE)
     assert bare_page.evaluate("() => !!window.__webmem") is False
     check_hostile(bare_page)
+
+
+def test_calls_answer_or_say_what_went_wrong(page: Page) -> None:
+    # webmem's calls go over a CDP session on Chromium; a script error still surfaces as Playwright's
+    page.set_content("<p>x</p>")
+    assert inpage.call(page, "(W, a) => a.n + 1", {"n": 1, "s": "\u2028</script>'\""}) == 2
+    assert inpage.call(page, "(W) => new Promise((r) => setTimeout(() => r('later'), 10))") == "later"
+    with pytest.raises(PlaywrightError, match="boom"):
+        inpage.call(page, "(W) => { throw new Error('boom') }")
+    page.evaluate("() => { delete window.__webmem; }")  # a document without the helpers gets them
+    assert inpage.call(page, "(W) => typeof W.signature") == "function"
 
 
 SHADOW_AND_FRAME = """<main><h1>Settings</h1>

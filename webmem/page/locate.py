@@ -272,9 +272,13 @@ FAST_PROBE_JS = """(W, a) => {
       infos = W.inspect(els, a.opts);
     }
     W.probed[k] = els;
-    // a select's options come along (what a select step needs before it acts)
-    return infos.map((info, i) => !els[i].options ? info
-      : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
+    // a select's options come along (what a select step needs before it acts); an element a role probe
+    // found, how Playwright's CSS engine finds that very element
+    return infos.map((info, i) => {
+      const more = els[i].options ? { options: [...els[i].options].map((o) => [o.value, o.label.trim()]) } : {};
+      if (p.css === undefined && info.visible) more.path = W.uniquePath(els[i]);
+      return { ...info, ...more };
+    });
   });
 }"""
 CONTROL = ("input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],[role=checkbox],"
@@ -329,7 +333,10 @@ def _resolve_fast(page: Page, target: Target) -> Resolution | None:
         if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
             loc = locator(page, selector)
             return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
-        # act on the element this probe verified (Playwright's role engine might name it otherwise)
+        # act on the element this probe verified (Playwright's role engine might name it otherwise): by its
+        # unique path as the probe saw it, else through a handle on it
+        if info.get("path"):
+            return _accept(res, locator(page, "css=" + info["path"]), selector, sc, info)
         handle = page.evaluate_handle("(a) => window.__webmem.probed[a[0]][a[1]]", [k, visible[0]]).as_element()
         if handle is None:
             return None
@@ -360,10 +367,9 @@ CAREFUL_PROBE_JS = """(W, a) => {
   W.probed = [els];
   const infos = W.inspect(els, a.opts).map((info, i) => !els[i].options ? info
     : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
-  // an element the page knows by a unique id is acted on through it (no second round trip for a handle)
-  const ids = els.map((el) => (el.id && document.querySelectorAll('#' + CSS.escape(el.id)).length === 1
-    ? '#' + CSS.escape(el.id) : null));
-  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands, ids, mutated: W.lastMutation };
+  // an element a role probe found is acted on through a CSS path that finds it alone (no round trip for a handle)
+  const paths = els.map((el, i) => (p.css === undefined && infos[i].visible ? W.uniquePath(el) : null));
+  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands, paths, mutated: W.lastMutation };
 }"""
 
 
@@ -404,8 +410,8 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
         loc = locator(page, selector)
         return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
-    if (by_id := found["ids"][visible[0]]) is not None:  # the verified element, found as Playwright would
-        return _accept(res, locator(page, "css=" + by_id), selector, sc, info)
+    if (path := found["paths"][visible[0]]) is not None:  # the verified element, found as Playwright would
+        return _accept(res, locator(page, "css=" + path), selector, sc, info)
     handle = page.evaluate_handle("(i) => window.__webmem.probed[0][i]", visible[0]).as_element()
     return None if handle is None else _accept(res, handle, selector, sc, info)
 

@@ -456,6 +456,26 @@
     }
     return parts.join(' > ');
   };
+  // a CSS selector that finds exactly `el` as the document is now (to act on a verified element through
+  // Playwright's CSS engine without fetching a handle): from the nearest unique id, or the root, each step
+  // by tag and place among same-tag siblings; null if it is not unique after all
+  W.uniquePath = (el) => {
+    const parts = [];
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+      if (n.id && all(document, '#' + CSS.escape(n.id)).length === 1) { parts.unshift('#' + CSS.escape(n.id)); break; }
+      let part = CSS.escape(n.tagName.toLowerCase());
+      const parent = n.parentElement;
+      if (parent) {
+        const same = toArray(parent.children).filter((c) => c.tagName === n.tagName);
+        if (same.length > 1) part += `:nth-of-type(${same.indexOf(n) + 1})`;
+      }
+      parts.unshift(part);
+    }
+    const sel = parts.join(' > ');
+    let found;
+    try { found = all(document, sel); } catch (e) { return null; }
+    return found.length === 1 && found[0] === el ? sel : null;
+  };
   const xpath = (el) => {
     const parts = [];
     for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
