@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 from webmem import load_flow
-from webmem.page import locate, signature
+from webmem.page import inpage, locate, signature
 from webmem.page.target import learn_target
 from webmem.playback.run import RunOptions, run_flow
 from webmem.steps import STEPS
@@ -64,6 +64,23 @@ def test_fast_path_acts_on_the_element_it_verified(page: Page) -> None:
     assert fast.locator.evaluate("(el) => el.previousElementSibling.textContent") == "Back"
 
 
+def test_fast_path_is_one_in_page_call_per_step(page: Page, portal, monkeypatch) -> None:
+    """On pages in their learned state, a step's page check and its target's probe are one in-page call (the
+    probe rides along with the check), and a role-matched button needs no handle fetched after it."""
+    flow = load_flow(FLOWS / "company-application.yaml").flow
+    calls: list[str] = []
+    real = inpage.call
+    monkeypatch.setattr(inpage, "call", lambda page, expr, arg=None: calls.append(expr) or real(page, expr, arg))
+    report = run_flow(page, flow, {"company": "Acme", "country": "fr", "contact_name": "Ada", "phone": "1"},
+                      RunOptions(base_url=portal.url))
+    assert report.passed, report.error
+    targeted = [s for s in flow.steps if s.target is not None]
+    assert all(s.page_match == "exact" for s in report.steps if s.page), [s.page_match for s in report.steps]
+    # one call per targeted step (the last step's expectation reads the text besides, as often as it must)
+    looks = [c for c in calls if "visibleText" not in c]
+    assert len(looks) == len(targeted), [c[:60].replace("\n", " ") for c in looks]
+
+
 def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal) -> None:
     flow = load_flow(FLOWS / "add-contact.yaml").flow
     for i in range(5):  # past the learned list's size: the page is only similar to its learned state
@@ -84,12 +101,12 @@ def test_settled_at_waits_for_a_page_still_changing(page: Page) -> None:
         const b = document.createElement('button'); b.textContent = 'Item ' + (n++ % 3 ? 'x' : 'y') + n;
         document.getElementById('box').append(b); if (n === 8) clearInterval(t); };
         const t = setInterval(add, 10); add(); }""")
-    now, at = signature.settled_at(page, learned, 250, 3000)
+    now, at, _ = signature.settled_at(page, learned, 250, 3000)
     assert page.evaluate("document.querySelectorAll('button').length") == 8
     assert now.hash == signature.capture(page).hash
     assert not signature.changed_since(page, at)
     # a quiet page is read at once, and the same as a settled read
-    again, _ = signature.settled_at(page, learned, 250, 3000)
+    again = signature.settled_at(page, learned, 250, 3000).signature
     assert again.hash == now.hash
     page.evaluate("document.getElementById('box').append(document.createElement('input'))")
     assert signature.changed_since(page, at)

@@ -164,7 +164,8 @@ class Memory:
             # a page already showing a stored start page of this task needs no quiet wait (nor one quiet already)
             known = {e.signature.hash for e in self.store.candidates(task_key(template), page.url)
                      if e.signature is not None}
-            now, _ = signature.settled_at(page, known, self.settings.timeouts.quiet, self.settings.timeouts.settle)
+            now = signature.settled_at(page, known, self.settings.timeouts.quiet,
+                                         self.settings.timeouts.settle).signature
         except PlaywrightError as exc:  # e.g. a script navigated away while the page was read
             raise PageError(f"{page.url}: cannot read the page: {one_line(exc)}") from None
         if url is not None:  # the start page may have sent the browser to another site

@@ -171,17 +171,19 @@ CHANGING_MS = 1000  # how long a page that is still changing may take to show th
 
 
 def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
-            grace_ms: int | None = None, quiet_ms: int = 40) -> Resolution:
+            grace_ms: int | None = None, quiet_ms: int = 40, probed: list[Any] | None = None) -> Resolution:
     """Find the one element `target` means, or say why not. While no selector matches anything at all (a
     menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
     then on while the page is still changing, up to `wait_ms`. A selector that matches something on a page
     that has stopped changing decides at once: it is verified, or it is not the element (while the page still
-    changes, a panel opening or a list filling in, the element may yet show up)."""
+    changes, a panel opening or a list filling in, the element may yet show up). `probed`: what the fast
+    path's call (`fast_probe`) answered just now, made along with the page check (the first look uses it)."""
     started = time.monotonic()
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     rendering = False
     while True:
-        res = _resolve_once(page, target, fits, strict)
+        res = _resolve_once(page, target, fits, strict, probed)
+        probed = None
         if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
             res = _resolve_once(page, target, fits, strict)
         if res.ok:
@@ -305,17 +307,31 @@ def _fast_probe(selector: str) -> dict[str, str] | None:
     return {"role": m["role"], "name": name} if isinstance(name, str) else None
 
 
-def _resolve_fast(page: Page, target: Target) -> Resolution | None:
+def fast_probe(target: Target) -> tuple[str, dict[str, Any]] | None:
+    """The fast path's one in-page call for `target` (a function of (W, arg), its arg), to make on its own or
+    along with another (the page check's); None where the target has no selector it can read."""
+    fast = _fast_selectors(target)
+    if target.fingerprint is None or not fast:
+        return None
+    return FAST_PROBE_JS, {"probes": [p for _, p in fast],
+                           "opts": {**inpage.OPTS, "words": data_words(target.fingerprint)}, "controls": CONTROL}
+
+
+def _fast_selectors(target: Target) -> list[tuple[str, dict[str, str]]]:
+    return [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
+
+
+def _resolve_fast(page: Page, target: Target, probed: list[Any] | None = None) -> Resolution | None:
     """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
     element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
-    round trip. Anything less certain returns None: the full probe decides."""
+    round trip (`probed`: [what `fast_probe` answered], when the page check asked it just now). Anything less
+    certain returns None: the full probe decides."""
     learned = target.fingerprint
-    fast = [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
-    if learned is None or not fast:
+    call = fast_probe(target)
+    if learned is None or call is None:
         return None
-    found = inpage.call(page, FAST_PROBE_JS, {"probes": [p for _, p in fast],
-                                              "opts": {**inpage.OPTS, "words": data_words(target.fingerprint)},
-                                              "controls": CONTROL})
+    fast = _fast_selectors(target)
+    found = probed[0] if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
     for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
@@ -416,8 +432,8 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     return None if handle is None else _accept(res, handle, selector, sc, info)
 
 
-def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool) -> Resolution:
-    if not strict and (fast := _resolve_fast(page, target)) is not None:
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: list[Any] | None = None) -> Resolution:
+    if not strict and (fast := _resolve_fast(page, target, probed)) is not None:
         return fast
     if strict and (careful := _resolve_careful(page, target, fits)) is not None:
         return careful

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Collection, Sequence
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 from playwright.sync_api import Page
 
@@ -82,35 +83,44 @@ def settled(page: Page, quiet_ms: int, timeout_ms: int, data: Sequence[str] = ()
                                    [quiet_ms, timeout_ms]), data)
 
 
-# the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock
+# the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock;
+# and, in the same moment, what another call asked of that page (ALSO: a function of (W, arg), or null)
 GLANCE_JS = """(W, a) => new Promise((resolve) => {
   const look = () => {
-    const at = performance.now();
-    resolve({ tokens: W.signature(), idle: at - W.lastMutation, at });
+    const at = performance.now(), also = ALSO;
+    resolve({ tokens: W.signature(), idle: at - W.lastMutation, at, also: also && [also(W, a.also)] });
   };
   if (document.readyState !== 'loading') return look();
   document.addEventListener('DOMContentLoaded', look, { once: true });
-  setTimeout(() => resolve(null), a);
+  setTimeout(() => resolve(null), a.timeout);
 })"""
 SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signature(), at: performance.now() }))"
 
 
-def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int,
-               timeout_ms: int, data: Sequence[str] = ()) -> tuple[Signature, float]:
-    """The page's signature, settling only when it needs to, and when it was taken (the page's clock: compare
-    with `W.lastMutation`). One round trip when the parsed page shows the learned skeleton (or one of the
-    `learned` hashes) or has been quiet for `quiet_ms` already (settling would wait for nothing); a page that
-    changed since settles first (a half-rendered page has another skeleton)."""
+class Look(NamedTuple):
+    signature: Signature
+    at: float  # when it was taken, the page's clock (compare with `W.lastMutation`)
+    also: list[Any] | None = None  # [what `also` answered at that moment], if it was asked and nothing settled
+
+
+def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, timeout_ms: int,
+               data: Sequence[str] = (), also: tuple[str, Any] | None = None) -> Look:
+    """The page's signature, settling only when it needs to, and when it was taken. One round trip when the
+    parsed page shows the learned skeleton (or one of the `learned` hashes) or has been quiet for `quiet_ms`
+    already (settling would wait for nothing); a page that changed since settles first (a half-rendered page
+    has another skeleton). `also`: (a function of (W, arg), its arg) to answer in the same round trip, on the
+    page as that signature saw it (the step's target probed with the page check)."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
-    seen = inpage.call(page, GLANCE_JS, timeout_ms)
+    glance = GLANCE_JS.replace("ALSO", f"({also[0]})" if also else "null")
+    seen = inpage.call(page, glance, {"timeout": timeout_ms, "also": also[1] if also else None})
     if seen is not None:
         now = from_tokens(seen["tokens"], data)
         if now.hash in known or seen["idle"] >= quiet_ms:
-            return now, seen["at"]
+            return Look(now, seen["at"], seen["also"])
     left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
     got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, left])
-    return from_tokens(got["tokens"], data), got["at"]
+    return Look(from_tokens(got["tokens"], data), got["at"])
 
 
 def changed_since(page: Page, at: float) -> bool:

@@ -28,7 +28,7 @@ from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import Resolution, render_target, resolve
+from webmem.page.locate import Resolution, fast_probe, render_target, resolve
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
@@ -99,6 +99,7 @@ class _Run:
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
+        self.probed: list[Any] | None = None  # [the fast probe of the step's target], made with its page check
 
     # ---- what step kinds use ------------------------------------------------------------------
 
@@ -124,10 +125,11 @@ class _Run:
 
     # ---- page state ---------------------------------------------------------------------------
 
-    def check_page(self, name: str) -> str:
+    def check_page(self, name: str, target: Target | None = None) -> str:
         """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
         exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
-        path (every target must then verify on its own evidence). Returns how it matched, in words."""
+        path (every target must then verify on its own evidence). Returns how it matched, in words.
+        `target` (rendered): the step's, probed for the fast path in the same round trip as the page check."""
         state = self.flow.pages[name]
         key = (name, self.page.url)
         if self.checked == key:
@@ -152,7 +154,9 @@ class _Run:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
         seen_at: float | None
-        now, seen_at = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle, self.data)
+        also = fast_probe(target) if target is not None and not self.opts.strict else None
+        now, seen_at, probed = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle,
+                                                    self.data, also)
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
         # it still changes or says it is loading (a page that shows the same for a while is what it is)
@@ -162,13 +166,13 @@ class _Run:
                 and (time.monotonic() - same_since < STILL_S or signature.idle_ms(self.page) < STILL_S * 1000):
             time.sleep(0.05)
             before, now = now, signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
-            seen_at = None
+            seen_at = probed = None
             if now.hash != before.hash:
                 same_since = time.monotonic()
         match, sim = signature.compare(learned, now)
         exact = url_ok and match is signature.Match.EXACT
         if exact:
-            self.strict_page, self.page_match = False, "exact"
+            self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
         self.strict_page, self.pending, self.pending_at = True, name, seen_at
         self.observed[name] = now
@@ -182,15 +186,16 @@ class _Run:
 
     # ---- targets ------------------------------------------------------------------------------
 
-    def resolve(self, index: int, kind: StepKind, target: Target) -> tuple[Resolution, Repair | None]:
+    def resolve(self, index: int, kind: StepKind, target: Target, rendered: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
         # a target nothing matches yet is worth a moment's wait where the recording saw the page change after
         # the last action (a new page state: a menu that opened after typing); after a page load (settled) or
         # on the page state the last step acted on, only while the page is still changing
         grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
-        res = resolve(self.page, render_target(target, self.values), kind.fits, strict=strict,
-                      wait_ms=self.timeouts.action, grace_ms=grace, quiet_ms=self.timeouts.quiet)
+        probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
+        res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
+                      quiet_ms=self.timeouts.quiet, probed=probed)
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing
@@ -209,13 +214,15 @@ class _Run:
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
         self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
-        if step.page:
-            rep.page_match = self.check_page(step.page)
         target: Target | None = step.target
-        if target is None:  # a goto, an expectation, a key press on the page, a wait for text or URL
+        rendered = render_target(target, self.values) if target is not None else None
+        self.probed = None
+        if step.page:
+            rep.page_match = self.check_page(step.page, rendered)
+        if target is None or rendered is None:  # a goto, an expectation, a key press on the page, a wait
             kind.perform_untargeted(self, index, step)
         else:
-            res, repair = self.resolve(index, kind, target)
+            res, repair = self.resolve(index, kind, target, rendered)
             rep.selector, rep.score = res.selector, res.score
             if repair is not None:
                 self.repairs.append(repair)
