@@ -3,8 +3,12 @@ signatures from what a user sees, row fingerprints, wide candidates and row-scop
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
@@ -93,6 +97,27 @@ def test_calls_answer_or_say_what_went_wrong(page: Page) -> None:
         inpage.call(page, "(W) => { throw new Error('boom') }")
     page.evaluate("() => { delete window.__webmem; }")  # a document without the helpers gets them
     assert inpage.call(page, "(W) => typeof W.signature") == "function"
+
+
+def test_a_crashed_tab_fails_a_call_at_once(page: Page) -> None:
+    """A CDP call to a crashed tab is never answered: webmem's calls fail as Playwright's own do, at once,
+    whether the tab crashes before the call or while it waits."""
+    page.set_content("<p>x</p>")
+    assert inpage.call(page, "(W) => 1") == 1
+
+    def crash() -> None:
+        for p in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "--type=renderer" in " ".join(p.cmdline()):
+                    p.kill()
+
+    threading.Timer(0.5, crash).start()
+    started = time.monotonic()
+    with pytest.raises(PlaywrightError, match="crashed"):
+        inpage.call(page, "(W) => new Promise((r) => setTimeout(r, 30000))")
+    with pytest.raises(PlaywrightError, match="crashed"):
+        inpage.call(page, "(W) => 1")
+    assert time.monotonic() - started < 10
 
 
 SHADOW_AND_FRAME = """<main><h1>Settings</h1>

@@ -3,6 +3,7 @@ round trip. Works on pages webmem did not open (a caller's own Playwright page).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from functools import cache
 from importlib import resources
@@ -51,21 +52,75 @@ def call(page: Page, expr: str, arg: Any = None) -> Any:
 # `evaluate` first injects its own utility script into every new document (about 8 ms a page load), which
 # a plain JSON-in, JSON-out call does not need. Anything unusual falls back to `page.evaluate`.
 _UNSAID = object()
-_SESSIONS: WeakKeyDictionary[Page, CDPSession | None] = WeakKeyDictionary()
 
 
-def _session(page: Page) -> CDPSession | None:
+class _Direct:
+    """A page's CDP session, and a future its crash or close completes: a CDP call to a crashed tab is never
+    answered, so every call races it (Playwright's own calls fail at once there)."""
+
+    def __init__(self, page: Page, session: CDPSession) -> None:
+        self.session = session
+        self.gone: asyncio.Future[None] = session._loop.create_future()
+        page.on("crash", self.end)
+        page.on("close", self.end)
+
+    def end(self, *_: Any) -> None:
+        if not self.gone.done():
+            self.gone.set_result(None)
+
+    def send(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.gone.done():
+            raise PlaywrightError("Target crashed or closed")
+        # Playwright's sync API cannot wait for either of two things: its async side (the session's own
+        # `send`, run on its loop the way the sync API runs it) can
+        result: dict[str, Any] = self.session._sync(self._race(params))
+        return result
+
+    async def _race(self, params: dict[str, Any]) -> dict[str, Any]:
+        task: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(
+            self.session._impl_obj.send("Runtime.evaluate", params, None))
+        either: list[asyncio.Future[Any]] = [task, self.gone]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        task.cancel()
+        raise PlaywrightError("Target crashed or closed")
+
+
+_SESSIONS: WeakKeyDictionary[Page, _Direct | None] = WeakKeyDictionary()
+
+
+def _session(page: Page) -> _Direct | None:
     if page in _SESSIONS:
         return _SESSIONS[page]
-    session = None
+    direct = None
     browser = page.context.browser
     if browser is None or browser.browser_type.name == "chromium":
         try:
-            session = page.context.new_cdp_session(page)
-        except PlaywrightError:  # a browser without CDP
-            session = None
-    _SESSIONS[page] = session
-    return session
+            direct = _Direct(page, page.context.new_cdp_session(page))
+        except (PlaywrightError, AttributeError):  # a browser without CDP, a Playwright without these insides
+            direct = None
+    _SESSIONS[page] = direct
+    return direct
+
+
+# A field's value to read along with the page's next call (a fill's read-back, made in the next step's probe
+# instead of a round trip of its own): page -> [CSS selector, index] pending, or ("read", value) once made
+_ALONG: WeakKeyDictionary[Page, Any] = WeakKeyDictionary()
+# null: no such element any more; false: one with no value to read (Playwright's own read says why)
+_READ_JS = """((s) => { const el = document.querySelectorAll(s[0])[s[1]];
+  return !el ? null : 'value' in el ? String(el.value) : false; })"""
+
+
+def read_along(page: Page, css: str, nth: int) -> None:
+    """Read the value of the `nth` element `css` finds with the page's next call (on Chromium)."""
+    _ALONG[page] = [css, nth]
+
+
+def value_read(page: Page) -> tuple[bool, str | None]:
+    """(whether the read `read_along` asked for was made, the value it found); forgets it either way."""
+    got = _ALONG.pop(page, None)
+    return (True, got[1]) if isinstance(got, tuple) and got[1] is not False else (False, None)
 
 
 def _direct(page: Page, expr: str, arg: Any) -> Any:
@@ -73,20 +128,27 @@ def _direct(page: Page, expr: str, arg: Any) -> Any:
     if session is None:
         return _UNSAID
     body = f"(({expr})(window.__webmem, {json.dumps(arg)}))"
+    along = _ALONG.get(page)
+    if isinstance(along, list):  # read first: the value as the field holds it before anything else happens
+        body = f"[{_READ_JS}({json.dumps(along)}), {body}]"
     script = f"window.__webmem ? {body} : '{MISSING}'"
     for _ in range(2):
         try:
-            got = session.send("Runtime.evaluate", {"expression": script, "returnByValue": True,
-                                                    "awaitPromise": True})
-        except PlaywrightError:  # no document to evaluate in right now (a navigation), or the page closed
+            got = session.send({"expression": script, "returnByValue": True, "awaitPromise": True})
+        except PlaywrightError:  # no document to evaluate in right now (a navigation), a crashed or closed page
+            return _UNSAID
+        except (TypeError, AttributeError):  # a Playwright whose insides differ: its own evaluate, from now on
+            _SESSIONS[page] = None
             return _UNSAID
         if "exceptionDetails" in got:
             return _UNSAID
         value = got["result"].get("value")
         if value != MISSING:
+            if isinstance(along, list):
+                _ALONG[page], value = ("read", value[0]), value[1]
             return value
         try:
-            session.send("Runtime.evaluate", {"expression": source()})
+            session.send({"expression": source()})
         except PlaywrightError:
             return _UNSAID
     return _UNSAID

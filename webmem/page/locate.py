@@ -66,6 +66,7 @@ class Resolution:
     candidates: list[Candidate] = field(default_factory=list)
     problem: str = ""
     mutated_at: float | None = None  # the page's last DOM change as the probe saw it (its clock), if it said
+    css: tuple[str, int] | None = None  # a plain CSS selector and index that find the element, where one is known
 
     @property
     def ok(self) -> bool:
@@ -348,10 +349,12 @@ def _resolve_fast(page: Page, target: Target, probed: list[Any] | None = None) -
         res = Resolution(probes=[Probe(selector, 1, sc)])
         if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
             loc = locator(page, selector)
+            res.css = (p["css"], visible[0])
             return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
         # act on the element this probe verified (Playwright's role engine might name it otherwise): by its
         # unique path as the probe saw it, else through a handle on it
         if info.get("path"):
+            res.css = (info["path"], 0)
             return _accept(res, locator(page, "css=" + info["path"]), selector, sc, info)
         handle = page.evaluate_handle("(a) => window.__webmem.probed[a[0]][a[1]]", [k, visible[0]]).as_element()
         if handle is None:
@@ -425,8 +428,10 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     res = Resolution(probes=[Probe(selector, 1, sc)], candidates=cands[:5], mutated_at=found["mutated"])
     if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
         loc = locator(page, selector)
+        res.css = (p["css"], visible[0])
         return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
     if (path := found["paths"][visible[0]]) is not None:  # the verified element, found as Playwright would
+        res.css = (path, 0)
         return _accept(res, locator(page, "css=" + path), selector, sc, info)
     handle = page.evaluate_handle("(i) => window.__webmem.probed[0][i]", visible[0]).as_element()
     return None if handle is None else _accept(res, handle, selector, sc, info)

@@ -100,6 +100,9 @@ class _Run:
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
         self.probed: list[Any] | None = None  # [the fast probe of the step's target], made with its page check
+        # the last fill's read-back, made along with this step's first in-page call: (what found it, its check)
+        self.unread: tuple[Resolution, Callable[[str | None], bool]] | None = None
+        inpage.value_read(page)  # nothing an earlier run left pending
 
     # ---- what step kinds use ------------------------------------------------------------------
 
@@ -113,6 +116,30 @@ class _Run:
     def at_start(self, index: int, url: str) -> bool:
         """The caller opened the flow's start page itself: a first goto there is skipped."""
         return index == 0 and self.opts.start_signature is not None and self.page.url == url
+
+    def read_back_later(self, index: int, res: Resolution, check: Callable[[str | None], bool]) -> bool:
+        """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
+        `check` what it held: where the next step has a target on the same page state, and is no commit point
+        (a field that did not take its value is known before anything is handed to the server)."""
+        following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+        if res.css is None or following is None or following.target is None or following.commit \
+                or following.page != self.flow.steps[index].page:
+            return False
+        inpage.read_along(self.page, *res.css)
+        self.unread = (res, check)
+        return True
+
+    def read_back(self) -> bool:
+        """The last step's read-back, made along with this step's probe (or now, where no call carried it).
+        Whether the field was typed into again (what this step's probe saw may have changed since)."""
+        if self.unread is None:
+            return False
+        (res, check), self.unread = self.unread, None
+        made, got = inpage.value_read(self.page)
+        if not made:
+            assert res.locator is not None
+            got = res.locator.input_value(timeout=self.timeouts.action)
+        return check(got)
 
     def guard_origin(self, url: str) -> None:
         if self.origin is None:
@@ -223,6 +250,8 @@ class _Run:
             kind.perform_untargeted(self, index, step)
         else:
             res, repair = self.resolve(index, kind, target, rendered)
+            if self.read_back():  # the last field was typed into again: look at this step's target anew
+                res, repair = self.resolve(index, kind, target, rendered)
             rep.selector, rep.score = res.selector, res.score
             if repair is not None:
                 self.repairs.append(repair)

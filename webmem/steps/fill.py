@@ -49,23 +49,37 @@ class FillKind(StepKind):
         return super().fits(fp)
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
-        loc = require(res)
         value = run.render(step.fill.value)
-        timeout = run.timeouts.action
         secret = run.redact(value) != value
-        for attempt in range(2):  # the first keystrokes can vanish before the app binds its handlers
-            if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
-                guard.fill_secret(loc, value, run.origin, run.redact, timeout)  # type: ignore[arg-type]
-            else:
-                loc.fill(value, timeout=timeout)
-            got = loc.input_value(timeout=timeout)
-            if got == value:
-                return
-            intent = step.fill.target.intent
-            if attempt and secret:  # what a secret field holds derives from the secret
-                raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
-            if attempt:
-                raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)
+        self.type_in(run, res, value, secret)
+        # the read-back rides along with the next step's probe where it can (a secret's is read here, alone)
+        if secret or not run.read_back_later(index, res, lambda got: self.held(run, step, res, value, got)):
+            self.held(run, step, res, value, require(res).input_value(timeout=run.timeouts.action))
+
+    def type_in(self, run: Replay, res: Any, value: str, secret: bool) -> None:
+        loc = require(res)
+        if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
+            guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action)  # type: ignore[arg-type]
+        else:
+            loc.fill(value, timeout=run.timeouts.action)
+
+    def held(self, run: Replay, step: Any, res: Any, value: str, got: str | None) -> bool:
+        """The field held `got` right after typing: where it differs, type once more (the first keystrokes can
+        vanish before the app binds its handlers, an overlay can take the focus), and read back again. Whether
+        it typed again (the page may have changed since anything else on it was read)."""
+        if got == value:
+            return False
+        intent = step.fill.target.intent
+        secret = run.redact(value) != value
+        if got is None:
+            raise StepFailed(f"{intent}: the field was gone right after typing into it", res)
+        self.type_in(run, res, value, secret)
+        got = require(res).input_value(timeout=run.timeouts.action)
+        if got == value:
+            return True
+        if secret:  # what a secret field holds derives from the secret
+            raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
+        raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
