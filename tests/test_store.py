@@ -286,6 +286,23 @@ def test_plain_yaml_reads_the_same_either_way(text: str) -> None:
         assert repr(doc).replace("nan", "") == repr(YAML(typ="safe").load("a: 1\n" + text)).replace("nan", "")
 
 
+def test_lines_read_before_do_not_change_what_the_fast_read_gives() -> None:
+    """Plain lines are remembered across files (a store's flows share most of theirs): a text reads the
+    same whether its lines were seen before or not, and lines nested too deep are never remembered."""
+    from webmem.cache import quickread
+
+    text = (FLOWS / "create-customer.yaml").read_text()
+    texts = [text.replace("    default: pro\n", f"    default: {scalar}\n") for scalar in ODD_SCALARS]
+    texts += ["".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + f"{'  ' * depth}x: 1\n" for depth in (20, 40)]
+    cold = []
+    for t in texts:
+        quickread._PLAIN_LINES.clear()
+        cold.append(repr(plain_data(t)))
+    assert [repr(plain_data(t)) for t in reversed(texts)] == cold[::-1]  # every line seen by now
+    assert cold[-2] != "None" and cold[-1] == "None"  # 21 levels read; 41 too deep for the loader
+    assert not any(line.startswith(" " * 15) for line in quickread._PLAIN_LINES)
+
+
 def test_a_flow_the_fast_read_leaves_is_indexed_by_the_loader(tmp_path: Path) -> None:
     flowfile.save_flow(customer(name="a", task="Create a customer & say hi!"), tmp_path / "a.yaml")
     (tmp_path / "b.yaml").write_text("webmem: 1\nname: &n b\ntask: *n\nsteps:\n  - goto: /x\n")
