@@ -161,6 +161,83 @@ def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> N
     assert path.read_text() == "{ half written"
 
 
+RECORDER = """
+import sys
+from pathlib import Path
+from webmem.cache import stats
+root, n = Path(sys.argv[1]), int(sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()  # both start at once
+for i in range(n):
+    with stats.updating(root) as s:  # what `do` writes at the end of a run
+        s.of("a.yaml").record_run(i % 2 == 0, 10.0, False, "d", "boom", 1000)
+        s.of(f"own-{sys.argv[3]}.yaml").record_run(True, 1.0, False, "d", None, 3)
+        s.totals.hits += 1
+"""
+
+
+def test_processes_recording_at_once_lose_no_count(tmp_path: Path) -> None:
+    """Batch workers and `webmem do` record runs at the same time: every count lands."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", RECORDER, str(tmp_path), "150", str(k)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for k in range(2)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    record = stats.load(tmp_path)
+    assert record.totals.hits == 300
+    assert (record.flows["a.yaml"].runs, record.flows["a.yaml"].successes) == (300, 150)
+    assert record.flows["own-0.yaml"].runs == record.flows["own-1.yaml"].runs == 150
+    assert stats.of_flows(tmp_path, ["own-1.yaml", "none.yaml"]) == {"own-1.yaml": record.flows["own-1.yaml"]}
+
+
+def test_statistics_of_earlier_versions_are_carried_over(tmp_path: Path) -> None:
+    """A stats.json written by an earlier webmem is read into the database once: nothing recorded is lost,
+    and the file is kept (renamed) rather than removed."""
+    old = stats.StoreStats()
+    old.of("a.yaml").record_run(False, 120.0, True, "abc", "boom", 1)  # quarantined at once
+    old.of("b.yaml").learn_calls = 7
+    old.totals.hits, old.totals.saved_tokens = 12, 3456
+    path = stats.stats_path(tmp_path)
+    path.parent.mkdir()
+    path.write_text(old.model_dump_json(indent=2))
+    assert stats.load(tmp_path) == old
+    assert not path.exists() and path.with_name("stats.json.old").read_text() == old.model_dump_json(indent=2)
+    with stats.updating(tmp_path) as s:
+        s.of("b.yaml").record_run(True, 10.0, False, "d", None, 3)
+        s.totals.hits += 1
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # and another process reads the same
+    shown = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from webmem.cache import "
+                            "stats; print(stats.load(Path(sys.argv[1])).model_dump_json())", str(tmp_path)],
+                           env=env, capture_output=True, timeout=60, check=True).stdout
+    again = stats.StoreStats.model_validate_json(shown)
+    assert again.totals.hits == 13 and again.totals.saved_tokens == 3456
+    assert again.flows["a.yaml"] == old.flows["a.yaml"] and again.flows["a.yaml"].is_quarantined("abc")
+    assert (again.flows["b.yaml"].learn_calls, again.flows["b.yaml"].runs) == (7, 1)
+
+
+def test_damaged_statistics_database_is_reported_and_kept(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    path = stats.db_path(tmp_path)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    with pytest.raises(WebmemError, match="stats.sqlite: the flow statistics are not readable"):
+        choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
+    with pytest.raises(WebmemError, match="move the file away"), stats.updating(tmp_path):
+        pass
+    assert path.read_bytes() == b"SQLite format 3\x00" + b"\xff" * 200
+    path.rename(tmp_path / "moved-away.sqlite")  # moved away: counting starts afresh
+    with stats.updating(tmp_path) as s:
+        s.totals.misses += 1
+    assert stats.load(tmp_path).totals.misses == 1
+
+
 # ---- a killed process -----------------------------------------------------------------------------
 
 WRITER = """
