@@ -389,6 +389,37 @@ def test_a_flow_the_fast_read_leaves_is_indexed_by_the_loader(tmp_path: Path) ->
     assert "anchors and aliases" in (entries["b.yaml"].error or "")
 
 
+def test_hostile_files_in_a_store_are_listed_broken_and_the_others_still_found(tmp_path: Path) -> None:
+    """Each bad file becomes one entry with an error naming what is wrong; the index is built in bounded
+    time, and a lookup still finds the good flow (saying which files it could not consider)."""
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    good = (tmp_path / "a.yaml").read_text()
+    bomb = "webmem: 1\na: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']\n" + "".join(
+        f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 9) + "]\n" for i in range(1, 10))
+    hostile = {
+        "bomb.yaml": bomb.encode(),
+        "binary.yaml": b"webmem: 1\n" + bytes(range(256)) * 8,
+        "latin1.yaml": good.replace("name: a", "name: caf\u00e9").encode("latin-1"),
+        "huge.yaml": b"webmem: 1\nname: x\ntask: " + b"x" * (flowfile.MAX_FLOW_BYTES + 10) + b"\n",
+        "deep.yaml": ("webmem: 1\nx:\n" + "".join("  " * i + "- \n" for i in range(1, 60))).encode(),
+        "selector.yaml": good.replace("role=button[name=", "nonsense=button[name=", 1).encode(),
+        "version.yaml": good.replace("webmem: 1", "webmem: 99").encode(),
+    }
+    for name, data in hostile.items():
+        (tmp_path / name).write_bytes(data)
+    started = time.monotonic()
+    entries = {e.path: e for e in FlowStore(tmp_path).refresh()}
+    assert time.monotonic() - started < 10
+    assert entries["a.yaml"].error is None
+    for name, needle in {"bomb.yaml": "anchors and aliases", "binary.yaml": "cannot read", "latin1.yaml": "cannot read",
+                         "huge.yaml": "larger than", "deep.yaml": "nested more than", "selector.yaml": "nonsense=",
+                         "version.yaml": "newer than this webmem reads"}.items():
+        assert needle in (entries[name].error or ""), (name, entries[name].error)
+    path, look = choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
+    assert path == "a.yaml"
+    assert {n.split(" ")[0] for n in look.notes if "is not a valid flow file" in n} == set(hostile)
+
+
 def test_a_file_put_back_with_its_old_mtime_is_read_again(tmp_path: Path) -> None:
     """Never a stale flow: a file replaced in place or by rename, of the same size, with its old mtime put
     back (cp -p, rsync -a, an editor that keeps times), is read again at the next lookup."""
