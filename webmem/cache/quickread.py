@@ -29,12 +29,13 @@ _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u202
                             "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # an empty key (`: x`) or an explicit one (`? x`), first on a line or after another indicator: the
 # readers make different keys of them
-_EMPTY_KEY = re.compile(r"\n[ \t]*(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
-_EMPTY_KEY_AFTER = re.compile(r"[:?-][ \t]+(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
+# (possessive: what the spaces and dashes took is never given back, so a line fails at once)
+_EMPTY_KEY = re.compile(r"\n[ \t]*+(?:-[ \t]++)*+[:?](?=[ \t\n]|$)")
+_EMPTY_KEY_AFTER = re.compile(r"[:?-][ \t]++(?:-[ \t]++)*+[:?](?=[ \t\n]|$)")
 # a plain scalar the readers take differently: a number with `_` (`_1`, `1_000`, `5e6_`, `0o_`) or with
 # 0X / 0O / 0B in capitals; one that starts like a date or time (all the loader reads start \d{4}-\d: the
 # readers disagree on some forms); `=` (YAML 1.1's value key, which the loader refuses)
-_ODD_SCALAR = re.compile(r"[\s\[{,](?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
+_ODD_SCALAR = re.compile(r"[\s\[{,](?=[-+\d._=])(?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
 # a block scalar's indicator (| or >, then the line's end): the readers disagree on some of their line ends
 _BLOCK = re.compile(r"[|>](?<=\s.)(?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")  # (after a space: see _FLOW)
 # a flow collection ([a, b] or {k: v}): read here only when it closes on its line and holds only safe
