@@ -161,6 +161,83 @@ def test_unreadable_statistics_are_reported_not_overwritten(tmp_path: Path) -> N
     assert path.read_text() == "{ half written"
 
 
+RECORDER = """
+import sys
+from pathlib import Path
+from webmem.cache import stats
+root, n = Path(sys.argv[1]), int(sys.argv[2])
+print("ready", flush=True)
+sys.stdin.readline()  # both start at once
+for i in range(n):
+    with stats.updating(root) as s:  # what `do` writes at the end of a run
+        s.of("a.yaml").record_run(i % 2 == 0, 10.0, False, "d", "boom", 1000)
+        s.of(f"own-{sys.argv[3]}.yaml").record_run(True, 1.0, False, "d", None, 3)
+        s.totals.hits += 1
+"""
+
+
+def test_processes_recording_at_once_lose_no_count(tmp_path: Path) -> None:
+    """Batch workers and `webmem do` record runs at the same time: every count lands."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", RECORDER, str(tmp_path), "150", str(k)], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for k in range(2)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    record = stats.load(tmp_path)
+    assert record.totals.hits == 300
+    assert (record.flows["a.yaml"].runs, record.flows["a.yaml"].successes) == (300, 150)
+    assert record.flows["own-0.yaml"].runs == record.flows["own-1.yaml"].runs == 150
+    assert stats.of_flows(tmp_path, ["own-1.yaml", "none.yaml"]) == {"own-1.yaml": record.flows["own-1.yaml"]}
+
+
+def test_statistics_of_earlier_versions_are_carried_over(tmp_path: Path) -> None:
+    """A stats.json written by an earlier webmem is read into the database once: nothing recorded is lost,
+    and the file is kept (renamed) rather than removed."""
+    old = stats.StoreStats()
+    old.of("a.yaml").record_run(False, 120.0, True, "abc", "boom", 1)  # quarantined at once
+    old.of("b.yaml").learn_calls = 7
+    old.totals.hits, old.totals.saved_tokens = 12, 3456
+    path = stats.stats_path(tmp_path)
+    path.parent.mkdir()
+    path.write_text(old.model_dump_json(indent=2))
+    assert stats.load(tmp_path) == old
+    assert not path.exists() and path.with_name("stats.json.old").read_text() == old.model_dump_json(indent=2)
+    with stats.updating(tmp_path) as s:
+        s.of("b.yaml").record_run(True, 10.0, False, "d", None, 3)
+        s.totals.hits += 1
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # and another process reads the same
+    shown = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from webmem.cache import "
+                            "stats; print(stats.load(Path(sys.argv[1])).model_dump_json())", str(tmp_path)],
+                           env=env, capture_output=True, timeout=60, check=True).stdout
+    again = stats.StoreStats.model_validate_json(shown)
+    assert again.totals.hits == 13 and again.totals.saved_tokens == 3456
+    assert again.flows["a.yaml"] == old.flows["a.yaml"] and again.flows["a.yaml"].is_quarantined("abc")
+    assert (again.flows["b.yaml"].learn_calls, again.flows["b.yaml"].runs) == (7, 1)
+
+
+def test_damaged_statistics_database_is_reported_and_kept(tmp_path: Path) -> None:
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    path = stats.db_path(tmp_path)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+    with pytest.raises(WebmemError, match="stats.sqlite: the flow statistics are not readable"):
+        choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
+    with pytest.raises(WebmemError, match="move the file away"), stats.updating(tmp_path):
+        pass
+    assert path.read_bytes() == b"SQLite format 3\x00" + b"\xff" * 200
+    path.rename(tmp_path / "moved-away.sqlite")  # moved away: counting starts afresh
+    with stats.updating(tmp_path) as s:
+        s.totals.misses += 1
+    assert stats.load(tmp_path).totals.misses == 1
+
+
 # ---- a killed process -----------------------------------------------------------------------------
 
 WRITER = """
@@ -286,6 +363,23 @@ def test_plain_yaml_reads_the_same_either_way(text: str) -> None:
         assert repr(doc).replace("nan", "") == repr(YAML(typ="safe").load("a: 1\n" + text)).replace("nan", "")
 
 
+def test_lines_read_before_do_not_change_what_the_fast_read_gives() -> None:
+    """Plain lines are remembered across files (a store's flows share most of theirs): a text reads the
+    same whether its lines were seen before or not, and lines nested too deep are never remembered."""
+    from webmem.cache import quickread
+
+    text = (FLOWS / "create-customer.yaml").read_text()
+    texts = [text.replace("    default: pro\n", f"    default: {scalar}\n") for scalar in ODD_SCALARS]
+    texts += ["".join(f"{'  ' * i}k{i}:\n" for i in range(depth)) + f"{'  ' * depth}x: 1\n" for depth in (20, 40)]
+    cold = []
+    for t in texts:
+        quickread._PLAIN_LINES.clear()
+        cold.append(repr(plain_data(t)))
+    assert [repr(plain_data(t)) for t in reversed(texts)] == cold[::-1]  # every line seen by now
+    assert cold[-2] != "None" and cold[-1] == "None"  # 21 levels read; 41 too deep for the loader
+    assert not any(line.startswith(" " * 15) for line in quickread._PLAIN_LINES)
+
+
 def test_a_flow_the_fast_read_leaves_is_indexed_by_the_loader(tmp_path: Path) -> None:
     flowfile.save_flow(customer(name="a", task="Create a customer & say hi!"), tmp_path / "a.yaml")
     (tmp_path / "b.yaml").write_text("webmem: 1\nname: &n b\ntask: *n\nsteps:\n  - goto: /x\n")
@@ -293,6 +387,37 @@ def test_a_flow_the_fast_read_leaves_is_indexed_by_the_loader(tmp_path: Path) ->
     assert entries["a.yaml"].error is None and entries["a.yaml"].key == "create a customer say hi"
     assert entries["a.yaml"].digest == text_digest((tmp_path / "a.yaml").read_text())
     assert "anchors and aliases" in (entries["b.yaml"].error or "")
+
+
+def test_hostile_files_in_a_store_are_listed_broken_and_the_others_still_found(tmp_path: Path) -> None:
+    """Each bad file becomes one entry with an error naming what is wrong; the index is built in bounded
+    time, and a lookup still finds the good flow (saying which files it could not consider)."""
+    flowfile.save_flow(customer(name="a"), tmp_path / "a.yaml")
+    good = (tmp_path / "a.yaml").read_text()
+    bomb = "webmem: 1\na: &a ['lol','lol','lol','lol','lol','lol','lol','lol','lol']\n" + "".join(
+        f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}"] * 9) + "]\n" for i in range(1, 10))
+    hostile = {
+        "bomb.yaml": bomb.encode(),
+        "binary.yaml": b"webmem: 1\n" + bytes(range(256)) * 8,
+        "latin1.yaml": good.replace("name: a", "name: caf\u00e9").encode("latin-1"),
+        "huge.yaml": b"webmem: 1\nname: x\ntask: " + b"x" * (flowfile.MAX_FLOW_BYTES + 10) + b"\n",
+        "deep.yaml": ("webmem: 1\nx:\n" + "".join("  " * i + "- \n" for i in range(1, 60))).encode(),
+        "selector.yaml": good.replace("role=button[name=", "nonsense=button[name=", 1).encode(),
+        "version.yaml": good.replace("webmem: 1", "webmem: 99").encode(),
+    }
+    for name, data in hostile.items():
+        (tmp_path / name).write_bytes(data)
+    started = time.monotonic()
+    entries = {e.path: e for e in FlowStore(tmp_path).refresh()}
+    assert time.monotonic() - started < 10
+    assert entries["a.yaml"].error is None
+    for name, needle in {"bomb.yaml": "anchors and aliases", "binary.yaml": "cannot read", "latin1.yaml": "cannot read",
+                         "huge.yaml": "larger than", "deep.yaml": "nested more than", "selector.yaml": "nonsense=",
+                         "version.yaml": "newer than this webmem reads"}.items():
+        assert needle in (entries[name].error or ""), (name, entries[name].error)
+    path, look = choose(Memory(tmp_path, agent="heuristic"), sig_of(customer()))
+    assert path == "a.yaml"
+    assert {n.split(" ")[0] for n in look.notes if "is not a valid flow file" in n} == set(hostile)
 
 
 def test_a_file_put_back_with_its_old_mtime_is_read_again(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from webmem.cache.store import Entry
 
-SCHEMA = 3  # bump when what an entry holds or how files are read changes: old rows are then re-read
+SCHEMA = 4  # bump when what an entry holds or how files are read changes: old rows are then re-read
 Stamp = tuple[int, int, int]  # (mtime_ns, size, ctime_ns) of a file when it was read
 
 _TABLES = (

@@ -193,15 +193,15 @@ class Memory:
 
     def _look(self, task: str, inputs: Mapping[str, Any], url: str, page_signature: Signature) -> Lookup:
         look = Lookup()
-        record = stats.snapshot(self.store.root)  # (not changed here: the picks share it)
         candidates = self.store.candidates(task_key(task_template(task, inputs)), url)  # (may re-read the files)
+        records = stats.of_flows(self.store.root, (e.path for e in candidates))
         for e in self.store.broken():  # a broken file may be this task's flow: say so, or it is learned twice
             look.notes.append(f"{e.path} is not a valid flow file and was not considered ({e.error})")
         fits: list[tuple[tuple[float, float, str], Pick]] = []
         for e in candidates:
             known = e.signature is not None and signature.comparable(e.signature, page_signature)
             sim = signature.similarity(e.signature, page_signature) if known else signature.SIMILAR  # type: ignore[arg-type]
-            fs = record.flows.get(e.path) or stats.FlowStats()
+            fs = records.get(e.path) or stats.FlowStats()
             if not e.accepts(inputs):
                 fixed = ", ".join(f"{k}={v}" for k, v in e.fixed.items())
                 look.notes.append(f"{e.path} does not fit these inputs (it takes: {', '.join(e.inputs) or 'none'}"
@@ -228,7 +228,7 @@ class _Job:
         self.values, self.specs, self.redact, self.result = values, specs, redact, result
         self.start_url = page.url
         self.start_signature = start_signature  # taken for the lookup: the replay's first check reuses it
-        self.changes: list[Callable[[stats.StoreStats], None]] = []
+        self.changes: list[Callable[[stats.Changes], None]] = []
         # the agent sees the task with secrets as placeholders; the store keeps every value as one
         self.agent_task = task_template(task, {k: v for k, v in values.items() if specs[k].secret})
 
@@ -239,7 +239,7 @@ class _Job:
     def commit(self) -> None:
         r = self.result
 
-        def totals(s: stats.StoreStats) -> None:
+        def totals(s: stats.Changes) -> None:
             t = s.totals
             if r.replay is not None:
                 t.hits += 1
@@ -334,7 +334,7 @@ class _Job:
         r.notes.append(f"stored as a new variant {rel} (the start page differs from {r.flow}'s)")
         r.flow = rel
 
-        def variant(s: stats.StoreStats) -> None:
+        def variant(s: stats.Changes) -> None:
             fs = s.flows[rel] = stats.FlowStats(handovers=1, last_success=stats.now())
             fs.learn_calls = record.learn_calls + rec.model_calls
             fs.learn_tokens = record.learn_tokens + rec.tokens
@@ -360,7 +360,7 @@ class _Job:
             return
         r.patch = flowfile.unified_diff(before, after, rel, rel)
 
-        def in_place(s: stats.StoreStats) -> None:
+        def in_place(s: stats.Changes) -> None:
             fs = s.of(rel)
             fs.handovers += 1
             fs.consecutive_failures, fs.quarantined, fs.quarantine_reason = 0, None, None
@@ -393,7 +393,7 @@ class _Job:
         if again:
             r.notes.append(f"re-recorded the quarantined {rel}")
 
-        def learned(s: stats.StoreStats) -> None:  # a re-recorded flow starts its track record afresh
+        def learned(s: stats.Changes) -> None:  # a re-recorded flow starts its track record afresh
             s.flows[rel] = stats.FlowStats(learn_calls=rec.model_calls, learn_tokens=rec.tokens,
                                            learn_ms=r.duration_ms, last_success=stats.now())
         self.changes.append(learned)

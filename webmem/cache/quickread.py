@@ -29,13 +29,13 @@ _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u202
                             "\u3001-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # an empty key (`: x`) or an explicit one (`? x`), first on a line or after another indicator: the
 # readers make different keys of them
-_EMPTY_KEY = re.compile(r"\n[ \t]*(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
-_EMPTY_KEY_AFTER = re.compile(r"[:?-][ \t]+(?:-[ \t]+)*[:?](?=[ \t\n]|$)")
-_CONTENT_COLUMN = re.compile(r"^ *(?:- +)*", re.MULTILINE)
+# (possessive: what the spaces and dashes took is never given back, so a line fails at once)
+_EMPTY_KEY = re.compile(r"\n[ \t]*+(?:-[ \t]++)*+[:?](?=[ \t\n]|$)")
+_EMPTY_KEY_AFTER = re.compile(r"[:?-][ \t]++(?:-[ \t]++)*+[:?](?=[ \t\n]|$)")
 # a plain scalar the readers take differently: a number with `_` (`_1`, `1_000`, `5e6_`, `0o_`) or with
 # 0X / 0O / 0B in capitals; one that starts like a date or time (all the loader reads start \d{4}-\d: the
 # readers disagree on some forms); `=` (YAML 1.1's value key, which the loader refuses)
-_ODD_SCALAR = re.compile(r"[\s\[{,](?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
+_ODD_SCALAR = re.compile(r"[\s\[{,](?=[-+\d._=])(?:[-+]?(?:[\d.][\w.+-]*_|_|0[XOB])|\d{4}-\d|=(?=[\s\]},:]|$))")
 # a block scalar's indicator (| or >, then the line's end): the readers disagree on some of their line ends
 _BLOCK = re.compile(r"[|>](?<=\s.)(?=[-+\d]*[ \t]*(?:#[^\n]*)?(?:\n|$))")  # (after a space: see _FLOW)
 # a flow collection ([a, b] or {k: v}): read here only when it closes on its line and holds only safe
@@ -45,14 +45,17 @@ _SAFE = r"[^\s:\[\]{}#'\"?|>\\!&*%@`,-][^:\[\]{}#'\"?|>\\!&*%@`,]*"  # a plain s
 _FLOW_OK = re.compile(rf"[ ]*(?:{_SAFE}(?:: {_SAFE})?(?:, {_SAFE}(?:: {_SAFE})?)*)?[\]}}]")
 
 
-def quick_flow(data: bytes) -> Flow | None:
-    """The flow in a file's bytes, or None when the loader has to read it (not plain, or not a valid flow)."""
-    if len(data) > MAX_FLOW_BYTES:
-        return None
-    try:
-        doc = plain_data(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
+def quick_flow(data: bytes | str) -> Flow | None:
+    """The flow in a file's bytes (or text), or None when the loader has to read it (not plain, or not a
+    valid flow)."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_FLOW_BYTES:
+            return None
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    doc = plain_data(data)
     version = doc.get("webmem") if doc is not None else None
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= FORMAT_VERSION:
         return None
@@ -62,18 +65,50 @@ def quick_flow(data: bytes) -> Flow | None:
         return None
 
 
+# Every check below looks at one line at a time (none reaches past a line's end), so a line found plain
+# once is plain in any file: the flows of one store share most of their lines (keys, selectors, page
+# tokens), and only the lines not seen before are scanned, joined into one text.
+_PLAIN_LINES: set[str] = set()
+_MAX_PLAIN_LINES = 200_000  # then forgotten and learned again: bounded memory
+# each level of block nesting moves a line's content right by one column or more, or (a sequence as a
+# mapping's value) by none, then by two: content left of column (MAX_FLOW_DEPTH - 3) / 2 bounds the depth;
+# a line that starts with that many spaces and dashes may nest deeper (its depth is then counted)
+_DEEP_LINE = re.compile(rf"^[ -]{{{(MAX_FLOW_DEPTH - 3) // 2 + 1}}}", re.MULTILINE)
+
+
 def plain_data(text: str) -> dict[str, Any] | None:
     """The mapping in `text`, read by the fast reader, when it is certainly what the loader reads (the
     same keys and values of the same types), else None."""
-    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
-        return None
-    if _ODD_CHARACTER.search(text) or _ODD_SCALAR.search(" " + text) or _block_or_odd_flow(text):
+    lines = text.split("\n")
+    new = [line for line in lines if line not in _PLAIN_LINES]
+    unseen = "\n".join(new)
+    if new and not _plain_lines(unseen):
         return None
     try:
         doc = yaml_rs.loads(text, parse_datetime=False, duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error)
     except (yaml_rs.YAMLDecodeError, ValueError, TypeError, RecursionError):
         return None
-    return doc if isinstance(doc, dict) and _plain(doc, text) else None
+    if not isinstance(doc, dict):
+        return None
+    if new and _DEEP_LINE.search(unseen):  # (lines that deep are never kept as plain)
+        return doc if _depth(doc) <= MAX_FLOW_DEPTH else None
+    if len(_PLAIN_LINES) + len(new) > _MAX_PLAIN_LINES:
+        _PLAIN_LINES.clear()
+    _PLAIN_LINES.update(new)
+    return doc
+
+
+def _plain_lines(text: str) -> bool:
+    """Whether these lines hold nothing the readers could take differently: no anchor, alias, tag or
+    directive, no odd character, no odd plain scalar, no block scalar or odd flow collection, no date or
+    time the readers could take differently (the loader reads some forms as dates that this reader reads
+    as text and the other way round: a value that looks like one is read here only quoted), no plain `=`
+    or `<<` (YAML 1.1's value and merge keys, which the loader refuses), no empty or explicit key."""
+    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
+        return False
+    if _ODD_CHARACTER.search(text) or _ODD_SCALAR.search(" " + text) or _block_or_odd_flow(text):
+        return False
+    return not ("<<" in text or _EMPTY_KEY.search("\n" + text) or _EMPTY_KEY_AFTER.search(text))
 
 
 def _opens(text: str, at: int) -> bool:
@@ -94,21 +129,6 @@ def _block_or_odd_flow(text: str) -> bool:
             if not _FLOW_OK.fullmatch(text[m.start() + 1:end if end >= 0 else len(text)].rstrip()):
                 return True
     return False
-
-
-def _plain(doc: dict[str, Any], text: str) -> bool:
-    """No date or time the readers could take differently (the loader reads some forms as dates that this
-    reader reads as text and the other way round: a value that looks like one is read here only quoted),
-    no plain `=` or `<<` (YAML 1.1's value and merge keys, which the loader refuses), no empty or explicit
-    key, and
-    nesting no deeper than the loader allows."""
-    if "<<" in text or _EMPTY_KEY.search("\n" + text) or _EMPTY_KEY_AFTER.search(text):
-        return False
-    # each level of block nesting moves a line's content right by one column or more, or (a sequence as a
-    # mapping's value) by none, then by two: the deepest content column bounds the depth
-    if 2 * max(len(m.group()) for m in _CONTENT_COLUMN.finditer(text)) + 3 <= MAX_FLOW_DEPTH:
-        return True
-    return _depth(doc) <= MAX_FLOW_DEPTH
 
 
 def _depth(doc: dict[str, Any]) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import sqlite3
@@ -107,14 +106,14 @@ class Entry(BaseModel):
 def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     """Read one flow file into an index entry (a broken file becomes an entry with an error)."""
     entry = Entry(path=rel, mtime_ns=stat.st_mtime_ns, size=stat.st_size, ctime_ns=stat.st_ctime_ns, digest="")
-    if not flowfile.is_flow_file(path):
-        entry.other = True
-        return entry
     try:
-        with path.open("rb") as fh:
+        with path.open("rb") as fh:  # never more than a flow may hold (a device or FIFO never ends)
             data = fh.read(flowfile.MAX_FLOW_BYTES + 1)
     except OSError:
         data = b""  # the loader says why
+    if not (flowfile.is_flow_name(path.name) and flowfile.is_flow_text(data.decode("utf-8", errors="replace"))):
+        entry.other = True
+        return entry
     flow = quick_flow(data) if data else None
     if flow is not None:
         entry.digest = hashlib.sha256(data).hexdigest()[:16]  # = text_digest of the text it decodes to
@@ -135,7 +134,8 @@ def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     if start is not None:
         entry.origin, entry.start, entry.signature = start
     entry.inputs = {k: s.required and s.default is None and not s.env for k, s in flow.inputs.items()}
-    used = set(placeholders(json.dumps([step.model_dump(mode="json", by_alias=True) for step in flow.steps])))
+    # (the placeholders the flow's own check reads: each step as JSON)
+    used = {key for step in flow.steps for key in placeholders(step.model_dump_json())}
     entry.fixed = {k: str(s.default) for k, s in flow.inputs.items()
                    if k not in used and s.default not in (None, "") and not s.secret}
     return entry

@@ -78,6 +78,11 @@ def is_flow_file(path: Path) -> bool:
             text = fh.read(MAX_FLOW_BYTES + 1).decode("utf-8", errors="replace")
     except OSError:
         return False
+    return is_flow_text(text)
+
+
+def is_flow_text(text: str) -> bool:
+    """A text with a top-level `webmem:` key."""
     return bool(_TOP_LEVEL_WEBMEM.search(text))
 
 
