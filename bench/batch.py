@@ -7,8 +7,9 @@ both were running.
 Prints per worker count: rows per minute of both, the ratio (goal ≥ 0.9× the hand-written loop per worker),
 both loops' median time per row, and peak memory per worker (its Python process and Playwright driver;
 with its browser in brackets), with the machine's load average. Then the journal's overhead per row (goal
-≤ 5 ms: claim + the durable commit point + finish on SQLite, no browser); per run, the time a worker
-held a row beyond its replay.
+≤ 5 ms: the claim, which also records the last row's outcome, + the durable commit point on SQLite, no
+browser); per run, the time a worker held a row beyond its replay and what the row's claim and commit point
+took in the run (with the other workers writing too).
 
 Run: .venv/bin/python bench/batch.py [--rows N | --full] [--workers 1 2 4]   (default 100 rows; --full: 1,000)
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 import psutil
 
 from fixtures_site.server import PortalServer
-from webmem.batch.journal import open_journal
+from webmem.batch.journal import Outcome, open_journal
 from webmem.batch.run import BatchOptions, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,9 @@ class PeakMemory:
 
     def watch(self) -> None:
         me = psutil.Process()
-        while not self.stop.wait(0.5):
+        # every 2 s: reading a process's PSS costs some 1.5 ms of CPU, and with 4 workers a side there are some
+        # 60 processes, in the process that also serves the portal (every 0.5 s was a fifth of a CPU)
+        while not self.stop.wait(2.0):
             for child in me.children():
                 try:
                     tree = [child, *child.children(recursive=True)]
@@ -124,6 +127,8 @@ class Measured:
     first: list[float]  # when each worker finished its first row (all of them are going from the last one)
     memory: str = ""
     outside: list[float] = field(default_factory=list)  # batch: ms a worker held a row beyond its replay
+    claim: list[float] = field(default_factory=list)  # batch: ms of the row's claim (with the last row's outcome)
+    commit: list[float] = field(default_factory=list)  # batch: ms of the row's durable commit point
     attempts: int = 0
 
     @property
@@ -174,6 +179,8 @@ def batch(base: str, data: list[dict[str, str]], workers: int, folder: Path) -> 
         first[who] = min(first.get(who, r["finished"]), r["finished"])
     return Measured(max(t for t, _ in rows) - started, rows, list(first.values()),
                     outside=[r["duration_ms"] - r["evidence"]["ms"] for r in done],
+                    claim=[r["evidence"].get("claim_ms", 0) for r in done],
+                    commit=[r["evidence"].get("commit_ms", 0) for r in done],
                     attempts=sum(r["attempts"] for r in done))
 
 
@@ -189,16 +196,19 @@ def overlap_rates(a: Measured, b: Measured) -> tuple[float, float, float]:
 
 
 def journal_overhead(n: int, folder: Path) -> float:
-    """ms per row for the journal alone: claim, the durable commit point, finish."""
+    """ms per row for the journal alone, as a worker writes it: claim (with the last row's outcome), the durable
+    commit point."""
     j = open_journal(folder / "overhead.sqlite", "bench")
     j.start_run("flow", "rows")
     j.add_rows((i, f"r{i}", {"name": "x"}, None) for i in range(n))
     started = time.perf_counter()
+    outcome = None
     for _ in range(n):
-        c = j.claim("w", 30, verify=False)
+        c = j.claim("w", 30, verify=False, outcome=outcome)
         assert c is not None
         j.committing(c.key, "w")
-        j.finish(c.key, "w", "done", evidence={"url": "http://x"})
+        outcome = Outcome(c.key, "done", evidence={"url": "http://x"})
+    j.record("w", outcome)
     took = time.perf_counter() - started
     j.close()
     return took / n * 1000
@@ -247,12 +257,14 @@ def main(argv: list[str]) -> None:
                       f"peak {m.memory} per worker")
             print(f"  while both ran ({span:.0f} s): loop {h_rate:5.0f} rows/min, batch {b_rate:5.0f} rows/min: "
                   f"batch at {b_rate / h_rate:4.2f}× the hand-written loop; a worker held a row "
-                  f"{med(ours.outside):.1f} ms beyond its replay")
+                  f"{med(ours.outside):.1f} ms beyond its replay; its claim took {med(ours.claim):.1f} ms "
+                  f"(median; mean {statistics.fmean(ours.claim):.1f}), its durable commit point "
+                  f"{med(ours.commit):.1f} ms (mean {statistics.fmean(ours.commit):.1f})")
         print("\nsummary: rows/min while both ran; the ratio per worker (batch with N workers against the loop with "
               "N workers)")
         for w, h_rate, b_rate in summary:
             print(f"  {w} worker(s): loop {h_rate:5.0f}  batch {b_rate:5.0f}  ratio {b_rate / h_rate:4.2f}×")
-        print(f"journal overhead per row (SQLite claim + durable commit point + finish): "
+        print(f"journal overhead per row (SQLite claim with the last row's outcome + durable commit point): "
               f"{journal_overhead(2000, folder):.2f} ms  [{load()}]")
 
 

@@ -3,12 +3,13 @@ next rows (real Chromium, the real portal), and only the commit point waits for 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from playwright.sync_api import Page
 
 from webmem.batch.enter import adopt, replay_row
-from webmem.batch.journal import open_journal
+from webmem.batch.journal import Outcome, open_journal
 from webmem.browser.config import load_settings
 from webmem.flow.flowfile import load_flow
 
@@ -57,4 +58,29 @@ def test_only_the_commit_point_waits_for_the_disk(tmp_path: Path) -> None:
     assert not any("synchronous" in s for s in statements)  # a lost 'done' leaves it committing: verified
     assert j.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
     assert j.counts()["done"] == 1
+    j.close()
+
+
+def test_a_claim_records_the_last_rows_outcome_in_its_own_transaction(tmp_path: Path) -> None:
+    """A worker writes a row's outcome with its next claim: one write lock per row fewer, the same rows."""
+    j = open_journal(tmp_path / "j.sqlite", "run")
+    j.start_run("flow", "rows")
+    j.add_rows([(1, "r1", {"name": "x"}, None), (2, "r2", {"name": "y"}, None)])
+    first = j.claim("w", 30, verify=False)
+    assert first is not None
+    j.committing(first.key, "w")
+    before = time.time()
+    statements: list[str] = []
+    j.conn.set_trace_callback(statements.append)
+    second = j.claim("w", 30, verify=False, outcome=Outcome(first.key, "done", evidence={"ms": 1.0}))
+    assert second is not None and second.key == "r2"
+    assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+    done = {r["key"]: r for r in j.rows()}
+    assert done["r1"]["status"] == "done" and done["r1"]["finished"] >= before
+    assert done["r1"]["evidence"] == {"ms": 1.0} and done["r2"]["status"] == "running"
+    # the last claim finds no row and still records the outcome; a retry goes back to pending with its backoff
+    assert j.claim("w", 30, verify=False, outcome=Outcome("r2", "failed", error="boom", retry_after=60)) is None
+    r2 = next(r for r in j.rows() if r["key"] == "r2")
+    assert r2["status"] == "pending" and r2["error"] == "boom"
+    assert j.remaining(verify=False) == 1
     j.close()

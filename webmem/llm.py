@@ -8,6 +8,7 @@ rate limits and server errors are the client's own; an authentication error stop
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from typing import Any
 
 from webmem.errors import ModelError
@@ -21,22 +22,28 @@ class Model:
     """A chat model with call and token counters."""
 
     def __init__(self, name: str, *, max_retries: int = 3, timeout: float = 60.0, token_budget: int | None = None):
-        import openai
-
         if not name:
             raise ModelError(
                 "no model configured: pass --model, set WEBMEM_MODEL, or `model` in playwright.config.json"
             )
         self.name = name
-        self.client = openai.OpenAI(
-            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # local servers often need none
-            base_url=os.environ.get("OPENAI_BASE_URL") or None,
-            max_retries=max_retries,
-            timeout=timeout,
-        )
+        self.max_retries, self.timeout = max_retries, timeout
         self.calls = 0
         self.tokens = 0
         self.token_budget = token_budget
+
+    @cached_property
+    def client(self) -> Any:
+        """Built at the first call (some 30 ms of CPU): a replay with llm healing that needs no heal, say a
+        batch row, never pays for it."""
+        import openai
+
+        return openai.OpenAI(
+            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # local servers often need none
+            base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+        )
 
     def chat(self, messages: list[dict[str, Any]], **kw: Any) -> Any:
         import openai

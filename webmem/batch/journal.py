@@ -62,6 +62,19 @@ class Claim:
     verify: bool  # a verify job for an uncertain row, not an entry
 
 
+@dataclass
+class Outcome:
+    """How a row ended, as `Journal.finish` records it. `retry_after` (seconds) puts it back to pending with a
+    backoff."""
+
+    key: str
+    status: str
+    error: str | None = None
+    evidence: dict[str, Any] | None = None
+    screenshot: str | None = None
+    retry_after: float | None = None
+
+
 def worker_id(index: int) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
 
@@ -201,10 +214,14 @@ class Journal:
 
     # ---- the worker's side --------------------------------------------------------------------
 
-    def claim(self, worker: str, lease_s: float, verify: bool) -> Claim | None:
-        """The next pending row whose backoff is over (or, if `verify`, an uncertain row to check)."""
-        now = time.time()
+    def claim(self, worker: str, lease_s: float, verify: bool, outcome: Outcome | None = None) -> Claim | None:
+        """The next pending row whose backoff is over (or, if `verify`, an uncertain row to check). `outcome`:
+        the worker's last row, recorded in the same transaction (one write lock per row fewer: the workers of a
+        run queue for it, behind each other's commit points)."""
         with self.transaction():
+            now = time.time()  # taken holding the write lock (SQLite): rows finish in the order of their times
+            if outcome is not None:
+                self._finish(worker, outcome, now)
             row = self.execute(self._pick("pending", "AND not_before <= %s"), (self.run, now)).fetchone()
             is_verify = False
             if row is None and verify:
@@ -239,19 +256,24 @@ class Journal:
                evidence: dict[str, Any] | None = None, screenshot: str | None = None,
                retry_after: float | None = None) -> None:
         """Record a row's outcome. `retry_after` (seconds) puts a row back to pending with a backoff."""
-        now = time.time()
-        checked = 1 if status == "uncertain" and evidence and evidence.get("verified") is False else 0
-        if retry_after is not None:
-            status = "pending"
+        self.record(worker, Outcome(key, status, error, evidence, screenshot, retry_after))
+
+    def record(self, worker: str, outcome: Outcome) -> None:
+        """Record a row's outcome on its own (a worker otherwise writes it with its next claim)."""
         with self.transaction():
-            self.execute(
-                "UPDATE batch_rows SET status = %s, error = %s, evidence = %s, screenshot = %s, worker = NULL, "
-                "lease_until = NULL, not_before = %s, finished = %s, checked = %s, "
-                "duration_ms = CASE WHEN started IS NULL THEN NULL ELSE (%s - started) * 1000 END "
-                "WHERE run = %s AND key = %s AND worker = %s",
-                (status, error, json.dumps(evidence) if evidence else None, screenshot,
-                 now + (retry_after or 0), None if status == "pending" else now, checked, now,
-                 self.run, key, worker))
+            self._finish(worker, outcome, time.time())
+
+    def _finish(self, worker: str, o: Outcome, now: float) -> None:
+        checked = 1 if o.status == "uncertain" and o.evidence and o.evidence.get("verified") is False else 0
+        status = "pending" if o.retry_after is not None else o.status
+        self.execute(
+            "UPDATE batch_rows SET status = %s, error = %s, evidence = %s, screenshot = %s, worker = NULL, "
+            "lease_until = NULL, not_before = %s, finished = %s, checked = %s, "
+            "duration_ms = CASE WHEN started IS NULL THEN NULL ELSE (%s - started) * 1000 END "
+            "WHERE run = %s AND key = %s AND worker = %s",
+            (status, o.error, json.dumps(o.evidence) if o.evidence else None, o.screenshot,
+             now + (o.retry_after or 0), None if status == "pending" else now, checked, now,
+             self.run, o.key, worker))
 
     def heartbeat(self, worker: str, lease_s: float) -> None:
         with self.transaction():

@@ -37,7 +37,9 @@ class Watcher:
             self.progress = Progress(
                 TextColumn("[bold]batch[/bold]"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[tally]}"), TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
-                console=console, transient=False,
+                # twice a second is plenty for a person; rich's default, 10, costs the machine the workers
+                # need some 1% of a CPU
+                console=console, transient=False, refresh_per_second=2,
             )
 
     def __call__(self, fresh: list[dict[str, Any]], counts: dict[str, int]) -> None:

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from pydantic import BaseModel
 
 from webmem.batch.enter import adopt, commit_index, replay_row, verify_flow, with_pages
-from webmem.batch.journal import Claim, Journal, open_journal, worker_id
+from webmem.batch.journal import Claim, Journal, Outcome, open_journal, worker_id
 from webmem.browser import launch as browsers
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import new_context
@@ -78,6 +78,8 @@ class Worker:
         self.browser: Browser | None = None
         self.context: BrowserContext | None = None
         self.page: Page | None = None
+        self.outcome: Outcome | None = None  # the last row's, written with the next claim
+        self.claim_ms = 0.0  # how long the last claim took (evidence: the journal's share of a row)
 
     # ---- browser ------------------------------------------------------------------------------
 
@@ -136,7 +138,10 @@ class Worker:
             with sync_playwright() as pw:
                 self.healthy_page(pw)
                 while True:
-                    claim = self.journal.claim(self.id, self.cfg.lease_s, verify=self.verify is not None)
+                    t0 = time.perf_counter()
+                    claim = self.journal.claim(self.id, self.cfg.lease_s, verify=self.verify is not None,
+                                               outcome=self.outcome)
+                    self.outcome, self.claim_ms = None, (time.perf_counter() - t0) * 1000
                     if claim is None:
                         self.journal.recover()
                         if self.journal.remaining(self.verify is not None) == 0:
@@ -151,6 +156,9 @@ class Worker:
                         self.enter(page, claim)
                 self.close_browser()
         finally:
+            if self.outcome is not None:  # the worker is going down between two rows: say how the last one ended
+                with contextlib.suppress(Exception):
+                    self.journal.record(self.id, self.outcome)
             stop.set()
 
     def heartbeat(self, stop: threading.Event) -> None:
@@ -179,7 +187,7 @@ class Worker:
         try:
             return resolve_inputs(self.flow, claim.inputs)
         except WebmemError as exc:  # a secret missing from this machine's environment
-            self.journal.finish(claim.key, self.id, "failed", error=str(exc))
+            self.finish(claim.key, "failed", error=str(exc))
             return None
 
     def enter(self, page: Page, claim: Claim) -> None:
@@ -187,16 +195,19 @@ class Worker:
         if values is None:
             return
         committed = lost = False
+        commit_ms = 0.0
 
         def on_step_start(index: int) -> None:
-            nonlocal committed, lost
+            nonlocal committed, lost, commit_ms
             if index == self.commit_at:
+                t0 = time.perf_counter()
                 try:
                     self.journal.committing(claim.key, self.id)  # durable before the click
                 except JournalError:
                     lost = True  # the lease ran out: another worker may own the row now
                     raise
                 committed = True
+                commit_ms = (time.perf_counter() - t0) * 1000
 
         try:
             report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
@@ -205,10 +216,12 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed",
                                error=Redactor.for_flow(self.flow, values)(one_line(exc)))
-        evidence = _evidence(page, report) | {"worker": self.id}
+        # the journal's share of the row's time: its claim, its durable commit point
+        evidence = _evidence(page, report) | {"worker": self.id, "claim_ms": round(self.claim_ms, 2),
+                                              "commit_ms": round(commit_ms, 2)}
         shot = _screenshot(report)
         if report.passed:
-            self.journal.finish(claim.key, self.id, "done", evidence=evidence)
+            self.finish(claim.key, "done", evidence=evidence)
             self.flow = adopt(self.flow, report)
             if self.verify is not None:
                 self.verify = with_pages(self.verify, report.page_states)
@@ -217,14 +230,13 @@ class Worker:
             pass  # another worker may own the row now: its journal entry is not this one's to write
         elif not committed:
             if claim.attempts <= self.cfg.retry:
-                self.journal.finish(claim.key, self.id, "failed", error=report.error, evidence=evidence,
-                                    screenshot=shot, retry_after=self.backoff(claim.attempts))
+                self.finish(claim.key, "failed", error=report.error, evidence=evidence, screenshot=shot,
+                            retry_after=self.backoff(claim.attempts))
             else:
-                self.journal.finish(claim.key, self.id, "failed", error=report.error, evidence=evidence,
-                                    screenshot=shot)
+                self.finish(claim.key, "failed", error=report.error, evidence=evidence, screenshot=shot)
         else:
             error = f"cut short at or after the commit step: {report.error}"
-            self.journal.finish(claim.key, self.id, "uncertain", error=error, evidence=evidence, screenshot=shot)
+            self.finish(claim.key, "uncertain", error=error, evidence=evidence, screenshot=shot)
         self.fresh_context()
 
     def check(self, page: Page, claim: Claim) -> None:
@@ -242,22 +254,27 @@ class Worker:
         evidence = _evidence(page, report) | {"verified": report.passed, "worker": self.id}
         failed = report.failed_step()
         if report.passed:
-            self.journal.finish(claim.key, self.id, "done", evidence=evidence | {"how": "verified it landed"})
+            self.finish(claim.key, "done", evidence=evidence | {"how": "verified it landed"})
             self.verify = adopt(self.verify, report)
             self.flow = with_pages(self.flow, report.page_states)
             return
         if failed is not None and failed.unmet:
             error = f"verify: not landed ({report.error})"
             if claim.attempts <= self.cfg.retry:
-                self.journal.finish(claim.key, self.id, "failed", error=error, evidence=evidence,
-                                    retry_after=self.backoff(claim.attempts))
+                self.finish(claim.key, "failed", error=error, evidence=evidence,
+                            retry_after=self.backoff(claim.attempts))
             else:
-                self.journal.finish(claim.key, self.id, "failed", error=error, evidence=evidence)
+                self.finish(claim.key, "failed", error=error, evidence=evidence)
         else:
             evidence["verified"] = False
-            self.journal.finish(claim.key, self.id, "uncertain", error=f"verify could not tell: {report.error}",
-                                evidence=evidence, screenshot=_screenshot(report))
+            self.finish(claim.key, "uncertain", error=f"verify could not tell: {report.error}",
+                        evidence=evidence, screenshot=_screenshot(report))
         self.fresh_context()
+
+    def finish(self, key: str, status: str, **how: Any) -> None:
+        """How a row ended, written with the next claim (one transaction, right away: the loop goes straight
+        on to it; a worker that stops writes it on its way out)."""
+        self.outcome = Outcome(key, status, **how)
 
     def backoff(self, attempts: int) -> float:
         return min(60.0, self.cfg.backoff_s * 2 ** (attempts - 1))
