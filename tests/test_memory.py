@@ -16,6 +16,7 @@ from webmem.cache import stats
 from webmem.cache.memory import Memory
 from webmem.flow.flowfile import load_flow
 
+from .conftest import run_webmem
 from .openai_server import ScriptedOpenAI, call
 
 TASK = "Create a customer named {name}"
@@ -126,6 +127,12 @@ def test_an_unfinished_handover_changes_nothing_and_failures_quarantine(page: Pa
     res = do(memory, page, portal, "Cy", "cy@example.com")  # skipped: a miss, which the agent cannot do either
     assert res.status == "failed" and res.replay is None and "quarantined" in res.skipped[0]
     assert [s["data"]["full_name"] for s in portal.submissions()] == ["Ada"]
+
+    done = run_webmem("stats", "--store", str(tmp_path), "--release", "create-a-customer-named.yaml")
+    assert done.returncode == 0 and "released create-a-customer-named.yaml" in done.stdout, done.stdout + done.stderr
+    assert not stats.load(tmp_path).flows["create-a-customer-named.yaml"].quarantined
+    done = run_webmem("stats", "--store", str(tmp_path), "--release", "no-such.yaml")
+    assert done.returncode != 0 and "no statistics for no-such.yaml" in done.stderr, done.stdout + done.stderr
 
 
 def test_cli_do_list_and_stats(portal, tmp_path: Path, webmem_cli) -> None:

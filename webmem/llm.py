@@ -52,7 +52,7 @@ class Model:
             raise ModelError(f"token budget of {self.token_budget} used up ({self.tokens} tokens)")
         self.calls += 1
         try:
-            response = self.client.chat.completions.create(model=self.name, messages=messages, **kw)  # type: ignore[arg-type]
+            response = self.client.chat.completions.create(model=self.name, messages=messages, **kw)
         except openai.AuthenticationError:
             raise ModelError("the model endpoint refused the API key (check OPENAI_API_KEY)") from None
         except openai.PermissionDeniedError as exc:

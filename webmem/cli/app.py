@@ -359,12 +359,12 @@ def show_stats(
             release = [Path(r).resolve().relative_to(store.resolve()).as_posix()
                        if Path(r).is_file() and Path(r).resolve().is_relative_to(store.resolve()) else r
                        for r in release]
-            with stats.updating(store) as record:
-                unknown = [rel for rel in release if rel not in record.flows]
+            with stats.updating(store) as changes:
+                unknown = [rel for rel in release if rel not in changes.flows]
                 if unknown:  # nothing is written: all or none
                     raise StoreError(f"{store}: no statistics for {', '.join(unknown)} (see `webmem list`)")
                 for rel in release:
-                    fs = record.flows[rel]
+                    fs = changes.flows[rel]
                     fs.quarantined, fs.quarantine_reason, fs.consecutive_failures = None, None, 0
             out.print(f"released {', '.join(release)}")
         record = stats.load(store)
