@@ -172,13 +172,13 @@ CHANGING_MS = 1000  # how long a page that is still changing may take to show th
 
 
 def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
-            grace_ms: int | None = None, quiet_ms: int = 40, probed: list[Any] | None = None) -> Resolution:
+            grace_ms: int | None = None, quiet_ms: int = 40, probed: Probed | None = None) -> Resolution:
     """Find the one element `target` means, or say why not. While no selector matches anything at all (a
     menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
     then on while the page is still changing, up to `wait_ms`. A selector that matches something on a page
     that has stopped changing decides at once: it is verified, or it is not the element (while the page still
-    changes, a panel opening or a list filling in, the element may yet show up). `probed`: what the fast
-    path's call (`fast_probe`) answered just now, made along with the page check (the first look uses it)."""
+    changes, a panel opening or a list filling in, the element may yet show up). `probed`: what a path's probe
+    (`probe_call`) answered just now, asked along with the page check (the first look uses it)."""
     started = time.monotonic()
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     rendering = False
@@ -308,31 +308,45 @@ def _fast_probe(selector: str) -> dict[str, str] | None:
     return {"role": m["role"], "name": name} if isinstance(name, str) else None
 
 
-def fast_probe(target: Target) -> tuple[str, dict[str, Any]] | None:
-    """The fast path's one in-page call for `target` (a function of (W, arg), its arg), to make on its own or
-    along with another (the page check's); None where the target has no selector it can read."""
-    fast = _fast_selectors(target)
-    if target.fingerprint is None or not fast:
+@dataclass
+class Probed:
+    """What one path's probe of a target answered, asked along with another call (the page check's)."""
+
+    careful: bool  # the careful path's probe (else the fast path's)
+    answer: Any
+
+
+def probe_call(target: Target, careful: bool) -> tuple[str, dict[str, Any]] | None:
+    """The fast (or careful) path's one in-page call for `target`: a function of (W, arg) and its arg, to make
+    on its own or along with another call (the page check's); None where the target has no selector it reads."""
+    learned = target.fingerprint
+    if learned is None:
         return None
-    return FAST_PROBE_JS, {"probes": [p for _, p in fast],
-                           "opts": {**inpage.OPTS, "words": data_words(target.fingerprint)}, "controls": CONTROL}
+    if careful:
+        p = _fast_probe(target.selectors[0]) if target.selectors else None
+        return None if p is None else (CAREFUL_PROBE_JS, {
+            "probe": p, "opts": {**inpage.OPTS, "words": data_words(learned)}, "controls": CONTROL,
+            "like": look_alikes(learned)})
+    fast = _fast_selectors(target)
+    return None if not fast else (FAST_PROBE_JS, {"probes": [p for _, p in fast], "controls": CONTROL,
+                                                  "opts": {**inpage.OPTS, "words": data_words(learned)}})
 
 
 def _fast_selectors(target: Target) -> list[tuple[str, dict[str, str]]]:
     return [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
 
 
-def _resolve_fast(page: Page, target: Target, probed: list[Any] | None = None) -> Resolution | None:
+def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> Resolution | None:
     """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
     element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
-    round trip (`probed`: [what `fast_probe` answered], when the page check asked it just now). Anything less
+    round trip (`probed`: what its probe answered, when the page check asked it just now). Anything less
     certain returns None: the full probe decides."""
     learned = target.fingerprint
-    call = fast_probe(target)
+    call = probe_call(target, careful=False)
     if learned is None or call is None:
         return None
     fast = _fast_selectors(target)
-    found = probed[0] if probed is not None else inpage.call(page, *call)
+    found = probed.answer if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
     for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
@@ -392,17 +406,18 @@ CAREFUL_PROBE_JS = """(W, a) => {
 }"""
 
 
-def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | None:
+def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None) -> Resolution | None:
     """The careful path's verdict on a target's first selector in one round trip: it matches one visible
     element, in the learned container, showing the target's data, scoring at least VERIFY_MIN, and that
     element is the best of its look-alikes by MARGIN (the checks of `_resolve_once` and `_best_with_margin`).
-    Anything else returns None: the full probe decides, and says why."""
+    `probed`: what its probe answered, when the page check asked it just now. Anything else returns None: the
+    full probe decides, and says why."""
     learned = target.fingerprint
-    p = _fast_probe(target.selectors[0]) if target.selectors else None
-    if learned is None or p is None:
+    call = probe_call(target, careful=True)
+    if learned is None or call is None:
         return None
-    found = inpage.call(page, CAREFUL_PROBE_JS, {"probe": p, "opts": {**inpage.OPTS, "words": data_words(learned)},
-                                                 "controls": CONTROL, "like": look_alikes(learned)})
+    p = call[1]["probe"]
+    found = probed.answer if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
     infos = found["infos"]
@@ -437,10 +452,12 @@ def _resolve_careful(page: Page, target: Target, fits: Fits) -> Resolution | Non
     return None if handle is None else _accept(res, handle, selector, sc, info)
 
 
-def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: list[Any] | None = None) -> Resolution:
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None) -> Resolution:
+    if probed is not None and probed.careful != strict:  # the other path's answer: no evidence for this one
+        probed = None
     if not strict and (fast := _resolve_fast(page, target, probed)) is not None:
         return fast
-    if strict and (careful := _resolve_careful(page, target, fits)) is not None:
+    if strict and (careful := _resolve_careful(page, target, fits, probed)) is not None:
         return careful
     res = Resolution()
     learned = target.fingerprint

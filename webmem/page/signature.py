@@ -94,13 +94,16 @@ GLANCE_JS = """(W, a) => new Promise((resolve) => {
   document.addEventListener('DOMContentLoaded', look, { once: true });
   setTimeout(() => resolve(null), a.timeout);
 })"""
-SETTLED_AT_JS = "(W, a) => W.settle(a[0], a[1]).then(() => ({ tokens: W.signature(), at: performance.now() }))"
+SETTLED_AT_JS = """(W, a) => W.settle(a.quiet, a.timeout).then(() => {
+  const at = performance.now(), also = ALSO;
+  return { tokens: W.signature(), at, also: also && [also(W, a.also)] };
+})"""
 
 
 class Look(NamedTuple):
     signature: Signature
     at: float  # when it was taken, the page's clock (compare with `W.lastMutation`)
-    also: list[Any] | None = None  # [what `also` answered at that moment], if it was asked and nothing settled
+    also: list[Any] | None = None  # [what `also` answered at that moment], if it was asked
 
 
 def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, timeout_ms: int,
@@ -112,15 +115,15 @@ def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, 
     page as that signature saw it (the step's target probed with the page check)."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
-    glance = GLANCE_JS.replace("ALSO", f"({also[0]})" if also else "null")
-    seen = inpage.call(page, glance, {"timeout": timeout_ms, "also": also[1] if also else None})
+    fn, arg = (f"({also[0]})", also[1]) if also else ("null", None)
+    seen = inpage.call(page, GLANCE_JS.replace("ALSO", fn), {"timeout": timeout_ms, "also": arg})
     if seen is not None:
         now = from_tokens(seen["tokens"], data)
         if now.hash in known or seen["idle"] >= quiet_ms:
             return Look(now, seen["at"], seen["also"])
     left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
-    got = inpage.call(page, SETTLED_AT_JS, [quiet_ms, left])
-    return Look(from_tokens(got["tokens"], data), got["at"])
+    got = inpage.call(page, SETTLED_AT_JS.replace("ALSO", fn), {"quiet": quiet_ms, "timeout": left, "also": arg})
+    return Look(from_tokens(got["tokens"], data), got["at"], got["also"])
 
 
 def changed_since(page: Page, at: float) -> bool:

@@ -28,7 +28,7 @@ from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import Resolution, fast_probe, render_target, resolve
+from webmem.page.locate import Probed, Resolution, probe_call, render_target, resolve
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
@@ -99,7 +99,7 @@ class _Run:
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
-        self.probed: list[Any] | None = None  # [the fast probe of the step's target], made with its page check
+        self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last fill's read-back, made along with this step's first in-page call: (what found it, its check)
         self.unread: tuple[Resolution, Callable[[str | None], bool]] | None = None
         inpage.value_read(page)  # nothing an earlier run left pending
@@ -156,7 +156,7 @@ class _Run:
         """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
         exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
         path (every target must then verify on its own evidence). Returns how it matched, in words.
-        `target` (rendered): the step's, probed for the fast path in the same round trip as the page check."""
+        `target` (rendered): the step's, probed in the same round trip as the page check."""
         state = self.flow.pages[name]
         key = (name, self.page.url)
         if self.checked == key:
@@ -181,9 +181,13 @@ class _Run:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
         seen_at: float | None
-        also = fast_probe(target) if target is not None and not self.opts.strict else None
-        now, seen_at, probed = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle,
+        # the step's target is probed in the same call, by the path the page will likely take: the careful one
+        # where the last page check took it (a list that grew stays grown), the fast one otherwise
+        careful = self.strict_page or self.opts.strict
+        also = probe_call(target, careful) if target is not None else None
+        now, seen_at, answer = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle,
                                                     self.data, also)
+        probed = Probed(careful, answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
         # it still changes or says it is loading (a page that shows the same for a while is what it is)
@@ -201,7 +205,7 @@ class _Run:
         if exact:
             self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
-        self.strict_page, self.pending, self.pending_at = True, name, seen_at
+        self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
         self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
