@@ -53,6 +53,7 @@ def test_a_field_that_holds_another_value_stops_the_run(page: Page, hostile, tmp
     hostile.pages["/"] = FORM.replace("SCRIPT", REWRITES)
     report = webmem.replay(page, path, {"name": "ann", "city": "Oslo"})
     assert not report.passed
+    assert "step 2 (fill) did not take" in report.error, report.error
     assert "typed 'ann' but the field holds 'ANN'" in report.error, report.error
     assert page.input_value("#city") == ""  # nothing after the field that did not take its value was done
 
@@ -72,3 +73,32 @@ def test_the_read_back_rides_along_with_the_next_probe(page: Page, hostile, tmp_
     assert report.passed, report.error
     # the name field was read with the city step's probe; the city field, the last step, on its own
     assert len(reads) == 1, reads
+
+
+SELECT_FORM = """<title>plan</title><h1>Plan</h1>
+<form method=post action=/done>
+<label>Plan <select id=plan name=plan><option value=free>Free</option><option value=pro>Pro</option></select></label>
+<label>City <input id=city name=city></label>
+<button>Send</button></form>
+<script>SCRIPT</script>"""
+RESETS = "document.getElementById('plan').addEventListener('change', (e) => { e.target.value = 'free'; });"
+
+
+def test_a_selection_that_does_not_stick_stops_the_run(page: Page, hostile, tmp_path: Path, reads) -> None:
+    hostile.pages["/"] = SELECT_FORM.replace("SCRIPT", "")
+    rec = webmem.Recorder(page, name="plan", task="Pick {{ plan }} in {{ city }}",
+                          inputs={"plan": "pro", "city": "Oslo"}, specs={"plan": InputSpec(), "city": InputSpec()})
+    rec.goto(hostile.url + "/")
+    rec.select(page.get_by_label("Plan"), "{{ plan }}")
+    rec.fill(page.get_by_label("City"), "{{ city }}")
+    path = tmp_path / "plan.yaml"
+    webmem.save_flow(rec.flow(), path)
+    reads.clear()
+    report = webmem.replay(page, path, {"plan": "pro", "city": "Rome"})
+    assert report.passed, report.error
+    assert len(reads) == 1, reads  # the selection was read with the city step's probe
+    hostile.pages["/"] = SELECT_FORM.replace("SCRIPT", RESETS)
+    report = webmem.replay(page, path, {"plan": "pro", "city": "Rome"})
+    assert not report.passed and "step 2 (select) did not take: the 'Plan' select: the selection did not stick" \
+        in report.error, report.error
+    assert page.input_value("#city") == ""

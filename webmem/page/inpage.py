@@ -130,7 +130,7 @@ def _direct(page: Page, expr: str, arg: Any) -> Any:
     body = f"(({expr})(window.__webmem, {json.dumps(arg)}))"
     along = _ALONG.get(page)
     if isinstance(along, list):  # read first: the value as the field holds it before anything else happens
-        body = f"[{_READ_JS}({json.dumps(along)}), {body}]"
+        body = f"(async (read) => [read, await {body}])({_READ_JS}({json.dumps(along)}))"
     script = f"window.__webmem ? {body} : '{MISSING}'"
     for _ in range(2):
         try:

@@ -100,8 +100,8 @@ class _Run:
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
-        # the last fill's read-back, made along with this step's first in-page call: (what found it, its check)
-        self.unread: tuple[Resolution, Callable[[str | None], bool]] | None = None
+        # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
+        self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
         inpage.value_read(page)  # nothing an earlier run left pending
 
     # ---- what step kinds use ------------------------------------------------------------------
@@ -126,7 +126,7 @@ class _Run:
                 or following.page != self.flow.steps[index].page:
             return False
         inpage.read_along(self.page, *res.css)
-        self.unread = (res, check)
+        self.unread = (index, res, check)
         return True
 
     def read_back(self) -> bool:
@@ -134,12 +134,16 @@ class _Run:
         Whether the field was typed into again (what this step's probe saw may have changed since)."""
         if self.unread is None:
             return False
-        (res, check), self.unread = self.unread, None
+        (index, res, check), self.unread = self.unread, None
         made, got = inpage.value_read(self.page)
         if not made:
             assert res.locator is not None
             got = res.locator.input_value(timeout=self.timeouts.action)
-        return check(got)
+        try:
+            return check(got)
+        except StepFailed as exc:  # the step that did not take is named, not only the one reading it back
+            raise StepFailed(f"step {index + 1} ({self.flow.steps[index].action}) did not take: {exc}",
+                             exc.resolution) from None
 
     def guard_origin(self, url: str) -> None:
         if self.origin is None:

@@ -64,8 +64,15 @@ class SelectKind(StepKind):
             problem = "no option" if not chosen else "more than one option"
             raise StepFailed(run.redact(f"{intent}: {problem} matches {wanted!r} (options: {labels})"))
         loc.select_option(value=chosen[0], timeout=run.timeouts.action)
-        if loc.input_value() != chosen[0]:
-            raise StepFailed(f"{intent}: the selection did not stick")
+
+        def stuck(got: str | None) -> bool:
+            if got != chosen[0]:
+                raise StepFailed(f"{intent}: the selection did not stick", res)
+            return False  # nothing was done again
+
+        # the read-back rides along with the next step's probe where it can
+        if not run.read_back_later(index, res, stuck):
+            stuck(loc.input_value())
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
