@@ -310,10 +310,33 @@ def _fast_probe(selector: str) -> dict[str, str] | None:
 
 @dataclass
 class Probed:
-    """What one path's probe of a target answered, asked along with another call (the page check's)."""
+    """What the paths' probes of a target answered, asked along with another call (the page check's): by path
+    ("fast", "careful"), those that were asked."""
 
-    careful: bool  # the careful path's probe (else the fast path's)
-    answer: Any
+    answers: dict[str, Any]
+
+
+# the page check's probes of its step's target, given the page's signature tokens as the page check just took
+# them: the fast path's always, the careful path's too where the page is not exactly its learned state (the
+# page script's tokens, before the run leaves out those naming the task's data: where data makes them differ,
+# the careful answer is only unused)
+CHECK_PROBES_JS = """(W, a, tokens) => {
+  const out = {};
+  const same = tokens.length === a.learned.length && tokens.every((t, i) => t === a.learned[i]);
+  if (a.careful && !same) out.careful = (CAREFUL)(W, a.careful);
+  if (a.fast) out.fast = (FAST)(W, a.fast);
+  return out;
+}"""
+
+
+def check_probes(target: Target, learned: list[str], careful_only: bool) -> tuple[str, dict[str, Any]] | None:
+    """The in-page call that probes `target` along with a page check whose learned tokens are `learned`."""
+    fast = None if careful_only else probe_call(target, careful=False)
+    careful = probe_call(target, careful=True)
+    if fast is None and careful is None:
+        return None
+    return (CHECK_PROBES_JS.replace("CAREFUL", CAREFUL_PROBE_JS).replace("FAST", FAST_PROBE_JS),
+            {"learned": learned, "fast": fast and fast[1], "careful": careful and careful[1]})
 
 
 def probe_call(target: Target, careful: bool) -> tuple[str, dict[str, Any]] | None:
@@ -346,7 +369,7 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
     if learned is None or call is None:
         return None
     fast = _fast_selectors(target)
-    found = probed.answer if probed is not None else inpage.call(page, *call)
+    found = probed.answers["fast"] if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
     for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
@@ -397,7 +420,7 @@ CAREFUL_PROBE_JS = """(W, a) => {
     els = W.registry.filter((el, i) => el.matches(a.controls) && cands[i].fp.role === p.role
       && norm(cands[i].fp.name) === name);
   }
-  W.probed = [els];
+  W.carefully = els;
   const infos = W.inspect(els, a.opts).map((info, i) => !els[i].options ? info
     : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
   // an element a role probe found is acted on through a CSS path that finds it alone (no round trip for a handle)
@@ -417,7 +440,7 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     if learned is None or call is None:
         return None
     p = call[1]["probe"]
-    found = probed.answer if probed is not None else inpage.call(page, *call)
+    found = probed.answers["careful"] if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
     infos = found["infos"]
@@ -448,12 +471,12 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     if (path := found["paths"][visible[0]]) is not None:  # the verified element, found as Playwright would
         res.css = (path, 0)
         return _accept(res, locator(page, "css=" + path), selector, sc, info)
-    handle = page.evaluate_handle("(i) => window.__webmem.probed[0][i]", visible[0]).as_element()
+    handle = page.evaluate_handle("(i) => window.__webmem.carefully[i]", visible[0]).as_element()
     return None if handle is None else _accept(res, handle, selector, sc, info)
 
 
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None) -> Resolution:
-    if probed is not None and probed.careful != strict:  # the other path's answer: no evidence for this one
+    if probed is not None and ("careful" if strict else "fast") not in probed.answers:  # not this path's
         probed = None
     if not strict and (fast := _resolve_fast(page, target, probed)) is not None:
         return fast

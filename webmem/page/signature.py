@@ -87,16 +87,16 @@ def settled(page: Page, quiet_ms: int, timeout_ms: int, data: Sequence[str] = ()
 # and, in the same moment, what another call asked of that page (ALSO: a function of (W, arg), or null)
 GLANCE_JS = """(W, a) => new Promise((resolve) => {
   const look = () => {
-    const at = performance.now(), also = ALSO;
-    resolve({ tokens: W.signature(), idle: at - W.lastMutation, at, also: also && [also(W, a.also)] });
+    const at = performance.now(), also = ALSO, tokens = W.signature();
+    resolve({ tokens, idle: at - W.lastMutation, at, also: also && [also(W, a.also, tokens)] });
   };
   if (document.readyState !== 'loading') return look();
   document.addEventListener('DOMContentLoaded', look, { once: true });
   setTimeout(() => resolve(null), a.timeout);
 })"""
 SETTLED_AT_JS = """(W, a) => W.settle(a.quiet, a.timeout).then(() => {
-  const at = performance.now(), also = ALSO;
-  return { tokens: W.signature(), at, also: also && [also(W, a.also)] };
+  const at = performance.now(), also = ALSO, tokens = W.signature();
+  return { tokens, at, also: also && [also(W, a.also, tokens)] };
 })"""
 
 
@@ -111,8 +111,8 @@ def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, 
     """The page's signature, settling only when it needs to, and when it was taken. One round trip when the
     parsed page shows the learned skeleton (or one of the `learned` hashes) or has been quiet for `quiet_ms`
     already (settling would wait for nothing); a page that changed since settles first (a half-rendered page
-    has another skeleton). `also`: (a function of (W, arg), its arg) to answer in the same round trip, on the
-    page as that signature saw it (the step's target probed with the page check)."""
+    has another skeleton). `also`: (a function of (W, arg, the page's tokens), its arg) to answer in the same
+    round trip, on the page as that signature saw it (the step's target probed with the page check)."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
     fn, arg = (f"({also[0]})", also[1]) if also else ("null", None)

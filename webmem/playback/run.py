@@ -28,7 +28,7 @@ from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import Probed, Resolution, probe_call, render_target, resolve
+from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
@@ -185,13 +185,12 @@ class _Run:
             self.strict_page, self.page_match = False, "exact"
             return self.page_match
         seen_at: float | None
-        # the step's target is probed in the same call, by the path the page will likely take: the careful one
-        # where the last page check took it (a list that grew stays grown), the fast one otherwise
-        careful = self.strict_page or self.opts.strict
-        also = probe_call(target, careful) if target is not None else None
+        # the step's target is probed in the same call, by the path the page takes (the careful one only where
+        # the page shows other than its learned state)
+        also = check_probes(target, learned.tokens, self.opts.strict) if target is not None else None
         now, seen_at, answer = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle,
                                                     self.data, also)
-        probed = Probed(careful, answer[0]) if answer is not None else None
+        probed = Probed(answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
         # it still changes or says it is loading (a page that shows the same for a while is what it is)
