@@ -198,6 +198,33 @@ def test_processes_recording_at_once_lose_no_count(tmp_path: Path) -> None:
     assert stats.of_flows(tmp_path, ["own-1.yaml", "none.yaml"]) == {"own-1.yaml": record.flows["own-1.yaml"]}
 
 
+OPENER = """
+import sys, time
+from pathlib import Path
+from webmem.cache import stats
+root, start = Path(sys.argv[1]), float(sys.argv[2])
+while time.time() < start:
+    pass
+with stats.updating(root) as s:
+    s.totals.hits += 1
+"""
+
+
+def test_processes_making_the_statistics_at_once_all_count(tmp_path: Path) -> None:
+    """Processes that make a store's statistics database at the same instant (switching it to WAL, creating
+    its tables) all get in: SQLite's "locked" there comes at once, not after its busy timeout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for round_ in range(8):
+        root = tmp_path / str(round_)
+        start = str(time.time() + 1.0)
+        procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(root), start], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err.decode()
+        assert stats.load(root).totals.hits == 4
+
+
 def test_statistics_of_earlier_versions_are_carried_over(tmp_path: Path) -> None:
     """A stats.json written by an earlier webmem is read into the database once: nothing recorded is lost,
     and the file is kept (renamed) rather than removed."""

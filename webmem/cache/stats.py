@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,7 +162,7 @@ def _db(root: Path, *, create: bool) -> _DB | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = _DB(path)
-            _setup(db.conn, root, path)
+            _set_up(db.conn, root, path)
         except BaseException as exc:
             if db is not None:
                 db.close()
@@ -172,6 +173,23 @@ def _db(root: Path, *, create: bool) -> _DB | None:
             raise
         _OPEN[key] = db
         return db
+
+
+SETUP_S = 60.0  # how long a process waits for others that make or migrate the same database at once
+
+
+def _set_up(conn: sqlite3.Connection, root: Path, path: Path) -> None:
+    """`_setup`, again while another process holds the database as it makes it: SQLite answers "locked" at once
+    there (switching to WAL, or a lock upgrade it refuses to wait for to avoid a deadlock), not after its busy
+    timeout."""
+    deadline = time.monotonic() + SETUP_S
+    while True:
+        try:
+            return _setup(conn, root, path)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _setup(conn: sqlite3.Connection, root: Path, path: Path) -> None:
