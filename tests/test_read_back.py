@@ -27,14 +27,20 @@ document.getElementById('name').addEventListener('input',
   (e) => { if (first) { first = false; e.target.value = ''; } });"""
 
 
-def learn(page: Page, hostile, tmp_path: Path) -> Path:
-    hostile.pages["/"] = FORM.replace("SCRIPT", "")
-    rec = webmem.Recorder(page, name="signup", task="Sign up {{ name }} from {{ city }}",
-                          inputs={"name": "ann", "city": "Oslo"}, specs={"name": InputSpec(), "city": InputSpec()})
+def learn(page: Page, hostile, tmp_path: Path, html: str = FORM, first: str = "name", value: str = "ann") -> Path:
+    """A flow learned on `html`: the field labelled `first` set to {{ first }} (filled, or selected where it is
+    a select), then the City field filled."""
+    hostile.pages["/"] = html.replace("SCRIPT", "")
+    rec = webmem.Recorder(page, name=first, task=f"Set {{{{ {first} }}}} in {{{{ city }}}}",
+                          inputs={first: value, "city": "Oslo"}, specs={first: InputSpec(), "city": InputSpec()})
     rec.goto(hostile.url + "/")
-    rec.fill(page.get_by_label("Name"), "{{ name }}")
+    field = page.get_by_label(first.capitalize())
+    if field.evaluate("(el) => el.tagName") == "SELECT":
+        rec.select(field, f"{{{{ {first} }}}}")
+    else:
+        rec.fill(field, f"{{{{ {first} }}}}")
     rec.fill(page.get_by_label("City"), "{{ city }}")
-    path = tmp_path / "signup.yaml"
+    path = tmp_path / f"{first}.yaml"
     webmem.save_flow(rec.flow(), path)
     return path
 
@@ -85,14 +91,7 @@ RESETS = "document.getElementById('plan').addEventListener('change', (e) => { e.
 
 
 def test_a_selection_that_does_not_stick_stops_the_run(page: Page, hostile, tmp_path: Path, reads) -> None:
-    hostile.pages["/"] = SELECT_FORM.replace("SCRIPT", "")
-    rec = webmem.Recorder(page, name="plan", task="Pick {{ plan }} in {{ city }}",
-                          inputs={"plan": "pro", "city": "Oslo"}, specs={"plan": InputSpec(), "city": InputSpec()})
-    rec.goto(hostile.url + "/")
-    rec.select(page.get_by_label("Plan"), "{{ plan }}")
-    rec.fill(page.get_by_label("City"), "{{ city }}")
-    path = tmp_path / "plan.yaml"
-    webmem.save_flow(rec.flow(), path)
+    path = learn(page, hostile, tmp_path, SELECT_FORM, "plan", "pro")
     reads.clear()
     report = webmem.replay(page, path, {"plan": "pro", "city": "Rome"})
     assert report.passed, report.error

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from playwright.sync_api import ElementHandle, Locator, Page
@@ -335,8 +336,12 @@ def check_probes(target: Target, learned: list[str], careful_only: bool) -> tupl
     careful = probe_call(target, careful=True)
     if fast is None and careful is None:
         return None
-    return (CHECK_PROBES_JS.replace("CAREFUL", CAREFUL_PROBE_JS).replace("FAST", FAST_PROBE_JS),
-            {"learned": learned, "fast": fast and fast[1], "careful": careful and careful[1]})
+    return (_check_probes_js(), {"learned": learned, "fast": fast and fast[1], "careful": careful and careful[1]})
+
+
+@cache
+def _check_probes_js() -> str:  # composed once (the probes' scripts stand further down)
+    return CHECK_PROBES_JS.replace("CAREFUL", CAREFUL_PROBE_JS).replace("FAST", FAST_PROBE_JS)
 
 
 def probe_call(target: Target, careful: bool) -> tuple[str, dict[str, Any]] | None:
@@ -368,7 +373,7 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
     call = probe_call(target, careful=False)
     if learned is None or call is None:
         return None
-    fast = _fast_selectors(target)
+    fast = _fast_selectors(target)  # what the call's probes stand for, in its order
     found = probed.answers["fast"] if probed is not None else inpage.call(page, *call)
     if found is None:
         return None

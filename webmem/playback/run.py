@@ -250,7 +250,6 @@ class _Run:
         self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
         target: Target | None = step.target
         rendered = render_target(target, self.values) if target is not None else None
-        self.probed = None
         if step.page:
             rep.page_match = self.check_page(step.page, rendered)
         if target is None or rendered is None:  # a goto, an expectation, a key press on the page, a wait
