@@ -35,7 +35,7 @@ from flask_admin.form import SecureForm
 from flask_admin.theme import Bootstrap4Theme
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import FlaskForm
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
@@ -165,6 +165,10 @@ class InvoiceView(SecureModelView):
     inline_models = [(Line, {"form_columns": ["id", "description", "quantity", "unit_price"]})]
 
 
+def _count(table: str, db: SQLAlchemy) -> int:
+    return int(db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
 def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secrets.token_hex(16), SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
@@ -174,6 +178,14 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     with app.app_context():
         db.create_all()
     app.extensions["portal_db"] = db
+
+    @app.before_request
+    def _expire_when_armed() -> None:
+        # Why at a page load and not on a timer: the test knows which rows the expiry falls between.
+        armed = app.config.get("EXPIRE_ON")
+        if armed and request.method == "GET" and request.path == armed[0] and _count("customer", db) >= armed[1]:
+            app.config["EXPIRE_ON"] = None
+            app.config["SESSIONS_VALID_AFTER"] = time.time()
 
     @app.get("/")
     def home() -> Response:
@@ -253,6 +265,16 @@ class AdminPortalServer(ThreadedServer):
         """Every session handed out so far ends now."""
         self.app.config["SESSIONS_VALID_AFTER"] = time.time()
 
+    def expire_sessions_on(self, path: str, customers: int) -> None:
+        """Every session ends at the first GET of `path` once the database holds `customers` customers (say, the
+        next row's form after three rows of a batch landed): a session that runs out in the middle of a batch."""
+        self.app.config["EXPIRE_ON"] = (path, customers)
+
+    @property
+    def expiry_armed(self) -> bool:
+        """An expiry set by expire_sessions_on() that has not come yet."""
+        return self.app.config.get("EXPIRE_ON") is not None
+
     def reset(self) -> None:
         """No customers, invoices or counted sign-ins; sessions handed out so far end."""
         conn = sqlite3.connect(self.db_path, timeout=10)
@@ -260,6 +282,7 @@ class AdminPortalServer(ThreadedServer):
             for table in ("line", "invoice", "customer", "signin"):
                 conn.execute(f"DELETE FROM {table}")
         conn.close()
+        self.app.config["EXPIRE_ON"] = None
         self.expire_sessions()
 
     def stop(self) -> None:
