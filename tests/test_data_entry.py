@@ -140,7 +140,7 @@ def test_batch_of_mixed_vip_rows_lands_exactly_signing_in_once_per_worker(journe
         writer.writeheader()
         writer.writerows(rows)
     before = portal.signins
-    portal.expire_sessions_on("/admin/customer/new/", customers=len(portal.customers()) + 3)
+    portal.expire_sessions_on("/admin/customer/new/", customers=len(portal.customers()) + 3)  # after row 3
     proc, _ = journey.webmem("batch", str(flow), str(rows_file), "--workers", "2",
                              "--sign-in", str(journey.sign_in_flow()), "--out", str(folder / "outcomes.csv"))
     assert proc.returncode == 0, f"webmem batch exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"

@@ -204,6 +204,11 @@ class CrmStore:
             inv["total"] = str(sum((Decimal(ln["amount"]) for ln in inv["lines"]), Decimal("0")))
         return invs
 
+    def count(self, table: str) -> int:
+        assert table in ("customers", "invoices"), table
+        with self.db() as c:
+            return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
     def signins(self) -> int:
         with self.db() as c:
             return int(c.execute("SELECT count(*) FROM signins").fetchone()[0])
@@ -265,6 +270,11 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
         expected = session.get("csrf")
         if request.method == "POST" and (not expected or request.form.get("csrf_token") != expected):
             abort(400, "CSRF token missing or invalid")
+        armed = app.config.get("CRM_EXPIRE_ON")
+        if armed and request.method == "GET" and request.path == armed[0] and store.count(armed[1]) >= armed[2]:
+            # Why at a page load and not on a timer: a test knows which rows the expiry falls between.
+            app.config["CRM_EXPIRE_ON"] = None
+            store.expire_sessions()
         g.user = current_user()
         if g.user is None and request.path != "/login":
             had = bool(session.pop("sid", None))
@@ -454,12 +464,24 @@ class CrmServer(ThreadedServer):
         """Every session ends now: the next page a signed-in browser asks for sends it to the sign-in page."""
         self.store.expire_sessions()
 
+    def expire_sessions_on(self, path: str, *, customers: int = 0, invoices: int = 0) -> None:
+        """Every session ends at the first GET of `path` once the portal holds that many customers (or invoices):
+        say, at the next row's form after three rows of a batch landed. A session that runs out in the middle
+        of a batch, between two rows."""
+        self.app.config["CRM_EXPIRE_ON"] = (path, "invoices", invoices) if invoices else (path, "customers", customers)
+
+    @property
+    def expiry_armed(self) -> bool:
+        """An expiry set by expire_sessions_on() that has not come yet."""
+        return self.app.config.get("CRM_EXPIRE_ON") is not None
+
     def set_session_lifetime(self, seconds: float) -> None:
         """For sessions started from now on."""
         self.app.config["CRM_SESSION_LIFETIME"] = seconds
 
     def reset(self) -> None:
-        """No customers, invoices, sessions or counted sign-ins."""
+        """No customers, invoices, sessions or counted sign-ins; no expiry armed."""
+        self.app.config["CRM_EXPIRE_ON"] = None
         self.store.reset()
 
     def stop(self) -> None:

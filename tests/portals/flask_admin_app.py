@@ -183,7 +183,7 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     def _expire_when_armed() -> None:
         # Why at a page load and not on a timer: the test knows which rows the expiry falls between.
         armed = app.config.get("EXPIRE_ON")
-        if armed and request.method == "GET" and request.path == armed[0] and _count("customer", db) >= armed[1]:
+        if armed and request.method == "GET" and request.path == armed[0] and _count(armed[1], db) >= armed[2]:
             app.config["EXPIRE_ON"] = None
             app.config["SESSIONS_VALID_AFTER"] = time.time()
 
@@ -265,10 +265,11 @@ class AdminPortalServer(ThreadedServer):
         """Every session handed out so far ends now."""
         self.app.config["SESSIONS_VALID_AFTER"] = time.time()
 
-    def expire_sessions_on(self, path: str, customers: int) -> None:
-        """Every session ends at the first GET of `path` once the database holds `customers` customers (say, the
-        next row's form after three rows of a batch landed): a session that runs out in the middle of a batch."""
-        self.app.config["EXPIRE_ON"] = (path, customers)
+    def expire_sessions_on(self, path: str, *, customers: int = 0, invoices: int = 0) -> None:
+        """Every session ends at the first GET of `path` once the database holds that many customers (or
+        invoices): say, at the next row's form after three rows of a batch landed. A session that runs out in
+        the middle of a batch, between two rows."""
+        self.app.config["EXPIRE_ON"] = (path, "invoice", invoices) if invoices else (path, "customer", customers)
 
     @property
     def expiry_armed(self) -> bool:
