@@ -47,7 +47,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 LINE_FIELDS = ("description", "quantity", "unit_price")
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user TEXT NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user TEXT NOT NULL, created REAL NOT NULL,
+    expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS signins (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL,
     plan TEXT NOT NULL, since TEXT, vip INTEGER NOT NULL, active INTEGER NOT NULL);
@@ -213,6 +214,11 @@ class CrmStore:
         with self.db() as c:
             return int(c.execute("SELECT count(*) FROM signins").fetchone()[0])
 
+    def end_session(self, sid: str | None, before: float) -> None:
+        """End this session if it was signed in before then."""
+        with self.db() as c:
+            c.execute("DELETE FROM sessions WHERE id = ? AND created < ?", (sid, before))
+
     def expire_sessions(self) -> None:
         with self.db() as c:
             c.execute("DELETE FROM sessions")
@@ -271,10 +277,12 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
         if request.method == "POST" and (not expected or request.form.get("csrf_token") != expected):
             abort(400, "CSRF token missing or invalid")
         armed = app.config.get("CRM_EXPIRE_ON")
-        if armed and request.method == "GET" and request.path == armed[0] and store.count(armed[1]) >= armed[2]:
+        if armed and request.method == "GET" and request.path == armed[0]:
             # Why at a page load and not on a timer: a test knows which rows the expiry falls between.
-            app.config["CRM_EXPIRE_ON"] = None
-            store.expire_sessions()
+            if app.config.get("CRM_EXPIRED_AT") is None and store.count(armed[1]) >= armed[2]:
+                app.config["CRM_EXPIRED_AT"] = time.time()
+            if app.config.get("CRM_EXPIRED_AT") is not None:
+                store.end_session(session.get("sid"), before=app.config["CRM_EXPIRED_AT"])
         g.user = current_user()
         if g.user is None and request.path != "/login":
             had = bool(session.pop("sid", None))
@@ -299,8 +307,8 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
                 sid = secrets.token_urlsafe(24)
                 now = time.time()
                 with store.db() as c:
-                    c.execute("INSERT INTO sessions VALUES (?, ?, ?)",
-                              (sid, USER, now + app.config["CRM_SESSION_LIFETIME"]))
+                    c.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                              (sid, USER, now, now + app.config["CRM_SESSION_LIFETIME"]))
                     c.execute("INSERT INTO signins (user, at) VALUES (?, ?)", (USER, now))
                 session["sid"] = sid
                 return redirect(_safe_next(nxt))
@@ -465,15 +473,20 @@ class CrmServer(ThreadedServer):
         self.store.expire_sessions()
 
     def expire_sessions_on(self, path: str, *, customers: int = 0, invoices: int = 0) -> None:
-        """Every session ends at the first GET of `path` once the portal holds that many customers (or invoices):
-        say, at the next row's form after three rows of a batch landed. A session that runs out in the middle
-        of a batch, between two rows."""
+        """Once the portal holds that many customers (or invoices), every session signed in before then ends at
+        its own next GET of `path`: say, each batch worker's session at its next row's form after three rows
+        landed. Sessions that run out in the middle of a batch, between two rows of each worker (a worker
+        between its form and its save is not cut short)."""
         self.app.config["CRM_EXPIRE_ON"] = (path, "invoices", invoices) if invoices else (path, "customers", customers)
 
+    def expire_no_more(self) -> None:
+        """Undo expire_sessions_on() (the server is shared by a test session's tests)."""
+        self.app.config.update(CRM_EXPIRE_ON=None, CRM_EXPIRED_AT=None)
+
     @property
-    def expiry_armed(self) -> bool:
-        """An expiry set by expire_sessions_on() that has not come yet."""
-        return self.app.config.get("CRM_EXPIRE_ON") is not None
+    def expiry_came(self) -> bool:
+        """The expiry set by expire_sessions_on() has come."""
+        return self.app.config.get("CRM_EXPIRED_AT") is not None
 
     def set_session_lifetime(self, seconds: float) -> None:
         """For sessions started from now on."""
@@ -481,7 +494,7 @@ class CrmServer(ThreadedServer):
 
     def reset(self) -> None:
         """No customers, invoices, sessions or counted sign-ins; no expiry armed."""
-        self.app.config["CRM_EXPIRE_ON"] = None
+        self.expire_no_more()
         self.store.reset()
 
     def stop(self) -> None:

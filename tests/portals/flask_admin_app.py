@@ -166,14 +166,19 @@ class InvoiceView(SecureModelView):
 
 
 def _count(table: str, db: SQLAlchemy) -> int:
-    return int(db.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    # Why a connection of its own, not the request's session: a read left open in the request's transaction
+    # makes SQLite refuse that transaction's write at once ("database is locked") while another request writes.
+    with db.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secrets.token_hex(16), SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
                       PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=session_lifetime),
-                      SESSIONS_VALID_AFTER=0.0)
+                      SESSIONS_VALID_AFTER=0.0,
+                      # two batch workers write at once: wait for the other's write instead of failing the save
+                      SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}})
     db = SQLAlchemy(app, model_class=Base)
     with app.app_context():
         db.create_all()
@@ -183,9 +188,12 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     def _expire_when_armed() -> None:
         # Why at a page load and not on a timer: the test knows which rows the expiry falls between.
         armed = app.config.get("EXPIRE_ON")
-        if armed and request.method == "GET" and request.path == armed[0] and _count(armed[1], db) >= armed[2]:
-            app.config["EXPIRE_ON"] = None
-            app.config["SESSIONS_VALID_AFTER"] = time.time()
+        if armed and request.method == "GET" and request.path == armed[0]:
+            if app.config.get("EXPIRED_AT") is None and _count(armed[1], db) >= armed[2]:
+                app.config["EXPIRED_AT"] = time.time()
+            at = session.get("signed_in_at")
+            if app.config.get("EXPIRED_AT") is not None and isinstance(at, float) and at < app.config["EXPIRED_AT"]:
+                session["signed_in_at"] = 0.0  # this session, and no other, ends now
 
     @app.get("/")
     def home() -> Response:
@@ -266,15 +274,20 @@ class AdminPortalServer(ThreadedServer):
         self.app.config["SESSIONS_VALID_AFTER"] = time.time()
 
     def expire_sessions_on(self, path: str, *, customers: int = 0, invoices: int = 0) -> None:
-        """Every session ends at the first GET of `path` once the database holds that many customers (or
-        invoices): say, at the next row's form after three rows of a batch landed. A session that runs out in
-        the middle of a batch, between two rows."""
+        """Once the database holds that many customers (or invoices), every session signed in before then ends
+        at its own next GET of `path`: say, each batch worker's session at its next row's form after three rows
+        landed. Sessions that run out in the middle of a batch, between two rows of each worker (a worker
+        between its form and its save is not cut short)."""
         self.app.config["EXPIRE_ON"] = (path, "invoice", invoices) if invoices else (path, "customer", customers)
 
+    def expire_no_more(self) -> None:
+        """Undo expire_sessions_on() (the server is shared by a test session's tests)."""
+        self.app.config.update(EXPIRE_ON=None, EXPIRED_AT=None)
+
     @property
-    def expiry_armed(self) -> bool:
-        """An expiry set by expire_sessions_on() that has not come yet."""
-        return self.app.config.get("EXPIRE_ON") is not None
+    def expiry_came(self) -> bool:
+        """The expiry set by expire_sessions_on() has come."""
+        return self.app.config.get("EXPIRED_AT") is not None
 
     def reset(self) -> None:
         """No customers, invoices or counted sign-ins; sessions handed out so far end."""
@@ -283,7 +296,7 @@ class AdminPortalServer(ThreadedServer):
             for table in ("line", "invoice", "customer", "signin"):
                 conn.execute(f"DELETE FROM {table}")
         conn.close()
-        self.app.config["EXPIRE_ON"] = None
+        self.expire_no_more()
         self.expire_sessions()
 
     def stop(self) -> None:
