@@ -314,6 +314,8 @@ def _evidence(page: Page, report: RunReport) -> dict[str, Any]:
         out["failed_step"] = failed.index
     if report.extracted:
         out["extracted"] = report.extracted
+    if report.signed_in:
+        out["signed_in"] = report.signed_in
     return out
 
 

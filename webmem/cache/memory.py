@@ -35,7 +35,7 @@ from webmem.playback.heal import MODES, HealMode
 from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line
-from webmem.playback.signin import go_back, is_password_state, plain_inputs, sign_in_of
+from webmem.playback.signin import go_back, is_sign_in_flow, plain_inputs, sign_in_of
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
 
@@ -415,9 +415,7 @@ class _Job:
         # re-recording a quarantined flow of this page replaces it; anything else is a new flow
         again = next((q for q in quarantined if q.similarity >= signature.SIMILAR), None)
         flow = rec.flow
-        first = next((s.page for s in flow.steps if s.page), None)
-        if first is not None and is_password_state(flow.pages[first]) and any(s.secret for s in self.specs.values()):
-            # a sign-in flow: it keeps the user name it signed in with, to sign in later runs by itself
+        if is_sign_in_flow(flow):  # it keeps the user name it signed in with, to sign in later runs by itself
             flow = flow.model_copy(update={"inputs": plain_inputs(flow.inputs, self.values)})
         rel = m.store.add(flow.model_copy(update={"task": self.template}),
                           replace=again.entry.path if again else None)

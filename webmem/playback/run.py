@@ -221,7 +221,7 @@ class _Run:
         if exact:
             self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
-        if self.sign_in_here(state, now, url_ok and match is not signature.Match.DIFFERENT):
+        if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
             return self.check_page(name, target)  # back where it was: the page check again (once per step)
         self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
         self.observed[name] = now
@@ -238,11 +238,19 @@ class _Run:
         sign_in = self.opts.sign_in
         return is_password_state(state) or (sign_in is not None and state.url == sign_in.start.url)
 
-    def sign_in_here(self, state: PageState, now: Signature, fits: bool) -> bool:
-        """The sign-in flow's start page where another page was expected: sign in, go back where the run was
-        (the login's `next=`, else the expected page's address, else the last goto's). True if it did."""
+    def at_sign_in_url(self, problems: Mapping[str, str]) -> bool:
+        """An expected URL not met because the page is at the sign-in flow's start URL (a session that expired
+        as the step acted): no use waiting for the expectation, sign in."""
         sign_in = self.opts.sign_in
-        if sign_in is None or fits or self.index in self.signed_in_at or self.signs_in(state) \
+        return "url" in problems and sign_in is not None and self.index not in self.signed_in_at \
+            and matches(sign_in.start.url, self.page.url, self.base)
+
+    def sign_in_here(self, state: PageState, now: Signature | None = None) -> bool:
+        """The sign-in flow's start page where the page state `state` was expected (or the URL of an
+        expectation): sign in, go back where the run was (the login's `next=`, else the expected address, else
+        the last goto's). True if it did; `now`: the page's signature, if just taken."""
+        sign_in = self.opts.sign_in
+        if sign_in is None or self.index in self.signed_in_at or self.signs_in(state) \
                 or not sign_in.shows(self.page, self.base, now):
             return False
         self.signed_in_at.add(self.index)
@@ -337,7 +345,7 @@ class _Run:
                     landed = (self.page.url, time.monotonic())
                 elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
                     problems = {}
-            if not problems or time.monotonic() >= deadline:
+            if not problems or time.monotonic() >= deadline or self.at_sign_in_url(problems):
                 break
             if "url" in problems:
                 _until_navigated(self.page, pause)
@@ -345,6 +353,8 @@ class _Run:
                 time.sleep(pause)
             if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
                 pauses, url = _backoff(), self.page.url
+        if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/")):
+            return self.expect(exp, timeout, moved_from)  # signed in again and back: once per step
         if problems:
             raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
@@ -420,6 +430,8 @@ class _Run:
             if skipping is not None and step.page == skipping:
                 rep.status, rep.page_match = "skipped", "signed in already"
                 report.steps.append(rep)
+                if self.opts.on_step:
+                    self.opts.on_step(rep)
                 continue
             skipping = None
             t0 = time.perf_counter()

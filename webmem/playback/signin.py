@@ -44,6 +44,14 @@ def is_password_state(state: PageState) -> bool:
                                                for t in state.signature.tokens)
 
 
+def is_sign_in_flow(flow: Flow) -> bool:
+    """A flow that only signs in: every step on a page acts on one page state, a sign-in page, and a secret
+    input is among its inputs."""
+    pages = {s.page for s in flow.steps if s.page}
+    return len(pages) == 1 and is_password_state(flow.pages[pages.pop()]) \
+        and any(s.secret for s in flow.inputs.values())
+
+
 def shows_password(page: Page) -> bool:
     """Whether the page shows a password field (one round trip; False if the page cannot say)."""
     try:
