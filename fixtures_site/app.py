@@ -169,8 +169,8 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def login() -> str | Response:
         error = None
         username = ""
-        if request.method == "GET" and signed_in():  # as admin sites do: a signed-in user is sent on
-            return redirect(_safe_next(request.args.get("next")))
+        if request.method == "GET" and signed_in() and request.args.get("next"):
+            return redirect(_safe_next(request.args.get("next")))  # as admin sites do: a signed-in user goes on
         if request.method == "POST":
             username = request.form.get("username", "").strip()
             if username == DEMO_USER and request.form.get("password", "") == DEMO_PASSWORD:

@@ -193,14 +193,15 @@ class Memory:
         look the task up on the page it was meant for."""
         sign_in = self.sign_in
         assert sign_in is not None
-        if url is not None and matches(sign_in.start.url, url, sign_in.flow.base_url):
+        if url is not None and matches(sign_in.start.url, url, origin_of(url)):
             return  # the task starts on the sign-in page itself
+        site = origin_of(page.url)  # the sign-in page of this site (a flow learned elsewhere runs here too)
         try:
-            if not sign_in.shows(page, None):
+            if not sign_in.shows(page, site):
                 return
             self.on_event(f"the start page is a sign-in page: signing in ({sign_in.flow.name})")
             login_url = page.url
-            problem = sign_in.perform(page, RunOptions.from_settings(self.settings), None)
+            problem = sign_in.perform(page, RunOptions.from_settings(self.settings), site)
             if problem is not None:
                 raise PageError(f"the start page is a sign-in page and signing in failed: {problem}")
             go_back(page, login_url, url, self.settings.timeouts.navigation)

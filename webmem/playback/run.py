@@ -191,6 +191,8 @@ class _Run:
         self.checked, self.pending = key, None
         learned = state.signature
         if learned is None:
+            if not url_ok and self.sign_in_here(state):
+                return self.check_page(name, target)  # back where it was: the page check again (once per step)
             self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
             return self.page_match
         if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \

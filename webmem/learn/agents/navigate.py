@@ -36,7 +36,8 @@ class Wayfinder:
             return None, f"no form reached after following {HOPS} links"
         scored: list[tuple[float, Element]] = []
         for el in elements:
-            if el.role not in ("link", "button") or not el.enabled or el.is_field:
+            # links, and buttons that are not a form's submit (which would send a form nothing was typed into)
+            if el.role not in ("link", "button") or not el.enabled or el.is_field or el.fp.type == "submit":
                 continue
             words = tokens(el.fp.name or el.fp.text or "")
             if not words or set(words) & AVOID or self._key(el) in self.followed:
