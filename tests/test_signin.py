@@ -23,6 +23,8 @@ from webmem.playback.signin import HINT
 from .batch_helpers import FAST_CONFIG, run_batch, write_csv
 from .signin_flows import MEMBER_FLOW
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SIGN_IN = ROOT / "flows" / "sign-in.yaml"  # hand-written: username default demo, password from $PORTAL_PASSWORD
 
@@ -179,3 +181,46 @@ def _signed_in_by_worker(journal: Path) -> dict[str, int]:
         return found
     finally:
         db.close()
+
+
+PLUGIN_CONFTEST = '''
+import pytest
+from fixtures_site.server import PortalServer
+
+
+@pytest.fixture(scope="session")
+def portal():
+    with PortalServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def base_url(portal):
+    return portal.url
+'''
+
+PLUGIN_TESTS = '''
+def test_first(webmem):
+    report = webmem.run("add-member.yaml", {"name": "Jo", "email": "jo@example.com"}, check=True)
+    assert report.signed_in == 1
+
+
+def test_second_starts_from_the_saved_session(webmem, portal):
+    report = webmem.run("add-member.yaml", {"name": "Kim", "email": "kim@example.com"}, check=True)
+    assert report.signed_in == 0 and portal.logins == 1
+'''
+
+
+def test_pytest_plugin_signs_in_and_keeps_the_session(pytester: pytest.Pytester,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    pytester.makeconftest(PLUGIN_CONFTEST)
+    pytester.makeini("[pytest]\nwebmem_browser = true\n")
+    member_flow(pytester.path)
+    (pytester.path / "sign-in.yaml").write_text(SIGN_IN.read_text(encoding="utf-8"), encoding="utf-8")
+    pytester.makepyfile(test_members=PLUGIN_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "test_members.py", "--webmem-sign-in",
+                                           "sign-in.yaml", "--webmem-storage-state", "state.json", timeout=240)
+    result.assert_outcomes(passed=2)
+    assert json.loads((pytester.path / "state.json").read_text())["cookies"]
+    no_password_in(pytester.path)
