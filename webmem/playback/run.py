@@ -462,7 +462,10 @@ class _Run:
                     rep.candidates = [c.describe() for c in res.candidates]
                 rep.page_match = rep.page_match or (failed.page_match if failed else None)
                 if self.on_sign_in_page(step):
-                    rep.error = f"{HINT} (at {self.redact(self.page.url)}; step {index + 1}: {rep.error})"
+                    hint = HINT if self.opts.sign_in is None else (
+                        f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
+                        "get past it (or did not recognise it as its own)")
+                    rep.error = f"{hint} (at {self.redact(self.page.url)}; step {index + 1}: {rep.error})"
                 if step.target is not None and (blocker := self.overlay()):
                     rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
                                   "can dismiss it)")
