@@ -49,6 +49,8 @@ class PortalState:
     variant: str = DEFAULT_VARIANT
     lock: threading.Lock = field(default_factory=threading.Lock)
     faults: list[Fault] = field(default_factory=list)
+    epoch: int = 0  # sessions signed in under another epoch have expired
+    expire_after: int | None = None  # ...and the epoch moves on after this many more member records
 
     def take_fault(self, values: list[str]) -> Fault | None:
         """The first armed fault these form values trip (it is used up by one request)."""
@@ -141,10 +143,13 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def page(template: str, nav: str, **ctx: Any) -> str:
         return render_template(template, nav=nav, **ctx)
 
+    def signed_in() -> bool:
+        return session.get("user") == DEMO_USER and session.get("epoch", 0) == state.epoch
+
     def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if session.get("user") != DEMO_USER:
+            if not signed_in():
                 return redirect(url_for("login", next=request.full_path.rstrip("?")))
             return view(*args, **kwargs)
 
@@ -164,10 +169,13 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def login() -> str | Response:
         error = None
         username = ""
+        if request.method == "GET" and signed_in() and request.args.get("next"):
+            return redirect(_safe_next(request.args.get("next")))  # as admin sites do: a signed-in user goes on
         if request.method == "POST":
             username = request.form.get("username", "").strip()
             if username == DEMO_USER and request.form.get("password", "") == DEMO_PASSWORD:
-                session["user"] = DEMO_USER
+                session["user"], session["epoch"] = DEMO_USER, state.epoch
+                store.bump("logins")
                 return redirect(_safe_next(request.args.get("next") or request.form.get("next")))
             error = "Invalid username or password"
         return page("login.html", "login", error=error, username=username, next=request.args.get("next", ""))
@@ -370,6 +378,35 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
             rows = [r for r in rows if needle in f"{r['kind']} {r['summary']}".lower()]
         return page("records.html", "records", rows=rows, q=q)
 
+    # ---- members (login required; sessions can expire) ----------------------------------
+
+    @app.get("/members")
+    @login_required
+    def members() -> str:
+        return page("members.html", "members", rows=[s["data"] for s in store.list("member")],
+                    added=request.args.get("added"))
+
+    @app.route("/members/new", methods=["GET", "POST"])
+    @login_required
+    def member_new() -> str | Response:
+        form: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        if request.method == "POST":
+            form = {"name": request.form.get("name", "").strip(), "email": request.form.get("email", "").strip()}
+            if not form["name"]:
+                errors["name"] = "Name is required"
+            if not valid_email(form["email"]):
+                errors["email"] = "Please enter a valid e-mail address"
+            if not errors:
+                store.add("member", form, current().name)
+                with state.lock:
+                    if state.expire_after is not None:
+                        state.expire_after -= 1
+                        if state.expire_after <= 0:
+                            state.epoch, state.expire_after = state.epoch + 1, None
+                return redirect(url_for("members", added=1))
+        return page("member_new.html", "members", form=form, errors=errors)
+
     # ---- JSON API for tests ----------------------------------------------------
 
     @app.get("/api/submissions")
@@ -380,6 +417,21 @@ def create_app(db_path: str | None = None, variant: str = DEFAULT_VARIANT) -> Fl
     def api_clear() -> Response:
         store.reset()
         return jsonify({"ok": True})
+
+    @app.get("/api/sessions")
+    def api_sessions() -> Response:
+        return jsonify({"logins": store.counter("logins"), "epoch": state.epoch})
+
+    @app.post("/api/sessions/expire")
+    def api_expire() -> Response:
+        """Expire every session now, or (`{"after": n}`) once n more member records are stored."""
+        after = (request.get_json(silent=True) or {}).get("after") or 0
+        with state.lock:
+            if after > 0:
+                state.expire_after = int(after)
+            else:
+                state.epoch, state.expire_after = state.epoch + 1, None
+        return jsonify({"epoch": state.epoch})
 
     @app.post("/api/faults")
     def api_faults() -> Response:

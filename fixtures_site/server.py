@@ -60,6 +60,8 @@ class PortalServer:
         """Clear all submissions and counters (e.g. deleted_all), and disarm faults."""
         self._store.reset()
         self.set_faults([])
+        with self._state.lock:
+            self._state.expire_after = None
 
     def set_faults(self, faults: list[dict[str, Any]]) -> None:
         """Make chosen form posts fail; see app.Fault."""
@@ -70,6 +72,19 @@ class PortalServer:
 
     def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
         return self._store.list(kind)
+
+    @property
+    def logins(self) -> int:
+        """How many sign-ins succeeded since the last reset."""
+        return self._store.counter("logins")
+
+    def expire_sessions(self, after: int = 0) -> None:
+        """Expire every signed-in session now, or once `after` more member records are stored."""
+        with self._state.lock:
+            if after > 0:
+                self._state.expire_after = after
+            else:
+                self._state.epoch, self._state.expire_after = self._state.epoch + 1, None
 
     @property
     def deleted_all(self) -> int:

@@ -14,6 +14,7 @@ from webmem.flow.model import Signature
 from webmem.playback.heal import HealMode
 from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport
+from webmem.playback.signin import SignIn
 
 
 def commit_index(flow: Flow) -> int:
@@ -59,6 +60,8 @@ def with_pages(flow: Flow, states: Mapping[str, Signature]) -> Flow:
 
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,
                base_url: str | None, heal: HealMode, artifacts: Path | None,
-               on_step_start: Callable[[int], None] | None = None, path: str | None = None) -> RunReport:
-    replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start)
+               on_step_start: Callable[[int], None] | None = None, path: str | None = None,
+               sign_in: SignIn | None = None) -> RunReport:
+    replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start,
+                        sign_in=sign_in)
     return replayer.run(page, flow, values, path=path)

@@ -22,6 +22,7 @@ from webmem.errors import InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
 from webmem.playback.heal import HealMode
+from webmem.playback.signin import SignIn
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
@@ -47,6 +48,8 @@ class BatchOptions:
     run: str | None = None
     lease_s: float = 30.0
     backoff_s: float = 1.0
+    sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
+    storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
 
     def out_path(self) -> Path:
         return self.out or self.rows.with_name(self.rows.name.split(".")[0] + ".outcomes.csv")
@@ -105,6 +108,8 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     as a whole (unreadable file, --fail-fast on a bad row, no good rows, a run that exists without
     --resume)."""
     flow = load_flow(opts.flow, round_trip=False).flow
+    if opts.sign_in is not None:
+        SignIn.load(opts.sign_in)  # a sign-in flow that cannot run (a secret not set) is said before any row
     run = default_run_name(opts, flow.name)
     journal = open_journal(opts.journal_where(), run)
     created = journal.start_run(str(opts.flow), str(opts.rows))
@@ -164,6 +169,8 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             workers=opts.workers, retry=opts.retry, rate=opts.rate, heal=opts.heal, base_url=opts.base_url,
             artifacts=str(opts.artifacts) if opts.artifacts else None, connect=opts.connect, cdp=opts.cdp,
             lease_s=opts.lease_s, backoff_s=opts.backoff_s,
+            sign_in=str(opts.sign_in) if opts.sign_in else None,
+            storage_state=str(opts.storage_state) if opts.storage_state else None,
         )
         # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
         # module): each starts its own Playwright

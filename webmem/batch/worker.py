@@ -20,7 +20,7 @@ from webmem.batch.enter import adopt, commit_index, replay_row, verify_flow, wit
 from webmem.batch.journal import Claim, Journal, Outcome, open_journal, worker_id
 from webmem.browser import launch as browsers
 from webmem.browser.config import Settings, load_settings
-from webmem.browser.session import new_context
+from webmem.browser.session import StorageState, new_context, save_state
 from webmem.errors import JournalError, WebmemError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.format import Flow
@@ -29,6 +29,7 @@ from webmem.paths import inside
 from webmem.playback.heal import HealMode
 from webmem.playback.report import RunReport
 from webmem.playback.run import one_line
+from webmem.playback.signin import SignIn
 
 WORKER_ENV = "WEBMEM_BATCH_WORKER"  # the worker's config, as JSON
 
@@ -48,6 +49,8 @@ class WorkerConfig(BaseModel):
     cdp: str | None = None
     lease_s: float = 30.0
     backoff_s: float = 1.0
+    sign_in: str | None = None
+    storage_state: str | None = None
 
 
 def _die_with_parent() -> None:
@@ -80,6 +83,11 @@ class Worker:
         self.page: Page | None = None
         self.outcome: Outcome | None = None  # the last row's, written with the next claim
         self.claim_ms = 0.0  # how long the last claim took (evidence: the journal's share of a row)
+        self.sign_in = SignIn.load(cfg.sign_in) if cfg.sign_in else None
+        # the session every new context starts from: the --storage-state file, then what this worker's last
+        # sign-in left (a fresh context after a failed row stays signed in: a worker signs in once, not per row)
+        self.state: StorageState = Path(cfg.storage_state) if cfg.storage_state else None
+        self.signed_in = False
 
     # ---- browser ------------------------------------------------------------------------------
 
@@ -102,7 +110,7 @@ class Worker:
                     self.open_browser(pw)
                 assert self.browser is not None
                 if self.context is None:
-                    self.context = new_context(self.browser, self.settings)
+                    self.context = new_context(self.browser, self.settings, self.state)
                 if self.page is None or self.page.is_closed():
                     self.page = self.context.new_page()
                 return self.page
@@ -154,12 +162,25 @@ class Worker:
                         self.check(page, claim)
                     else:
                         self.enter(page, claim)
+                self.keep_session()
                 self.close_browser()
         finally:
             if self.outcome is not None:  # the worker is going down between two rows: say how the last one ended
                 with contextlib.suppress(Exception):
                     self.journal.record(self.id, self.outcome)
             stop.set()
+
+    def signed(self, report: RunReport) -> None:
+        """A row that signed in: later contexts of this worker start from the session it made."""
+        if report.signed_in and self.context is not None:
+            with contextlib.suppress(Exception):
+                self.state, self.signed_in = dict(self.context.storage_state()), True
+
+    def keep_session(self) -> None:
+        """A worker that signed in leaves its session in the --storage-state file (atomically; the last wins)."""
+        if self.signed_in and self.cfg.storage_state and self.context is not None:
+            with contextlib.suppress(Exception):
+                save_state(self.context, Path(self.cfg.storage_state))
 
     def heartbeat(self, stop: threading.Event) -> None:
         """Keeps this worker's leases alive (its own connection: the main one may be mid-transaction)."""
@@ -212,10 +233,10 @@ class Worker:
         try:
             report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
                                 heal=self.cfg.heal, artifacts=self.artifacts(claim, "attempt"),
-                                on_step_start=on_step_start, path=self.cfg.flow)
+                                on_step_start=on_step_start, path=self.cfg.flow, sign_in=self.sign_in)
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
-            report = RunReport(flow=self.flow.name, status="failed",
-                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
+            report = RunReport(flow=self.flow.name, status="failed", error=self.redact(values)(one_line(exc)))
+        self.signed(report)
         # the journal's share of the row's time: its claim, its durable commit point
         evidence = _evidence(page, report) | {"worker": self.id, "claim_ms": round(self.claim_ms, 2),
                                               "commit_ms": round(commit_ms, 2)}
@@ -247,10 +268,10 @@ class Worker:
             return
         try:
             report = replay_row(page, self.verify, values, self.settings, base_url=self.cfg.base_url,
-                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "verify"))
+                                heal=self.cfg.heal, artifacts=self.artifacts(claim, "verify"), sign_in=self.sign_in)
         except Exception as exc:  # noqa: BLE001
-            report = RunReport(flow=self.verify.name, status="failed",
-                               error=Redactor.for_flow(self.flow, values)(one_line(exc)))
+            report = RunReport(flow=self.verify.name, status="failed", error=self.redact(values)(one_line(exc)))
+        self.signed(report)
         evidence = _evidence(page, report) | {"verified": report.passed, "worker": self.id}
         failed = report.failed_step()
         if report.passed:
@@ -271,6 +292,10 @@ class Worker:
                         evidence=evidence, screenshot=_screenshot(report))
         self.fresh_context()
 
+    def redact(self, values: dict[str, Any]) -> Redactor:
+        signing = self.sign_in.secrets if self.sign_in else []
+        return Redactor([*Redactor.for_flow(self.flow, values).secrets, *signing])
+
     def finish(self, key: str, status: str, **how: Any) -> None:
         """How a row ended, written with the next claim (one transaction, right away: the loop goes straight
         on to it; a worker that stops writes it on its way out)."""
@@ -289,6 +314,8 @@ def _evidence(page: Page, report: RunReport) -> dict[str, Any]:
         out["failed_step"] = failed.index
     if report.extracted:
         out["extracted"] = report.extracted
+    if report.signed_in:
+        out["signed_in"] = report.signed_in
     return out
 
 

@@ -27,14 +27,15 @@ from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, Redactor
 from webmem.flow.model import InputSpec, Signature, slug
-from webmem.flow.urlpattern import origin_of, url_problem
+from webmem.flow.urlpattern import matches, origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.llm import configured
 from webmem.page import guard, signature
 from webmem.playback.heal import MODES, HealMode
-from webmem.playback.replayer import Replayer
+from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
-from webmem.playback.run import one_line
+from webmem.playback.run import RunOptions, one_line
+from webmem.playback.signin import go_back, is_sign_in_flow, plain_inputs, sign_in_of
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
 
@@ -100,7 +101,8 @@ class Memory:
     `agent`: "openai", "heuristic", a factory of agents, or None (openai when a model is configured,
     else heuristic). `heal`: off, local or llm. `handover`: let the agent finish a replay that broke.
     `on_step`, `on_action` and `on_event` report replayed steps, agent actions and decisions as they
-    happen."""
+    happen. `sign_in`: a sign-in flow, run where the start page (or a replayed step's page) turns out to be its
+    sign-in page; the run then goes back where it was."""
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class Memory:
         on_action: Callable[[ActionLog], None] | None = None,
         on_event: Callable[[str], None] | None = None,
         artifacts: Path | None = None,
+        sign_in: SignInLike = None,
     ):
         if heal not in MODES:
             raise ValueError(f"heal must be one of {', '.join(MODES)}, not {heal!r}")
@@ -128,6 +131,7 @@ class Memory:
         self.quarantine_after, self.max_steps = quarantine_after, max_steps
         self.on_step, self.on_action, self.artifacts = on_step, on_action, artifacts
         self.on_event = on_event or (lambda _: None)  # what do is about to do, in words (progress)
+        self.sign_in = sign_in_of(sign_in)  # its inputs resolved now: a missing secret is said before any page
 
     @property
     def agent_kind(self) -> str:
@@ -160,6 +164,9 @@ class Memory:
                 page.goto(url, wait_until="load", timeout=self.settings.timeouts.navigation)
             except PlaywrightError as exc:
                 raise PageError(f"{url}: cannot open the page: {one_line(exc)}") from None
+        if self.sign_in is not None:
+            redact.extend(self.sign_in.secrets)
+            self._sign_in_first(page, url)
         try:
             # a page already showing a stored start page of this task needs no quiet wait (nor one quiet already)
             known = {e.signature.hash for e in self.store.candidates(task_key(template), page.url)
@@ -180,6 +187,26 @@ class Memory:
         result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         job.commit()
         return result
+
+    def _sign_in_first(self, page: Page, url: str | None) -> None:
+        """The start page turned out to be the sign-in page (a redirect to the login): sign in, go back, and
+        look the task up on the page it was meant for."""
+        sign_in = self.sign_in
+        assert sign_in is not None
+        if url is not None and matches(sign_in.start.url, url, origin_of(url)):
+            return  # the task starts on the sign-in page itself
+        site = origin_of(page.url)  # the sign-in page of this site (a flow learned elsewhere runs here too)
+        try:
+            if not sign_in.shows(page, site):
+                return
+            self.on_event(f"the start page is a sign-in page: signing in ({sign_in.flow.name})")
+            login_url = page.url
+            problem = sign_in.perform(page, RunOptions.from_settings(self.settings), site)
+            if problem is not None:
+                raise PageError(f"the start page is a sign-in page and signing in failed: {problem}")
+            go_back(page, login_url, url, self.settings.timeouts.navigation)
+        except PlaywrightError as exc:
+            raise PageError(f"{page.url}: cannot sign in: {one_line(exc)}") from None
 
     def lookup(self, task: str, inputs: Mapping[str, Any], url: str, page_signature: Signature) -> Lookup:
         """The stored flow for `task` (input values in its words do not matter) starting at `url` on a
@@ -268,7 +295,8 @@ class _Job:
         ff = flowfile.load_flow(path, round_trip=False)  # write-back re-reads it to edit
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
         replayer = Replayer(m.settings, heal=m.heal, model=m.model, write=True, on_step=m.on_step,
-                            artifacts=m.artifacts, secrets=self.redact.secrets)  # the caller's secrets, declared or not
+                            artifacts=m.artifacts, sign_in=m.sign_in,
+                            secrets=self.redact.secrets)  # the caller's secrets, declared or not
         # heals are written back with paths as the store's reviewers see them
         report = replayer.run(self.page, ff, self.values, path=str(path), label=e.path,
                               start_signature=self.start_signature)
@@ -387,7 +415,10 @@ class _Job:
         assert rec.flow is not None
         # re-recording a quarantined flow of this page replaces it; anything else is a new flow
         again = next((q for q in quarantined if q.similarity >= signature.SIMILAR), None)
-        rel = m.store.add(rec.flow.model_copy(update={"task": self.template}),
+        flow = rec.flow
+        if is_sign_in_flow(flow):  # it keeps the user name it signed in with, to sign in later runs by itself
+            flow = flow.model_copy(update={"inputs": plain_inputs(flow.inputs, self.values)})
+        rel = m.store.add(flow.model_copy(update={"task": self.template}),
                           replace=again.entry.path if again else None)
         r.status, r.flow = "learned", rel
         if again:

@@ -34,6 +34,8 @@ app = typer.Typer(
 HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[misc]  # the healing tiers' modes
 
 
+SIGN_IN_HELP = "a sign-in flow, run where a page asks to sign in instead of the expected page (once per step)"
+STATE_HELP = "a Playwright storage state file: the session to start from (if it exists) and to save at the end"
 HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
 
 
@@ -118,6 +120,8 @@ def run(
     headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
     trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
+    sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
+    storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage."""
     from webmem.browser.session import open_page
@@ -140,10 +144,14 @@ def run(
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
         make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
+        out_file(storage_state, "--storage-state")
         replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
-                            base_url=base_url, artifacts=artifacts, on_step=print_step)
+                            base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
+        if replayer.sign_in is not None:
+            redact.extend(replayer.sign_in.secrets)
         out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
-        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name) as page:
+        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name,
+                       storage_state=storage_state) as page:
             result = replayer.run(page, ff, given, path=str(flow))
         if result.write_error:
             raise WebmemError(result.write_error)
@@ -162,6 +170,8 @@ def run(
             extras.append(f"patch written: {propose}")
         elif not write and not propose:
             extras.append("flow not changed (use --write or --propose)")
+    if result.signed_in:
+        extras.append(f"signed in {result.signed_in}x with {sign_in}")
     extras.append(f"{result.llm_calls} model calls")
     tail = f" [dim]({', '.join(extras)})[/dim]"
     if result.passed:
@@ -266,6 +276,8 @@ def do_task(
     headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
     trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
+    sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
+    storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
 ) -> None:
     """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
     A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
@@ -283,10 +295,15 @@ def do_task(
         memory = Memory(store, agent=agent.value if agent else None, model=model, heal=_mode(heal),
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
                         on_action=lambda log: print_action(log, redact), artifacts=artifacts,
-                        on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True))
+                        on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True),
+                        sign_in=sign_in)
+        out_file(storage_state, "--storage-state")
+        if memory.sign_in is not None:
+            redact.extend(memory.sign_in.secrets)
         out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {store}, agent {memory.agent_kind}, "
                   f"heal {heal.value})[/dim]", soft_wrap=True)
-        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do") as page:
+        with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do",
+                       storage_state=storage_state) as page:
             result = memory.do(page, task, values, url=url, secrets=secrets)
             redact.extend(flow_secrets(store, result.flow, values))  # before the trace is kept
     except WebmemError as exc:
@@ -514,6 +531,9 @@ def batch(
     run_name: Annotated[str | None, typer.Option("--run", help="the run's name in the journal")] = None,
     lease: Annotated[float, typer.Option(help="seconds a worker holds a row without a heartbeat")] = 30.0,
     status: Annotated[str | None, typer.Option(help="show the state of the runs in this journal, then exit")] = None,
+    sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP + "; each worker signs in once")] = None,
+    storage_state: Annotated[Path | None, typer.Option(help="a Playwright storage state file each worker starts "
+                                                            "from; a worker that signed in saves it back")] = None,
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
     failed or are uncertain, 2 bad input."""
@@ -533,12 +553,13 @@ def batch(
         if base_url is not None:
             web_url(base_url, "--base-url")
         out_file(outcomes, "--out")
+        out_file(storage_state, "--storage-state")
         out_dir(artifacts, "--artifacts")
         opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
-                            lease_s=lease)
+                            lease_s=lease, sign_in=sign_in, storage_state=storage_state)
         watcher = show.Watcher(out)
         try:
             result = run_batch(opts, on_rows=watcher)

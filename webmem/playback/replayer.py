@@ -19,6 +19,7 @@ from typing import Any
 from playwright.sync_api import Page
 
 from webmem.browser.config import Settings, load_settings
+from webmem.browser.session import save_state
 from webmem.errors import FlowFailed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
@@ -27,9 +28,11 @@ from webmem.paths import inside
 from webmem.playback.heal import HealMode, make_healing
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, run_flow
+from webmem.playback.signin import SignIn, sign_in_of
 from webmem.playback.writeback import write_back
 
 FlowLike = str | os.PathLike[str] | flowfile.FlowFile | Flow
+SignInLike = str | os.PathLike[str] | Flow | SignIn | None
 
 
 class Replayer:
@@ -40,7 +43,9 @@ class Replayer:
     that only resembles the learned one fails the step. `artifacts`: a folder for failure screenshots (one
     subfolder per flow). `on_step` sees each step's report as it happens, `on_step_start` each step's 0-based
     index before it acts. `secrets`: values to hide from every report and message besides the flow's own
-    secret inputs."""
+    secret inputs. `sign_in`: a sign-in flow (path, Flow or loaded SignIn) run where a page check finds its
+    sign-in page instead of the expected page (see webmem.playback.signin). `storage_state`: a file to keep the
+    page's session in (Playwright's storage state) after a run that signed in."""
 
     def __init__(
         self,
@@ -56,6 +61,8 @@ class Replayer:
         on_step: Callable[[StepReport], None] | None = None,
         on_step_start: Callable[[int], None] | None = None,
         secrets: Collection[str] = (),
+        sign_in: SignInLike = None,
+        storage_state: Path | None = None,
     ):
         if write and propose is not None:
             raise ValueError("write and propose exclude each other")
@@ -64,7 +71,9 @@ class Replayer:
         self.write, self.propose, self.strict = write, propose, strict
         self.base_url, self.artifacts, self.on_step = base_url, artifacts, on_step
         self.on_step_start = on_step_start
-        self.secrets = list(secrets)
+        self.sign_in = sign_in_of(sign_in)  # loaded (and its inputs resolved) before any page is touched
+        self.storage_state = storage_state
+        self.secrets = [*secrets, *(self.sign_in.secrets if self.sign_in else [])]
 
     def load(self, flow: FlowLike) -> tuple[Flow, flowfile.FlowFile | None]:
         if isinstance(flow, Flow):
@@ -86,9 +95,11 @@ class Replayer:
             self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
             on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
-            start_signature=start_signature)
+            start_signature=start_signature, sign_in=self.sign_in)
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)
+        if report.signed_in and self.storage_state is not None:
+            save_state(page.context, self.storage_state)
         if report.passed and ff is not None and (self.write or self.propose is not None):
             try:
                 write_back(ff, report, write=self.write, propose=self.propose, label=label)
@@ -103,5 +114,5 @@ def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, 
            write: bool = False, check: bool = False, **options: Any) -> RunReport:
     """Replay a flow on `page` once: `webmem.replay(page, "flows/x.yaml", {"email": ...}, heal="local",
     write=True)`. Other keywords are `Replayer`'s (settings, model, propose, strict, base_url, artifacts,
-    on_step, on_step_start, secrets)."""
+    on_step, on_step_start, secrets, sign_in, storage_state)."""
     return Replayer(heal=heal, write=write, **options).run(page, flow, inputs, check=check)

@@ -57,6 +57,7 @@ class RunReport(BaseModel):
     llm_calls: int = 0
     llm_tokens: int = 0
     healed_steps: int = 0
+    signed_in: int = Field(0, description="how often the run signed in (its sign-in flow, where a page asked)")
     heal_ms: float = 0.0
     flow_changed: bool = False
     patch: str | None = None

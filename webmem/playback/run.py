@@ -25,7 +25,7 @@ from webmem.browser.config import Settings, Timeouts
 from webmem.errors import OriginError, StepFailed, WebmemError
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
-from webmem.flow.model import Expect, Signature, Target
+from webmem.flow.model import Expect, PageState, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
@@ -33,6 +33,7 @@ from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.playback.signin import HINT, SignIn, go_back, is_password_state, shows_password
 from webmem.steps import STEPS, StepKind
 
 
@@ -49,6 +50,7 @@ class RunOptions:
     # the caller has the page at the flow's start and just took its signature: a first goto to this very
     # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
     start_signature: Signature | None = None
+    sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
@@ -73,6 +75,10 @@ URL_GRACE_MS = 500  # a page check waits this long for a navigation to land befo
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
 STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+
+
+class SignedInAlready(Exception):  # noqa: N818 - not an error: the steps of a sign-in page are skipped
+    """The flow starts on a sign-in page, and the site sent the browser on: the session is signed in."""
 
 
 class _Run:
@@ -102,6 +108,11 @@ class _Run:
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
         self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
+        self.index = -1  # the step being done
+        self.last_goto: str | None = None  # the address the last goto opened (where a sign-in goes back to)
+        self.signed_in_at: set[int] = set()  # steps that signed in: once per step, never a loop
+        self.signins = 0
+        self.first_page = next((s.page for s in flow.steps if s.page), None)
         inpage.value_read(page)  # nothing an earlier run left pending
 
     # ---- what step kinds use ------------------------------------------------------------------
@@ -175,9 +186,13 @@ class _Run:
                 break
             _until_navigated(self.page, pause)
         self.guard_origin(self.page.url)  # another site is always a stop
+        if not url_ok and name == self.first_page and self.signs_in(state) and not shows_password(self.page):
+            raise SignedInAlready(name)  # the flow starts by signing in, and the site says it is signed in
         self.checked, self.pending = key, None
         learned = state.signature
         if learned is None:
+            if not url_ok and self.sign_in_here(state):
+                return self.check_page(name, target)  # back where it was: the page check again (once per step)
             self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
             return self.page_match
         if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \
@@ -208,6 +223,8 @@ class _Run:
         if exact:
             self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
+        if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
+            return self.check_page(name, target)  # back where it was: the page check again (once per step)
         self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
         self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
@@ -217,6 +234,42 @@ class _Run:
                              + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
                              page_match=self.page_match)
         return self.page_match
+
+    def signs_in(self, state: PageState) -> bool:
+        """Whether a learned page state is a sign-in page (a password field, or the sign-in flow's start)."""
+        sign_in = self.opts.sign_in
+        return is_password_state(state) or (sign_in is not None and state.url == sign_in.start.url)
+
+    def at_sign_in_url(self, problems: Mapping[str, str]) -> bool:
+        """An expected URL not met because the page is at the sign-in flow's start URL (a session that expired
+        as the step acted): no use waiting for the expectation, sign in."""
+        sign_in = self.opts.sign_in
+        return "url" in problems and sign_in is not None and self.index not in self.signed_in_at \
+            and matches(sign_in.start.url, self.page.url, self.base)
+
+    def sign_in_here(self, state: PageState, now: Signature | None = None) -> bool:
+        """The sign-in flow's start page where the page state `state` was expected (or the URL of an
+        expectation): sign in, go back where the run was (the login's `next=`, else the expected address, else
+        the last goto's). True if it did; `now`: the page's signature, if just taken."""
+        sign_in = self.opts.sign_in
+        if sign_in is None or self.index in self.signed_in_at or self.signs_in(state) \
+                or not sign_in.shows(self.page, self.base, now):
+            return False
+        self.signed_in_at.add(self.index)
+        login_url = self.page.url
+        problem = sign_in.perform(self.page, self.opts, self.base)
+        if problem is not None:
+            raise StepFailed(f"the page is a sign-in page and signing in ({sign_in.flow.name}) failed: "
+                             f"{self.redact(problem)}")
+        self.signins += 1
+        expected = None
+        with contextlib.suppress(WebmemError):
+            rendered = self.url_for(state.url)
+            expected = rendered if "{" not in rendered else None
+        go_back(self.page, login_url, expected or self.last_goto, self.timeouts.navigation)
+        self.guard_origin(self.page.url)
+        self.checked, self.unread, self.probed = None, None, None
+        return True
 
     # ---- targets ------------------------------------------------------------------------------
 
@@ -248,6 +301,9 @@ class _Run:
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
         self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
+        self.index = index
+        if step.action == "goto":
+            self.last_goto = self.url_for(step.goto)
         target: Target | None = step.target
         rendered = render_target(target, self.values) if target is not None else None
         if step.page:
@@ -291,7 +347,7 @@ class _Run:
                     landed = (self.page.url, time.monotonic())
                 elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
                     problems = {}
-            if not problems or time.monotonic() >= deadline:
+            if not problems or time.monotonic() >= deadline or self.at_sign_in_url(problems):
                 break
             if "url" in problems:
                 _until_navigated(self.page, pause)
@@ -299,6 +355,8 @@ class _Run:
                 time.sleep(pause)
             if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
                 pauses, url = _backoff(), self.page.url
+        if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/")):
+            return self.expect(exp, timeout, moved_from)  # signed in again and back: once per step
         if problems:
             raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
         self.checked = None if exp.url else self.checked
@@ -366,10 +424,18 @@ class _Run:
     def steps(self, path: str | None) -> RunReport:
         report = RunReport(flow=self.flow.name, path=path, status="passed")
         started = time.perf_counter()
+        skipping: str | None = None  # the sign-in page state whose steps are skipped (signed in already)
         for index, step in enumerate(self.flow.steps):
             target = step.target
             rep = StepReport(index=index + 1, action=step.action, intent=target.intent if target else None,
                              status="ok", page=step.page)
+            if skipping is not None and step.page == skipping:
+                rep.status, rep.page_match = "skipped", "signed in already"
+                report.steps.append(rep)
+                if self.opts.on_step:
+                    self.opts.on_step(rep)
+                continue
+            skipping = None
             t0 = time.perf_counter()
             acted = False
             try:
@@ -384,6 +450,8 @@ class _Run:
                     following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
                     on_the_way = following is not None and following.page is not None
                     self.expect(step.expect, moved_from=before if on_the_way else None)
+            except SignedInAlready:
+                rep.status, rep.page_match, skipping = "skipped", "signed in already", step.page
             except (PlaywrightError, WebmemError) as exc:
                 rep.status, rep.acted = "failed", acted
                 failed = exc if isinstance(exc, StepFailed) else None
@@ -393,6 +461,11 @@ class _Run:
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
                 rep.page_match = rep.page_match or (failed.page_match if failed else None)
+                if self.on_sign_in_page(step):
+                    hint = HINT if self.opts.sign_in is None else (
+                        f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
+                        "get past it (or did not recognise it as its own)")
+                    rep.error = f"{hint} (at {self.redact(self.page.url)}; step {index + 1}: {rep.error})"
                 if step.target is not None and (blocker := self.overlay()):
                     rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
                                   "can dismiss it)")
@@ -414,6 +487,7 @@ class _Run:
         if report.passed:  # every target verified: page states that drifted are remembered as they are now
             self.page_states.update(self.observed)
         report.extracted = self.redact.data(self.extracted)
+        report.signed_in = self.signins
         report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         healing = self.opts.healing
         if healing is not None:  # what healing cost belongs to the run that needed it
@@ -421,6 +495,12 @@ class _Run:
             report.heal_ms = round(healing.heal_ms, 1)
         report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
         return report
+
+    def on_sign_in_page(self, step: Any) -> bool:
+        """A step failed on a page that asks to sign in where its own page state did not (the session is gone)."""
+        if step.page is not None and self.signs_in(self.flow.pages[step.page]):
+            return False
+        return shows_password(self.page)
 
     def screenshot(self, index: int) -> str | None:
         if self.opts.artifacts is None:

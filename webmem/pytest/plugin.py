@@ -5,6 +5,8 @@ It builds on pytest-playwright's fixtures rather than launching a browser of its
 * the `webmem` fixture: `webmem.run("flows/x.yaml", inputs={...})` on the test's `page`;
 * flow files as tests: `pytest flows/` or `--webmem-flows DIR` (see webmem.pytest.collect);
 * options --webmem-heal off|local|llm, --webmem-propose DIR, --webmem-write, --webmem-strict;
+* sessions: --webmem-storage-state FILE (every test's context starts from it, if it exists; each test using
+  `webmem` saves its session back) and --webmem-sign-in FLOW (run where a page asks to sign in);
 * the marker `webmem_llm`: skipped, with the reason, when no model is configured;
 * small fixtures to override, as pytest-playwright does with `browser_context_args`: `webmem_settings`
   (playwright.config.json) and `webmem_replay_args` (the Replayer defaults: heal, strict);
@@ -17,6 +19,7 @@ The `webmem` fixture needs pytest-playwright (`pip install webmem[pytest]`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -47,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--webmem-browser", action="store_true", default=None,
                     help="launch pytest-playwright's Chromium as webmem would: the executable and arguments from "
                          "playwright.config.json and webmem's browser discovery (also: ini webmem_browser = true)")
+    group.addoption("--webmem-sign-in", metavar="FLOW", default=None,
+                    help="a sign-in flow, run where a page asks to sign in instead of the expected page")
+    group.addoption("--webmem-storage-state", metavar="FILE", default=None,
+                    help="a Playwright storage state file: each test's context starts from it (if it exists); "
+                         "the session of each test that uses `webmem` is saved back to it")
     parser.addini("webmem_browser", type="bool", default=False,
                   help="launch pytest-playwright's Chromium with webmem's browser discovery and settings")
 
@@ -61,9 +69,18 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.pluginmanager.is_registered(browser):
             config.pluginmanager.register(browser, "webmem-browser")
 
+    invocation_dir = Path(config.invocation_params.dir)
+    state = config.getoption("--webmem-storage-state")
+    if state and config.pluginmanager.has_plugin("playwright"):
+        from webmem.pytest import session
+
+        if not config.pluginmanager.is_registered(session):
+            config.pluginmanager.register(session, "webmem-session")
+
     from webmem.browser.config import load_settings
     from webmem.errors import WebmemError
     from webmem.llm import configured
+    from webmem.playback.signin import SignIn
 
     try:
         settings = load_settings(config.rootpath)
@@ -76,12 +93,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--webmem-propose and --webmem-write exclude each other")
     if heal == "llm" and not configured(settings.model):
         raise pytest.UsageError(f"--webmem-heal llm needs a model: {LLM_HELP}")
-    invocation_dir = Path(config.invocation_params.dir)
+    sign_in = config.getoption("--webmem-sign-in")
+    try:  # a sign-in flow that cannot run (a secret not set) is said once, before any test
+        signer = SignIn.load(invocation_dir / sign_in) if sign_in else None
+    except WebmemError as exc:
+        raise pytest.UsageError(f"webmem: --webmem-sign-in: {exc}") from None
     config.stash[OPTIONS_KEY] = PluginOptions(
         settings=settings, heal=heal, write=write, strict=config.getoption("--webmem-strict"),
         propose=(invocation_dir / propose).resolve() if propose else None,
         tracing=config.getoption("--tracing", "off") or "off",
-        invocation_dir=invocation_dir, rootpath=Path(config.rootpath))
+        invocation_dir=invocation_dir, rootpath=Path(config.rootpath), sign_in=signer,
+        storage_state=(invocation_dir / state).resolve() if state else None)
 
     flow_dirs = config.getoption("--webmem-flows")
     if flow_dirs:
@@ -148,6 +170,11 @@ def webmem(request: pytest.FixtureRequest, webmem_settings: Settings,
                     test_dir=Path(test_path).parent if test_path else None)
     request.node.stash[_RUNNER_KEY] = runner
     yield runner
+    if options.storage_state is not None:  # the session this test made, for the next tests and runs
+        from webmem.browser.session import save_state
+
+        with contextlib.suppress(Exception):  # a page the test closed leaves the file as it was
+            save_state(page.context, options.storage_state)
 
 
 @pytest.hookimpl(hookwrapper=True)

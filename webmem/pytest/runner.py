@@ -20,6 +20,7 @@ from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
 from webmem.paths import safe_name
 from webmem.playback.report import RunReport, StepReport
+from webmem.playback.signin import SignIn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -45,6 +46,8 @@ class PluginOptions:
     tracing: str = "off"
     invocation_dir: Path = field(default_factory=Path.cwd)
     rootpath: Path = field(default_factory=Path.cwd)
+    sign_in: SignIn | None = None  # --webmem-sign-in, loaded once
+    storage_state: Path | None = None  # --webmem-storage-state
 
     def show(self, path: str | os.PathLike[str] | None) -> str:
         """A path as people want to read it: relative to where pytest was started, if inside it."""
@@ -78,7 +81,8 @@ class Webmem:
         self.reports: list[RunReport] = []
         self._runs: list[tuple[RunReport, Flow, str]] = []  # report, flow as run, heal mode
         self.notes: list[str] = []  # heal write-backs: patch written, flow rewritten, not changed
-        self.redactor = Redactor()  # every secret input of every run: scrubbed from the test's traces
+        # every secret input of every run (and the sign-in's): scrubbed from the test's traces
+        self.redactor = Redactor(options.sign_in.secrets if options.sign_in else [])
 
     # ---- public API ---------------------------------------------------------------------------
 
@@ -120,7 +124,7 @@ class Webmem:
         propose = opts.propose / f"{safe_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
         replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,  # type: ignore[arg-type]
                             strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
-                            artifacts=self.artifacts)
+                            artifacts=self.artifacts, sign_in=opts.sign_in)
         report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))

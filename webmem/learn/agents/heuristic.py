@@ -1,15 +1,16 @@
 """The offline agent: no model. For form tasks it maps each input to the best-matching editable field (by
 label, accessible name, placeholder, name, id, fieldset legend and nearby text, normalised and fuzzy),
 fills / selects / checks it, then presses the form's submit control; on a wizard it follows "Next" while
-inputs are left for later pages. It never guesses: an input that matches two fields equally, or nothing
-above the confidence bar, stops the recording with a message that says so.
+inputs are left for later pages. Tasks that span pages: a sign-in form (a password field it filled) is
+submitted first while other inputs wait, and where no field here takes the inputs left, the one link or
+button whose words read like the task ("Add member" for "Add a member") leads to the form (webmem.learn.
+agents.navigate). It never guesses: an input that matches two fields equally, or nothing above the confidence
+bar, or no link clearly the task's, stops the recording with a message that says so.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 from webmem.errors import AgentError
 from webmem.flow.inputs import parse_bool
@@ -20,6 +21,8 @@ from webmem.learn.agents.base import (
     Outcome,
 )
 from webmem.learn.agents.digest import Digest, Element
+from webmem.learn.agents.navigate import Wayfinder
+from webmem.learn.agents.words import similarity, tokens
 from webmem.steps import Action
 from webmem.steps.check import Check, Uncheck
 from webmem.steps.click import Click
@@ -36,39 +39,6 @@ AVOID_WORDS = {"back", "previous", "prev", "cancel", "reset", "clear", "delete",
                "logout", "subscribe"}
 WEIGHTS = {"label": 1.0, "name": 1.0, "group": 1.0, "attr_name": 0.95, "id": 0.9, "placeholder": 0.9,
            "neighbors": 0.7}
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-_HYPHENATED = re.compile(r"(?<=\b[a-z])-(?=[a-z])")  # e-mail → email
-
-
-def tokens(text: str) -> list[str]:
-    text = _CAMEL.sub(" ", text or "").lower()
-    text = _HYPHENATED.sub("", text)
-    return [t for t in re.split(r"[^a-z0-9]+", text) if t]
-
-
-def _same(a: str, b: str) -> bool:
-    if a == b or a.rstrip("s") == b.rstrip("s"):
-        return True
-    return min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.85
-
-
-def similarity(key: list[str], text: list[str]) -> float:
-    """Dice similarity of two token lists with fuzzy token equality; 1.0 for the same words."""
-    if not key or not text:
-        return 0.0
-    if "".join(key) == "".join(text):
-        return 1.0
-    used: set[int] = set()
-    matched = 0
-    for k in key:
-        for i, t in enumerate(text):
-            if i not in used and _same(k, t):
-                used.add(i)
-                matched += 1
-                break
-    return 2 * matched / (len(key) + len(text))
-
 
 @dataclass
 class Field:
@@ -115,6 +85,10 @@ def fields_of(digest: Digest) -> list[Field]:
     return out
 
 
+def _password_field(digest: Digest) -> bool:
+    return any(e.fp.type == "password" for e in digest.elements)
+
+
 def _words(el: Element) -> set[str]:
     return set(tokens(el.fp.name or el.fp.text or el.fp.attrs.get("value", "")))
 
@@ -134,8 +108,11 @@ class HeuristicAgent:
         self.pressed_at: str | None = None  # the URL it was pressed on
         self.contexts: set[str] = set()  # the containers of the fields filled on this page
         self.filled: list[str] = []
+        self.password = False  # a password field was filled on this page: its form signs in
+        self.way = Wayfinder("")
 
     def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
+        self.way = Wayfinder(task, [str(v.value) for v in inputs if v.value is not None and not v.spec.secret])
         # inputs a handed-over replay already entered are done: their placeholders show in its steps
         done = " ".join(progress or [])
         self.remaining = {v.key: v for v in inputs if v.placeholder not in done}
@@ -164,13 +141,16 @@ class HeuristicAgent:
             if pressed == "final":
                 where = digest.headings[0] if digest.headings else digest.url
                 return Done(summary=f"filled {', '.join(self.filled) or 'nothing'} and submitted; now on {where!r}")
-            self.contexts = set()
+            if pressed == "sign-in" and digest.url == self.pressed_at and _password_field(digest):
+                return Fail(reason="signing in did not get past the sign-in page")
+            self.contexts, self.password = set(), False
         fields = fields_of(digest)
         planned = self._plan(fields)
         if planned:
             key, fld = planned
             self.inflight = key
             self.contexts.add(fld.first.fp.context or "")
+            self.password = self.password or fld.first.fp.type == "password"
             return self._action_for(key, fld)
         return self._submit(digest, fields)
 
@@ -257,6 +237,17 @@ class HeuristicAgent:
             if nexts:
                 self.pressed, self.pressed_at = "next", digest.url
                 return Click(element=nexts[0].index, why=f"inputs {', '.join(self.remaining)} belong to a later page")
+            signs_in = [e for e in in_form if e.fp.type == "submit" or _words(e) & SUBMIT_WORDS]
+            if self.password and len(signs_in) == 1:  # sign in first: the other inputs belong behind it
+                self.pressed, self.pressed_at = "sign-in", digest.url
+                return Click(element=signs_in[0].index,
+                             why=f"sign in first: inputs {', '.join(self.remaining)} belong to a page behind it")
+            if not self.filled_here():
+                way, why = self.way.choose(digest.elements)
+                if way is not None:
+                    self.pressed, self.pressed_at = "next", digest.url
+                    return Click(element=way.index, why=why)
+                return Fail(reason=f"{self._unmatched(fields)}; {why}")
             return Fail(reason=self._unmatched(fields))
         submits = [e for e in in_form if e.fp.type == "submit" or _words(e) & SUBMIT_WORDS]
         preferred = [e for e in submits if _words(e) & (SUBMIT_WORDS | NEXT_WORDS)] or submits
@@ -269,6 +260,10 @@ class HeuristicAgent:
         self.pressed = "next" if _words(button) & NEXT_WORDS else "final"
         self.pressed_at = digest.url
         return Click(element=button.index, why="all inputs are entered: submit the form")
+
+    def filled_here(self) -> bool:
+        """Whether a field of this page was filled (then leaving it by a link would drop what was typed)."""
+        return bool(self.contexts)
 
     def _unmatched(self, fields: list[Field]) -> str:
         parts = []
