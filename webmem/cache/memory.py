@@ -36,7 +36,7 @@ from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import one_line
 
-Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
+Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
 
 
 class RecordingInfo(BaseModel):
@@ -71,7 +71,7 @@ class DoResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status not in ("failed", "unconfirmed")
 
 
 @dataclass
@@ -248,7 +248,7 @@ class _Job:
             t.healed += r.status == "healed"
             t.handed_over += r.status == "handed_over"
             t.learned += r.status == "learned"
-            t.failed += r.status == "failed"
+            t.failed += r.status in ("failed", "unconfirmed")
             t.model_calls += r.model_calls
             t.tokens += r.tokens
             t.saved_calls += r.saved_calls
@@ -291,6 +291,9 @@ class _Job:
             return
         failed = report.failed_step()
         r.error = report.error
+        if report.unconfirmed:  # handed over to the server already: an agent going on could enter it twice
+            r.status = "unconfirmed"
+            return
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
         if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:
