@@ -11,10 +11,9 @@ import time
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request
 
-from webmem.page import inpage
+from webmem.page import signature
 
 WATCHED = frozenset({"document", "fetch", "xhr"})
-QUIET_JS = "(W, q) => document.readyState !== 'loading' && performance.now() - W.lastMutation >= q"
 
 
 class Traffic:
@@ -49,10 +48,11 @@ class Traffic:
         return any(now - t < self.long_s for t in self.pending.values())
 
     def settled(self, quiet_ms: int) -> bool:
-        """Nothing in flight, the document parsed, its DOM quiet for `quiet_ms` (one round trip)."""
+        """Nothing in flight, the document loaded, showing no spinner, its DOM quiet for `quiet_ms` (one round
+        trip)."""
         if self.busy():
             return False
         try:
-            return bool(inpage.call(self.page, QUIET_JS, quiet_ms))
+            return signature.idle_ms(self.page) >= quiet_ms
         except PlaywrightError:  # a document between two: not settled
             return False
