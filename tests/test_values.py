@@ -18,13 +18,15 @@ from webmem.errors import InputError
 from webmem.flow.flowfile import load_flow, save_flow
 from webmem.flow.format import Flow
 from webmem.flow.model import InputSpec
-from webmem.learn.agents import HeuristicAgent, record_task
+from webmem.learn.agents import HeuristicAgent, LLMAgent, record_task
 from webmem.learn.record import Recorder
+from webmem.llm import Model
 from webmem.playback.replayer import Replayer
 from webmem.playback.run import RunOptions, run_flow
 
 from .batch_helpers import FAST_CONFIG, contact_flow, contact_rows, landed, outcomes, run_batch, write_csv
 from .conftest import FLOWS, run_webmem
+from .openai_server import ScriptedOpenAI, call
 
 CUSTOMER = {"full_name": "Ada Lovelace", "email": "ada@example.com"}
 
@@ -49,10 +51,26 @@ def test_the_offline_agent_binds_a_yes_no_input_to_its_checkbox(page: Page, port
     assert "value: '{{ vip }}'" in path.read_text()
     # each row lands as given: yes ticks the box, no leaves it
     replayer = Replayer(heal="off")
-    for name, vip in (("Yes Person", "yes"), ("No Person", "no"), ("True Person", "true")):
+    for name, vip in (("Yes Person", "true"), ("No Person", "no")):
         report = replayer.run(page, path, {"full_name": name, "email": "x@example.com", "vip": vip})
         assert report.passed, report.error
-    assert vips(portal) == {"Ada Lovelace": "", "Yes Person": "yes", "No Person": "", "True Person": "yes"}
+    assert vips(portal) == {"Ada Lovelace": "", "Yes Person": "yes", "No Person": ""}
+
+
+def test_the_llm_agent_binds_a_check_to_the_input_it_names(page: Page, portal, llm: ScriptedOpenAI) -> None:
+    llm.load(
+        call("fill", "Full name", value="{{ full_name }}"),
+        call("fill", "Email", role="textbox", value="{{ email }}"),
+        call("check", "VIP customer", value="{{ vip }}"),  # vip=no: left unticked, bound all the same
+        call("click", "Save customer"),
+        call("done", summary="customer created"),
+    )
+    result = record_task(page, portal.url + "/customers/new", "Create a customer", {**CUSTOMER, "vip": "no"},
+                         agent=LLMAgent(Model("scripted-model", timeout=10)))
+    assert result.status == "done", result.summary
+    assert vips(portal) == {"Ada Lovelace": ""}
+    [check] = [s for s in result.flow.steps if s.action == "check"]
+    assert check.check.value == "{{ vip }}" and result.flow.inputs["vip"].type == "bool"
 
 
 def test_the_recorder_binds_a_check_and_keeps_a_typed_secret_a_placeholder(page: Page, portal,
