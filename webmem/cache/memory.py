@@ -291,9 +291,8 @@ class _Job:
             return
         failed = report.failed_step()
         r.error = report.error
-        if report.unconfirmed:  # handed over to the server already: an agent going on could enter it twice
-            r.status = "unconfirmed"
-            return
+        if report.unconfirmed:  # handed to the server already: so it stays unless the agent, looking at the
+            r.status = "unconfirmed"  # page (a form that refused it, a confirmation elsewhere), finishes the task
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
         if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:

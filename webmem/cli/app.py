@@ -273,9 +273,9 @@ def do_task(
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
 ) -> None:
     """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
-    A replay that breaks beyond healing is handed over to the agent from the broken step (not after its commit
-    step acted: that is committed, unconfirmed). Exit codes: 0 done, 1 not done (nothing stored), 2 bad usage
-    or input, 3 committed, unconfirmed."""
+    A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
+    1 not done (nothing stored), 2 bad usage or input, 3 committed, unconfirmed (the commit step acted, then
+    the replay failed and the agent did not finish the task)."""
     from webmem.browser.session import open_page
     from webmem.cache.memory import Memory
 
