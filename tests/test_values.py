@@ -152,13 +152,13 @@ def test_a_failure_after_the_commit_is_unconfirmed_and_costs_little(page: Page, 
     flow = load_flow(FLOWS / "create-customer.yaml").flow
     flow.steps[-1].expect.text = "Something that never shows"
     values = {"full_name": "Bob Smith", "email": "bob@example.com"}
-    opts = RunOptions(base_url=portal.url, timeouts=Timeouts(action=10_000))
+    opts = RunOptions(base_url=portal.url, timeouts=Timeouts(action=15_000))
     report = run_flow(page, flow, values, opts)
     assert report.status == "unconfirmed" and "committed, unconfirmed" in (report.error or "")
     assert len(portal.submissions("customer")) == 1  # it did land
     last = report.steps[-1]
-    # the page settled on the confirmation at once; the unmet text is judged 0.5 s later, not after 10 s
-    assert last.acted and last.duration_ms < 3000, last.duration_ms
+    # the page settled on the confirmation at once; the unmet text is judged 0.5 s later, not after 15 s
+    assert last.acted and last.duration_ms < 5000, last.duration_ms
     # a failure before the commit step is a plain failure
     flow.steps[1].fill.target.selectors = ["css=#no-such-field"]
     flow.steps[1].fill.target.fingerprint = None
@@ -177,12 +177,12 @@ def test_batch_verifies_a_row_cut_short_after_its_commit(tmp_path: Path, portal)
     flow = contact_flow(tmp_path)
     flow.write_text(flow.read_text().replace("text: Contact added", "text: Something that never shows"))
     # a long action timeout: the unmet expectation must not wait for it
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG.replace("2500", "30000"))
+    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG.replace("2500", "60000"))
     write_csv(tmp_path / "rows.csv", contact_rows(1))
     started = time.monotonic()
-    r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, "--retry", "2", timeout=120)
+    r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, "--retry", "2", timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert time.monotonic() - started < 25
+    assert time.monotonic() - started < 45  # (old code: > 60 s)
     assert landed(portal) == {"p1@example.com": 1}  # entered once: verified, never entered again
     row = outcomes(tmp_path / "rows.outcomes.csv")["p1"]
     assert row["status"] == "done" and row["attempts"] == "1", row
