@@ -195,7 +195,7 @@ def test_heuristic_records_the_wizard_via_cli(portal, tmp_path: Path) -> None:
     assert "click    button 'Next'" in rec.stdout and f"→ {out}" in rec.stdout
     assert len(portal.submissions("wizard")) == 1
     portal.reset()
-    again = {**WIZARD, "company": "Other GmbH", "country": "de"}
+    again = {**WIZARD, "company": "Other GmbH", "country": "de", "confirm": "yes"}  # the box is bound to it
     run = run_webmem("run", str(out), "--base-url", portal.url, *pairs(again))
     assert run.returncode == 0, run.stdout + run.stderr
     [sub] = portal.submissions("wizard")

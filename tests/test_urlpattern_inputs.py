@@ -47,7 +47,7 @@ inputs:
   email: {format: email, required: false}
   password: {secret: true, env: APP_PASSWORD}
 steps:
-  - goto: /
+  - goto: '/?vip={{ vip }}&plan={{ plan }}'
 """
 
 

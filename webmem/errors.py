@@ -1,6 +1,7 @@
 """Every error webmem reports, in one hierarchy: each names the file, step or field it is about, and is shown
 as one clear line (never a traceback). `exit_code` is what the command line exits with: 2 for bad usage or
-input (reported before any browser starts), 1 for work that failed on the page or at the model.
+input (reported before any browser starts), 1 for work that failed on the page or at the model, 3 for a run
+that handed its data over (its commit step acted) and then failed: committed, unconfirmed.
 
     WebmemError
     ├── ConfigError          playwright.config.json or the environment
@@ -18,6 +19,7 @@ input (reported before any browser starts), 1 for work that failed on the page o
     │   └── InvalidAction    one proposed action that cannot be carried out (told back to the agent)
     ├── StepFailed           a step could not be carried out on the page
     └── FlowFailed           a replay that did not pass, raised by `check=True`
+        └── Unconfirmed      ...whose commit step acted before it failed: committed, unconfirmed (exit 3)
 """
 
 from __future__ import annotations
@@ -121,3 +123,10 @@ class FlowFailed(WebmemError):
     def __init__(self, message: str, report: RunReport | None = None):
         super().__init__(message)
         self.report = report
+
+
+class Unconfirmed(FlowFailed):
+    """Committed, unconfirmed: the commit step acted (the data was handed to the server), then a later step or
+    expectation failed. It may have landed: check on the site (batch: `verify:`) before entering it again."""
+
+    exit_code = 3

@@ -307,7 +307,7 @@ class Worker:
 
 def _evidence(page: Page, report: RunReport) -> dict[str, Any]:
     failed = report.failed_step()
-    out: dict[str, Any] = {"steps": len(report.steps), "ms": report.duration_ms}
+    out: dict[str, Any] = {"steps": len(report.steps), "ms": report.duration_ms, "run": report.status}
     with contextlib.suppress(Exception):
         out["url"] = page.url
     if failed is not None:

@@ -37,7 +37,7 @@ from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line
 from webmem.playback.signin import go_back, is_sign_in_flow, plain_inputs, sign_in_of
 
-Status = Literal["hit", "healed", "learned", "handed_over", "failed"]
+Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
 
 
 class RecordingInfo(BaseModel):
@@ -72,7 +72,7 @@ class DoResult(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed"
+        return self.status not in ("failed", "unconfirmed")
 
 
 @dataclass
@@ -275,7 +275,7 @@ class _Job:
             t.healed += r.status == "healed"
             t.handed_over += r.status == "handed_over"
             t.learned += r.status == "learned"
-            t.failed += r.status == "failed"
+            t.failed += r.status in ("failed", "unconfirmed")
             t.model_calls += r.model_calls
             t.tokens += r.tokens
             t.saved_calls += r.saved_calls
@@ -319,6 +319,8 @@ class _Job:
             return
         failed = report.failed_step()
         r.error = report.error
+        if report.unconfirmed:  # handed to the server already: so it stays unless the agent, looking at the
+            r.status = "unconfirmed"  # page (a form that refused it, a confirmation elsewhere), finishes the task
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
         if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:

@@ -27,7 +27,7 @@ from webmem.cache.quickread import quick_flow
 from webmem.errors import FlowFormatError, StoreError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
-from webmem.flow.inputs import PLACEHOLDER, placeholders
+from webmem.flow.inputs import PLACEHOLDER, learned_values, same_value
 from webmem.flow.model import Signature, slug
 from webmem.flow.urlpattern import matches, origin_of
 
@@ -100,7 +100,7 @@ class Entry(BaseModel):
         input no step uses, the value it was learned with (another value would need another click)."""
         if not set(values) <= set(self.inputs) or any(k not in values for k, need in self.inputs.items() if need):
             return False
-        return all(str(values[k]).strip().lower() == v.strip().lower() for k, v in self.fixed.items() if k in values)
+        return all(same_value(values[k], v) for k, v in self.fixed.items() if k in values)
 
 
 def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
@@ -134,10 +134,7 @@ def describe(path: Path, rel: str, stat: os.stat_result) -> Entry:
     if start is not None:
         entry.origin, entry.start, entry.signature = start
     entry.inputs = {k: s.required and s.default is None and not s.env for k, s in flow.inputs.items()}
-    # (the placeholders the flow's own check reads: each step as JSON)
-    used = {key for step in flow.steps for key in placeholders(step.model_dump_json())}
-    entry.fixed = {k: str(s.default) for k, s in flow.inputs.items()
-                   if k not in used and s.default not in (None, "") and not s.secret}
+    entry.fixed = learned_values(flow)
     return entry
 
 

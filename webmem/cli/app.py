@@ -14,7 +14,7 @@ from rich.table import Table
 
 from webmem.browser.config import load_settings
 from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
-from webmem.errors import InputError, WebmemError
+from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs
@@ -123,7 +123,8 @@ def run(
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
 ) -> None:
-    """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage."""
+    """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage or
+    input, 3 committed, unconfirmed (the commit step acted, then something after it failed)."""
     from webmem.browser.session import open_page
     from webmem.playback.replayer import Replayer
 
@@ -179,6 +180,10 @@ def run(
         if result.extracted:
             out.print(json.dumps(result.extracted, indent=2), markup=False)
         return
+    if result.unconfirmed:  # not "failed": running it again could enter the data twice
+        err.print(f"[yellow]committed, unconfirmed[/yellow] {summary}: {escape(result.error or '')}{tail}; "
+                  "the data may have landed: check on the site before running it again", soft_wrap=True)
+        raise typer.Exit(Unconfirmed.exit_code)
     err.print(f"[red]failed[/red] {summary}: {escape(result.error or '')}{tail}", soft_wrap=True)
     raise typer.Exit(1)
 
@@ -281,7 +286,8 @@ def do_task(
 ) -> None:
     """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
     A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
-    1 not done (nothing stored), 2 bad usage."""
+    1 not done (nothing stored), 2 bad usage or input, 3 committed, unconfirmed (the commit step acted, then
+    the replay failed and the agent did not finish the task)."""
     from webmem.browser.session import open_page
     from webmem.cache.memory import Memory
 
@@ -319,7 +325,7 @@ def do_task(
     if result.extracted:
         out.print(redact(json.dumps(result.extracted, indent=2)), markup=False)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(Unconfirmed.exit_code if result.status == "unconfirmed" else 1)
 
 
 def _short(text: str, limit: int = 80) -> str:

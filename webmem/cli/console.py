@@ -73,6 +73,9 @@ def print_result(res: Any) -> None:
     elif res.status == "handed_over":
         line = f"[green]handed over[/green]: the agent finished the task; stored {where} in " \
                f"{seconds(res.duration_ms)}, {costs}"
+    elif res.status == "unconfirmed":
+        line = f"[yellow]committed, unconfirmed[/yellow] in {seconds(res.duration_ms)} ({costs}): " \
+               f"{escape(res.error or '')}; the data may have landed: check on the site before doing it again"
     else:
         line = f"[red]failed[/red] in {seconds(res.duration_ms)} ({costs}): {escape(res.error or '')}"
     (out if res.ok else err).print(line, soft_wrap=True)

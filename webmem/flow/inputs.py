@@ -101,7 +101,39 @@ def resolve_inputs(
         values[key] = _coerce(key, spec, raw)
     if missing:
         raise InputError(f"missing required input(s): {', '.join(missing)}")
+    for key, learned in learned_values(flow).items():
+        if key in values and not same_value(values[key], learned):
+            raise InputError(
+                f"input {key!r}: {_show(flow.inputs[key], values[key])} differs from the value the flow was learned "
+                f"with ({learned!r}), and no step of the flow enters it, so it would not land; learn the task "
+                "with this value, or bind a step to {{ " + key + " }}")
     return Secrets(values, {k for k, spec in flow.inputs.items() if spec.secret})
+
+
+def consumed(flow: Flow) -> set[str]:
+    """The inputs the flow enters: those a step or an overlay handler refers to (a `verify:` block only
+    checks, it enters nothing)."""
+    used = {key for step in flow.steps for key in placeholders(step.model_dump_json())}
+    return used | {key for h in flow.handlers for key in placeholders(h.model_dump_json())}
+
+
+def learned_values(flow: Flow) -> dict[str, str]:
+    """Inputs no step enters -> the value the flow was learned with (its default: an agent's recording keeps
+    it so the same inputs replay). Such a value is fixed in the steps (a click on that choice): another value
+    would not land."""
+    used = consumed(flow)
+    return {k: str(s.default) for k, s in flow.inputs.items()
+            if k not in used and s.default not in (None, "") and not s.secret}
+
+
+def same_value(value: Any, learned: Any) -> bool:
+    """Whether a run's value is the one the flow was learned with: the same text (case and spacing at the ends
+    aside), or the same yes/no."""
+    a, b = str(value).strip().lower(), str(learned).strip().lower()
+    if a == b:
+        return True
+    x, y = parse_bool(value), parse_bool(learned)
+    return x is not None and x == y
 
 
 def render(template: str, values: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ query keys are sorted and tracking parameters dropped, so one pattern covers eve
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 TRACKING = re.compile(
@@ -126,18 +127,22 @@ def check_web_url(url: str, *, absolute: bool = False) -> str:
     return url
 
 
-def without_values(pattern: str, typed: list[str], secrets: tuple[str, ...] | list[str] = ()) -> str:
+def without_values(pattern: str, typed: list[str], secrets: tuple[str, ...] | list[str] = (),
+                   keys: Collection[str] = ()) -> str:
     """`pattern` without the query pairs whose value is one of `typed` or holds one of `secrets` (what
     the user typed into a GET form lands in the URL: a recorded expectation must not keep it, least of
-    all a password). A dropped key still matches: extra query keys in a URL are allowed."""
+    all a password), nor those whose key is one of `keys` (the fields of a GET form submitted: the form
+    generated them, e.g. `?flexRadioDefault=on`, and another version of the page has others). A dropped key
+    still matches: extra query keys in a URL are allowed."""
     typed_set = {t.strip().lower() for t in typed if t}
     hidden = [s.lower() for s in secrets if s]
     parts = urlsplit(pattern)
-    if not parts.query or not (typed_set or hidden):
+    if not parts.query or not (typed_set or hidden or keys):
         return pattern
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     kept = [(k, v) for k, v in pairs
-            if v.strip().lower() not in typed_set and not any(s in v.lower() or s in k.lower() for s in hidden)]
+            if v.strip().lower() not in typed_set and not any(s in v.lower() or s in k.lower() for s in hidden)
+            and k not in keys]
     if len(kept) == len(pairs):
         return pattern
     q = urlencode(kept, safe="{}")

@@ -27,7 +27,7 @@ from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow, Handler
-from webmem.flow.inputs import PLACEHOLDER
+from webmem.flow.inputs import PLACEHOLDER, parse_bool, placeholders
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.page import signature
@@ -45,6 +45,12 @@ OVERLAY_OF_JS = """(el) => {
   for (let n = el; n && n !== document.body; n = n.parentElement)
     if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) return n;
   return null;
+}"""
+
+# the names of the fields of the form an element would submit (a GET form writes each into the URL's query)
+FORM_KEYS_JS = """(el) => {
+  const form = el.form || el.closest('form');
+  return form ? [...form.elements].map((e) => e.name).filter(Boolean) : [];
 }"""
 
 Element = ElementHandle | Locator
@@ -85,6 +91,7 @@ class Recorder:
         self.extracted: dict[str, Any] = {}
         self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
         self.sent: list[StepModel] = []  # steps whose action sent the server data (a form post, a fetch)
+        self.form_keys: set[str] = set()  # the field names of forms a step may have submitted
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -106,10 +113,11 @@ class Recorder:
 
     def _here(self) -> str:
         """The current URL as a pattern, without the query values typed during this recording (a GET
-        form submits them in the URL) or given as inputs."""
+        form submits them in the URL) or given as inputs, nor the keys of the forms submitted (a GET form
+        puts all its fields in the URL, and which it has is the page's markup, not the task's)."""
         typed = [*self.typed, *(str(v) for v in self.values.values())]
         secrets = [str(self.values[k]) for k, s in self.inputs.items() if s.secret and k in self.values]
-        return without_values(to_pattern(self.page.url, self.base_url), typed, secrets)
+        return without_values(to_pattern(self.page.url, self.base_url), typed, secrets, self.form_keys)
 
     def _confirmation_texts(self) -> set[str]:
         texts = self.page.evaluate(
@@ -122,13 +130,38 @@ class Recorder:
     # ---- values -------------------------------------------------------------------------------
 
     def parameterise(self, value: str) -> str:
-        """The value as a template: an input's value becomes `{{ key }}` (secrets arrive as templates)."""
+        """The value as a template: an input's value becomes `{{ key }}`. A secret's value too (an agent types
+        its placeholder, a person may type the value itself): the flow never holds the text."""
         if PLACEHOLDER.search(value):
             return value
-        for key, spec in self.inputs.items():
-            if key in self.values and not spec.secret and str(self.values[key]) == value and value != "":
+        for key in sorted(self.inputs, key=lambda k: not self.inputs[k].secret):  # a secret's value first
+            if key in self.values and str(self.values[key]) == value and value != "":
                 return "{{ " + key + " }}"
         return value
+
+    def bind_state(self, value: str) -> str:
+        """A checkbox's state as a template: the placeholder of the input it came from (given as such, or as
+        that input's value: yes/no/true/false/1/0, the same text first), that input now typed `bool`; else the
+        literal state. Two inputs that could be it: no guess."""
+        if PLACEHOLDER.search(value):
+            keys, template = placeholders(value), value
+        else:
+            if parse_bool(value) is None:
+                raise ValueError(f"check: {value!r} says neither yes nor no (yes/no/true/false/1/0)")
+            plain = {k: v for k, v in self.plain_values().items() if str(v).strip() and parse_bool(v) is not None}
+            keys = [k for k, v in plain.items() if str(v).strip().lower() == value.strip().lower()] \
+                or [k for k, v in plain.items() if parse_bool(v) == parse_bool(value)]
+            if len(keys) > 1:
+                raise ValueError(f"check: inputs {', '.join(keys)} all say {value!r}; pass value='{{{{ key }}}}' "
+                                 "to say which one the box follows")
+            if not keys:
+                return value
+            template = "{{ " + keys[0] + " }}"
+        for key in keys:
+            spec = self.inputs.get(key)
+            if spec is not None and spec.type == "string":
+                self.inputs[key] = spec.model_copy(update={"type": "bool"})
+        return template
 
     def _per_run(self, text: str) -> bool:
         if re.search(r"\d", text):  # record numbers and dates differ on every run
@@ -179,6 +212,7 @@ class Recorder:
                 sent.append(request.method)
 
         if k.confirms:
+            self.form_keys.update(handle.evaluate(FORM_KEYS_JS))
             self.page.on("request", on_request)
         try:
             fields = k.record(self, handle, params)
@@ -202,8 +236,12 @@ class Recorder:
     def select(self, element: Element, value: str, *, intent: str | None = None) -> StepModel:
         return self.act("select", element, intent=intent, value=value)
 
-    def check(self, element: Element, *, intent: str | None = None) -> StepModel:
-        return self.act("check", element, intent=intent)
+    def check(self, element: Element, *, intent: str | None = None, value: str | None = None) -> StepModel:
+        """Tick `element`; with `value` (an input's yes/no value or its placeholder), set the state that input
+        says and bind the step to it (`check: {value: '{{ vip }}'}`): each run sets what its input says."""
+        if value is None:
+            return self.act("check", element, intent=intent)
+        return self.act("check", element, intent=intent, value=value)
 
     def uncheck(self, element: Element, *, intent: str | None = None) -> StepModel:
         return self.act("uncheck", element, intent=intent)

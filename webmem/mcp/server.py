@@ -374,9 +374,11 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
         return ask(session, Select(element=element, value=value))
 
     @server.tool()
-    def check(session: Sid, element: Element) -> str:
-        """Tick a checkbox or choose a radio option."""
-        return ask(session, Check(element=element))
+    def check(session: Sid, element: Element,
+              value: Annotated[str | None, Field(description="for a checkbox or switch a yes/no input sets: its "
+                                                             "placeholder, such as {{ vip }}")] = None) -> str:
+        """Tick a checkbox or choose a radio option; with `value`, set the box as that input says (yes/no)."""
+        return ask(session, Check(element=element, value=value))
 
     @server.tool()
     def uncheck(session: Sid, element: Element) -> str:

@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import save_state
-from webmem.errors import FlowFailed, WebmemError
+from webmem.errors import FlowFailed, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.model import Signature
@@ -87,7 +87,8 @@ class Replayer:
         """Replay `flow` (a path, a loaded FlowFile or a Flow) on `page` with `inputs`. Inputs are checked
         before any step (InputError). Returns the run's report; with `check=True` a failed run raises
         FlowFailed instead. A healed, passing run of a flow file is written back as configured (`label`
-        names the file in the diff's headers). `start_signature`: the caller has the page at the flow's start
+        names the file in the diff's headers). A run whose commit step acted before it failed is "unconfirmed"
+        (Unconfirmed with `check=True`). `start_signature`: the caller has the page at the flow's start
         and just took its signature (the first goto and page check are skipped where they match)."""
         loaded, ff = self.load(flow)
         healing = make_healing(self.heal, self.settings, model=self.model)
@@ -106,7 +107,8 @@ class Replayer:
             except WebmemError as exc:  # the run passed: say the repair was not kept, do not lose the report
                 report.write_error = str(exc)
         if check and not report.passed:
-            raise FlowFailed(report.error or f"flow {loaded.name} failed", report)
+            error = Unconfirmed if report.unconfirmed else FlowFailed
+            raise error(report.error or f"flow {loaded.name} failed", report)
         return report
 
 

@@ -49,7 +49,9 @@ class StepReport(BaseModel):
 class RunReport(BaseModel):
     flow: str
     path: str | None = None
-    status: Literal["passed", "failed"]
+    status: Literal["passed", "failed", "unconfirmed"] = Field(
+        description="unconfirmed: committed, unconfirmed (the commit step acted, then something after it failed: "
+                    "the data may have landed; check before entering it again)")
     steps: list[StepReport] = Field(default_factory=list)
     extracted: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
@@ -72,6 +74,10 @@ class RunReport(BaseModel):
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.status == "unconfirmed"
 
     def __repr__(self) -> str:
         return f"RunReport(flow={self.flow!r}, status={self.status!r}, error={self.error!r})"

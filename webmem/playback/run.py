@@ -23,6 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
 from webmem.errors import OriginError, StepFailed, WebmemError
+from webmem.flow.commit import commit_index, past_commit
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, PageState, Signature, Target
@@ -34,6 +35,7 @@ from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.playback.signin import HINT, SignIn, go_back, is_password_state, shows_password
+from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
 
 
@@ -75,6 +77,7 @@ URL_GRACE_MS = 500  # a page check waits this long for a navigation to land befo
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
 STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+EXPECT_WINDOW_MS = 500  # an expectation unmet once the page settled is looked at this long more, then fails
 
 
 class SignedInAlready(Exception):  # noqa: N818 - not an error: the steps of a sign-in page are skipped
@@ -114,6 +117,7 @@ class _Run:
         self.signins = 0
         self.first_page = next((s.page for s in flow.steps if s.page), None)
         inpage.value_read(page)  # nothing an earlier run left pending
+        self.traffic = Traffic(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
 
     # ---- what step kinds use ------------------------------------------------------------------
 
@@ -338,6 +342,7 @@ class _Run:
         the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
         deadline = time.monotonic() + (timeout or self.timeouts.action) / 1000
         landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
+        settled: float | None = None  # since when the page has had nothing in flight and a quiet DOM
         pauses, url = _backoff(), self.page.url
         for pause in pauses:
             problems = self.expect_problems(exp)
@@ -347,14 +352,22 @@ class _Run:
                     landed = (self.page.url, time.monotonic())
                 elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
                     problems = {}
-            if not problems or time.monotonic() >= deadline or self.at_sign_in_url(problems):
+            now = time.monotonic()
+            if not problems or now >= deadline or self.at_sign_in_url(problems):
                 break
+            if timeout is None:  # an expectation (a wait_for step waits as long as it says)
+                if self.traffic.busy():
+                    settled = None
+                elif settled is None:
+                    settled = now if self.traffic.settled(self.timeouts.quiet) else None
+                elif now - settled >= EXPECT_WINDOW_MS / 1000:
+                    break  # the page settled and stayed unlike the expectation: it will not come
             if "url" in problems:
                 _until_navigated(self.page, pause)
             else:
                 time.sleep(pause)
             if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
-                pauses, url = _backoff(), self.page.url
+                pauses, url, settled = _backoff(), self.page.url, None
         if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/")):
             return self.expect(exp, timeout, moved_from)  # signed in again and back: once per step
         if problems:
@@ -415,7 +428,8 @@ class _Run:
     def run(self, path: str | None) -> RunReport:
         installed = self.install_handlers()
         try:
-            return self.steps(path)
+            with self.traffic:
+                return self.steps(path)
         finally:
             for when in installed:
                 with contextlib.suppress(PlaywrightError):
@@ -481,8 +495,15 @@ class _Run:
             if self.opts.on_step:
                 self.opts.on_step(rep)
             if rep.status == "failed":
-                report.status = "failed"
-                report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
+                if past_commit(self.flow, index, rep.acted):  # the data was handed over: it may have landed
+                    report.status = "unconfirmed"
+                    at = commit_index(self.flow) + 1
+                    how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
+                    report.error = report.error or \
+                        f"step {rep.index} ({rep.action}) {how} (committed, unconfirmed): {rep.error}"
+                else:
+                    report.status = "failed"
+                    report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
                 break
         if report.passed:  # every target verified: page states that drifted are remembered as they are now
             self.page_states.update(self.observed)

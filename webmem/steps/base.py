@@ -111,7 +111,8 @@ class StepKind:
         assert handle is not None
         page = rec.page
         before = page.url
-        params = action.model_dump(exclude={"element", "why"}, by_alias=True)
+        params = {k: v for k, v in action.model_dump(exclude={"element", "why"}, by_alias=True).items()
+                  if v is not None}  # an optional argument left out (a check bound to no input)
         step = rec.act(self.name, handle, **params)
         logged = getattr(step.args, "value", None) if step is not None else None
         if logged is None and params:

@@ -60,7 +60,8 @@ class WaitForKind(StepKind):
 
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:
         args = step.wait_for
-        run.expect(Expect(url=args.url, text=args.text), timeout=args.timeout_ms)
+        # a wait waits its whole timeout (an expectation is judged soon after the page settles)
+        run.expect(Expect(url=args.url, text=args.text), timeout=args.timeout_ms or run.timeouts.action)
 
     def carry_out(self, rec: Any, action: Any, handle: Any) -> tuple[str, str | None]:
         rec.page.get_by_text(action.text).first.wait_for(state="visible", timeout=action.timeout_ms)

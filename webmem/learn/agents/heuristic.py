@@ -24,7 +24,7 @@ from webmem.learn.agents.digest import Digest, Element
 from webmem.learn.agents.navigate import Wayfinder
 from webmem.learn.agents.words import similarity, tokens
 from webmem.steps import Action
-from webmem.steps.check import Check, Uncheck
+from webmem.steps.check import Check
 from webmem.steps.click import Click
 from webmem.steps.fill import Fill
 from webmem.steps.select import Select
@@ -208,11 +208,13 @@ class HeuristicAgent:
         if fld.kind == "checkbox":
             named = str(view.value).strip().lower() in {(el.fp.label or "").strip().lower(),
                                                          (el.fp.name or "").strip().lower()}
-            want = True if named else parse_bool(view.value)
-            if want is None:
+            if named:  # "topping=Cheese": the value names the box, which is ticked
+                return Check(element=el.index, why=why)
+            if not view.spec.secret and parse_bool(view.value) is None:
                 raise AgentError(f"input {key!r} goes to the checkbox {fld.title!r}: expected yes/no/true/false/"
                                  f"on/off/1/0, got {view.value!r}")
-            return (Check if want else Uncheck)(element=el.index, why=why)
+            # bound: the box takes the state the input says on every run (ticked or not, as now)
+            return Check(element=el.index, value=view.placeholder, why=f"{why} (set as it says: {view.value})")
         wanted = value.strip().lower()
         if fld.kind == "select":
             for opt_value, label in el.options:
