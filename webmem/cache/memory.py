@@ -293,8 +293,11 @@ class _Job:
         r.error = report.error
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
-        if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:
-            return  # (a flow that broke on its first step, the goto, never reached the page to continue on)
+        # (a flow that broke on its first step, the goto, never reached the page to continue on; one that broke
+        # inside a repeat block cannot be spliced there: the agent's steps are not one item's)
+        if not m.handover or failed is None or failed.index < 2 or failed.item is not None \
+                or origin_of(self.page.url) != home:
+            return
         self.hand_over(ff, report, failed, record)
 
     # ---- handover -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ruamel.yaml.error import YAMLError
 
 from webmem.errors import FlowFormatError
 from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
+from webmem.flow.model import InputSpec
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
 MAX_FLOW_DEPTH = 32  # a flow nests about 6 levels deep; far more is an attack on the parser
@@ -219,6 +220,8 @@ def to_plain(flow_or_part: Any) -> Any:
     """A model as plain data in field order, without empty values (no noise in the file)."""
     data = _drop_empty(flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True,
                                                exclude_defaults=True))
+    if isinstance(flow_or_part, InputSpec) and flow_or_part.items:  # an item field with every default is one too
+        data["items"] = {key: to_plain(spec) for key, spec in flow_or_part.items.items()}
     if not isinstance(flow_or_part, Flow):
         return data
     # in the model's field order: the version key always; an input with every default is still an

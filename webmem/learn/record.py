@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ from webmem.flow.format import Flow, Handler
 from webmem.flow.inputs import PLACEHOLDER
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
+from webmem.learn.items import Blocks, list_spec
 from webmem.page import signature
 from webmem.page.locate import positional
 from webmem.page.target import learn_target, signature_data
@@ -76,7 +77,9 @@ class Recorder:
         env = secrets if isinstance(secrets, Mapping) else {}
         given = dict(specs or {})
         self.inputs: dict[str, InputSpec] = {
-            k: given.get(k) or InputSpec(secret=k in secrets, env=env.get(k)) for k in {**self.values, **given}}
+            k: given.get(k) or (list_spec(self.values[k]) if isinstance(self.values.get(k), list)
+                                else InputSpec(secret=k in secrets, env=env.get(k)))
+            for k in {**self.values, **given}}
         self.base_url = base_url
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
@@ -85,6 +88,8 @@ class Recorder:
         self.extracted: dict[str, Any] = {}
         self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
         self.sent: list[StepModel] = []  # steps whose action sent the server data (a form post, a fetch)
+        self.blocks = Blocks()  # repeated rows being demonstrated (`item`, `add_another`)
+        self.item_values: dict[str, Any] = {}  # the open item's fields, as `{{ list.field }}` keys (in values too)
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -125,6 +130,9 @@ class Recorder:
         """The value as a template: an input's value becomes `{{ key }}` (secrets arrive as templates)."""
         if PLACEHOLDER.search(value):
             return value
+        for key, item_value in self.item_values.items():  # inside an item: its fields first
+            if str(item_value) == value and value != "":
+                return "{{ " + key + " }}"
         for key, spec in self.inputs.items():
             if key in self.values and not spec.secret and str(self.values[key]) == value and value != "":
                 return "{{ " + key + " }}"
@@ -162,7 +170,46 @@ class Recorder:
 
     def plain_values(self) -> dict[str, Any]:
         """The input values a target may be tied to: never a secret's."""
-        return {k: v for k, v in self.values.items() if not self.inputs[k].secret}
+        # (inside an item, its fields are values too: `lines.quantity`)
+        return {k: v for k, v in self.values.items()
+                if not (k in self.inputs and self.inputs[k].secret) and not isinstance(v, list)}
+
+    # ---- repeated rows ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def item(self, over: str, index: int) -> Iterator[None]:
+        """The steps taken inside are item `index` of the list input `over` (its fields' values become
+        `{{ over.field }}`). Items 0 and 1, with the `add_another` steps between them, become one `repeat`
+        block: the two items' targets generalised into one item's (a row number as `{{ over.index }}`).
+        Later items may be demonstrated too; the block does them."""
+        items = self.values.get(over)
+        if not isinstance(items, list) or self.inputs[over].type != "list":
+            raise ValueError(f"{over!r} is not a list input (give it as a list of items: [{{field: value}}, ...])")
+        if not 0 <= index < len(items):
+            raise ValueError(f"{over!r} has {len(items)} items; there is no item {index}")
+        self.blocks.start(over, index, len(self.steps))
+        self.item_values = {f"{over}.{k}": v for k, v in items[index].items()}
+        self.values.update(self.item_values)
+        try:
+            yield
+        except BaseException:
+            self.blocks.open = None
+            raise
+        finally:
+            for key in self.item_values:
+                self.values.pop(key, None)
+            self.item_values = {}
+        self.blocks.end(self.steps)
+
+    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None) -> StepModel:
+        """Click the control that adds a row for another item ("Add another line") between two items (or
+        before item 0, where the page shows no blank row); `over`: the list input, if there are several."""
+        lists = [k for k, s in self.inputs.items() if s.type == "list"]
+        over = over or (lists[0] if len(lists) == 1 else None)
+        if over is None:
+            raise ValueError(f"add_another: say which list input it adds to (over=...): {', '.join(lists)}")
+        self.blocks.add(over, len(self.steps))
+        return self.click(element, intent=intent)
 
     def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
         """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep
@@ -270,6 +317,9 @@ class Recorder:
         return sent[0] if sent else after[0] if after else None
 
     def flow(self) -> Flow:
+        if self.blocks.first:
+            raise ValueError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
+                             "learned from two items (record item 1 too)")
         used_pages = {s.page for s in self.steps if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
         steps = list(self.steps)

@@ -34,6 +34,7 @@ from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.steps import STEPS, StepKind
+from webmem.steps.repeat import Planned, plan
 
 
 @dataclass
@@ -85,7 +86,11 @@ class _Run:
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
         plain = {k: v for k, v in values.items() if not (k in flow.inputs and flow.inputs[k].secret)}
-        self.data = signature_data(plain)
+        self.plan: list[Planned] = plan(flow.steps, values)  # repeat blocks as their items' steps
+        # a list input's item values are data too (a row that shows an item's description)
+        items = {f"{k}[{i}].{f}": v for k, spec in flow.inputs.items() if spec.type == "list"
+                 for i, item in enumerate(values.get(k) or []) for f, v in item.items()}
+        self.data = signature_data({**{k: v for k, v in plain.items() if not isinstance(v, list)}, **items})
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last compared
         self.page_match = ""  # how it compared, in words
@@ -121,9 +126,9 @@ class _Run:
         """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
         `check` what it held: where the next step has a target on the same page state, and is no commit point
         (a field that did not take its value is known before anything is handed to the server)."""
-        following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+        following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
         if res.css is None or following is None or following.target is None or following.commit \
-                or following.page != self.flow.steps[index].page:
+                or following.page != self.plan[index].step.page:
             return False
         inpage.read_along(self.page, *res.css)
         self.unread = (index, res, check)
@@ -142,8 +147,13 @@ class _Run:
         try:
             return check(got)
         except StepFailed as exc:  # the step that did not take is named, not only the one reading it back
-            raise StepFailed(f"step {index + 1} ({self.flow.steps[index].action}) did not take: {exc}",
-                             exc.resolution) from None
+            raise StepFailed(f"{self.name_of(index)} did not take: {exc}", exc.resolution) from None
+
+    def name_of(self, index: int) -> str:
+        """A planned step as a report names it: `step 3 (fill)`, `step 4 (repeat) item 3 step 2 (fill)`."""
+        planned = self.plan[index]
+        block = f" (repeat) {planned.where}" if planned.where else ""
+        return f"step {planned.top + 1}{block} ({planned.step.action})"
 
     def guard_origin(self, url: str) -> None:
         if self.origin is None:
@@ -260,7 +270,9 @@ class _Run:
                 res, repair = self.resolve(index, kind, target, rendered)
             rep.selector, rep.score = res.selector, res.score
             if repair is not None:
-                self.repairs.append(repair)
+                planned = self.plan[index]
+                if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
+                    self.repairs.append(repair.model_copy(update={"index": planned.top}))
                 rep.heal = repair.info
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
             if kind.needs_enabled and not res.state.get("enabled", True):
@@ -366,22 +378,23 @@ class _Run:
     def steps(self, path: str | None) -> RunReport:
         report = RunReport(flow=self.flow.name, path=path, status="passed")
         started = time.perf_counter()
-        for index, step in enumerate(self.flow.steps):
+        for index, planned in enumerate(self.plan):
+            step, self.values = planned.step, planned.values
             target = step.target
-            rep = StepReport(index=index + 1, action=step.action, intent=target.intent if target else None,
-                             status="ok", page=step.page)
+            rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
+                             status="ok", page=step.page, item=planned.where or None)
             t0 = time.perf_counter()
             acted = False
             try:
                 if self.opts.on_step_start:
-                    self.opts.on_step_start(index)
+                    self.opts.on_step_start(planned.top)
                 before = self.page.url
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:
                     acted = True
                     # an expected URL on the way to a next page state only says "it navigated": that page's
                     # own check and targets are the evidence; the last step's expectation stays strict
-                    following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+                    following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
                     on_the_way = following is not None and following.page is not None
                     self.expect(step.expect, moved_from=before if on_the_way else None)
             except (PlaywrightError, WebmemError) as exc:
@@ -409,7 +422,7 @@ class _Run:
                 self.opts.on_step(rep)
             if rep.status == "failed":
                 report.status = "failed"
-                report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
+                report.error = report.error or f"{self.name_of(index)} failed: {rep.error}"
                 break
         if report.passed:  # every target verified: page states that drifted are remembered as they are now
             self.page_states.update(self.observed)
