@@ -35,7 +35,7 @@ PAGE = """<!doctype html><html><head><title>Add invoice</title></head><body>
         <td class="field-unit_price"><input type="text" name="lines-__prefix__-unit_price"
             id="id_lines-__prefix__-unit_price"></td>
       </tr>
-      <tr class="add-row"><td colspan="3"><a href="#" id="add-line">Add another line</a></td></tr>
+      <tr class="add-row"><td colspan="3"><a href="#" id="add-line" data-max="%(max)d">Add another line</a></td></tr>
     </tbody>
   </table>
   </fieldset>
@@ -54,17 +54,19 @@ document.getElementById('add-line').addEventListener('click', (ev) => {
   row.innerHTML = row.innerHTML.replace(/__prefix__/g, String(n));
   tpl.parentNode.insertBefore(row, tpl);
   total.value = String(n + 1);
+  // as Django's max_num: no link once the form holds the most rows it takes
+  if (n + 1 >= Number(ev.target.dataset.max)) ev.target.closest('tr').style.display = 'none';
 });
 </script>
 </body></html>"""
 
 
-def create_app(invoices: list[dict[str, Any]]) -> Flask:
+def create_app(invoices: list[dict[str, Any]], limits: dict[str, int]) -> Flask:
     app = Flask(__name__)
 
     @app.get("/invoices/add/")
     def add_form() -> str:
-        return PAGE
+        return PAGE % {"max": limits["max"]}
 
     @app.post("/invoices/add/")
     def add() -> Any:
@@ -96,7 +98,8 @@ class InvoiceSite:
 
     def __init__(self) -> None:
         self.invoices: list[dict[str, Any]] = []
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, create_app(self.invoices), threaded=True,
+        self.limits = {"max": 1000}  # the most line rows the form takes (the add link hides there)
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, create_app(self.invoices, self.limits), threaded=True,
                                                   request_handler=_Quiet)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -25,7 +25,7 @@ from webmem.cache.store import Entry, FlowStore, task_key, task_template
 from webmem.errors import InputError, PageError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
-from webmem.flow.inputs import PLACEHOLDER, Redactor
+from webmem.flow.inputs import PLACEHOLDER, Redactor, spec_for
 from webmem.flow.model import InputSpec, Signature, slug
 from webmem.flow.urlpattern import origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
@@ -150,7 +150,7 @@ class Memory:
         started = time.perf_counter()
         values = dict(inputs or {})
         env = secrets if isinstance(secrets, Mapping) else {}
-        specs = {k: InputSpec(secret=k in secrets, env=env.get(k)) for k in values}
+        specs = {k: spec_for(v, k in secrets, env.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
         template = task_template(task, values)
         if url is not None and (problem := url_problem(url, absolute=True)):  # the one URL rule

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +106,24 @@ def _coerce_list(key: str, spec: InputSpec, value: Any) -> list[dict[str, Any]]:
             out[name] = _coerce(f"{where}.{name}", field, raw)
         items.append(out)
     return items
+
+
+def list_spec(items: Sequence[Any]) -> InputSpec:
+    """A list input's spec from its demonstrated value: the fields of its items, numbers and yes/no kept so."""
+    fields: dict[str, InputSpec] = {}
+    for item in items:
+        for key, value in (item.items() if isinstance(item, dict) else ()):
+            kind = "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else "string"
+            fields.setdefault(key, InputSpec(type=kind))
+    if not fields:
+        raise ValueError("a list input's value is a list of items with fields: [{field: value, ...}, ...]")
+    return InputSpec(type="list", items=fields)
+
+
+def spec_for(value: Any, secret: bool = False, env: str | None = None) -> InputSpec:
+    """The spec of an input known only by its value (a recording's, a `do` task's): a list of items is a list
+    input, anything else a string."""
+    return list_spec(value) if isinstance(value, list) else InputSpec(secret=secret, env=env)
 
 
 def item_values(over: str, index: int, item: Mapping[str, Any], keys: Collection[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from webmem.flow.model import InputSpec, StepModel
+from webmem.flow.model import StepModel
 from webmem.steps import STEPS
 
 _NUMBER = re.compile(r"(\d+)")
@@ -108,18 +108,6 @@ def generalise(over: str, first: Sequence[StepModel], second: Sequence[StepModel
         merged = _merge(over, da, db, f"{what} {n} ({a.action})", loose=False)
         out.append(STEPS[a.action].model.model_validate(merged))
     return out
-
-
-def list_spec(items: Sequence[Any]) -> InputSpec:
-    """A list input's spec from its demonstrated value: the fields of its items, numbers and yes/no kept so."""
-    fields: dict[str, InputSpec] = {}
-    for item in items:
-        for key, value in (item.items() if isinstance(item, dict) else ()):
-            kind = "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else "string"
-            fields.setdefault(key, InputSpec(type=kind))
-    if not fields:
-        raise ValueError("a list input's value is a list of items with fields: [{field: value, ...}, ...]")
-    return InputSpec(type="list", items=fields)
 
 
 class Blocks:

@@ -27,10 +27,10 @@ from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow, Handler
-from webmem.flow.inputs import PLACEHOLDER
+from webmem.flow.inputs import PLACEHOLDER, spec_for
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
-from webmem.learn.items import Blocks, list_spec
+from webmem.learn.items import Blocks
 from webmem.page import signature
 from webmem.page.locate import positional
 from webmem.page.target import learn_target, signature_data
@@ -77,9 +77,7 @@ class Recorder:
         env = secrets if isinstance(secrets, Mapping) else {}
         given = dict(specs or {})
         self.inputs: dict[str, InputSpec] = {
-            k: given.get(k) or (list_spec(self.values[k]) if isinstance(self.values.get(k), list)
-                                else InputSpec(secret=k in secrets, env=env.get(k)))
-            for k in {**self.values, **given}}
+            k: given.get(k) or spec_for(self.values.get(k), k in secrets, env.get(k)) for k in {**self.values, **given}}
         self.base_url = base_url
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
@@ -179,9 +177,20 @@ class Recorder:
     @contextlib.contextmanager
     def item(self, over: str, index: int) -> Iterator[None]:
         """The steps taken inside are item `index` of the list input `over` (its fields' values become
-        `{{ over.field }}`). Items 0 and 1, with the `add_another` steps between them, become one `repeat`
-        block: the two items' targets generalised into one item's (a row number as `{{ over.index }}`).
-        Later items may be demonstrated too; the block does them."""
+        `{{ over.field }}`; where two fields hold the same value, type the placeholder itself). Items 0 and 1,
+        with the `add_another` steps between them, become one `repeat` block: the two items' targets
+        generalised into one item's (a row number as `{{ over.index }}`). Later items may be demonstrated
+        too; the block does them."""
+        self.begin_item(over, index)
+        try:
+            yield
+        except BaseException:
+            self.end_item(keep=False)
+            raise
+        self.end_item()
+
+    def begin_item(self, over: str, index: int) -> None:
+        """`item` without a `with`: the steps from here to `end_item` are item `index` of `over`."""
         items = self.values.get(over)
         if not isinstance(items, list) or self.inputs[over].type != "list":
             raise ValueError(f"{over!r} is not a list input (give it as a list of items: [{{field: value}}, ...])")
@@ -190,25 +199,34 @@ class Recorder:
         self.blocks.start(over, index, len(self.steps))
         self.item_values = {f"{over}.{k}": v for k, v in items[index].items()}
         self.values.update(self.item_values)
-        try:
-            yield
-        except BaseException:
-            self.blocks.open = None
-            raise
-        finally:
-            for key in self.item_values:
-                self.values.pop(key, None)
-            self.item_values = {}
-        self.blocks.end(self.steps)
 
-    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None) -> StepModel:
-        """Click the control that adds a row for another item ("Add another line") between two items (or
-        before item 0, where the page shows no blank row); `over`: the list input, if there are several."""
+    def end_item(self, keep: bool = True) -> None:
+        for key in self.item_values:
+            self.values.pop(key, None)
+        self.item_values = {}
+        if keep:
+            self.blocks.end(self.steps)
+        else:
+            self.blocks.open = None
+
+    @property
+    def in_item(self) -> tuple[str, int] | None:
+        """The list input and item index being recorded, if any."""
+        return self.blocks.open[:2] if self.blocks.open else None
+
+    def adding(self, over: str | None = None) -> str:
+        """The next step is the "add another" action of the list input `over` (the only one, if not named)."""
         lists = [k for k, s in self.inputs.items() if s.type == "list"]
         over = over or (lists[0] if len(lists) == 1 else None)
         if over is None:
             raise ValueError(f"add_another: say which list input it adds to (over=...): {', '.join(lists)}")
         self.blocks.add(over, len(self.steps))
+        return over
+
+    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None) -> StepModel:
+        """Click the control that adds a row for another item ("Add another line") between two items (or
+        before item 0, where the page shows no blank row); `over`: the list input, if there are several."""
+        self.adding(over)
         return self.click(element, intent=intent)
 
     def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:

@@ -104,6 +104,9 @@ class _Run:
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
+        # from a repeat block on, a page shows as many rows as this run's items: how it looks is no drift to
+        # remember (another run, with another count, would write it back again)
+        self.rows_varied = False
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
         self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
@@ -219,7 +222,10 @@ class _Run:
             self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
         self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
-        self.observed[name] = now
+        if self.rows_varied:
+            self.pending = None
+        else:
+            self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
         if self.opts.strict:
@@ -380,6 +386,7 @@ class _Run:
         started = time.perf_counter()
         for index, planned in enumerate(self.plan):
             step, self.values = planned.step, planned.values
+            self.rows_varied = self.rows_varied or bool(planned.where)
             target = step.target
             rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
                              status="ok", page=step.page, item=planned.where or None)

@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 from webmem.browser.config import Timeouts
 from webmem.errors import AgentError, InvalidAction, WebmemError
 from webmem.flow.format import Flow
-from webmem.flow.inputs import Redactor, placeholders
+from webmem.flow.inputs import Redactor, placeholders, spec_for
 from webmem.flow.model import InputSpec, PageState, slug
 from webmem.flow.urlpattern import origin_of
 from webmem.learn.agents import digest as dg
@@ -76,7 +76,7 @@ def record_task(
     from webmem.learn.agents.heuristic import HeuristicAgent
 
     values = dict(inputs or {})
-    specs = {k: (specs or {}).get(k) or InputSpec() for k in {**values, **(specs or {})}}
+    specs = {k: (specs or {}).get(k) or spec_for(values.get(k)) for k in {**values, **(specs or {})}}
     missing = [k for k in specs if k not in values]
     if missing:
         raise WebmemError(f"no value for input(s): {', '.join(missing)}")
@@ -113,6 +113,7 @@ def record_task(
                 report(log)
                 agent.observe(Outcome(False, log.message))
                 continue
+            _scope(rec, None if isinstance(action, Done | Fail) else getattr(agent, "scope", None))
             if isinstance(action, Done):
                 result.status, result.summary = "done", redact(action.summary)
                 report(ActionLog(n, "done", why=result.summary))
@@ -143,9 +144,29 @@ def record_task(
     # resuming, an agent may find nothing left to do: "done" with no flow, the caller judges that
     result.extracted.update(rec.extracted)
     if result.status == "done" and rec.steps:
-        result.flow = _finish(rec.flow(), values)
+        try:
+            result.flow = _finish(rec.flow(), values)
+        except ValueError as exc:  # repeated rows that are no one item's template
+            result.status, result.summary = "error", redact(str(exc))
     result.wall_ms = round((time.monotonic() - started) * 1000, 1)
     return result
+
+
+def _scope(rec: Recorder, scope: tuple[str, int] | None) -> None:
+    """Tell the recorder which list input's item (index -1: its "add another") the agent's next action is
+    part of (an agent that enters repeated rows says so through its `scope`)."""
+    try:
+        if rec.in_item is not None and rec.in_item != scope:
+            rec.end_item()  # (item 1 ends: the two items become one repeat block, or the reason they cannot)
+        if scope is None:
+            return
+        over, index = scope
+        if index < 0:
+            rec.adding(over)
+        elif rec.in_item is None:
+            rec.begin_item(over, index)
+    except ValueError as exc:
+        raise AgentError(str(exc)) from None
 
 
 def _execute(rec: Recorder, page: Page, action: Any, digest: dg.Digest, log: ActionLog) -> str:
@@ -170,6 +191,7 @@ def _finish(flow: Flow, values: Mapping[str, Any]) -> Flow:
     """Inputs no step refers to stay declared (so the same --input list replays) but become optional,
     defaulting to the recorded value (never a secret's)."""
     used = set(placeholders(flow.model_dump_json()))
+    used |= {k.partition(".")[0] for k in used}  # an item's field: its list input is used
     specs = {}
     for key, spec in flow.inputs.items():
         if key not in used:
