@@ -451,7 +451,8 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
                       "" if spec.default is None or spec.secret else str(spec.default), notes)
         out.print(t)
     t = Table("#", "action", "target / value", "page", "expect", title="steps")
-    for i, step in enumerate(f.steps, 1):
+
+    def add_row(number: str, step: Any) -> None:
         args = step.args
         target = step.target
         what = args if isinstance(args, str) else (target.intent if target else "")
@@ -460,9 +461,19 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
             what += f" ← {value}"
         if target is not None:
             what += f"\n[dim]{target.selectors[0]}[/dim]"
+        if step.action == "repeat":
+            what = f"for each item of {args.over}"
         exp = step.expect if step.action != "expect" else args
         expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
-        t.add_row(str(i), step.action, what, step.page or "", expect)
+        t.add_row(number, step.action, what, step.page or "", expect)
+
+    for i, step in enumerate(f.steps, 1):
+        add_row(str(i), step)
+        if step.action == "repeat":  # its add steps (between items), then one item's steps
+            for j, inner in enumerate(step.args.add, 1):
+                add_row(f"{i}.add{j}", inner)
+            for j, inner in enumerate(step.args.steps, 1):
+                add_row(f"{i}.{j}", inner)
     out.print(t)
 
 
