@@ -17,6 +17,8 @@ from webmem.page import inpage
 
 from .hostile_site import HostileSite
 from .openai_server import ScriptedOpenAI
+from .portals.crm import CrmServer
+from .portals.flask_admin_app import AdminPortalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -34,6 +36,21 @@ def portal(portal_server: PortalServer) -> Iterator[PortalServer]:
     portal_server.reset()
     yield portal_server
     portal_server.set_variant("baseline")
+
+
+@pytest.fixture(scope="session")
+def crm() -> Iterator[CrmServer]:
+    """Our own data-entry portal (sign-in with next= and CSRF, expiring sessions, customers, invoices with
+    inline lines). Shared by the session: tests tell their records apart by their own values (or reset())."""
+    with CrmServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def admin_portal() -> Iterator[AdminPortalServer]:
+    """Flask-Admin (PyPI) over SQLite behind a login wall; judged by its database. Shared like `crm`."""
+    with AdminPortalServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
