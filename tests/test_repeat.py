@@ -5,6 +5,7 @@ server's own records say what landed."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from webmem.errors import DataFileError, FlowFormatError, InputError
 from webmem.flow.flowfile import load_flow, parse_flow, save_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import resolve_inputs
+from webmem.learn.agents import record_task
 from webmem.learn.record import Recorder
 from webmem.page import inpage
 from webmem.playback.run import run_flow
@@ -220,3 +222,23 @@ def test_rows_with_lists_from_json_lines_and_child_rows(tmp_path: Path) -> None:
     assert rows[1].values["lines"] == [{"description": "x", "quantity": "2"}, {"description": "y"}]
     with pytest.raises(DataFileError, match="name no row of the parent file"):
         list(with_children(read_rows(parents), {"lines": kids}, "inv", {"a"}))
+
+
+def test_crm_invoice_learned_offline_from_two_lines_replays_with_one_three_and_ten(page: Page, crm: Any) -> None:
+    """The realistic portal (signed in, CSRF, lines named like Django formsets, no labels but column headers):
+    the offline agent learns the invoice from two lines; the portal's database holds exactly the lines given."""
+    from .test_portals import sign_in
+
+    tag = uuid.uuid4().hex[:6]
+    page.goto(crm.url + "/invoices/new")
+    sign_in(page, crm.user, crm.password, "Sign in")
+    page.wait_for_url("**/invoices/new")
+    learned = record_task(page, crm.url + "/invoices/new", "Add an invoice",
+                          {"customer": f"Learned {tag}", "lines": lines(2, "L")})
+    assert learned.done, learned.summary
+    assert learned.flow is not None and [s.action for s in learned.flow.steps].count("repeat") == 1
+    for n in (1, 3, 10):
+        report = run_flow(page, learned.flow, {"customer": f"{tag} {n}", "lines": lines(n)})
+        assert report.passed, report.error
+        [stored] = [inv for inv in crm.invoices() if inv["customer"] == f"{tag} {n}"]
+        assert [{k: ln[k] for k in ("description", "quantity", "unit_price")} for ln in stored["lines"]] == lines(n)
