@@ -242,3 +242,45 @@ def test_crm_invoice_learned_offline_from_two_lines_replays_with_one_three_and_t
         assert report.passed, report.error
         [stored] = [inv for inv in crm.invoices() if inv["customer"] == f"{tag} {n}"]
         assert [{k: ln[k] for k in ("description", "quantity", "unit_price")} for ln in stored["lines"]] == lines(n)
+
+
+def test_flask_admin_inline_lines_learned_from_two_items_with_no_blank_row(page: Page, admin_portal: Any) -> None:
+    """A third-party admin (Flask-Admin, from PyPI) shows no line row until "Add Lines" is clicked: the
+    Recorder learns the add before every item (`add_first`), and a replay with 1 and 3 lines stores exactly
+    those, judged by its database."""
+    from .test_portals import sign_in
+
+    tag = uuid.uuid4().hex[:6]
+    url = admin_portal.url + "/admin/invoice/new/"
+    page.goto(url)
+    sign_in(page, admin_portal.user, admin_portal.password, "Log in")
+    page.wait_for_url("**/admin/invoice/new/")
+    rec = Recorder(page, name="add-invoice", task="Add an invoice",
+                   inputs={"customer": f"Demo {tag}", "lines": DEMO})
+    rec.goto(url)
+    rec.fill(page.get_by_label("Customer"), f"Demo {tag}")
+    for n, line in enumerate(DEMO):
+        rec.add_another(page.get_by_role("button", name="Add Lines"))
+        with rec.item("lines", n):
+            for field in ("description", "quantity", "unit_price"):
+                rec.fill(page.locator(f"#lines-{n}-{field}"), str(line[field]))
+    rec.click(page.get_by_role("button", name="Save", exact=True))
+    flow = rec.flow()
+    [block] = [s for s in flow.steps if s.action == "repeat"]
+    assert block.repeat.add_first
+    for n in (1, 3):
+        report = run_flow(page, flow, {"customer": f"{tag} {n}", "lines": lines(n)})
+        assert report.passed, report.error
+        [stored] = [inv for inv in admin_portal.invoices() if inv["customer"] == f"{tag} {n}"]
+        assert [(ln["description"], ln["quantity"], float(ln["unit_price"])) for ln in stored["lines"]] == \
+            [(ln["description"], ln["quantity"], float(ln["unit_price"])) for ln in lines(n)]
+
+
+def test_the_offline_agent_refuses_a_list_of_one_item() -> None:
+    from webmem.errors import AgentError
+    from webmem.flow.inputs import list_spec
+    from webmem.learn.agents.base import InputView
+    from webmem.learn.agents.rows import RowFiller
+
+    with pytest.raises(AgentError, match="learned from two items or more"):
+        RowFiller([InputView("lines", list_spec(lines(1)), lines(1))])

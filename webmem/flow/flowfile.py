@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from webmem.errors import FlowFormatError
 from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
@@ -242,17 +243,22 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
-def _styled(value: Any, key: str | None = None) -> Any:
+def _styled(value: Any, key: str | None = None, inline: bool = False) -> Any:
     if isinstance(value, dict):
-        cm = CommentedMap((k, _styled(v, k)) for k, v in value.items())
-        if key in FLOW_STYLE_KEYS:
+        flow_style = key in FLOW_STYLE_KEYS
+        cm = CommentedMap((k, _styled(v, k, flow_style)) for k, v in value.items())
+        if flow_style:
             cm.fa.set_flow_style()
         return cm
     if isinstance(value, list):
-        cs = CommentedSeq(_styled(v) for v in value)
-        if key in FLOW_STYLE_KEYS:
+        flow_style = key in FLOW_STYLE_KEYS
+        cs = CommentedSeq(_styled(v, inline=flow_style) for v in value)
+        if flow_style:
             cs.fa.set_flow_style()
         return cs
+    if inline and isinstance(value, str) and ":" in value:
+        # ruamel writes `href: javascript:void(0)` plain inside {...}, which it cannot read back
+        return SingleQuotedScalarString(value)
     return value
 
 

@@ -338,7 +338,8 @@ class Recorder:
         if self.blocks.first:
             raise ValueError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
                              "learned from two items (record item 1 too)")
-        used_pages = {s.page for s in self.steps if s.page}
+        inner = [s for block in self.steps if block.action == "repeat" for s in [*block.args.steps, *block.args.add]]
+        used_pages = {s.page for s in [*self.steps, *inner] if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
         steps = list(self.steps)
         at = self.commit_step()
