@@ -85,7 +85,8 @@ def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
         for n, item in enumerate(values.get(block.over) or []):
             mine = Secrets({**values, **item_values(block.over, n, item, keys)}, set(secret))
             if n or block.add_first:
-                out += [Planned(s, i, mine, f"item {n + 1} add step {j}") for j, s in enumerate(block.add, 1)]
+                out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}")
+                        for j, s in enumerate(block.add, 1)]
             out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} step {j}")
                     for j, s in enumerate(block.steps, 1)]
     return out
