@@ -1,7 +1,8 @@
 """A small master-detail form on 127.0.0.1, shaped like Django's inline formsets: an invoice (customer) with
 line rows named `lines-N-description`, `lines-N-quantity`, `lines-N-unit_price`, a TOTAL_FORMS hidden field,
-one blank row shown, and an "Add another line" link that clones a hidden template row (`__prefix__`) by
-script. Saved invoices are kept in memory, so a test can check the server received exactly the given items."""
+one blank row shown (`limits["extra"]`), and an "Add another line" link that clones a hidden template row
+(`__prefix__`) by script. Saved invoices are kept in memory, so a test can check the server received exactly
+the given items."""
 
 from __future__ import annotations
 
@@ -13,20 +14,22 @@ from flask import Flask, redirect, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 FIELDS = ("description", "quantity", "unit_price")
+ROW = """      <tr class="form-row" id="lines-{n}">
+        <td class="field-description"><input type="text" name="lines-{n}-description"
+            id="id_lines-{n}-description"></td>
+        <td class="field-quantity"><input type="number" name="lines-{n}-quantity" id="id_lines-{n}-quantity"></td>
+        <td class="field-unit_price"><input type="text" name="lines-{n}-unit_price" id="id_lines-{n}-unit_price"></td>
+      </tr>"""
 PAGE = """<!doctype html><html><head><title>Add invoice</title></head><body>
 <h1>Add invoice</h1>
 <form method="post" action="/invoices/add/" id="invoice_form">
   <p><label for="id_customer">Customer:</label> <input id="id_customer" name="customer" type="text"></p>
   <fieldset><legend>Invoice lines</legend>
-  <input type="hidden" name="lines-TOTAL_FORMS" id="id_lines-TOTAL_FORMS" value="1">
+  <input type="hidden" name="lines-TOTAL_FORMS" id="id_lines-TOTAL_FORMS" value="%(total)d">
   <table id="lines-group">
     <thead><tr><th>Description</th><th>Quantity</th><th>Unit price</th></tr></thead>
     <tbody>
-      <tr class="form-row" id="lines-0">
-        <td class="field-description"><input type="text" name="lines-0-description" id="id_lines-0-description"></td>
-        <td class="field-quantity"><input type="number" name="lines-0-quantity" id="id_lines-0-quantity"></td>
-        <td class="field-unit_price"><input type="text" name="lines-0-unit_price" id="id_lines-0-unit_price"></td>
-      </tr>
+%(rows)s
       <tr class="form-row empty-form" id="lines-empty" style="display:none">
         <td class="field-description"><input type="text" name="lines-__prefix__-description"
             id="id_lines-__prefix__-description"></td>
@@ -66,7 +69,8 @@ def create_app(invoices: list[dict[str, Any]], limits: dict[str, int]) -> Flask:
 
     @app.get("/invoices/add/")
     def add_form() -> str:
-        return PAGE % {"max": limits["max"]}
+        extra = limits["extra"]  # blank rows shown (Django's `extra`)
+        return PAGE % {"max": limits["max"], "total": extra, "rows": "\n".join(ROW.format(n=n) for n in range(extra))}
 
     @app.post("/invoices/add/")
     def add() -> Any:
@@ -98,7 +102,8 @@ class InvoiceSite:
 
     def __init__(self) -> None:
         self.invoices: list[dict[str, Any]] = []
-        self.limits = {"max": 1000}  # the most line rows the form takes (the add link hides there)
+        # the most line rows the form takes (the add link hides there), and the blank rows it shows
+        self.limits = {"max": 1000, "extra": 1}
         self.server: BaseWSGIServer = make_server("127.0.0.1", 0, create_app(self.invoices, self.limits), threaded=True,
                                                   request_handler=_Quiet)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

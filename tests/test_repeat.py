@@ -293,3 +293,23 @@ def test_the_offline_agent_refuses_a_list_of_one_item() -> None:
 
     with pytest.raises(AgentError, match="learned from two items or more"):
         RowFiller([InputView("lines", list_spec(lines(1)), lines(1))])
+
+
+def test_a_form_showing_blank_rows_learns_its_add_control_unclicked(site: InvoiceSite, page: Page) -> None:
+    """A form that shows three blank rows (Django's `extra = 3`): the offline agent enters two lines into the
+    rows that are there and learns the "Add another line" link without clicking it; a replay with one line
+    leaves the other rows blank, one with five fills the three and adds two."""
+    site.limits["extra"] = 3
+    try:
+        learned = record_task(page, site.url + "/invoices/add/", "Add an invoice",
+                              {"customer": "Three rows", "lines": lines(2, "t")})
+        assert learned.done and learned.flow is not None, learned.summary
+        assert [a.action for a in learned.actions].count("click") == 2  # the add (learned only) and Save
+        for n in (1, 5):
+            report = run_flow(page, learned.flow, {"customer": f"Three rows {n}", "lines": lines(n, "x")})
+            assert report.passed, report.error
+            assert site.invoices[-1] == {"customer": f"Three rows {n}", "lines": as_sent(lines(n, "x"))}
+            skipped = [s.item for s in report.steps if s.status == "skipped"]
+            assert skipped == ["item 2 add step 1", "item 3 add step 1"][: min(n, 3) - 1]
+    finally:
+        site.limits["extra"] = 1

@@ -137,6 +137,15 @@ class Blocks:
             raise ValueError("an \"add another\" step comes between items, not inside one")
         self.add_at.setdefault(over, at)
 
+    def attach(self, over: str, step: Any, steps: list[Any]) -> None:
+        """An "add another" learned after the items (the form had their rows): the block's add, if it has none."""
+        block = steps[self.done[over] - 1]
+        if block.action != "repeat" or block.repeat.over != over:
+            raise ValueError(f"the steps of {over!r} were followed by others: its add control comes right after "
+                             "its items")
+        if not block.repeat.add:
+            block.repeat.add = [step]
+
     def end(self, steps: list[Any]) -> None:
         """The open item is recorded: item 0 is kept, item 1 folds the block into one step, a later item's
         steps (the block does them now) are dropped."""

@@ -35,6 +35,7 @@ from webmem.page import signature
 from webmem.page.locate import positional
 from webmem.page.target import learn_target, signature_data
 from webmem.steps import STEPS
+from webmem.steps.click import ClickStep
 from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
@@ -223,11 +224,26 @@ class Recorder:
         self.blocks.add(over, len(self.steps))
         return over
 
-    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None) -> StepModel:
+    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None,
+                    click: bool = True) -> StepModel:
         """Click the control that adds a row for another item ("Add another line") between two items (or
-        before item 0, where the page shows no blank row); `over`: the list input, if there are several."""
-        self.adding(over)
-        return self.click(element, intent=intent)
+        before item 0, where the page shows no blank row); `over`: the list input, if there are several.
+        `click=False` where the form shows the next item's blank row already: the control is learned, not
+        clicked (also after the items: it becomes the block's add); a replay clicks it for an item whose row
+        is not there."""
+        if click:
+            self.adding(over)
+            return self.click(element, intent=intent)
+        handle, page_name, target = self._learn(element, intent)
+        step = ClickStep.model_validate({"click": {"target": target, "page": page_name}})
+        lists = [k for k, s in self.inputs.items() if s.type == "list"]
+        over = over or (lists[0] if len(lists) == 1 else None)
+        if over is not None and over in self.blocks.done:
+            self.blocks.attach(over, step, self.steps)
+        else:
+            self.adding(over)
+            self.steps.append(step)
+        return step
 
     def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
         """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep

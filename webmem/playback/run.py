@@ -384,12 +384,21 @@ class _Run:
     def steps(self, path: str | None) -> RunReport:
         report = RunReport(flow=self.flow.name, path=path, status="passed")
         started = time.perf_counter()
+        skip_to = -1  # add steps before an item whose row is there already are skipped up to here
         for index, planned in enumerate(self.plan):
             step, self.values = planned.step, planned.values
             self.rows_varied = self.rows_varied or bool(planned.where)
             target = step.target
             rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
                              status="ok", page=step.page, item=planned.where or None)
+            if planned.row is not None and self.row_there(planned.row):
+                skip_to = index + planned.adds
+            if index < skip_to:
+                rep.status = "skipped"
+                report.steps.append(rep)
+                if self.opts.on_step:
+                    self.opts.on_step(rep)
+                continue
             t0 = time.perf_counter()
             acted = False
             try:
@@ -441,6 +450,19 @@ class _Run:
             report.heal_ms = round(healing.heal_ms, 1)
         report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
         return report
+
+    def row_there(self, target: Target) -> bool:
+        """Whether an item's row is on the page already: one of its first target's selectors finds one visible
+        element (a quick look, no waiting: the last step left the page settled)."""
+        rendered = render_target(target, self.values)
+        for selector in rendered.selectors:
+            try:
+                found = locator(self.page, selector)
+                if found.count() == 1 and found.is_visible():
+                    return True
+            except PlaywrightError:
+                continue
+        return False
 
     def screenshot(self, index: int) -> str | None:
         if self.opts.artifacts is None:

@@ -12,7 +12,9 @@ items (the inline rows of a master-detail form: an invoice's lines, an order's i
 Inside the block `{{ lines.FIELD }}` is the item's field, `{{ lines.index }}` its 0-based index and
 `{{ lines.index+K }}` the index plus K (the n-th row of a table whose first item row is row K). A replay
 expands the block into plain steps (`plan`), so each item's steps are page-checked, verified and read back
-like any other; a report names them "step 4 (repeat) item 3 step 2 (fill)".
+like any other; a report names them "step 4 (repeat) item 3 step 2 (fill)". Where the item's row is found by
+its index, the add steps before an item are skipped when that row is on the page already (a form that shows
+three blank rows adds a fourth only for the fourth item).
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class Planned:
     top: int  # the flow step it comes from (0-based)
     values: Mapping[str, Any]
     where: str = ""  # inside a block: "item 3 step 2", "item 3 add step 1"
+    # the first add step before an item: the item's first target (its row's), and how many add steps there
+    # are; the add steps are skipped where that row is on the page already (a form showing blank rows)
+    row: Any = None
+    adds: int = 0
 
 
 def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
@@ -82,11 +88,18 @@ def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
         block: RepeatArgs = step.repeat
         keys = set(placeholders(block.model_dump_json()))
         secret = values.secret_keys if isinstance(values, Secrets) else frozenset()
+        # the item's row, where its first target is found by the item's index (a target that is the same
+        # element for every item, an entry row, is always there: its add steps always run)
+        first = next((s for s in block.steps if s.target is not None), None)
+        by_index = first is not None and "{{ " + block.over + ".index" in first.model_dump_json()
         for n, item in enumerate(values.get(block.over) or []):
             mine = Secrets({**values, **item_values(block.over, n, item, keys)}, set(secret))
             if n or block.add_first:
-                out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}")
+                adds = [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}")
                         for j, s in enumerate(block.add, 1)]
+                if adds and by_index:
+                    adds[0].row, adds[0].adds = _numbered(first, block.over, n).target, len(adds)
+                out += adds
             out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} step {j}")
                     for j, s in enumerate(block.steps, 1)]
     return out

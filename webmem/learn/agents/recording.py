@@ -125,7 +125,14 @@ def record_task(
             log = ActionLog(n, action.name, why=redact(action.why) if action.why else None)
             try:
                 check_against(action, digest)
-                message = _execute(rec, page, action, digest, log)
+                scope = getattr(agent, "scope", None)
+                if scope is not None and scope[1] == -2:  # an "add another" to learn, not to click
+                    el = digest.element(getattr(action, "element", -1))
+                    log.element = f"{el.role} {el.title!r}" if el is not None else None
+                    rec.add_another(dg.handle(page, getattr(action, "element", -1)), scope[0], click=False)
+                    message = "learned (not clicked: the next row is on the page already)"
+                else:
+                    message = _execute(rec, page, action, digest, log)
                 outcome = Outcome(True, message)
             except (InvalidAction, WebmemError, PlaywrightError, LookupError, ValueError) as exc:
                 text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -153,7 +160,7 @@ def record_task(
 
 
 def _scope(rec: Recorder, scope: tuple[str, int] | None) -> None:
-    """Tell the recorder which list input's item (index -1: its "add another") the agent's next action is
+    """Tell the recorder which list input's item (index -1 or -2: its "add another") the agent's next action is
     part of (an agent that enters repeated rows says so through its `scope`)."""
     try:
         if rec.in_item is not None and rec.in_item != scope:
@@ -161,9 +168,9 @@ def _scope(rec: Recorder, scope: tuple[str, int] | None) -> None:
         if scope is None:
             return
         over, index = scope
-        if index < 0:
+        if index == -1:  # (-2, an add control learned without clicking it, is the recorder's own step)
             rec.adding(over)
-        elif rec.in_item is None:
+        elif index >= 0 and rec.in_item is None:
             rec.begin_item(over, index)
     except ValueError as exc:
         raise AgentError(str(exc)) from None

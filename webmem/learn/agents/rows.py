@@ -35,6 +35,7 @@ class ListFill:
     pending: list[str] = field(default_factory=list)  # its fields left to enter
     used: list[tuple[int, int]] = field(default_factory=list)
     added_for: int = -1  # the item an "add another" was clicked for
+    add_known: bool = False  # its add control is learned (clicked, or learned unclicked where rows were there)
 
     @property
     def items(self) -> list[dict[str, Any]]:
@@ -53,7 +54,8 @@ class RowFiller:
             if len(lf.items) < 2:
                 raise AgentError(f"input {lf.view.key!r}: a list input is learned from two items or more (the "
                                  "second shows how rows repeat); give at least two")
-        self.scope: tuple[str, int] | None = None  # (list input, item index; -1: its "add another")
+        # (list input, item index; -1: its "add another", to click; -2: to learn without clicking it)
+        self.scope: tuple[str, int] | None = None
         self.contexts: set[str] = set()  # the containers of the rows entered (their form)
 
     def next(self, digest: Digest) -> Action | None:
@@ -67,11 +69,20 @@ class RowFiller:
         if lf.row is None:
             free = [at for at, row in rows.items() if at not in lf.used and all(
                 not (el.value or "") for el in row.values() if el.fp.tag != "select")]
+            if free and lf.n >= 1 and not lf.add_known:
+                # the form shows this item's row already: its add control is learned, not clicked (a replay
+                # with more items than blank rows clicks it)
+                lf.add_known = True
+                found = self.add_controls(digest, lf)
+                if len(found) == 1:
+                    self.scope = (key, -2)
+                    return Click(element=found[0].index, why=f"learn how to add a row for {key!r} (not clicked: "
+                                                            "the next row is there)")
             if not free:
                 if lf.added_for == lf.n:
                     raise AgentError(f"input {key!r}: clicked to add a row for item {lf.n + 1}, but no new empty "
                                      "row appeared")
-                lf.added_for = lf.n
+                lf.added_for, lf.add_known = lf.n, True
                 self.scope = (key, -1)
                 return self.add_control(digest, lf)
             lf.row = free[0]
@@ -122,15 +133,20 @@ class RowFiller:
                 out[at] = row
         return out
 
-    def add_control(self, digest: Digest, lf: ListFill) -> Action:
-        """The one link or button that adds a row ("Add another line", "Add item", "+ Add row")."""
+    def add_controls(self, digest: Digest, lf: ListFill) -> list[Element]:
+        """The links or buttons that add a row ("Add another line", "Add item", "+ Add row"): one, if the page
+        is clear."""
         def words(el: Element) -> set[str]:
             return set(self.tokens(el.fp.name or el.fp.text or ""))
 
         found = [el for el in digest.elements if el.role in {"link", "button"} and el.enabled
                  and el.fp.type != "submit" and "add" in words(el) and not words(el) & AVOID]
         named = [el for el in found if words(el) & (ADD_WORDS | set(self.tokens(lf.view.key)))]
-        pick = named if named else found
+        return named if named else found
+
+    def add_control(self, digest: Digest, lf: ListFill) -> Action:
+        """The one control that adds a row, to click."""
+        pick = self.add_controls(digest, lf)
         if len(pick) != 1:
             what = "no" if not pick else "more than one"
             names = ", ".join(repr(el.title) for el in pick)
