@@ -1,13 +1,17 @@
 """One row reader for data files: CSV (any delimiter, BOM, quoted newlines), JSON Lines, a JSON list,
 Excel .xlsx, and YAML. Rows are streamed, so a large file is never held in memory whole (YAML and a
-JSON mapping of id -> row, the pytest plugin's small forms, are the exceptions)."""
+JSON mapping of id -> row, the pytest plugin's small forms, are the exceptions).
+
+A list input (an invoice's lines) comes in a JSON or JSON Lines row as a list of items, or from a second
+file of child rows (`with_children`): each child row names its parent row's id in one column, its other
+columns are the item's fields, in file order."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,36 @@ def read_rows(path: Path) -> Iterator[Row]:
         yield Row(n, key, values)
     if empty:
         raise DataFileError(f"{path}: no rows")
+
+
+def with_children(rows: Iterator[Row], children: Mapping[str, Path], parent_key: str,
+                  parent_keys: Collection[str] = ()) -> Iterator[Row]:
+    """The rows, each with its child rows as list inputs: `children` maps a list input to a data file whose
+    column `parent_key` holds the parent row's id (its `id` column). A child row whose parent is not among
+    `parent_keys` (when given) is an error before any row is entered; a parent with none gets no value."""
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for name, path in children.items():
+        group = groups[name] = {}
+        for child in read_rows(path):
+            values = dict(child.values)
+            if child.key != f"row{child.n}":  # a child's own `id` column is one of its fields
+                values[ID_KEY] = child.key
+            parent = str(values.pop(parent_key, "") or "").strip()
+            if not parent:
+                raise DataFileError(f"{path}: row {child.n}: no {parent_key!r} (the parent row's id)")
+            group.setdefault(parent, []).append(values)
+        orphans = sorted(set(group) - set(parent_keys)) if parent_keys else []
+        if orphans:
+            raise DataFileError(f"{path}: rows for {parent_key} {', '.join(map(repr, orphans[:5]))} name no row "
+                                "of the parent file (by its id column)")
+    for row in rows:
+        for name, group in groups.items():
+            if row.key in group:
+                if name in row.values:
+                    raise DataFileError(f"row {row.n} ({row.key}): {name!r} is given both in the row and as child "
+                                        "rows")
+                row.values[name] = group[row.key]
+        yield row
 
 
 def _cell(value: Any) -> Any:

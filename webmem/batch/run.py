@@ -16,7 +16,7 @@ from typing import Any
 
 from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, is_url, open_journal
-from webmem.batch.rows import Row, read_rows
+from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig
 from webmem.errors import InputError, JournalError
 from webmem.flow.flowfile import load_flow
@@ -47,6 +47,8 @@ class BatchOptions:
     fail_fast: bool = False
     run: str | None = None
     lease_s: float = 30.0
+    children: dict[str, Path] = field(default_factory=dict)  # list input -> a file of its child rows
+    parent_key: str = "parent"  # ...and the column of a child row that holds its parent row's id
     backoff_s: float = 1.0
     sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
     storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
@@ -137,7 +139,10 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
                 yield row.n, row.key, None, str(exc)
 
     try:
-        for n, key, other in journal.add_rows(checked(read_rows(opts.rows)), fresh=created):
+        rows = read_rows(opts.rows)
+        if opts.children:  # a pass over the parents' ids first: a child row with no parent stops the batch here
+            rows = with_children(rows, opts.children, opts.parent_key, {r.key for r in read_rows(opts.rows)})
+        for n, key, other in journal.add_rows(checked(rows), fresh=created):
             bad_total += 1
             if opts.fail_fast:
                 raise InputError(f"{opts.rows}: row {n}: duplicate id {key!r} (row {other} has it)")

@@ -25,7 +25,7 @@ from webmem.cache.store import Entry, FlowStore, task_key, task_template
 from webmem.errors import InputError, PageError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
-from webmem.flow.inputs import PLACEHOLDER, Redactor
+from webmem.flow.inputs import PLACEHOLDER, Redactor, spec_for
 from webmem.flow.model import InputSpec, Signature, slug
 from webmem.flow.urlpattern import matches, origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
@@ -154,7 +154,7 @@ class Memory:
         started = time.perf_counter()
         values = dict(inputs or {})
         env = secrets if isinstance(secrets, Mapping) else {}
-        specs = {k: InputSpec(secret=k in secrets, env=env.get(k)) for k in values}
+        specs = {k: spec_for(v, k in secrets, env.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
         template = task_template(task, values)
         if url is not None and (problem := url_problem(url, absolute=True)):  # the one URL rule
@@ -323,8 +323,11 @@ class _Job:
             r.status = "unconfirmed"  # page (a form that refused it, a confirmation elsewhere), finishes the task
         # never hand a page of another site to the agent (the replay refused to go there for a reason)
         home = origin_of(ff.flow.base_url) if ff.flow.base_url else (e.origin or origin_of(self.start_url))
-        if not m.handover or failed is None or failed.index < 2 or origin_of(self.page.url) != home:
-            return  # (a flow that broke on its first step, the goto, never reached the page to continue on)
+        # (a flow that broke on its first step, the goto, never reached the page to continue on; one that broke
+        # inside a repeat block cannot be spliced there: the agent's steps are not one item's)
+        if not m.handover or failed is None or failed.index < 2 or failed.item is not None \
+                or origin_of(self.page.url) != home:
+            return
         self.hand_over(ff, report, failed, record)
 
     # ---- handover -----------------------------------------------------------------------------

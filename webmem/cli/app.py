@@ -17,7 +17,7 @@ from webmem.cli.console import err, fail, out, print_action, print_result, print
 from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
-from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs
+from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
 from webmem.paths import out_dir, out_file
 from webmem.playback.heal import MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
@@ -58,11 +58,13 @@ def load_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
     return given
 
 
-def task_inputs(pairs: list[str], secrets: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Values from --input key=value and --secret key=ENV_VAR; returns (values, secret key -> variable)."""
+def task_inputs(pairs: list[str], secrets: list[str], inputs_file: Path | None = None) \
+        -> tuple[dict[str, Any], dict[str, str]]:
+    """Values from --inputs-file (a JSON object: a list input as a list of items), --input key=value and
+    --secret key=ENV_VAR; returns (values, secret key -> variable)."""
     import os
 
-    values: dict[str, Any] = dict(parse_pairs(pairs))
+    values: dict[str, Any] = load_inputs(pairs, inputs_file)
     named: dict[str, str] = {}
     for key, var in parse_pairs(secrets).items():
         if key in values:
@@ -198,6 +200,8 @@ def record(
     url: Annotated[str, typer.Argument(help="the page the task starts on")],
     task: Annotated[str, typer.Option("--task", "-t", help="the task, in words")],
     input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable)")] = [],  # noqa: B006
+    inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values (a list input as a list "
+                                                           "of items: {\"lines\": [{...}, ...]})")] = None,
     secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
     agent: Annotated[AgentKind | None, typer.Option(help="openai or heuristic (default: openai when a model is "
                                                          "configured, else heuristic)")] = None,
@@ -212,7 +216,7 @@ def record(
     from dataclasses import asdict
 
     from webmem.browser.session import open_page
-    from webmem.flow.model import InputSpec, slug
+    from webmem.flow.model import slug
     from webmem.learn.agents import make_agent, record_task
     from webmem.llm import configured
 
@@ -222,8 +226,8 @@ def record(
         out_file(report, "--report")
         out_dir(trace, "--trace")
         settings = load_settings()
-        values, secrets = task_inputs(input, secret)
-        specs = {k: InputSpec(secret=k in secrets, env=secrets.get(k)) for k in values}
+        values, secrets = task_inputs(input, secret, inputs_file)
+        specs = {k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
         model_name = model or settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
@@ -268,6 +272,8 @@ def do_task(
     task: Annotated[str, typer.Option("--task", "-t", help="the task, in words (input values in it do not "
                                                           "change which flow fits)")],
     input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable)")] = [],  # noqa: B006
+    inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values (a list input as a list "
+                                                           "of items: {\"lines\": [{...}, ...]})")] = None,
     secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
     store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
     agent: Annotated[AgentKind | None, typer.Option(help="who learns a miss and finishes a broken replay: openai "
@@ -296,7 +302,7 @@ def do_task(
         out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
-        values, secrets = task_inputs(input, secret)
+        values, secrets = task_inputs(input, secret, inputs_file)
         redact = Redactor([str(values[k]) for k in secrets])
         memory = Memory(store, agent=agent.value if agent else None, model=model, heal=_mode(heal),
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
@@ -468,7 +474,8 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
                       "" if spec.default is None or spec.secret else str(spec.default), notes)
         out.print(t)
     t = Table("#", "action", "target / value", "page", "expect", title="steps")
-    for i, step in enumerate(f.steps, 1):
+
+    def add_row(number: str, step: Any) -> None:
         args = step.args
         target = step.target
         what = args if isinstance(args, str) else (target.intent if target else "")
@@ -477,9 +484,19 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
             what += f" ← {value}"
         if target is not None:
             what += f"\n[dim]{target.selectors[0]}[/dim]"
+        if step.action == "repeat":
+            what = f"for each item of {args.over}"
         exp = step.expect if step.action != "expect" else args
         expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
-        t.add_row(str(i), step.action, what, step.page or "", expect)
+        t.add_row(number, step.action, what, step.page or "", expect)
+
+    for i, step in enumerate(f.steps, 1):
+        add_row(str(i), step)
+        if step.action == "repeat":  # its add steps (between items), then one item's steps
+            for j, inner in enumerate(step.args.add, 1):
+                add_row(f"{i}.add{j}", inner)
+            for j, inner in enumerate(step.args.steps, 1):
+                add_row(f"{i}.{j}", inner)
     out.print(t)
 
 
@@ -540,6 +557,10 @@ def batch(
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP + "; each worker signs in once")] = None,
     storage_state: Annotated[Path | None, typer.Option(help="a Playwright storage state file each worker starts "
                                                             "from; a worker that signed in saves it back")] = None,
+    children: Annotated[list[str], typer.Option("--children", help="a list input's items from a file of child "
+                                                "rows: input=FILE (repeatable), e.g. lines=lines.csv")] = [],  # noqa: B006
+    parent_key: Annotated[str, typer.Option(help="the column of a child row that holds its parent row's id")]
+    = "parent",
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
     failed or are uncertain, 2 bad input."""
@@ -565,7 +586,8 @@ def batch(
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
-                            lease_s=lease, sign_in=sign_in, storage_state=storage_state)
+                            lease_s=lease, sign_in=sign_in, storage_state=storage_state,
+                            children=_children(children), parent_key=parent_key)
         watcher = show.Watcher(out)
         try:
             result = run_batch(opts, on_rows=watcher)
@@ -576,6 +598,14 @@ def batch(
     show.print_bad(err, result.bad, result.bad_total)
     show.print_summary(out, result)
     raise typer.Exit(result.exit_code)
+
+
+def _children(pairs: list[str]) -> dict[str, Path]:
+    """`--children input=FILE` pairs."""
+    try:
+        return {k: Path(v) for k, v in parse_pairs(pairs).items()}
+    except InputError as exc:
+        raise InputError(str(exc).replace("--input", "--children").replace("key=value", "input=FILE")) from None
 
 
 def main() -> None:

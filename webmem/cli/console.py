@@ -28,7 +28,9 @@ STATUS_MARK = {"ok": "[green]✓[/green]", "healed": "[yellow]✚[/yellow]", "re
 def print_step(rep: StepReport) -> None:
     what = escape(rep.intent or "")
     where = f" [dim]{escape(rep.selector)}[/dim]" if rep.selector else ""
-    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {rep.action:<8} {what}{where} [dim]{rep.duration_ms:.0f} ms[/dim]"
+    item = f"[dim]{escape(rep.item)}[/dim] " if rep.item else ""  # a repeat block's: which item's step
+    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {item}{rep.action:<8} {what}{where} " \
+           f"[dim]{rep.duration_ms:.0f} ms[/dim]"
     if rep.page_match and rep.page_match != "exact":
         line += f" [yellow](page {rep.page_match})[/yellow]"
     out.print(line, soft_wrap=True)

@@ -25,9 +25,11 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from webmem.errors import FlowFormatError
 from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
+from webmem.flow.model import InputSpec
 
 MAX_FLOW_BYTES = 2 * 1024 * 1024
 MAX_FLOW_DEPTH = 32  # a flow nests about 6 levels deep; far more is an attack on the parser
@@ -219,6 +221,8 @@ def to_plain(flow_or_part: Any) -> Any:
     """A model as plain data in field order, without empty values (no noise in the file)."""
     data = _drop_empty(flow_or_part.model_dump(mode="json", by_alias=True, exclude_none=True,
                                                exclude_defaults=True))
+    if isinstance(flow_or_part, InputSpec) and flow_or_part.items:  # an item field with every default is one too
+        data["items"] = {key: to_plain(spec) for key, spec in flow_or_part.items.items()}
     if not isinstance(flow_or_part, Flow):
         return data
     # in the model's field order: the version key always; an input with every default is still an
@@ -239,17 +243,22 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
-def _styled(value: Any, key: str | None = None) -> Any:
+def _styled(value: Any, key: str | None = None, inline: bool = False) -> Any:
     if isinstance(value, dict):
-        cm = CommentedMap((k, _styled(v, k)) for k, v in value.items())
-        if key in FLOW_STYLE_KEYS:
+        flow_style = key in FLOW_STYLE_KEYS
+        cm = CommentedMap((k, _styled(v, k, flow_style)) for k, v in value.items())
+        if flow_style:
             cm.fa.set_flow_style()
         return cm
     if isinstance(value, list):
-        cs = CommentedSeq(_styled(v) for v in value)
-        if key in FLOW_STYLE_KEYS:
+        flow_style = key in FLOW_STYLE_KEYS
+        cs = CommentedSeq(_styled(v, inline=flow_style) for v in value)
+        if flow_style:
             cs.fa.set_flow_style()
         return cs
+    if inline and isinstance(value, str) and ":" in value:
+        # ruamel writes `href: javascript:void(0)` plain inside {...}, which it cannot read back
+        return SingleQuotedScalarString(value)
     return value
 
 

@@ -16,6 +16,7 @@ from webmem.flow.model import STEP_EXTRAS, InputSpec, PageState, StepModel, Stri
 from webmem.flow.urlpattern import check_web_url
 from webmem.page.selector import check_selector
 from webmem.steps import KINDS, STEPS
+from webmem.steps.repeat import RepeatArgs, RepeatStep, item_keys
 
 FORMAT_VERSION = 1
 
@@ -43,6 +44,11 @@ else:
             custom_error_message="a step is a mapping with exactly one action key: " + ", ".join(STEPS),
         ),
     ]
+
+
+# a repeat block holds steps: its model refers to the union it is part of
+for _model in (RepeatArgs, RepeatStep):
+    _model.model_rebuild(_types_namespace={"Step": Step})
 
 
 class Handler(Strict):
@@ -90,23 +96,47 @@ class Flow(Strict):
     def _web_base(cls, v: str | None) -> str | None:
         return v if v is None else check_web_url(v, absolute=True)
 
-    def _steps(self) -> list[tuple[str, StepModel]]:
-        """Every step the flow runs, named as an error should name it."""
+    def _steps(self, inner: bool = True) -> list[tuple[str, StepModel]]:
+        """Every step the flow runs, named as an error should name it (with `inner`, a repeat block's too)."""
         verify = self.verify.steps if self.verify is not None else []
-        return ([(f"step {i}", s) for i, s in enumerate(self.steps, 1)]
-                + [(f"verify step {i}", s) for i, s in enumerate(verify, 1)])
+        out: list[tuple[str, StepModel]] = []
+        for i, s in enumerate(self.steps, 1):
+            out.append((f"step {i}", s))
+            if inner and isinstance(s, RepeatStep):
+                out += [(f"step {i} (repeat) item step {j}", inner) for j, inner in enumerate(s.repeat.steps, 1)]
+                out += [(f"step {i} (repeat) add step {j}", inner) for j, inner in enumerate(s.repeat.add, 1)]
+        return out + [(f"verify step {i}", s) for i, s in enumerate(verify, 1)]
 
     @model_validator(mode="after")
     def _placeholders_declared(self) -> Flow:
         """A `{{ key }}` anywhere in a step (a value, a URL, an expectation, a data-bound selector) must name a
-        declared input: caught when the file loads, not after the browser started."""
+        declared input: caught when the file loads, not after the browser started. Inside a repeat block over a
+        list input, also its items' fields (`{{ lines.quantity }}`) and index (`{{ lines.index }}`)."""
         from webmem.flow.inputs import placeholders  # inputs imports this module
 
-        for where, step in self._steps():
+        def check(where: str, step: StepModel, known: set[str]) -> None:
             for key in dict.fromkeys(placeholders(step.model_dump_json())):
-                if key not in self.inputs:
+                if key not in known:
                     raise ValueError(f"{where} ({step.action}): placeholder {{{{ {key} }}}} is not a declared "
-                                     f"input (declared: {', '.join(self.inputs) or 'none'})")
+                                     "input" + (" (an item's field or index is known inside its repeat block only)"
+                                                if "." in key else "")
+                                     + f" (declared: {', '.join(self.inputs) or 'none'})")
+
+        for where, step in self._steps(inner=False):
+            if not isinstance(step, RepeatStep):
+                check(where, step, set(self.inputs))
+                continue
+            over = step.repeat.over
+            spec = self.inputs.get(over)
+            if spec is None or spec.type != "list":
+                raise ValueError(f"{where} (repeat): `over: {over}` is not a declared list input "
+                                 f"(declared: {', '.join(self.inputs) or 'none'})")
+            known = set(self.inputs) | item_keys(over, list(spec.items or {}),
+                                                 placeholders(step.model_dump_json()))
+            for j, inner in enumerate(step.repeat.steps, 1):
+                check(f"{where} (repeat) item step {j}", inner, known)
+            for j, inner in enumerate(step.repeat.add, 1):
+                check(f"{where} (repeat) add step {j}", inner, known)
         return self
 
     @model_validator(mode="after")

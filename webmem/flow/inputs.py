@@ -3,9 +3,10 @@ into `{{ key }}` placeholders, and — for secrets — redacted from everything 
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,10 @@ from webmem.flow.model import InputSpec
 if TYPE_CHECKING:
     from webmem.flow.format import Flow
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*\}\}")
+# `{{ key }}`; inside a `repeat` block also `{{ list.field }}` (the item's field), `{{ list.index }}` (0-based)
+# and `{{ list.index+K }}` (the index plus K: the n-th row of a table that starts at K)
+NAME = r"[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*(?:\+\d+)?)?"
+PLACEHOLDER = re.compile(r"\{\{\s*(" + NAME + r")\s*\}\}")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TRUE = {"1", "true", "yes", "on", "y"}
@@ -31,6 +35,8 @@ def parse_bool(value: Any) -> bool | None:
 
 
 def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
+    if spec.type == "list":
+        return _coerce_list(key, spec, value)
     # an input is one scalar: null, a list or an object would be typed as "None" or "{'a': [1]}"
     if value is None or not isinstance(value, str | int | float | bool):
         kind = "null" if value is None else type(value).__name__
@@ -63,6 +69,73 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
     if spec.format == "date" and text and not DATE.match(text):
         raise InputError(f"input {key!r}: expected a date as YYYY-MM-DD, got {_show(spec, text)}")
     return text
+
+
+def _coerce_list(key: str, spec: InputSpec, value: Any) -> list[dict[str, Any]]:
+    """A list input: a list of mappings (or that as JSON text, as the command line or a CSV cell gives it), each
+    item's fields checked like inputs; an error names the item and field (`lines[2].quantity`)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InputError(f"input {key!r}: expected a list of items (JSON), got {_short(repr(value))}") from None
+    if not isinstance(value, list | tuple):
+        raise InputError(f"input {key!r}: expected a list of items, got {type(value).__name__}")
+    if not value and spec.required:
+        raise InputError(f"input {key!r}: expected at least one item")
+    fields = spec.items or {}
+    items = []
+    for i, item in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(item, Mapping):
+            raise InputError(f"input {where}: expected an item with fields {', '.join(fields)}, "
+                             f"got {type(item).__name__}")
+        unknown = sorted(set(item) - set(fields))
+        if unknown:
+            raise InputError(f"input {where}: unknown field(s) {', '.join(map(str, unknown))} "
+                             f"(an item has: {', '.join(fields)})")
+        out: dict[str, Any] = {}
+        for name, field in fields.items():
+            raw = item.get(name)
+            if raw is None or raw == "" and field.default is not None:
+                raw = field.default
+            if raw is None:
+                if field.required:
+                    raise InputError(f"input {where}.{name}: missing")
+                continue
+            out[name] = _coerce(f"{where}.{name}", field, raw)
+        items.append(out)
+    return items
+
+
+def list_spec(items: Sequence[Any]) -> InputSpec:
+    """A list input's spec from its demonstrated value: the fields of its items, numbers and yes/no kept so."""
+    fields: dict[str, InputSpec] = {}
+    for item in items:
+        for key, value in (item.items() if isinstance(item, dict) else ()):
+            kind = "bool" if isinstance(value, bool) else "number" if isinstance(value, int | float) else "string"
+            fields.setdefault(key, InputSpec(type=kind))
+    if not fields:
+        raise ValueError("a list input's value is a list of items with fields: [{field: value, ...}, ...]")
+    return InputSpec(type="list", items=fields)
+
+
+def spec_for(value: Any, secret: bool = False, env: str | None = None) -> InputSpec:
+    """The spec of an input known only by its value (a recording's, a `do` task's): a list of items is a list
+    input, anything else a string."""
+    return list_spec(value) if isinstance(value, list) else InputSpec(secret=secret, env=env)
+
+
+def item_values(over: str, index: int, item: Mapping[str, Any], keys: Collection[str]) -> dict[str, Any]:
+    """The placeholders of one item of a `repeat` block over `over`, for the `keys` the block uses: its fields
+    (`lines.quantity`), its 0-based index (`lines.index`) and the index plus K (`lines.index+K`)."""
+    values: dict[str, Any] = {f"{over}.{k}": v for k, v in item.items()}
+    for key in keys:
+        head, _, rest = key.partition(".")
+        name, plus, k = rest.partition("+")
+        if head == over and name == "index":
+            values[key] = index + (int(k) if plus else 0)
+    return values
 
 
 def _short(text: str, limit: int = 60) -> str:

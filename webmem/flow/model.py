@@ -29,7 +29,7 @@ class Strict(BaseModel):
 
 
 class InputSpec(Strict):
-    type: Literal["string", "number", "bool", "enum", "file"] = "string"
+    type: Literal["string", "number", "bool", "enum", "file", "list"] = "string"
     required: bool = True
     default: Any = None
     choices: list[str] | None = Field(None, description="allowed values of an enum input")
@@ -37,11 +37,22 @@ class InputSpec(Strict):
     secret: bool = Field(False, description="never written to a flow, report, log or trace")
     env: str | None = Field(None, description="environment variable the value may come from")
     description: str | None = None
+    items: dict[str, InputSpec] | None = Field(None, description="a list input's item fields (a `repeat` block "
+                                                                 "runs its steps once per item)")
 
     @model_validator(mode="after")
     def _enum_has_choices(self) -> InputSpec:
         if self.type == "enum" and not self.choices:
             raise ValueError("an enum input needs `choices`")
+        if self.type == "list":
+            if not self.items:
+                raise ValueError("a list input needs `items` (its fields)")
+            if any(spec.type == "list" for spec in self.items.values()):
+                raise ValueError("a list input's items hold plain fields, not lists")
+            if self.secret or any(spec.secret for spec in self.items.values()):
+                raise ValueError("a list input cannot be secret")
+        elif self.items is not None:
+            raise ValueError("only a list input has `items`")
         return self
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,13 +27,15 @@ from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow, Handler
-from webmem.flow.inputs import PLACEHOLDER, parse_bool, placeholders
+from webmem.flow.inputs import PLACEHOLDER, parse_bool, placeholders, spec_for
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
+from webmem.learn.items import Blocks
 from webmem.page import signature
 from webmem.page.locate import positional
 from webmem.page.target import learn_target, signature_data
 from webmem.steps import STEPS
+from webmem.steps.click import ClickStep
 from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
@@ -82,7 +84,7 @@ class Recorder:
         env = secrets if isinstance(secrets, Mapping) else {}
         given = dict(specs or {})
         self.inputs: dict[str, InputSpec] = {
-            k: given.get(k) or InputSpec(secret=k in secrets, env=env.get(k)) for k in {**self.values, **given}}
+            k: given.get(k) or spec_for(self.values.get(k), k in secrets, env.get(k)) for k in {**self.values, **given}}
         self.base_url = base_url
         self.t = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
@@ -92,6 +94,8 @@ class Recorder:
         self.typed: list[str] = []  # values typed or chosen: never kept in a recorded URL
         self.sent: list[StepModel] = []  # steps whose action sent the server data (a form post, a fetch)
         self.form_keys: set[str] = set()  # the field names of forms a step may have submitted
+        self.blocks = Blocks()  # repeated rows being demonstrated (`item`, `add_another`)
+        self.item_values: dict[str, Any] = {}  # the open item's fields, as `{{ list.field }}` keys (in values too)
 
     # ---- page states --------------------------------------------------------------------------
 
@@ -134,6 +138,9 @@ class Recorder:
         its placeholder, a person may type the value itself): the flow never holds the text."""
         if PLACEHOLDER.search(value):
             return value
+        for key, item_value in self.item_values.items():  # inside an item: its fields first
+            if str(item_value) == value and value != "":
+                return "{{ " + key + " }}"
         for key in sorted(self.inputs, key=lambda k: not self.inputs[k].secret):  # a secret's value first
             if key in self.values and str(self.values[key]) == value and value != "":
                 return "{{ " + key + " }}"
@@ -195,7 +202,81 @@ class Recorder:
 
     def plain_values(self) -> dict[str, Any]:
         """The input values a target may be tied to: never a secret's."""
-        return {k: v for k, v in self.values.items() if not self.inputs[k].secret}
+        # (inside an item, its fields are values too: `lines.quantity`)
+        return {k: v for k, v in self.values.items()
+                if not (k in self.inputs and self.inputs[k].secret) and not isinstance(v, list)}
+
+    # ---- repeated rows ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def item(self, over: str, index: int) -> Iterator[None]:
+        """The steps taken inside are item `index` of the list input `over` (its fields' values become
+        `{{ over.field }}`; where two fields hold the same value, type the placeholder itself). Items 0 and 1,
+        with the `add_another` steps between them, become one `repeat` block: the two items' targets
+        generalised into one item's (a row number as `{{ over.index }}`). Later items may be demonstrated
+        too; the block does them."""
+        self.begin_item(over, index)
+        try:
+            yield
+        except BaseException:
+            self.end_item(keep=False)
+            raise
+        self.end_item()
+
+    def begin_item(self, over: str, index: int) -> None:
+        """`item` without a `with`: the steps from here to `end_item` are item `index` of `over`."""
+        items = self.values.get(over)
+        if not isinstance(items, list) or self.inputs[over].type != "list":
+            raise ValueError(f"{over!r} is not a list input (give it as a list of items: [{{field: value}}, ...])")
+        if not 0 <= index < len(items):
+            raise ValueError(f"{over!r} has {len(items)} items; there is no item {index}")
+        self.blocks.start(over, index, len(self.steps))
+        self.item_values = {f"{over}.{k}": v for k, v in items[index].items()}
+        self.values.update(self.item_values)
+
+    def end_item(self, keep: bool = True) -> None:
+        for key in self.item_values:
+            self.values.pop(key, None)
+        self.item_values = {}
+        if keep:
+            self.blocks.end(self.steps)
+        else:
+            self.blocks.open = None
+
+    @property
+    def in_item(self) -> tuple[str, int] | None:
+        """The list input and item index being recorded, if any."""
+        return self.blocks.open[:2] if self.blocks.open else None
+
+    def adding(self, over: str | None = None) -> str:
+        """The next step is the "add another" action of the list input `over` (the only one, if not named)."""
+        lists = [k for k, s in self.inputs.items() if s.type == "list"]
+        over = over or (lists[0] if len(lists) == 1 else None)
+        if over is None:
+            raise ValueError(f"add_another: say which list input it adds to (over=...): {', '.join(lists)}")
+        self.blocks.add(over, len(self.steps))
+        return over
+
+    def add_another(self, element: Element, over: str | None = None, *, intent: str | None = None,
+                    click: bool = True) -> StepModel:
+        """Click the control that adds a row for another item ("Add another line") between two items (or
+        before item 0, where the page shows no blank row); `over`: the list input, if there are several.
+        `click=False` where the form shows the next item's blank row already: the control is learned, not
+        clicked (also after the items: it becomes the block's add); a replay clicks it for an item whose row
+        is not there."""
+        if click:
+            self.adding(over)
+            return self.click(element, intent=intent)
+        handle, page_name, target = self._learn(element, intent)
+        step = ClickStep.model_validate({"click": {"target": target, "page": page_name}})
+        lists = [k for k, s in self.inputs.items() if s.type == "list"]
+        over = over or (lists[0] if len(lists) == 1 else None)
+        if over is not None and over in self.blocks.done:
+            self.blocks.attach(over, step, self.steps)
+        else:
+            self.adding(over)
+            self.steps.append(step)
+        return step
 
     def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
         """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep
@@ -308,7 +389,11 @@ class Recorder:
         return sent[0] if sent else after[0] if after else None
 
     def flow(self) -> Flow:
-        used_pages = {s.page for s in self.steps if s.page}
+        if self.blocks.first:
+            raise ValueError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
+                             "learned from two items (record item 1 too)")
+        inner = [s for block in self.steps if block.action == "repeat" for s in [*block.args.steps, *block.args.add]]
+        used_pages = {s.page for s in [*self.steps, *inner] if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
         steps = list(self.steps)
         at = self.commit_step()

@@ -26,7 +26,9 @@ from webmem.page import inpage
 ROLE = re.compile(r'^(?P<role>[a-z]+)(?:\[name=(?P<name>".*")\])?$', re.S)
 KINDS = ("testid", "role", "placeholder", "label", "alt", "title", "text", "css", "xpath", "has_text")
 CHAIN = " >> "
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*)\s*\}\}")
+# as webmem.flow.inputs.PLACEHOLDER (which imports this module's neighbours): `{{ key }}`, `{{ list.field }}`,
+# `{{ list.index+K }}`
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*(?:\+\d+)?)?)\s*\}\}")
 
 Scope = Page | Locator
 

@@ -22,7 +22,7 @@ from webmem.page import inpage, signature
 from webmem.page.selector import is_unique, render_selector, unique_selectors
 
 TEXT_FIELDS = ("name", "label", "placeholder", "text", "neighbors", "row")
-_ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w-]+ \}\})(?:[^"\\]|\\.)*"')
+_ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w.+-]+ \}\})(?:[^"\\]|\\.)*"')
 
 
 def fingerprint_of(page: Page, element: ElementHandle) -> Fingerprint:

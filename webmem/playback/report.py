@@ -31,6 +31,7 @@ class Repair(BaseModel):
 class StepReport(BaseModel):
     index: int = Field(description="1-based step number")
     action: str
+    item: str | None = Field(None, description="inside a repeat block: which item's step, e.g. 'item 3 step 2'")
     intent: str | None = None
     status: StepStatus
     selector: str | None = None

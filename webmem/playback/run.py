@@ -37,6 +37,7 @@ from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.playback.signin import HINT, SignIn, go_back, is_password_state, shows_password
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
+from webmem.steps.repeat import Planned, plan
 
 
 @dataclass
@@ -94,7 +95,11 @@ class _Run:
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
         plain = {k: v for k, v in values.items() if not (k in flow.inputs and flow.inputs[k].secret)}
-        self.data = signature_data(plain)
+        self.plan: list[Planned] = plan(flow.steps, values)  # repeat blocks as their items' steps
+        # a list input's item values are data too (a row that shows an item's description)
+        items = {f"{k}[{i}].{f}": v for k, spec in flow.inputs.items() if spec.type == "list"
+                 for i, item in enumerate(values.get(k) or []) for f, v in item.items()}
+        self.data = signature_data({**{k: v for k, v in plain.items() if not isinstance(v, list)}, **items})
         self.origin = origin_of(self.base) if self.base else None
         self.checked: tuple[str, str] | None = None  # (page name, url) last compared
         self.page_match = ""  # how it compared, in words
@@ -108,6 +113,9 @@ class _Run:
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
+        # from a repeat block on, a page shows as many rows as this run's items: how it looks is no drift to
+        # remember (another run, with another count, would write it back again)
+        self.rows_varied = False
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
         self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
@@ -136,9 +144,9 @@ class _Run:
         """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
         `check` what it held: where the next step has a target on the same page state, and is no commit point
         (a field that did not take its value is known before anything is handed to the server)."""
-        following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+        following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
         if res.css is None or following is None or following.target is None or following.commit \
-                or following.page != self.flow.steps[index].page:
+                or following.page != self.plan[index].step.page:
             return False
         inpage.read_along(self.page, *res.css)
         self.unread = (index, res, check)
@@ -157,8 +165,13 @@ class _Run:
         try:
             return check(got)
         except StepFailed as exc:  # the step that did not take is named, not only the one reading it back
-            raise StepFailed(f"step {index + 1} ({self.flow.steps[index].action}) did not take: {exc}",
-                             exc.resolution) from None
+            raise StepFailed(f"{self.name_of(index)} did not take: {exc}", exc.resolution) from None
+
+    def name_of(self, index: int) -> str:
+        """A planned step as a report names it: `step 3 (fill)`, `step 4 (repeat) item 3 step 2 (fill)`."""
+        planned = self.plan[index]
+        block = f" (repeat) {planned.where}" if planned.where else ""
+        return f"step {planned.top + 1}{block} ({planned.step.action})"
 
     def guard_origin(self, url: str) -> None:
         if self.origin is None:
@@ -230,7 +243,10 @@ class _Run:
         if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
             return self.check_page(name, target)  # back where it was: the page check again (once per step)
         self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
-        self.observed[name] = now
+        if self.rows_varied:
+            self.pending = None
+        else:
+            self.observed[name] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
         if self.opts.strict:
@@ -320,7 +336,9 @@ class _Run:
                 res, repair = self.resolve(index, kind, target, rendered)
             rep.selector, rep.score = res.selector, res.score
             if repair is not None:
-                self.repairs.append(repair)
+                planned = self.plan[index]
+                if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
+                    self.repairs.append(repair.model_copy(update={"index": planned.top}))
                 rep.heal = repair.info
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
             if kind.needs_enabled and not res.state.get("enabled", True):
@@ -439,10 +457,13 @@ class _Run:
         report = RunReport(flow=self.flow.name, path=path, status="passed")
         started = time.perf_counter()
         skipping: str | None = None  # the sign-in page state whose steps are skipped (signed in already)
-        for index, step in enumerate(self.flow.steps):
+        skip_to = -1  # add steps before an item whose row is there already are skipped up to here
+        for index, planned in enumerate(self.plan):
+            step, self.values = planned.step, planned.values
+            self.rows_varied = self.rows_varied or bool(planned.where)
             target = step.target
-            rep = StepReport(index=index + 1, action=step.action, intent=target.intent if target else None,
-                             status="ok", page=step.page)
+            rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
+                             status="ok", page=step.page, item=planned.where or None)
             if skipping is not None and step.page == skipping:
                 rep.status, rep.page_match = "skipped", "signed in already"
                 report.steps.append(rep)
@@ -450,18 +471,26 @@ class _Run:
                     self.opts.on_step(rep)
                 continue
             skipping = None
+            if planned.row is not None and self.row_there(planned.row):
+                skip_to = index + planned.adds
+            if index < skip_to:
+                rep.status = "skipped"
+                report.steps.append(rep)
+                if self.opts.on_step:
+                    self.opts.on_step(rep)
+                continue
             t0 = time.perf_counter()
             acted = False
             try:
                 if self.opts.on_step_start:
-                    self.opts.on_step_start(index)
+                    self.opts.on_step_start(planned.top)
                 before = self.page.url
                 self.act(index, step, rep)
                 if step.action != "expect" and step.expect is not None:
                     acted = True
                     # an expected URL on the way to a next page state only says "it navigated": that page's
                     # own check and targets are the evidence; the last step's expectation stays strict
-                    following = self.flow.steps[index + 1] if index + 1 < len(self.flow.steps) else None
+                    following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
                     on_the_way = following is not None and following.page is not None
                     self.expect(step.expect, moved_from=before if on_the_way else None)
             except SignedInAlready:
@@ -495,15 +524,15 @@ class _Run:
             if self.opts.on_step:
                 self.opts.on_step(rep)
             if rep.status == "failed":
-                if past_commit(self.flow, index, rep.acted):  # the data was handed over: it may have landed
+                if past_commit(self.flow, planned.top, rep.acted):  # the data was handed over: it may have landed
                     report.status = "unconfirmed"
                     at = commit_index(self.flow) + 1
                     how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
                     report.error = report.error or \
-                        f"step {rep.index} ({rep.action}) {how} (committed, unconfirmed): {rep.error}"
+                        f"{self.name_of(index)} {how} (committed, unconfirmed): {rep.error}"
                 else:
                     report.status = "failed"
-                    report.error = report.error or f"step {rep.index} ({rep.action}) failed: {rep.error}"
+                    report.error = report.error or f"{self.name_of(index)} failed: {rep.error}"
                 break
         if report.passed:  # every target verified: page states that drifted are remembered as they are now
             self.page_states.update(self.observed)
@@ -522,6 +551,19 @@ class _Run:
         if step.page is not None and self.signs_in(self.flow.pages[step.page]):
             return False
         return shows_password(self.page)
+
+    def row_there(self, target: Target) -> bool:
+        """Whether an item's row is on the page already: one of its first target's selectors finds one visible
+        element (a quick look, no waiting: the last step left the page settled)."""
+        rendered = render_target(target, self.values)
+        for selector in rendered.selectors:
+            try:
+                found = locator(self.page, selector)
+                if found.count() == 1 and found.is_visible():
+                    return True
+            except PlaywrightError:
+                continue
+        return False
 
     def screenshot(self, index: int) -> str | None:
         if self.opts.artifacts is None:

@@ -16,6 +16,7 @@ from webmem.steps.extract import ExtractKind
 from webmem.steps.fill import FillKind
 from webmem.steps.goto import GotoKind
 from webmem.steps.press import PressKind
+from webmem.steps.repeat import RepeatKind
 from webmem.steps.select import SelectKind
 from webmem.steps.upload import UploadKind
 from webmem.steps.wait_for import WaitForKind
@@ -23,7 +24,7 @@ from webmem.steps.wait_for import WaitForKind
 # in the order the flow format lists them
 KINDS: tuple[StepKind, ...] = (
     GotoKind(), ClickKind(), FillKind(), SelectKind(), CheckKind(), UncheckKind(), UploadKind(), PressKind(),
-    WaitForKind(), ExtractKind(), ExpectKind(),
+    WaitForKind(), ExtractKind(), ExpectKind(), RepeatKind(),
 )
 STEPS: dict[str, StepKind] = {k.name: k for k in KINDS}
 NAVIGATING = frozenset(k.name for k in KINDS if k.navigates)  # after these the page may differ

@@ -26,7 +26,26 @@ FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "che
 
 _EXTRAS = """(W, invalid) => {
   const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [] };
+  const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [],
+                cells: {} };
+  // a control in a table cell: its table, its row, and its column's header (a table of inline rows)
+  const tables = [];
+  const columnOf = (cell) => {
+    let col = 0;
+    for (let c = cell.previousElementSibling; c; c = c.previousElementSibling) col += c.colSpan || 1;
+    return col;
+  };
+  const headerAt = (table, col) => {
+    const head = table.tHead && table.tHead.rows.length ? table.tHead.rows[table.tHead.rows.length - 1]
+      : [...table.rows].find((r) => r.cells.length && [...r.cells].every((c) => c.tagName === 'TH'));
+    if (!head) return '';
+    let at = 0;
+    for (const c of head.cells) {
+      if (col >= at && col < at + (c.colSpan || 1)) return norm(c.textContent).slice(0, 60);
+      at += c.colSpan || 1;
+    }
+    return '';
+  };
   for (const f of document.querySelectorAll('form input:invalid, form select:invalid, form textarea:invalid')) {
     const r = f.getBoundingClientRect();
     const name = f.labels && f.labels[0] ? f.labels[0].textContent : f.name;
@@ -44,6 +63,14 @@ _EXTRAS = """(W, invalid) => {
     if (r.width || r.height) out.headings.push(norm(h.innerText).slice(0, 80));
   }
   W.registry.forEach((el, i) => {
+    const cell = el.closest('td,th');
+    const row = cell && cell.parentElement;
+    const table = row && row.closest('table');
+    if (table && row.tagName === 'TR') {
+      if (!tables.includes(table)) tables.push(table);
+      const header = headerAt(table, columnOf(cell));
+      if (header) out.cells[i] = [tables.indexOf(table), row.rowIndex, header];
+    }
     if (el.tagName === 'SELECT')
       out.options[i] = [...el.options].map((o) => [o.value, norm(o.textContent).slice(0, 40)]).slice(0, 30);
     if (el.type === 'radio' || el.type === 'checkbox') {
@@ -70,6 +97,8 @@ class Element:
     value: str | None = None
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label) of a select
     group: str | None = None  # a radio's or checkbox's fieldset legend
+    column: str | None = None  # in a table cell: its column's header
+    row_at: tuple[int, int] | None = None  # ...and which table (its number on the page) and row it is in
 
     @property
     def role(self) -> str:
@@ -183,6 +212,8 @@ def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LI
             value=redact(value) if isinstance(value, str) else None,
             options=[tuple(o) for o in extras["options"].get(str(i), [])],
             group=extras["groups"].get(str(i)),
+            column=redact(cell[2]) if (cell := extras["cells"].get(str(i))) else None,
+            row_at=(cell[0], cell[1]) if cell else None,
         ))
     return Digest(url=redact(page.url), title=redact(extras.get("title") or ""),
                   headings=[redact(h) for h in extras["headings"]][:8], elements=elements,

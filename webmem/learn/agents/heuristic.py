@@ -22,6 +22,7 @@ from webmem.learn.agents.base import (
 )
 from webmem.learn.agents.digest import Digest, Element
 from webmem.learn.agents.navigate import Wayfinder
+from webmem.learn.agents.rows import RowFiller
 from webmem.learn.agents.words import similarity, tokens
 from webmem.steps import Action
 from webmem.steps.check import Check
@@ -110,16 +111,26 @@ class HeuristicAgent:
         self.filled: list[str] = []
         self.password = False  # a password field was filled on this page: its form signs in
         self.way = Wayfinder("")
+        self.rows: RowFiller | None = None  # the list inputs: one item per table row (webmem.learn.agents.rows)
+
+    @property
+    def scope(self) -> tuple[str, int] | None:
+        """Which list input's item (or, with -1, its "add another") the last action chosen belongs to."""
+        return self.rows.scope if self.rows is not None else None
 
     def start(self, task: str, inputs: list[InputView], max_steps: int, progress: list[str] | None = None) -> None:
         self.way = Wayfinder(task, [str(v.value) for v in inputs if v.value is not None and not v.spec.secret])
         # inputs a handed-over replay already entered are done: their placeholders show in its steps
         done = " ".join(progress or [])
-        self.remaining = {v.key: v for v in inputs if v.placeholder not in done}
+        lists = [v for v in inputs if v.spec.type == "list"]
+        self.rows = RowFiller(lists) if lists else None
+        self.remaining = {v.key: v for v in inputs if v.placeholder not in done and v not in lists}
         self.filled = [v.key for v in inputs if v.placeholder in done]
 
     def observe(self, outcome: Outcome) -> None:
         if self.inflight is None:
+            if self.rows is not None and self.rows.scope is not None and not outcome.ok:
+                raise AgentError(f"input {self.rows.scope[0]!r} could not be entered: {outcome.message}")
             return
         key, self.inflight = self.inflight, None
         if outcome.ok:
@@ -152,6 +163,11 @@ class HeuristicAgent:
             self.contexts.add(fld.first.fp.context or "")
             self.password = self.password or fld.first.fp.type == "password"
             return self._action_for(key, fld)
+        if self.rows is not None:
+            if (row_action := self.rows.next(digest)) is not None:
+                self.contexts |= self.rows.contexts
+                return row_action
+            self.filled += [lf.view.key for lf in self.rows.lists if lf.view.key not in self.filled]
         return self._submit(digest, fields)
 
     def _plan(self, fields: list[Field]) -> tuple[str, Field] | None:

@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 from webmem.browser.config import Timeouts
 from webmem.errors import AgentError, InvalidAction, WebmemError
 from webmem.flow.format import Flow
-from webmem.flow.inputs import Redactor, placeholders
+from webmem.flow.inputs import Redactor, placeholders, spec_for
 from webmem.flow.model import InputSpec, PageState, slug
 from webmem.flow.urlpattern import origin_of
 from webmem.learn.agents import digest as dg
@@ -76,7 +76,7 @@ def record_task(
     from webmem.learn.agents.heuristic import HeuristicAgent
 
     values = dict(inputs or {})
-    specs = {k: (specs or {}).get(k) or InputSpec() for k in {**values, **(specs or {})}}
+    specs = {k: (specs or {}).get(k) or spec_for(values.get(k)) for k in {**values, **(specs or {})}}
     missing = [k for k in specs if k not in values]
     if missing:
         raise WebmemError(f"no value for input(s): {', '.join(missing)}")
@@ -113,6 +113,7 @@ def record_task(
                 report(log)
                 agent.observe(Outcome(False, log.message))
                 continue
+            _scope(rec, None if isinstance(action, Done | Fail) else getattr(agent, "scope", None))
             if isinstance(action, Done):
                 result.status, result.summary = "done", redact(action.summary)
                 report(ActionLog(n, "done", why=result.summary))
@@ -124,7 +125,14 @@ def record_task(
             log = ActionLog(n, action.name, why=redact(action.why) if action.why else None)
             try:
                 check_against(action, digest)
-                message = _execute(rec, page, action, digest, log)
+                scope = getattr(agent, "scope", None)
+                if scope is not None and scope[1] == -2:  # an "add another" to learn, not to click
+                    el = digest.element(getattr(action, "element", -1))
+                    log.element = f"{el.role} {el.title!r}" if el is not None else None
+                    rec.add_another(dg.handle(page, getattr(action, "element", -1)), scope[0], click=False)
+                    message = "learned (not clicked: the next row is on the page already)"
+                else:
+                    message = _execute(rec, page, action, digest, log)
                 outcome = Outcome(True, message)
             except (InvalidAction, WebmemError, PlaywrightError, LookupError, ValueError) as exc:
                 text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -143,9 +151,29 @@ def record_task(
     # resuming, an agent may find nothing left to do: "done" with no flow, the caller judges that
     result.extracted.update(rec.extracted)
     if result.status == "done" and rec.steps:
-        result.flow = _finish(rec.flow(), values)
+        try:
+            result.flow = _finish(rec.flow(), values)
+        except ValueError as exc:  # repeated rows that are no one item's template
+            result.status, result.summary = "error", redact(str(exc))
     result.wall_ms = round((time.monotonic() - started) * 1000, 1)
     return result
+
+
+def _scope(rec: Recorder, scope: tuple[str, int] | None) -> None:
+    """Tell the recorder which list input's item (index -1 or -2: its "add another") the agent's next action is
+    part of (an agent that enters repeated rows says so through its `scope`)."""
+    try:
+        if rec.in_item is not None and rec.in_item != scope:
+            rec.end_item()  # (item 1 ends: the two items become one repeat block, or the reason they cannot)
+        if scope is None:
+            return
+        over, index = scope
+        if index == -1:  # (-2, an add control learned without clicking it, is the recorder's own step)
+            rec.adding(over)
+        elif index >= 0 and rec.in_item is None:
+            rec.begin_item(over, index)
+    except ValueError as exc:
+        raise AgentError(str(exc)) from None
 
 
 def _execute(rec: Recorder, page: Page, action: Any, digest: dg.Digest, log: ActionLog) -> str:
@@ -170,6 +198,7 @@ def _finish(flow: Flow, values: Mapping[str, Any]) -> Flow:
     """Inputs no step refers to stay declared (so the same --input list replays) but become optional,
     defaulting to the recorded value (never a secret's)."""
     used = set(placeholders(flow.model_dump_json()))
+    used |= {k.partition(".")[0] for k in used}  # an item's field: its list input is used
     specs = {}
     for key, spec in flow.inputs.items():
         if key not in used:
