@@ -108,6 +108,10 @@ def test_a_flow_that_starts_by_signing_in_skips_it_when_signed_in(page: Page, po
 
 
 def test_offline_agent_signs_in_then_reaches_the_form(page: Page, portal: PortalServer, tmp_path: Path) -> None:
+    # given nothing to sign in with, the task on a protected page says the page is a sign-in page
+    signed_out = Memory(tmp_path / "none", agent="heuristic").do(
+        page, "Add a member", {"name": "Gil", "email": "gil@example.com"}, url=portal.url + "/members/new")
+    assert signed_out.status == "failed" and HINT in (signed_out.error or ""), signed_out.error
     memory = Memory(tmp_path / "flows", agent="heuristic")
     inputs = {"username": "demo", "password": DEMO_PASSWORD, "name": "Gil", "email": "gil@example.com"}
     done = memory.do(page, "Add a member", inputs, url=portal.url + "/login?next=/members",
