@@ -34,6 +34,15 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORTAL_PASSWORD", DEMO_PASSWORD)
 
 
+VERIFY_MEMBER = """
+verify:
+  steps:
+    - goto: /members
+    - expect:
+        text: '{{ email }}'
+"""
+
+
 def members(portal: PortalServer) -> list[str]:
     return sorted(s["data"]["email"] for s in portal.submissions("member"))
 
@@ -99,6 +108,10 @@ def test_a_flow_that_starts_by_signing_in_skips_it_when_signed_in(page: Page, po
 
 
 def test_offline_agent_signs_in_then_reaches_the_form(page: Page, portal: PortalServer, tmp_path: Path) -> None:
+    # given nothing to sign in with, the task on a protected page says the page is a sign-in page
+    signed_out = Memory(tmp_path / "none", agent="heuristic").do(
+        page, "Add a member", {"name": "Gil", "email": "gil@example.com"}, url=portal.url + "/members/new")
+    assert signed_out.status == "failed" and HINT in (signed_out.error or ""), signed_out.error
     memory = Memory(tmp_path / "flows", agent="heuristic")
     inputs = {"username": "demo", "password": DEMO_PASSWORD, "name": "Gil", "email": "gil@example.com"}
     done = memory.do(page, "Add a member", inputs, url=portal.url + "/login?next=/members",
@@ -138,15 +151,19 @@ def test_cli_do_sign_in_then_do_add_in_a_second_process(portal: PortalServer, tm
 
 
 def test_batch_signs_in_once_per_worker(portal: PortalServer, tmp_path: Path) -> None:
+    """Even across the fresh context after a failed row: a worker keeps the session its sign-in made."""
     flow = member_flow(tmp_path)
+    flow.write_text(flow.read_text() + VERIFY_MEMBER, encoding="utf-8")
     (tmp_path / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
     rows = [{"id": f"m{i}", "name": f"Member {i}", "email": f"m{i}@example.com"} for i in range(1, 7)]
     write_csv(tmp_path / "rows.csv", rows)
+    portal.set_faults([{"match": "m3@", "mode": "error"}])  # a 500, nothing stored: verified, entered again
     r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, "--workers", "2",
                   "--sign-in", str(SIGN_IN), "--storage-state", "state.json",
                   extra_env={"PORTAL_PASSWORD": DEMO_PASSWORD})
     assert r.returncode == 0, r.stdout + r.stderr
     assert members(portal) == sorted(row["email"] for row in rows)
+    assert "row 3 (m3) done (attempt 2)" in r.stdout, r.stdout
     workers = _signed_in_by_worker(tmp_path / "rows.journal.sqlite")
     assert portal.logins == len(workers) and all(n == 1 for n in workers.values()), workers
     assert json.loads((tmp_path / "state.json").read_text())["cookies"]

@@ -35,7 +35,7 @@ from webmem.playback.heal import MODES, HealMode
 from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line
-from webmem.playback.signin import go_back, is_sign_in_flow, plain_inputs, sign_in_of
+from webmem.playback.signin import HINT, go_back, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
 
@@ -416,6 +416,8 @@ class _Job:
         r.extracted = self.redact.data(rec.extracted)
         if not rec.done:
             r.error = f"the {rec.agent} agent did not finish the task ({rec.status}): {rec.summary}; nothing stored"
+            if not any(s.secret for s in self.specs.values()) and shows_password(self.page):
+                r.error += f"; {HINT}"  # it was given nothing to sign in with: the session is what is missing
             return
         assert rec.flow is not None
         # re-recording a quarantined flow of this page replaces it; anything else is a new flow
