@@ -186,8 +186,9 @@ def resolve_inputs(
 def consumed(flow: Flow) -> set[str]:
     """The inputs the flow enters: those a step or an overlay handler refers to (a `verify:` block only
     checks, it enters nothing)."""
-    used = {key for step in flow.steps for key in placeholders(step.model_dump_json())}
-    return used | {key for h in flow.handlers for key in placeholders(h.model_dump_json())}
+    texts = [step.model_dump_json() for step in flow.steps] + [h.model_dump_json() for h in flow.handlers]
+    # an item's `{{ lines.field }}` enters the list input `lines`
+    return {key.split(".")[0] for text in texts for key in placeholders(text)}
 
 
 def learned_values(flow: Flow) -> dict[str, str]:
