@@ -28,10 +28,6 @@ from webmem.flow.inputs import Redactor
 from .conftest import run_webmem
 from .portals.flask_admin_app import AdminPortalServer
 
-NEEDS_SIGN_IN = "needs --sign-in (issue 20: sessions and sign-in)"
-NEEDS_BINDING = "needs check steps bound to an input (issue 20: every value lands)"
-NEEDS_REPEAT = "needs list inputs and repeat blocks, --inputs-file (issue 20: repeated rows)"
-
 
 class Journey:
     """One user's folders and the flows the command line learned, each learned once (per xdist worker)."""
@@ -103,7 +99,6 @@ def test_do_learns_the_sign_in(journey: Journey) -> None:
     journey.assert_no_secret_written()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; {NEEDS_BINDING}")
 def test_do_adds_customers_in_fresh_processes_signing_in_by_itself(journey: Journey) -> None:
     """A second `do`, in a new process and browser, lands on the login page and signs in by itself; the VIP
     checkbox is set as the input says, both ways (the learned flow, then a hit with the other value)."""
@@ -122,7 +117,6 @@ def test_do_adds_customers_in_fresh_processes_signing_in_by_itself(journey: Jour
     journey.assert_no_secret_written()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; {NEEDS_BINDING}")
 def test_batch_of_mixed_vip_rows_lands_exactly_signing_in_once_per_worker(journey: Journey) -> None:
     """8 customers, VIP yes/no mixed, 2 workers, the session expired by the portal after the third row: every row
     lands once with the VIP state it was given; each worker signs in once, and once more after the expiry."""
@@ -158,7 +152,6 @@ def test_batch_of_mixed_vip_rows_lands_exactly_signing_in_once_per_worker(journe
     journey.assert_no_secret_written()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; {NEEDS_REPEAT}")
 def test_do_invoice_learned_with_two_lines_is_a_hit_with_one_and_five(journey: Journey) -> None:
     """Flask-Admin's inline line items (its own "Add Lines" button, no row shown at first)."""
     portal = journey.portal

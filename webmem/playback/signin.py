@@ -12,11 +12,13 @@ Without a sign-in flow, a page with a visible password field where the flow expe
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from webmem.errors import InputError
@@ -131,6 +133,11 @@ def go_back(page: Page, login_url: str, fallback: str | None, timeout_ms: int) -
     target = next_url(login_url) or fallback
     if target is None or page.url == target:
         return
+    # the signed-in page finishes loading first: its requests cut short by leaving still answer, and a session
+    # cookie sent again with every answer (Flask's permanent sessions) can undo what the next page stored in the
+    # session (its form's CSRF secret: the form is then refused)
+    with contextlib.suppress(PlaywrightError):
+        page.wait_for_load_state("load", timeout=min(timeout_ms, 5000))
     page.goto(target, wait_until="load", timeout=timeout_ms)
 
 

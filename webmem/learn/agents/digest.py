@@ -27,7 +27,23 @@ FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "che
 _EXTRAS = """(W, invalid) => {
   const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
   const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [],
-                cells: {} };
+                cells: {}, boxes: {} };
+  // a form control's containers, nearest first, by numbers that stay the same for this document's life: which
+  // controls share a box (a card, a fieldset of an item's fields) is told apart from the structure alone
+  W.boxIds = W.boxIds || new WeakMap();
+  W.nextBox = W.nextBox || 1;
+  const boxId = (n) => {
+    if (!W.boxIds.has(n)) W.boxIds.set(n, W.nextBox++);
+    return W.boxIds.get(n);
+  };
+  const up = (n) => n.parentElement || n.getRootNode().host || null;
+  const boxesOf = (el) => {
+    const ids = [];
+    for (let n = up(el); n && n !== document.body && n !== document.documentElement; n = up(n)) ids.push(boxId(n));
+    return ids;
+  };
+  const CONTROL = /^(INPUT|SELECT|TEXTAREA)$/;
+  const FIELD = /^(textbox|searchbox|combobox|listbox|spinbutton|checkbox|radio|switch|slider)$/;
   // a control in a table cell: its table, its row, and its column's header (a table of inline rows)
   const tables = [];
   const columnOf = (cell) => {
@@ -71,6 +87,8 @@ _EXTRAS = """(W, invalid) => {
       const header = headerAt(table, columnOf(cell));
       if (header) out.cells[i] = [tables.indexOf(table), row.rowIndex, header];
     }
+    if (CONTROL.test(el.tagName) || el.isContentEditable || FIELD.test(el.getAttribute('role') || ''))
+      out.boxes[i] = boxesOf(el);
     if (el.tagName === 'SELECT')
       out.options[i] = [...el.options].map((o) => [o.value, norm(o.textContent).slice(0, 40)]).slice(0, 30);
     if (el.type === 'radio' || el.type === 'checkbox') {
@@ -99,6 +117,9 @@ class Element:
     group: str | None = None  # a radio's or checkbox's fieldset legend
     column: str | None = None  # in a table cell: its column's header
     row_at: tuple[int, int] | None = None  # ...and which table (its number on the page) and row it is in
+    # a form control's containers, nearest first, as numbers that stay the same while the document lives (the
+    # cards or fieldsets that hold one item's labelled fields are found from them: webmem.learn.agents.rows)
+    boxes: tuple[int, ...] = ()
 
     @property
     def role(self) -> str:
@@ -214,6 +235,7 @@ def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LI
             group=extras["groups"].get(str(i)),
             column=redact(cell[2]) if (cell := extras["cells"].get(str(i))) else None,
             row_at=(cell[0], cell[1]) if cell else None,
+            boxes=tuple(extras["boxes"].get(str(i), ())),
         ))
     return Digest(url=redact(page.url), title=redact(extras.get("title") or ""),
                   headings=[redact(h) for h in extras["headings"]][:8], elements=elements,

@@ -248,7 +248,10 @@ class HeuristicAgent:
         raise AgentError(f"input {key!r}={view.value!r} is not an option of {fld.title!r} ({choices})")
 
     def _submit(self, digest: Digest, fields: list[Field]) -> Action:
-        buttons = [e for e in digest.elements if e.is_button and e.enabled and not (_words(e) & AVOID_WORDS)]
+        # a list input's "Add Lines" adds a row, it does not send the form
+        adders = {e.index for lf in self.rows.lists for e in self.rows.add_controls(digest, lf)} if self.rows else set()
+        buttons = [e for e in digest.elements if e.is_button and e.enabled and not (_words(e) & AVOID_WORDS)
+                   and e.index not in adders]
         in_form = [e for e in buttons if e.fp.context and (not self.contexts or e.fp.context in self.contexts)]
         nexts = [e for e in in_form if _words(e) & NEXT_WORDS]
         if self.remaining:

@@ -1,10 +1,16 @@
-"""The offline agent's repeated rows: a list input (`lines: [{description, quantity}, ...]`) goes into a table
-of inline rows whose columns are named by their headers, one item per row — fill row 1, click the page's
-"Add another ..." control, fill row 2, and so on. `scope` tells the recording loop which item (or "add
-another") the next action belongs to, so the Recorder learns the items as one `repeat` block.
+"""The offline agent's repeated rows: a list input (`lines: [{description, quantity}, ...]`) goes into the
+form's inline rows, one item per row — fill row 1, click the page's "Add another ..." control, fill row 2, and
+so on. `scope` tells the recording loop which item (or "add another") the next action belongs to, so the
+Recorder learns the items as one `repeat` block.
 
-Nothing is guessed: an item field that matches no column (or two equally), a page with no free row and no
-single "add" control, or an add that brought no new row stops the recording, saying so.
+A row is either a table row whose cells are named by their column headers, or a group of labelled fields: the
+smallest container (a card, a fieldset, a div) that holds one control for every item field, each known by its
+own label (or the words beside it, or its `name` without the row's number), repeated with the same labels
+for every item. Nothing in a page's markup is assumed beyond that shape.
+
+Nothing is guessed: an item field that matches no column or label (or two equally), groups of fields that are
+not labelled alike, a page with no free row and no single "add" control, or an add that brought no new row
+stops the recording, saying so.
 """
 
 from __future__ import annotations
@@ -20,20 +26,23 @@ from webmem.steps.click import Click
 from webmem.steps.fill import Fill
 from webmem.steps.select import Select
 
-BAR = 0.6  # an item field and a column header this alike: that column
+BAR = 0.6  # an item field and a column header (or a field's label) this alike: that column (field)
+TIE = 0.05  # two columns (fields) this close for one item field: ambiguous
 AVOID = {"delete", "remove", "cancel", "clear", "reset", "close", "back"}
 ADD_WORDS = {"another", "more", "row", "line", "item", "new", "entry"}
 
-Row = dict[str, Element]  # item field -> the control in its column
+Row = dict[str, Element]  # item field -> the control in its column (or labelled so in its group)
+RowKey = tuple[int, int]  # a table row: (table, row); a group of labelled fields: (-1, its container's number)
+GROUP = -1
 
 
 @dataclass
 class ListFill:
     view: InputView
     n: int = 0  # the item being entered
-    row: tuple[int, int] | None = None  # the row it goes to (table, row)
+    row: RowKey | None = None  # the row it goes to
     pending: list[str] = field(default_factory=list)  # its fields left to enter
-    used: list[tuple[int, int]] = field(default_factory=list)
+    used: list[RowKey] = field(default_factory=list)
     added_for: int = -1  # the item an "add another" was clicked for
     add_known: bool = False  # its add control is learned (clicked, or learned unclicked where rows were there)
 
@@ -81,7 +90,7 @@ class RowFiller:
             if not free:
                 if lf.added_for == lf.n:
                     raise AgentError(f"input {key!r}: clicked to add a row for item {lf.n + 1}, but no new empty "
-                                     "row appeared")
+                                     f"row appeared{self.unmatched(digest, lf)}")
                 lf.added_for, lf.add_known = lf.n, True
                 self.scope = (key, -1)
                 return self.add_control(digest, lf)
@@ -99,7 +108,8 @@ class RowFiller:
         self.scope = (key, lf.n)
         self.contexts.add(el.fp.context or "")
         value = "{{ " + f"{key}.{name}" + " }}"  # the field by name: two fields may hold the same value
-        why = f"item {lf.n + 1} of {key!r}: {name!r} goes to the column {el.column!r}"
+        where = f"the column {el.column!r}" if lf.row[0] != GROUP else f"the field {self.label(el)!r} of its group"
+        why = f"item {lf.n + 1} of {key!r}: {name!r} goes to {where}"
         if el.fp.tag == "select" or el.options:
             return Select(element=el.index, value=value, why=why)
         if el.role in {"checkbox", "radio", "switch"}:
@@ -111,13 +121,18 @@ class RowFiller:
         spec = lf.view.spec.items or {}
         return list(spec) or list(lf.items[0])
 
-    def rows(self, digest: Digest, lf: ListFill) -> dict[tuple[int, int], Row]:
+    def rows(self, digest: Digest, lf: ListFill) -> dict[RowKey, Row]:
+        """The rows that hold a control for every field of the list's items, in page order: a table's inline
+        rows where there are such, else groups of labelled fields."""
+        return self.table_rows(digest, lf) or self.groups(digest, lf)
+
+    def table_rows(self, digest: Digest, lf: ListFill) -> dict[RowKey, Row]:
         """The table rows that hold a column for every field of the list's items, in page order."""
-        by_row: dict[tuple[int, int], list[Element]] = {}
+        by_row: dict[RowKey, list[Element]] = {}
         for el in digest.elements:
             if el.row_at is not None and el.column and el.is_field and el.enabled:
                 by_row.setdefault(el.row_at, []).append(el)
-        out: dict[tuple[int, int], Row] = {}
+        out: dict[RowKey, Row] = {}
         for at, cells in by_row.items():
             row: Row = {}
             for name in self.fields(lf):
@@ -125,13 +140,89 @@ class RowFiller:
                                  for el in cells), key=lambda r: -r[0])
                 if not ranked or ranked[0][0] < BAR:
                     break
-                if len(ranked) > 1 and ranked[1][0] >= ranked[0][0] - 0.05:
+                if len(ranked) > 1 and ranked[1][0] >= ranked[0][0] - TIE:
                     raise AgentError(f"input {lf.view.key!r}: the item field {name!r} matches two columns equally "
                                      f"well ({ranked[0][1].column!r} and {ranked[1][1].column!r}); refusing to guess")
                 row[name] = ranked[0][1]
             else:
-                out[at] = row
+                out[at] = self.distinct(lf, row, "column")
         return out
+
+    def groups(self, digest: Digest, lf: ListFill) -> dict[RowKey, Row]:
+        """The groups of labelled fields that each hold one item: the smallest containers holding a control
+        that matches every item field by its label, in page order, all labelled alike."""
+        names = self.fields(lf)
+        controls = [el for el in digest.elements if el.is_field and el.enabled and el.boxes]
+        scores = {name: {el.index: sc for el in controls if (sc := self.score(lf, name, el)) >= BAR}
+                  for name in names}
+        if not all(scores.values()):
+            return {}
+        covered: dict[int, set[str]] = {}  # container -> the item fields it holds a control for
+        for el in controls:
+            for name in names:
+                if el.index in scores[name]:
+                    for box in el.boxes:
+                        covered.setdefault(box, set()).add(name)
+        full = {box for box, held in covered.items() if len(held) == len(names)}
+        # an item's group is the smallest such container: one that holds another is the form around the items
+        outer = {box for el in controls for i, box in enumerate(el.boxes) if full.intersection(el.boxes[:i])}
+        found: list[tuple[int, RowKey, Row]] = []
+        for box in full - outer:
+            members = [el for el in controls if box in el.boxes]
+            row: Row = {}
+            for name in names:
+                ranked = sorted(((scores[name][el.index], el) for el in members if el.index in scores[name]),
+                                key=lambda r: -r[0])
+                if len(ranked) > 1 and ranked[1][0] >= ranked[0][0] - TIE:
+                    raise AgentError(
+                        f"input {lf.view.key!r}: the item field {name!r} matches two fields of one item equally well "
+                        f"({self.label(ranked[0][1])!r} and {self.label(ranked[1][1])!r}); refusing to guess")
+                row[name] = ranked[0][1]
+            found.append((min(el.index for el in members), (GROUP, box), self.distinct(lf, row, "field")))
+        found.sort(key=lambda f: f[0])
+        shapes = {tuple(self.label(row[name]).lower() for name in names): row for _, _, row in found}
+        if len(shapes) > 1:
+            seen = "; ".join(", ".join(repr(label) for label in shape) for shape in shapes)
+            raise AgentError(f"input {lf.view.key!r}: the groups of fields its items could go to are not labelled "
+                             f"alike ({seen}); refusing to guess which hold its items")
+        return {at: row for _, at, row in found}
+
+    def distinct(self, lf: ListFill, row: Row, what: str) -> Row:
+        """The row, if no control is the best match of two item fields."""
+        seen: dict[int, str] = {}
+        for name, el in row.items():
+            if el.index in seen:
+                where = el.column if what == "column" else self.label(el)
+                raise AgentError(f"input {lf.view.key!r}: the item fields {seen[el.index]!r} and {name!r} both match "
+                                 f"the {what} {where!r} best; refusing to guess")
+            seen[el.index] = name
+        return row
+
+    @staticmethod
+    def label(el: Element) -> str:
+        """A control's label as a person reads it in its group: its label or accessible name, its placeholder,
+        else the words beside it (a label the markup did not tie to it)."""
+        fp = el.fp
+        return (fp.label or fp.name or fp.placeholder or fp.neighbors or "").rstrip(" *:").strip()
+
+    def score(self, lf: ListFill, name: str, el: Element) -> float:
+        """How well an item field names a control: by its label, or its `name` attribute without the row's
+        number and the list's name (`lines-0-unit_price` is `unit price`), a little less sure."""
+        key = self.tokens(name)
+        attr = [t for t in self.tokens(el.fp.attrs.get("name", "")) if not t.isdigit()
+                and t not in self.tokens(lf.view.key)]
+        return max(self.similarity(key, self.tokens(self.label(el))), 0.95 * self.similarity(key, attr))
+
+    def unmatched(self, digest: Digest, lf: ListFill) -> str:
+        """Why no row was found, in words: the item fields no control's column or label matches."""
+        controls = [el for el in digest.elements if el.is_field and el.enabled]
+        parts = []
+        for name in self.fields(lf):
+            best = max(controls, key=lambda el: self.score(lf, name, el), default=None)
+            if best is None or self.score(lf, name, best) < BAR:
+                parts.append(f"{name!r} (closest: {self.label(best) if best else 'nothing'!r}, "
+                             f"score {self.score(lf, name, best) if best else 0.0:.2f} < {BAR})")
+        return f" (no column or labelled field matches the item field {', '.join(parts)})" if parts else ""
 
     def add_controls(self, digest: Digest, lf: ListFill) -> list[Element]:
         """The links or buttons that add a row ("Add another line", "Add item", "+ Add row"): one, if the page
