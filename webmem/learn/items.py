@@ -81,7 +81,7 @@ def _selectors(over: str, a: list[str], b: list[str], where: str) -> list[str]:
     out = []
     for sa in a:
         for sb in b:
-            t = sa if sa == sb else index_template(over, sa, sb)
+            t = sa if sa == sb else index_template(over, sa, sb) or index_template(over, _first_of_kind(sa, sb), sb)
             if t is not None and t not in out:
                 out.append(t)
                 break
@@ -89,6 +89,31 @@ def _selectors(over: str, a: list[str], b: list[str], where: str) -> list[str]:
         raise NotAnItem(f"{where}: no selector finds both items' elements by their row's index or data "
                         f"(item 0: {', '.join(a)}; item 1: {', '.join(b)})")
     return out
+
+
+_CSS_PLACE = re.compile(r"^(.*):nth-of-type\((\d+)\)$")
+_XPATH_PLACE = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+def _first_of_kind(a: str, b: str) -> str:
+    """Item 0's positional selector with the places it left out (an element then the only one of its tag
+    among its siblings: the first of its kind) written in where item 1's has them: item 0's card was alone
+    (`section > div > input`) when item 1's was the second (`section:nth-of-type(2) > div > input`)."""
+    engine, _, pa_text = a.partition("=")
+    other, _, pb_text = b.partition("=")
+    if engine != other or engine not in ("css", "xpath"):
+        return a
+    sep, place = (" > ", _CSS_PLACE) if engine == "css" else ("/", _XPATH_PLACE)
+    pa, pb = pa_text.split(sep), pb_text.split(sep)
+    if len(pa) != len(pb):
+        return a
+    out = []
+    for x, y in zip(pa, pb, strict=True):
+        m = place.match(y)
+        if m and m.group(1) == x and m.group(2) == "2":  # item 1's the second of its kind: item 0's the first
+            x = y[: m.start(2)] + "1" + y[m.end(2):]
+        out.append(x)
+    return engine + "=" + sep.join(out)
 
 
 def generalise(over: str, first: Sequence[StepModel], second: Sequence[StepModel], what: str = "step") \

@@ -228,14 +228,17 @@ def _shown_data(fp: Fingerprint) -> str:
     return " and ".join(repr(v) for v in data_words(fp))
 
 
-_POSITION = re.compile(r":nth-(?:of-type|child)\(|\[\d+\]|^xpath=/")
+_POSITION = {"css": re.compile(r":nth-(?:of-type|child)\("), "xpath": re.compile(r"\[\d+\]|^/")}
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
 def positional(selector: str) -> bool:
     """A selector that finds its element by position (a CSS path with :nth-of-type, an absolute XPath): the
-    element it finds must also be the best of its look-alikes on the page, or it is a guess."""
-    kind = selector.partition("=")[0]
-    return kind in {"css", "xpath"} and bool(_POSITION.search(selector))
+    element it finds must also be the best of its look-alikes on the page, or it is a guess. A number in a
+    quoted value is data, not a place (`input[name="items[1][text]"]`)."""
+    kind, _, body = selector.partition("=")
+    found = _POSITION.get(kind)
+    return found is not None and bool(found.search(_QUOTED.sub("''", body)))
 
 
 # a target's plain CSS and role selectors probed with the page's own engine in one round trip (Playwright's

@@ -180,9 +180,12 @@ class RowFiller:
                 row[name] = ranked[0][1]
             found.append((min(el.index for el in members), (GROUP, box), self.distinct(lf, row, "field")))
         found.sort(key=lambda f: f[0])
-        shapes = {tuple(self.label(row[name]).lower() for name in names): row for _, _, row in found}
+        shapes: dict[tuple[str, ...], tuple[str, ...]] = {}  # the labels of a group's fields, as shown
+        for _, _, row in found:
+            labels = tuple(self.label(row[name]) for name in names)
+            shapes.setdefault(tuple(label.lower() for label in labels), labels)
         if len(shapes) > 1:
-            seen = "; ".join(", ".join(repr(label) for label in shape) for shape in shapes)
+            seen = "; ".join(", ".join(repr(label) for label in shape) for shape in shapes.values())
             raise AgentError(f"input {lf.view.key!r}: the groups of fields its items could go to are not labelled "
                              f"alike ({seen}); refusing to guess which hold its items")
         return {at: row for _, at, row in found}
