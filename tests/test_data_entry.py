@@ -31,6 +31,9 @@ from .portals.flask_admin_app import AdminPortalServer
 NEEDS_SIGN_IN = "needs --sign-in (issue 20: sessions and sign-in)"
 NEEDS_BINDING = "needs check steps bound to an input (issue 20: every value lands)"
 NEEDS_REPEAT = "needs list inputs and repeat blocks, --inputs-file (issue 20: repeated rows)"
+# Flask-Admin's inline rows are not a table: each item is a card of its own (no row at first, an "Add Lines" button
+# adds one), and their labels (`for="description"`) name no input (`id="lines-0-description"`)
+NEEDS_CARD_ROWS = "needs the offline agent to enter a list input into inline rows laid out as cards, not a table"
 
 
 class Journey:
@@ -158,7 +161,7 @@ def test_batch_of_mixed_vip_rows_lands_exactly_signing_in_once_per_worker(journe
     journey.assert_no_secret_written()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; {NEEDS_REPEAT}")
+@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; {NEEDS_REPEAT}; {NEEDS_CARD_ROWS}")
 def test_do_invoice_learned_with_two_lines_is_a_hit_with_one_and_five(journey: Journey) -> None:
     """Flask-Admin's inline line items (its own "Add Lines" button, no row shown at first)."""
     portal = journey.portal
