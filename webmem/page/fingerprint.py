@@ -135,7 +135,9 @@ def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
     where the learned one showed it; a field that was the datum alone ("the link {{ link }}") is it alone
     ("egestas." is another link than "egestas")."""
     for key, values in learned._data.items():
-        shown = [_plain(s) for s in [getattr(found, key)] + ([found.text, found.label] if key == "name" else []) if s]
+        # an element with no text of its own (an <input type=button>) shows its name
+        also = [found.text, found.label] if key == "name" else [found.name] if key == "text" and not found.text else []
+        shown = [_plain(s) for s in [getattr(found, key), *also] if s]
         wanted = [_plain(v) for v in values if v]
         if key in learned._whole:
             if not any(s == w for s in shown for w in wanted):
