@@ -10,6 +10,7 @@ otherwise the run stops there.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from playwright.sync_api import ElementHandle, Page
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
@@ -73,6 +74,8 @@ URL_GRACE_MS = 500  # a page check waits this long for a navigation to land befo
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
 STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+BLOCK_GRACE_MS = 500  # an overlay over the target is given this long to go before the step stops, naming it
+BLOCKER_JS = "(el) => window.__webmem.blocker(el, true)"
 
 
 class _Run:
@@ -223,10 +226,11 @@ class _Run:
     def resolve(self, index: int, kind: StepKind, target: Target, rendered: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
-        # a target nothing matches yet is worth a moment's wait where the recording saw the page change after
-        # the last action (a new page state: a menu that opened after typing); after a page load (settled) or
-        # on the page state the last step acted on, only while the page is still changing
-        grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
+        # a target nothing matches yet is worth a moment's wait after an action on the page (a menu or a list of
+        # suggestions answers typing ~300 ms later, with no change to the page before it), also where the
+        # recording saw no new page state; the wait ends as soon as it shows. After a page load (settled), only
+        # while the page is still changing.
+        grace = ABSENT_GRACE_MS if self.last_page is not None else 0
         probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
         res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
                       quiet_ms=self.timeouts.quiet, probed=probed)
@@ -263,6 +267,8 @@ class _Run:
                 self.repairs.append(repair)
                 rep.heal = repair.info
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+            if kind.needs_enabled and res.state.get("blocked"):
+                self.unblocked(target, res)
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
@@ -344,6 +350,27 @@ class _Run:
             installed.append(when)
         return installed
 
+    def unblocked(self, target: Target, res: Resolution) -> None:
+        """The target the probe found covered (an overlay over its centre, whatever its positioning or role):
+        give the overlay BLOCK_GRACE_MS to go (it was animating, a toast), looking again with the target
+        scrolled to the middle (a sticky header covered it); else stop the step, naming the overlay. Nothing on
+        it is clicked. A flow whose handler's overlay is up acts: the handler dismisses it first."""
+        if any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers):
+            return
+        blocked = res.state.get("blocked")
+        deadline = time.monotonic() + BLOCK_GRACE_MS / 1000
+        assert res.locator is not None
+        while blocked and time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:
+                blocked = res.locator.evaluate(BLOCKER_JS) if isinstance(res.locator, ElementHandle) \
+                    else res.locator.evaluate(BLOCKER_JS, timeout=self.timeouts.action)
+            except PlaywrightError:
+                return  # the element went: acting says what happened
+        if blocked:
+            raise StepFailed(f"{target.intent}: {describe_blocker(blocked)} covers it (nothing on it was clicked; "
+                             "a handler in the flow can dismiss it)", res)
+
     def overlay(self) -> str | None:
         """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
         try:
@@ -393,7 +420,7 @@ class _Run:
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
                 rep.page_match = rep.page_match or (failed.page_match if failed else None)
-                if step.target is not None and (blocker := self.overlay()):
+                if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
                     rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
                                   "can dismiss it)")
                 rep.screenshot = self.screenshot(index)
@@ -432,6 +459,14 @@ class _Run:
         except (PlaywrightError, OSError):
             return None
         return str(path)
+
+
+def describe_blocker(found: Mapping[str, Any]) -> str:
+    """An overlay as the page script's `blocker` saw it, in words: what it is, what it says, its buttons."""
+    what = found.get("role") or f"<{found.get('tag', 'div')}>"
+    buttons = ", ".join(json.dumps(b, ensure_ascii=False) for b in found.get("buttons") or [])
+    return (f"an overlay ({what}) saying {json.dumps(found.get('text') or '', ensure_ascii=False)}"
+            + (f" with the buttons {buttons}" if buttons else ""))
 
 
 def _backoff() -> Iterator[float]:
