@@ -22,12 +22,15 @@ document.querySelectorAll('#area [data-i]').forEach((b) => b.addEventListener('c
 </script>"""
 
 
-def buttons_page(*names: str) -> str:
-    return BUTTONS.replace("{buttons}", "".join(f"<button data-i={i}>{n}</button> " for i, n in enumerate(names)))
+ICON = "<span data-i={i} aria-label={n} onclick='' class=icon>&#9679;</span> "  # named only by its aria-label
 
 
-def record(page: Page, site, names: tuple[str, ...], value: str, index: int) -> webmem.Flow:
-    site.pages["/"] = buttons_page(*names)
+def buttons_page(*names: str, element: str = "<button data-i={i}>{n}</button> ") -> str:
+    return BUTTONS.replace("{buttons}", "".join(element.format(i=i, n=n) for i, n in enumerate(names)))
+
+
+def record(page: Page, site, names: tuple[str, ...], value: str, index: int, **kw: str) -> webmem.Flow:
+    site.pages["/"] = buttons_page(*names, **kw)
     page.goto(site.url + "/")
     rec = webmem.Recorder(page, name="click-named", task="Click the button the task names",
                           inputs={"button": value}, specs={"button": InputSpec()}, base_url=site.url)
@@ -36,8 +39,8 @@ def record(page: Page, site, names: tuple[str, ...], value: str, index: int) -> 
     return rec.flow()
 
 
-def replay(page: Page, site, flow: webmem.Flow, value: str, *names: str):
-    site.pages["/"] = buttons_page(*names)
+def replay(page: Page, site, flow: webmem.Flow, value: str, *names: str, **kw: str):
+    site.pages["/"] = buttons_page(*names, **kw)
     report = webmem.replay(page, flow.model_copy(deep=True), {"button": value}, heal="local", base_url=site.url)
     return report, page.evaluate("() => window.clicked || null")
 
@@ -66,6 +69,16 @@ def test_a_value_naming_no_button_refuses_and_never_takes_a_look_alike(page: Pag
     # two buttons carry this run's value, where the demonstration's place (the first) is one of them: taken
     report, clicked = replay(page, hostile, flow, "yes", "yes", "Cancel", "okay", "yes")
     assert report.passed and clicked == "yes#0", (report.error, clicked)
+
+
+def test_where_no_selector_can_hold_the_value_the_fingerprint_does_not_keep_it(page: Page, hostile) -> None:
+    """Icons named only by an aria-label: found by position alone. The fingerprint keeps `{{ button }}`, not the
+    learned name, so an icon at the learned place named like the demonstration's value is not taken."""
+    flow = record(page, hostile, ("okay", "no", "yes"), "okay", 0, element=ICON)
+    click = flow.steps[-1].target
+    assert "okay" not in click.model_dump_json(), click
+    report, clicked = replay(page, hostile, flow, "submit", "okay", "no", "yes", element=ICON)
+    assert not report.passed and clicked is None, (report.error, clicked)
 
 
 def test_a_heal_acts_on_the_element_it_verified_not_a_template(page: Page, hostile) -> None:

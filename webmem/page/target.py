@@ -99,6 +99,7 @@ def _bind(page: Page, element: ElementHandle, selectors: list[str], fp: Fingerpr
 
 
 NAMING_ATTRS = ("value", "aria-label", "title", "alt")  # attributes that name an element (an <input type=button>)
+BUTTON_TYPES = frozenset({"button", "submit", "reset"})  # inputs whose value is their name
 
 
 def _whole(text: str | None) -> str:
@@ -128,6 +129,8 @@ def _unliteral(fp: Fingerprint, values: Mapping[str, Any]) -> Fingerprint:
             if _whole(getattr(fp, f)) == _whole(str(value)):
                 update[f] = mark
         for a in NAMING_ATTRS:
+            if a == "value" and fp.type not in BUTTON_TYPES:
+                continue  # a checkbox's or radio's value is what it sends ("yes", "on"), not its name
             if a in attrs and _whole(attrs[a]) == _whole(str(value)):
                 attrs[a] = mark
     if attrs != fp.attrs:
