@@ -16,12 +16,13 @@ BUTTONS = """<title>choose</title><h1>Choose</h1><p>Pick the button the task nam
 <div id=area>{buttons}</div><p id=out></p>
 <script>
 document.querySelectorAll('#area [data-i]').forEach((b) => b.addEventListener('click', () => {
-  window.clicked = b.textContent.trim() + '#' + b.dataset.i;
+  window.clicked = (b.value || b.textContent).trim() + '#' + b.dataset.i;
   document.getElementById('out').textContent = 'clicked';
 }));
 </script>"""
 
 
+INPUT = "<input type=button data-i={i} value={n}> "
 ICON = "<span data-i={i} aria-label={n} onclick='' class=icon>&#9679;</span> "  # named only by its aria-label
 
 
@@ -59,6 +60,9 @@ def test_a_button_named_by_the_value_is_bound_even_among_look_alikes(page: Page,
         report, clicked = replay(page, hostile, flow, value, *names)
         assert report.passed, (value, report.error)
         assert clicked == want, (value, names, clicked)
+    # the button the value names is an <input type=button> this time: the same button to a person
+    report, clicked = replay(page, hostile, flow, "yes", "no", "yes", "okay", element=INPUT)
+    assert report.passed and clicked == "yes#1", (report.error, clicked)
 
 
 def test_a_value_naming_no_button_refuses_and_never_takes_a_look_alike(page: Page, hostile) -> None:

@@ -147,6 +147,13 @@ def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
     return True
 
 
+def named_by_data(learned: Fingerprint, found: Fingerprint) -> bool:
+    """Whether the found element's name as people see it (its visible text where an aria-label disagrees) is
+    exactly the datum the learned element's own words were."""
+    shown = _plain(_shown_name(found) or found.text or "")
+    return bool(shown) and any(shown == _plain(v) for k in learned._whole for v in learned._data.get(k, []))
+
+
 def score(learned: Fingerprint, found: Fingerprint) -> float:
     """Similarity in [0, 1] of an element now on the page (`found`) to the learned one; 0 for an element
     that does not show the data the target is tied to."""

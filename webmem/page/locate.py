@@ -23,7 +23,7 @@ from webmem.errors import SelectorError
 from webmem.flow.inputs import PLACEHOLDER, placeholders, render
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage, signature
-from webmem.page.fingerprint import holds_data, score, text_similarity
+from webmem.page.fingerprint import holds_data, named_by_data, score, text_similarity
 from webmem.page.selector import locator, nth_of, render_selector
 from webmem.page.target import TEXT_FIELDS
 
@@ -219,8 +219,10 @@ def render_target(target: Target, values: Mapping[str, Any]) -> Target:
                     if k in OWN_WORDS or k == "row"}
         # the element's own words that were the datum alone (a row or card says more than its header)
         fp._whole = {k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())}
-    return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
-                                     "fingerprint": fp})
+    rendered = target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
+                                         "fingerprint": fp})
+    rendered._bound = {r for s, r in zip(target.selectors, rendered.selectors, strict=True) if "{{" in s}
+    return rendered
 
 
 OWN_WORDS = frozenset({"name", "label", "text"})
@@ -520,12 +522,17 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
         if not holds_data(learned, fp):
             pr.note = f"matches an element that does not show {_shown_data(learned)}"
             continue
+        # a selector that finds the element by the run's value (holds_data), one visible element of the learned role:
+        # a <button> learned, an <input type=button> found is the same button to a person; among several the value
+        # names, its place (nth=) decides
+        if selector in target._bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
+            return _accept(res, one, selector, pr.score, info)
+        if place is not None and learned._data and pr.score >= VERIFY_MIN:
+            return _accept(res, one, selector, pr.score, info)
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
             continue
         if pr.score >= ACCEPT and not strict and not positional(selector):
-            return _accept(res, one, selector, pr.score, info)
-        if place is not None and learned._data:  # named by the run's value (holds_data): its place decides
             return _accept(res, one, selector, pr.score, info)
         best, cands = _best_with_margin(page, one, learned, fits)
         res.candidates = cands[:5]

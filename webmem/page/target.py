@@ -141,21 +141,20 @@ def _unliteral(fp: Fingerprint, values: Mapping[str, Any]) -> Fingerprint:
 def _nth_bound(page: Page, element: ElementHandle, fp: Fingerprint, key: str, value: str) -> str | None:
     """`role=R[name="{{ key }}"] >> nth=K` (or `text=`): the element among the visible ones the value names,
     where it is not the only one."""
-    bases = []
+    mark = "{{ " + key + " }}"
+    bases = []  # (as found now, as the flow keeps it)
     if fp.role and fp.name == value:
-        bases.append(f"role={fp.role}[name={json.dumps(value, ensure_ascii=False)}]")
+        found = json.dumps(value, ensure_ascii=False)
+        bases.append((f"role={fp.role}[name={found}]", f'role={fp.role}[name="{mark}"]'))
     if fp.text == value and " >> " not in value:
-        bases.append(f"text={value}")
-    for base in bases:
+        bases.append((f"text={value}", f"text={mark}"))
+    for base, templated in bases:
         try:
             at = locator(page, base).filter(visible=True).evaluate_all("(els, el) => els.indexOf(el)", element)
         except Exception:  # a name the page's engine reads otherwise finds nothing
             continue
         if at < 0:
             continue
-        mark = "{{ " + key + " }}"
-        templated = base.replace(json.dumps(value, ensure_ascii=False)[1:-1], mark) if base.startswith("role=") \
-            else "text=" + mark
         selector = f"{templated} >> nth={at}"
         if is_unique(page, render_selector(selector, {key: value}), element):
             return selector
