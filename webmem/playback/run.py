@@ -75,7 +75,7 @@ RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to 
 STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
 BLOCK_GRACE_MS = 500  # an overlay over the target is given this long to go before the step stops, naming it
-BLOCKER_JS = "(el) => window.__webmem.blocker(el, true)"
+BLOCKER_JS = "(el, scroll) => window.__webmem.blocker(el, scroll)"
 
 
 class _Run:
@@ -267,7 +267,7 @@ class _Run:
                 self.repairs.append(repair)
                 rep.heal = repair.info
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
-            if kind.needs_enabled and res.state.get("blocked"):
+            if kind.needs_enabled:
                 self.unblocked(target, res)
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
@@ -355,21 +355,29 @@ class _Run:
         give the overlay BLOCK_GRACE_MS to go (it was animating, a toast), looking again with the target
         scrolled to the middle (a sticky header covered it); else stop the step, naming the overlay. Nothing on
         it is clicked. A flow whose handler's overlay is up acts: the handler dismisses it first."""
-        if any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers):
+        # a heal's element was not probed: looked at here, once
+        blocked = res.state.get("blocked") if "blocked" in res.state else self.blocker(res, scroll=False)
+        if not blocked or any(locator(self.page, render_selector(h.when, self.values)).is_visible()
+                              for h in self.flow.handlers):
             return
-        blocked = res.state.get("blocked")
         deadline = time.monotonic() + BLOCK_GRACE_MS / 1000
-        assert res.locator is not None
         while blocked and time.monotonic() < deadline:
             time.sleep(0.05)
-            try:
-                blocked = res.locator.evaluate(BLOCKER_JS) if isinstance(res.locator, ElementHandle) \
-                    else res.locator.evaluate(BLOCKER_JS, timeout=self.timeouts.action)
-            except PlaywrightError:
-                return  # the element went: acting says what happened
+            blocked = self.blocker(res, scroll=True)
         if blocked:
             raise StepFailed(f"{target.intent}: {describe_blocker(blocked)} covers it (nothing on it was clicked; "
                              "a handler in the flow can dismiss it)", res)
+
+    def blocker(self, res: Resolution, scroll: bool) -> dict[str, Any] | None:
+        """What covers the element `res` found, as the page script's `blocker` says (None: nothing, or the
+        element went: acting says what happened)."""
+        assert res.locator is not None
+        try:
+            if isinstance(res.locator, ElementHandle):
+                return res.locator.evaluate(BLOCKER_JS, scroll)
+            return res.locator.evaluate(BLOCKER_JS, scroll, timeout=self.timeouts.action)
+        except PlaywrightError:
+            return None
 
     def overlay(self) -> str | None:
         """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
