@@ -10,7 +10,6 @@ otherwise the run stops there.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.sync_api import ElementHandle, Page
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
@@ -30,6 +29,8 @@ from webmem.flow.model import Expect, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
+from webmem.page.overlay import covering, still_covering
+from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
@@ -74,8 +75,6 @@ URL_GRACE_MS = 500  # a page check waits this long for a navigation to land befo
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
 STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
 ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
-BLOCK_GRACE_MS = 500  # an overlay over the target is given this long to go before the step stops, naming it
-BLOCKER_JS = "(el, scroll) => window.__webmem.blocker(el, scroll)"
 
 
 class _Run:
@@ -351,33 +350,17 @@ class _Run:
         return installed
 
     def unblocked(self, target: Target, res: Resolution) -> None:
-        """The target the probe found covered (an overlay over its centre, whatever its positioning or role):
-        give the overlay BLOCK_GRACE_MS to go (it was animating, a toast), looking again with the target
-        scrolled to the middle (a sticky header covered it); else stop the step, naming the overlay. Nothing on
-        it is clicked. A flow whose handler's overlay is up acts: the handler dismisses it first."""
-        # a heal's element was not probed: looked at here, once
-        blocked = res.state.get("blocked") if "blocked" in res.state else self.blocker(res, scroll=False)
-        if not blocked or any(locator(self.page, render_selector(h.when, self.values)).is_visible()
-                              for h in self.flow.handlers):
-            return
-        deadline = time.monotonic() + BLOCK_GRACE_MS / 1000
-        while blocked and time.monotonic() < deadline:
-            time.sleep(0.05)
-            blocked = self.blocker(res, scroll=True)
-        if blocked:
-            raise StepFailed(f"{target.intent}: {describe_blocker(blocked)} covers it (nothing on it was clicked; "
-                             "a handler in the flow can dismiss it)", res)
-
-    def blocker(self, res: Resolution, scroll: bool) -> dict[str, Any] | None:
-        """What covers the element `res` found, as the page script's `blocker` says (None: nothing, or the
-        element went: acting says what happened)."""
+        """Stop the step, naming the overlay, where one covers its target and does not go within a moment
+        (webmem.page.overlay); a flow whose handler's overlay is up acts: the handler dismisses it first."""
         assert res.locator is not None
-        try:
-            if isinstance(res.locator, ElementHandle):
-                return res.locator.evaluate(BLOCKER_JS, scroll)
-            return res.locator.evaluate(BLOCKER_JS, scroll, timeout=self.timeouts.action)
-        except PlaywrightError:
-            return None
+        # a heal's element was not probed: looked at here, once
+        seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
+        if not seen or any(locator(self.page, render_selector(h.when, self.values)).is_visible()
+                           for h in self.flow.handlers):
+            return
+        if blocked := still_covering(res.locator, seen, self.timeouts.action):
+            raise StepFailed(f"{target.intent}: {describe_overlay(blocked)} covers it (nothing on it was clicked; "
+                             "a handler in the flow can dismiss it)", res)
 
     def overlay(self) -> str | None:
         """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
@@ -467,14 +450,6 @@ class _Run:
         except (PlaywrightError, OSError):
             return None
         return str(path)
-
-
-def describe_blocker(found: Mapping[str, Any]) -> str:
-    """An overlay as the page script's `blocker` saw it, in words: what it is, what it says, its buttons."""
-    what = found.get("role") or f"<{found.get('tag', 'div')}>"
-    buttons = ", ".join(json.dumps(b, ensure_ascii=False) for b in found.get("buttons") or [])
-    return (f"an overlay ({what}) saying {json.dumps(found.get('text') or '', ensure_ascii=False)}"
-            + (f" with the buttons {buttons}" if buttons else ""))
 
 
 def _backoff() -> Iterator[float]:
