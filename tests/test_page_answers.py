@@ -102,3 +102,16 @@ def test_an_overlay_that_covers_the_next_target_is_named_at_once(page: Page, hos
     assert took < 2.5, took  # not the action's 5 s timeout
     assert page.url.endswith("/?pop")  # nothing on the overlay was clicked, nothing was sent
     assert [r for r in hostile.requests if r[0] == "POST"] == []
+
+
+def test_a_modal_that_disables_the_form_on_focus_is_named_at_once(page: Page, portal, tmp_path) -> None:
+    """The portal's popup opens on the e-mail field's focus and disables the form: the field's read-back finds
+    it no longer takes typing, and the step stops at once naming the dialog (not after a 5 s re-type)."""
+    from .test_real_pages import INPUTS, customer_flow
+
+    portal.set_variant("sometimes_popup")
+    t0 = time.monotonic()
+    report = webmem.replay(page, customer_flow(tmp_path), INPUTS, base_url=portal.url, heal="local")
+    assert not report.passed and "Check the e-mail address" in report.error, report.error
+    assert time.monotonic() - t0 < 4.5, report.error
+    assert portal.submissions("customer") == []

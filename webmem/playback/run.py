@@ -349,14 +349,17 @@ class _Run:
             installed.append(when)
         return installed
 
+    def handler_up(self) -> bool:
+        """Whether the overlay one of the flow's handlers dismisses is up (acting lets the handler run)."""
+        return any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers)
+
     def unblocked(self, target: Target, res: Resolution) -> None:
         """Stop the step, naming the overlay, where one covers its target and does not go within a moment
         (webmem.page.overlay); a flow whose handler's overlay is up acts: the handler dismisses it first."""
         assert res.locator is not None
         # a heal's element was not probed: looked at here, once
         seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
-        if not seen or any(locator(self.page, render_selector(h.when, self.values)).is_visible()
-                           for h in self.flow.handlers):
+        if not seen or self.handler_up():
             return
         if blocked := still_covering(res.locator, seen, self.timeouts.action):
             raise StepFailed(f"{target.intent}: {describe_overlay(blocked)} covers it (nothing on it was clicked; "
