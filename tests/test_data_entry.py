@@ -125,8 +125,6 @@ def test_do_adds_customers_in_fresh_processes_signing_in_by_itself(journey: Jour
     journey.assert_no_secret_written()
 
 
-@pytest.mark.xfail(strict=False, reason=f"{NEEDS_SIGN_IN}; a value the offline agent cannot place must stop it "
-                   "before any save (it pressed 'Save and Continue Editing' for a plan behind a select2 widget)")
 def test_do_a_value_that_cannot_be_entered_is_never_saved_otherwise(journey: Journey) -> None:
     """Flask-Admin shows the plan as a select2 widget over a hidden select. Whether or not the agent can work the
     widget, the customer is saved with the plan given, or not saved at all with a clear failure: never saved
