@@ -10,6 +10,10 @@ both recorded from one demonstration, judged by the page itself (issue 11).
 3. TodoMVC (the `todomvc` npm package, fetched with `npm pack` into out/bench-cache): "add two to-dos,
    complete the first" recorded on one implementation, replayed on every other; judge: the items the page
    shows (bench/robustness_todomvc.py).
+4. Page patterns of issue 21 on pages written for the bench (bench/robustness_pages.py): buttons named by the
+   task's value with look-alikes at the demonstration, jQuery UI's autocomplete (npm) with its delayed menu,
+   an absolutely positioned overlay that opens on focus in some episodes. They follow MiniWoB's episode
+   protocol and run like MiniWoB tasks.
 
 Outcomes: passed (full reward / the right record landed); refused (the runner stopped and nothing
 wrong happened); WRONG (a wrong element was acted on: a negative or partial reward, wrong data, a
@@ -19,7 +23,7 @@ The bench starts each seeded episode itself (a reload would start another one), 
 scripts begin on the task page. Every run is bounded by its runner's own timeouts (the script: 2 s per
 action; webmem: its configured action/settle timeouts) and every task by --task-budget.
 
-Run: .venv/bin/python bench/robustness.py [--tasks a,b] [--episodes N] [--quick] [--json PATH]
+Run: .venv/bin/python bench/robustness.py [--tasks a,b] [--pages a,b] [--episodes N] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import robustness_pages as own
 import robustness_todomvc as todomvc
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
@@ -173,7 +178,7 @@ def fresh_page(b: Browser, settings: Settings) -> Page:
 
 
 def record_task(b: Browser, settings: Settings, base: str, task: Task) -> tuple[int, Flow, list[ScriptStep]] | str:
-    url = f"{base}/miniwob/{task.name}.html"
+    url = task.url(base)
     page = fresh_page(b, settings)
     problems = []
     try:
@@ -211,7 +216,7 @@ def run_task(b: Browser, settings: Settings, base: str, task: Task, episodes: in
         print(f"  {task.name}: recorded on seed {seed0}: {len(flow.steps)} flow steps; script:", file=sys.stderr)
         for step in script:
             print(f"    {step.describe()}", file=sys.stderr)
-    url = f"{base}/miniwob/{task.name}.html"
+    url = task.url(base)
     pages = {r: fresh_page(b, settings) for r in RUNNERS}
     try:
         for seed in range(seed0 + 1, seed0 + 1 + episodes):
@@ -395,6 +400,8 @@ def _job(kind: str, name: str, base: str, episodes: int, budget: float, verbose:
         try:
             if kind == "portal":
                 suite = run_portal(b, settings, list(VARIANTS), verbose)
+            elif kind == "pages":
+                suite = run_task(b, settings, base, own.TASKS[name], episodes, t0 + budget, verbose)
             elif kind == "todomvc":
                 names = todomvc.implementations(todomvc.fetch(CACHE))
                 part, parts = (int(x) for x in name.split("/"))
@@ -415,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-portal", action="store_true", help="skip the demo portal")
     ap.add_argument("--no-miniwob", action="store_true", help="skip MiniWoB++")
     ap.add_argument("--no-todomvc", action="store_true", help="skip TodoMVC")
+    ap.add_argument("--pages", default=",".join(own.TASKS),
+                    help="comma-separated page patterns of bench/robustness_pages.py (default: all)")
+    ap.add_argument("--no-pages", action="store_true", help="skip the page patterns")
     ap.add_argument("--jobs", type=int, default=2, help="tasks run side by side, each with its own browser; "
                     "runs mostly wait, so 2 fit on 2 cores (default: %(default)s)")
     ap.add_argument("--task-budget", type=float, default=300,
@@ -425,8 +435,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASKS]
+    pages = [] if args.no_pages else [t.strip() for t in args.pages.split(",") if t.strip()]
+    unknown += [t for t in pages if t not in own.TASKS]
     if unknown:
-        ap.error(f"unknown task(s) {', '.join(unknown)}; known: {', '.join(TASKS)}")
+        ap.error(f"unknown task(s) {', '.join(unknown)}; known: {', '.join([*TASKS, *own.TASKS])}")
     episodes = 5 if args.quick else args.episodes
     started = time.monotonic()
     # the slowest first, so the last job to finish is a short one
@@ -436,14 +448,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_todomvc:
         todomvc.fetch(CACHE)  # once, before the jobs share it
         jobs[:0] = [("todomvc", f"{i}/{TODOMVC_PARTS}") for i in range(TODOMVC_PARTS)]
+    jobs[:0] = [("pages", t) for t in pages]
     html = miniwob_html() if not args.no_miniwob else ROOT
     results: dict[tuple[str, str], Suite] = {}
-    with serve(html) as base, ProcessPoolExecutor(max(1, args.jobs), mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_job, kind, name, base, episodes, args.task_budget, args.verbose): (kind, name)
+    with serve(html) as base, serve(own.build(CACHE) if pages else ROOT) as pages_base, \
+            ProcessPoolExecutor(max(1, args.jobs), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_job, kind, name, pages_base if kind == "pages" else base, episodes,
+                               args.task_budget, args.verbose): (kind, name)
                    for kind, name in jobs}
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
     miniwob = [results[("miniwob", t)] for t in tasks if ("miniwob", t) in results]
+    patterns = [results[("pages", t)] for t in pages if ("pages", t) in results]
     portal = results.get(("portal", ""))
     todo_parts = [results[k] for k in sorted(results) if k[0] == "todomvc"]
     todo = Suite("todomvc", recorded_on=todomvc.RECORDED_ON, runs=[r for s in todo_parts for r in s.runs]) \
@@ -452,6 +468,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nMiniWoB++ ({MINIWOB}): recorded on one seed, replayed on up to {episodes} others; "
               "judge: the page's reward")
         print(table(miniwob))
+    if patterns:
+        print(f"\nPage patterns (bench/robustness_pages.py): recorded on one seed, replayed on up to {episodes} "
+              "others; judge: the page's reward")
+        print(table(patterns))
     if portal:
         print("\nDemo portal: create-customer recorded on baseline, replayed on every variant; judge: /api/submissions")
         print(table([portal]))
@@ -464,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwall time {time.monotonic() - started:.0f} s ({args.jobs} jobs; seconds per run include waiting "
           "for the other jobs' share of the CPU)")
     if args.json:
-        data = {"miniwob": [asdict(s) for s in miniwob], "portal": asdict(portal) if portal else None,
+        data = {"miniwob": [asdict(s) for s in miniwob], "pages": [asdict(s) for s in patterns],
+                "portal": asdict(portal) if portal else None,
                 "todomvc": asdict(todo) if todo else None,
                 "episodes": episodes, "jobs": args.jobs, "seconds": round(time.monotonic() - started, 1)}
         args.json.parent.mkdir(parents=True, exist_ok=True)

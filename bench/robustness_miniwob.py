@@ -51,6 +51,10 @@ class Task:
     name: str
     parse: Callable[[str, Page], dict[str, str]]
     demo: Callable[[Demo, dict[str, str]], None]
+    path: str = ""  # the page's path on its server (MiniWoB's: /miniwob/NAME.html)
+
+    def url(self, base: str) -> str:
+        return base + (self.path or f"/miniwob/{self.name}.html")
 
 
 # ---- parsers ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import robustness  # noqa: E402
 import robustness_miniwob as mw  # noqa: E402
+import robustness_pages as own  # noqa: E402
 from robustness_script import ScriptStep, role, templated, templated_recipe  # noqa: E402
 
 
@@ -68,3 +69,14 @@ def test_portal_outcome_needs_exactly_the_right_record() -> None:
     marked_all = {"kind": "customer", "data": {**right["data"], "toggle_invoices": "yes"}}
     assert robustness.portal_outcome(True, [marked_all]) == "WRONG"
     assert robustness.portal_outcome(True, [right, {"kind": "newsletter", "data": {}}]) == "WRONG"
+
+
+@pytest.mark.parametrize(("task", "utterance", "values"), [
+    ("named-buttons", 'Click on the "okay" button.', {"button": "okay"}),
+    ("autocomplete", 'Type "Li" as the destination, pick "Linz" from the suggestions and press Submit.',
+     {"prefix": "Li", "city": "Linz"}),
+    ("overlay-form", 'Sign up as "Ada" with the email "ada@example.com".', {"name": "Ada", "email": "ada@example.com"}),
+])
+def test_page_pattern_utterances_parse_into_inputs(task: str, utterance: str, values: dict[str, str]) -> None:
+    assert own.TASKS[task].parse(utterance, None) == values
+    assert own.TASKS[task].url("http://h") == f"http://h/{task}.html"

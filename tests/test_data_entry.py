@@ -117,6 +117,26 @@ def test_do_adds_customers_in_fresh_processes_signing_in_by_itself(journey: Jour
     journey.assert_no_secret_written()
 
 
+def test_do_a_value_that_cannot_be_entered_is_never_saved_otherwise(journey: Journey) -> None:
+    """Flask-Admin shows the plan as a select2 widget over a hidden select. Whether or not the agent can work the
+    widget, the customer is saved with the plan given, or not saved at all with a clear failure: never saved
+    with the form's default plan (and never by a submit button pressed to look for the field on a later page)."""
+    portal = journey.portal
+    name = f"Cy {uuid.uuid4().hex[:6]}"
+    proc, result = journey.webmem(
+        "do", portal.url + "/admin/customer/new/", "--task", "Add a customer", "-i", f"name={name}",
+        "-i", f"email={name.split()[-1]}@example.com", "-i", "plan=Pro", "-i", "vip=no",
+        "--sign-in", str(journey.sign_in_flow()), "--agent", "heuristic", "--store", str(journey.folder / "flows-cy"),
+        "--max-steps", "10", report="customer-cy.json")
+    assert proc.returncode in (0, 1), f"exit {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    stored = [(c["plan"], c["vip"]) for c in portal.customers() if c["name"] == name]
+    if proc.returncode == 0:
+        assert stored == [("pro", False)], (stored, proc.stdout)
+    else:
+        assert stored == [], f"not done, yet saved as {stored}:\n{proc.stdout}"
+        assert result.get("error"), result
+
+
 def test_batch_of_mixed_vip_rows_lands_exactly_signing_in_once_per_worker(journey: Journey) -> None:
     """8 customers, VIP yes/no mixed, 2 workers, the session expired by the portal after the third row: every row
     lands once with the VIP state it was given; each worker signs in once, and once more after the expiry."""

@@ -120,7 +120,7 @@ def _signed_in(app: Flask) -> bool:
     at = session.get("signed_in_at")
     return (session.get("user") == USER and isinstance(at, float)
             and at > app.config["SESSIONS_VALID_AFTER"]
-            and at + app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() > time.time())
+            and at + app.config["SESSION_LIFETIME"] > time.time())
 
 
 def _to_login() -> Response:
@@ -175,7 +175,7 @@ def _count(table: str, db: SQLAlchemy) -> int:
 def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secrets.token_hex(16), SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
-                      PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=session_lifetime),
+                      SESSION_LIFETIME=session_lifetime,
                       SESSIONS_VALID_AFTER=0.0,
                       # two batch workers write at once: wait for the other's write instead of failing the save
                       SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 15}})
@@ -214,7 +214,9 @@ def create_app(db_path: str, session_lifetime: float = 3600.0) -> Flask:
         if form.validate_on_submit():
             if form.username.data == USER and form.password.data == PASSWORD:
                 session.clear()
-                session.permanent = True
+                # Why not a permanent session: Flask re-sends a permanent session's cookie with every response,
+                # static files too, and a stylesheet of the page before, still loading when the browser moved
+                # on, would put back the cookie without the new page's CSRF key (its save then fails)
                 session.update(user=USER, signed_in_at=time.time())
                 db.session.add(SignIn(at=time.time()))
                 db.session.commit()

@@ -119,6 +119,8 @@ class Target(Strict):
     selectors: list[str] = Field(min_length=1, description="best first; each matched exactly one element")
     fingerprint: Fingerprint | None = None
     healed: Healed | None = None
+    # set when a target is rendered for a run: its selectors that held a `{{ placeholder }}` (as rendered)
+    _bound: set[str] = PrivateAttr(default_factory=set)
 
     @field_validator("selectors")
     @classmethod

@@ -135,7 +135,9 @@ def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
     where the learned one showed it; a field that was the datum alone ("the link {{ link }}") is it alone
     ("egestas." is another link than "egestas")."""
     for key, values in learned._data.items():
-        shown = [_plain(s) for s in [getattr(found, key)] + ([found.text, found.label] if key == "name" else []) if s]
+        # an element with no text of its own (an <input type=button>) shows its name
+        also = [found.text, found.label] if key == "name" else [found.name] if key == "text" and not found.text else []
+        shown = [_plain(s) for s in [getattr(found, key), *also] if s]
         wanted = [_plain(v) for v in values if v]
         if key in learned._whole:
             if not any(s == w for s in shown for w in wanted):
@@ -143,6 +145,13 @@ def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
         elif not any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s) for w in wanted) for s in shown):
             return False
     return True
+
+
+def named_by_data(learned: Fingerprint, found: Fingerprint) -> bool:
+    """Whether the found element's name as people see it (its visible text where an aria-label disagrees) is
+    exactly the datum the learned element's own words were."""
+    shown = _plain(_shown_name(found) or found.text or "")
+    return bool(shown) and any(shown == _plain(v) for k in learned._whole for v in learned._data.get(k, []))
 
 
 def score(learned: Fingerprint, found: Fingerprint) -> float:

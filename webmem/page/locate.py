@@ -23,8 +23,8 @@ from webmem.errors import SelectorError
 from webmem.flow.inputs import PLACEHOLDER, placeholders, render
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage, signature
-from webmem.page.fingerprint import holds_data, score, text_similarity
-from webmem.page.selector import locator, render_selector
+from webmem.page.fingerprint import holds_data, named_by_data, score, text_similarity
+from webmem.page.selector import locator, nth_of, render_selector
 from webmem.page.target import TEXT_FIELDS
 
 ACCEPT = 0.9  # matched element this like the learned one: no further questions
@@ -210,15 +210,19 @@ def render_target(target: Target, values: Mapping[str, Any]) -> Target:
     fp = target.fingerprint
     if fp is not None:
         bound = {k: v for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items() if isinstance(v, str) and "{{" in v}
-        fp = fp.model_copy(update={k: render(v, values) for k, v in bound.items()})
+        # a naming attribute that was the datum (an <input type=button value="{{ choice }}">) is rendered too
+        attrs = {k: render(v, values) if "{{" in v else v for k, v in fp.attrs.items()}
+        fp = fp.model_copy(update={**{k: render(v, values) for k, v in bound.items()}, "attrs": attrs})
         # what the element (its own words, its row's header) must show as it is: the datum, not a word like it;
         # nearby text is too loose to hold anyone to
         fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
                     if k in OWN_WORDS or k == "row"}
         # the element's own words that were the datum alone (a row or card says more than its header)
         fp._whole = {k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())}
-    return target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
-                                     "fingerprint": fp})
+    rendered = target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
+                                         "fingerprint": fp})
+    rendered._bound = {r for s, r in zip(target.selectors, rendered.selectors, strict=True) if "{{" in s}
+    return rendered
 
 
 OWN_WORDS = frozenset({"name", "label", "text"})
@@ -493,12 +497,19 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:
-        loc, infos = probe(page, selector, data_words(learned))
+        # `X >> nth=K`: the K-th of what X finds, or the only one (the demonstration's value named several
+        # elements, this run's may name one)
+        place = nth_of(selector)
+        loc, infos = probe(page, place[0] if place else selector, data_words(learned))
         visible = [i for i, info in enumerate(infos) if info["visible"]]
+        seen = len(visible)
+        if place is not None and seen > 1:
+            visible = visible[place[1]:place[1] + 1]
         pr = Probe(selector, len(visible))
         res.probes.append(pr)
         if len(visible) != 1:
-            pr.note = "no visible match" if not visible else f"ambiguous: {len(visible)} visible matches"
+            pr.note = f"{seen} visible matches, no #{place[1] + 1}" if place and seen else \
+                "no visible match" if not visible else f"ambiguous: {len(visible)} visible matches"
             continue
         assert loc is not None
         one = loc.nth(visible[0]) if len(infos) > 1 else loc
@@ -514,6 +525,13 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
         if not holds_data(learned, fp):
             pr.note = f"matches an element that does not show {_shown_data(learned)}"
             continue
+        # a selector that finds the element by the run's value (holds_data), one visible element of the learned role:
+        # a <button> learned, an <input type=button> found is the same button to a person; among several the value
+        # names, its place (nth=) decides
+        if selector in target._bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
+            return _accept(res, one, selector, pr.score, info)
+        if place is not None and learned._data and pr.score >= VERIFY_MIN:
+            return _accept(res, one, selector, pr.score, info)
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
             continue
@@ -531,5 +549,5 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
 
 def _accept(res: Resolution, loc: Locator | ElementHandle, selector: str, sc: float | None, info: dict) -> Resolution:
     res.locator, res.selector, res.score = loc, selector, sc
-    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value", "options")}
+    res.state = {k: info.get(k) for k in ("visible", "enabled", "editable", "checked", "value", "options", "blocked")}
     return res

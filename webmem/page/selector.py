@@ -8,7 +8,10 @@ Parts chain with ` >> `, each looking inside what the part before it found, and 
 what contains a text (Playwright's `filter(has_text=...)`), so a target can be tied to its row or item the
 way codegen writes it: `role=listitem >> has_text="{{ todo }}" >> role=checkbox` is
 `get_by_role("listitem").filter(has_text=todo).get_by_role("checkbox")`. A `{{ input }}` placeholder in a
-selector is rendered at replay, escaped for where it stands.
+selector is rendered at replay, escaped for where it stands. `nth=K` keeps the K-th (from 0) of the *visible*
+elements the part before it found: `role=button[name="{{ choice }}"] >> nth=1` is the second button named by
+the task's value where the demonstration saw two (replay takes the only one where there is one, see
+`nth_of`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from webmem.errors import SelectorError
 from webmem.page import inpage
 
 ROLE = re.compile(r'^(?P<role>[a-z]+)(?:\[name=(?P<name>".*")\])?$', re.S)
-KINDS = ("testid", "role", "placeholder", "label", "alt", "title", "text", "css", "xpath", "has_text")
+KINDS = ("testid", "role", "placeholder", "label", "alt", "title", "text", "css", "xpath", "has_text", "nth")
 CHAIN = " >> "
 # as webmem.flow.inputs.PLACEHOLDER (which imports this module's neighbours): `{{ key }}`, `{{ list.field }}`,
 # `{{ list.index+K }}`
@@ -67,8 +70,10 @@ def parts_of(selector: str) -> list[tuple[str, str]]:
                                 f"{', '.join(k + '=' for k in KINDS if k != 'has_text')}")
         if not body.strip():
             raise SelectorError(f"empty selector part {part!r} in {selector!r}")
-        if kind == "has_text" and i == 0:
-            raise SelectorError(f"{selector!r}: has_text= filters the part before it, so it cannot come first")
+        if kind in {"has_text", "nth"} and i == 0:
+            raise SelectorError(f"{selector!r}: {kind}= filters the part before it, so it cannot come first")
+        if kind == "nth" and not body.isdigit():
+            raise SelectorError(f"bad selector {selector!r}: nth= needs a position (0, 1, ...)")
         if kind == "role":
             _role(selector, body)
         if kind == "has_text":
@@ -140,7 +145,19 @@ def locator(page: Page, selector: str) -> Locator:
     return scope
 
 
+def nth_of(selector: str) -> tuple[str, int] | None:
+    """A selector ending in `>> nth=K` as (what comes before, K); None for any other."""
+    parts = split_chain(selector)
+    kind, _, body = parts[-1].partition("=")
+    if len(parts) < 2 or kind != "nth" or not body.isdigit():
+        return None
+    return CHAIN.join(parts[:-1]), int(body)
+
+
 def _part(scope: Scope, selector: str, kind: str, body: str) -> Locator:
+    if kind == "nth":
+        assert isinstance(scope, Locator)
+        return scope.filter(visible=True).nth(int(body))
     if kind == "has_text":
         assert isinstance(scope, Locator)
         return scope.filter(has_text=_quoted(selector, body))

@@ -19,7 +19,7 @@ from playwright.sync_api import ElementHandle, Page
 from webmem.flow.inputs import PLACEHOLDER, parse_bool
 from webmem.flow.model import Fingerprint, Target
 from webmem.page import inpage, signature
-from webmem.page.selector import is_unique, render_selector, unique_selectors
+from webmem.page.selector import is_unique, locator, render_selector, unique_selectors
 
 TEXT_FIELDS = ("name", "label", "placeholder", "text", "neighbors", "row")
 _ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w.+-]+ \}\})(?:[^"\\]|\\.)*"')
@@ -39,8 +39,8 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
     selectors = unique_selectors(page, element, limit=limit + 2 if words else limit, words=list(words.values()))
     if not selectors:
         raise ValueError("no selector matches this element alone")
-    if words:
-        selectors, fp = _bind(page, element, selectors, fp, words, values or {})
+    if values:
+        selectors, fp = _bind(page, element, selectors, fp, words, values)
     return Target(intent=intent or default_intent(fp), selectors=selectors[:limit], fingerprint=fp)
 
 
@@ -81,8 +81,13 @@ def _bind(page: Page, element: ElementHandle, selectors: list[str], fp: Fingerpr
         if narrowed != templated and is_unique(page, render_selector(narrowed, values), element):
             templated = narrowed
         bound.append(templated)
+    named = named_by(fp, values)
+    if not bound and named is not None and (nth := _nth_bound(page, element, fp, *named)) is not None:
+        bound.append(nth)  # look-alikes carry the same value: the element is found by the value, then its place
     if not bound:
-        return selectors, fp
+        # not tied to the data by any selector: still, a name that *is* an input's value is no evidence of the
+        # element (the next run's value names another one), so the fingerprint holds the placeholder
+        return selectors, _unliteral(fp, values)
     texts = {f: _template(v, words, escaped=False) for f in TEXT_FIELDS if isinstance(v := getattr(fp, f), str)}
     # a row or card is known by the data it shows, not by the rest of its words (a post's text, a time); a card
     # found only through a row filter on the data is known by that data
@@ -90,7 +95,70 @@ def _bind(page: Page, element: ElementHandle, selectors: list[str], fp: Fingerpr
         k for s in bound for m in _ROW_FILTER.finditer(s) for k in PLACEHOLDER.findall(m.group(0))]
     if held:
         texts["row"] = " ".join("{{ " + k + " }}" for k in dict.fromkeys(held))
-    return bound + plain, fp.model_copy(update=texts)
+    return bound + plain, _unliteral(fp.model_copy(update=texts), values)
+
+
+NAMING_ATTRS = ("value", "aria-label", "title", "alt")  # attributes that name an element (an <input type=button>)
+BUTTON_TYPES = frozenset({"button", "submit", "reset"})  # inputs whose value is their name
+
+
+def _whole(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def named_by(fp: Fingerprint, values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The input (key, value) whose value *is* the element's name or text (any plain value, short or numeric
+    too: a button "No" chosen because the task said "no" is named by the task), if one is."""
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
+            continue
+        if _whole(str(value)) in {_whole(fp.name), _whole(fp.text)}:
+            return key, str(value)
+    return None
+
+
+def _unliteral(fp: Fingerprint, values: Mapping[str, Any]) -> Fingerprint:
+    """`fp` with every own word or naming attribute that is exactly an input's value written as its placeholder."""
+    update: dict[str, Any] = {}
+    attrs = dict(fp.attrs)
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
+            continue
+        mark = "{{ " + key + " }}"
+        for f in ("name", "label", "text"):
+            if _whole(getattr(fp, f)) == _whole(str(value)):
+                update[f] = mark
+        for a in NAMING_ATTRS:
+            if a == "value" and fp.type not in BUTTON_TYPES:
+                continue  # a checkbox's or radio's value is what it sends ("yes", "on"), not its name
+            if a in attrs and _whole(attrs[a]) == _whole(str(value)):
+                attrs[a] = mark
+    if attrs != fp.attrs:
+        update["attrs"] = attrs
+    return fp.model_copy(update=update) if update else fp
+
+
+def _nth_bound(page: Page, element: ElementHandle, fp: Fingerprint, key: str, value: str) -> str | None:
+    """`role=R[name="{{ key }}"] >> nth=K` (or `text=`): the element among the visible ones the value names,
+    where it is not the only one."""
+    mark = "{{ " + key + " }}"
+    bases = []  # (as found now, as the flow keeps it)
+    if fp.role and fp.name == value:
+        found = json.dumps(value, ensure_ascii=False)
+        bases.append((f"role={fp.role}[name={found}]", f'role={fp.role}[name="{mark}"]'))
+    if fp.text == value and " >> " not in value:
+        bases.append((f"text={value}", f"text={mark}"))
+    for base, templated in bases:
+        try:
+            at = locator(page, base).filter(visible=True).evaluate_all("(els, el) => els.indexOf(el)", element)
+        except Exception:  # a name the page's engine reads otherwise finds nothing
+            continue
+        if at < 0:
+            continue
+        selector = f"{templated} >> nth={at}"
+        if is_unique(page, render_selector(selector, {key: value}), element):
+            return selector
+    return None
 
 
 def default_intent(fp: Fingerprint) -> str:

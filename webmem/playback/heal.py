@@ -40,7 +40,7 @@ from webmem.page.locate import (
     render_target,
     same_container,
 )
-from webmem.page.selector import locator
+from webmem.page.selector import render_selector
 from webmem.page.target import learn_target
 from webmem.playback.report import HealInfo, Repair
 from webmem.steps import StepKind
@@ -263,7 +263,9 @@ def _accept(trouble: Trouble, cand: Candidate, tier: TierName, by: str) -> Mend 
         return None
     selector = repair.target.selectors[0]
     old = trouble.resolution or Resolution()
-    res = Resolution(locator=locator(trouble.page, selector), selector=selector, score=cand.score,
+    # act on the very element that was scored and verified: the learned selector may hold a `{{ placeholder }}`
+    # (a target named by the task's data), and even rendered it is a second look that could find another
+    res = Resolution(locator=handle, selector=render_selector(selector, trouble.values), score=cand.score,
                      state={"visible": cand.visible, "enabled": cand.enabled},
                      probes=old.probes, candidates=old.candidates)
     return Mend(res, repair)

@@ -30,6 +30,8 @@ from webmem.flow.model import Expect, PageState, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
+from webmem.page.overlay import covering, still_covering
+from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
@@ -296,10 +298,11 @@ class _Run:
     def resolve(self, index: int, kind: StepKind, target: Target, rendered: Target) -> tuple[Resolution, Repair | None]:
         self.guard_origin(self.page.url)
         strict = self.strict_page or self.opts.strict
-        # a target nothing matches yet is worth a moment's wait where the recording saw the page change after
-        # the last action (a new page state: a menu that opened after typing); after a page load (settled) or
-        # on the page state the last step acted on, only while the page is still changing
-        grace = ABSENT_GRACE_MS if self.last_page is not None and self.step_page != self.last_page else 0
+        # a target nothing matches yet is worth a moment's wait after an action on the page (a menu or a list of
+        # suggestions answers typing ~300 ms later, with no change to the page before it), also where the
+        # recording saw no new page state; the wait ends as soon as it shows. After a page load (settled), only
+        # while the page is still changing.
+        grace = ABSENT_GRACE_MS if self.last_page is not None else 0
         probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
         res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
                       quiet_ms=self.timeouts.quiet, probed=probed)
@@ -341,6 +344,8 @@ class _Run:
                     self.repairs.append(repair.model_copy(update={"index": planned.top}))
                 rep.heal = repair.info
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+            if kind.needs_enabled:
+                self.unblocked(target, res)
             if kind.needs_enabled and not res.state.get("enabled", True):
                 raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
@@ -433,6 +438,22 @@ class _Run:
             installed.append(when)
         return installed
 
+    def handler_up(self) -> bool:
+        """Whether the overlay one of the flow's handlers dismisses is up (acting lets the handler run)."""
+        return any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers)
+
+    def unblocked(self, target: Target, res: Resolution) -> None:
+        """Stop the step, naming the overlay, where one covers its target and does not go within a moment
+        (webmem.page.overlay); a flow whose handler's overlay is up acts: the handler dismisses it first."""
+        assert res.locator is not None
+        # a heal's element was not probed: looked at here, once
+        seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
+        if not seen or self.handler_up():
+            return
+        if blocked := still_covering(res.locator, seen, self.timeouts.action):
+            raise StepFailed(f"{target.intent}: {describe_overlay(blocked)} covers it (nothing on it was clicked; "
+                             "a handler in the flow can dismiss it)", res)
+
     def overlay(self) -> str | None:
         """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
         try:
@@ -508,8 +529,8 @@ class _Run:
                     hint = HINT if self.opts.sign_in is None else (
                         f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
                         "get past it (or did not recognise it as its own)")
-                    rep.error = f"{hint} (at {self.redact(self.page.url)}; step {index + 1}: {rep.error})"
-                if step.target is not None and (blocker := self.overlay()):
+                    rep.error = f"{hint} (at {self.redact(self.page.url)}; {self.name_of(index)}: {rep.error})"
+                if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
                     rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
                                   "can dismiss it)")
                 rep.screenshot = self.screenshot(index)

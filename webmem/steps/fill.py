@@ -73,6 +73,13 @@ class FillKind(StepKind):
         secret = run.redact(value) != value
         if got is None:
             raise StepFailed(f"{intent}: the field was gone right after typing into it", res)
+        # a field something made read-only or disabled meanwhile (a modal that opened on its focus) is not typed
+        # into again after the action's whole timeout: the step stops now, and the error names what is up (unless
+        # the flow has a handler for the overlay that is up: typing again lets it dismiss the overlay first)
+        loc = require(res)
+        editable = loc.is_editable() if isinstance(loc, ElementHandle) else loc.is_editable(timeout=run.timeouts.action)
+        if not editable and not run.handler_up():
+            raise StepFailed(f"{intent}: the field did not keep the value typed and no longer takes typing", res)
         self.type_in(run, res, value, secret)
         got = require(res).input_value(timeout=run.timeouts.action)
         if got == value:

@@ -34,6 +34,9 @@ from webmem.steps.upload import Upload
 BAR = 0.6  # below this an input does not match a field
 TIE = 0.05  # two fields this close for one input: ambiguous
 NEXT_WORDS = {"next", "continue", "proceed", "forward"}
+# a control whose words hand data over ("Save and continue editing") commits: never a wizard's "Next"
+COMMIT_WORDS = {"save", "submit", "send", "create", "add", "apply", "confirm", "register", "finish", "update", "book",
+                "order", "pay"}
 SUBMIT_WORDS = {"submit", "save", "send", "create", "add", "apply", "confirm", "sign", "log", "register", "finish",
                 "done", "ok", "update", "search", "go", "book", "order", "pay"}
 AVOID_WORDS = {"back", "previous", "prev", "cancel", "reset", "clear", "delete", "remove", "close", "dismiss",
@@ -253,7 +256,7 @@ class HeuristicAgent:
         buttons = [e for e in digest.elements if e.is_button and e.enabled and not (_words(e) & AVOID_WORDS)
                    and e.index not in adders]
         in_form = [e for e in buttons if e.fp.context and (not self.contexts or e.fp.context in self.contexts)]
-        nexts = [e for e in in_form if _words(e) & NEXT_WORDS]
+        nexts = [e for e in in_form if _words(e) & NEXT_WORDS and not _words(e) & COMMIT_WORDS]
         if self.remaining:
             if nexts:
                 self.pressed, self.pressed_at = "next", digest.url

@@ -430,12 +430,55 @@
     value: 'value' in el && el.tagName !== 'BUTTON' ? String(el.value) : null,
   });
 
+  // ---- what covers an element: an overlay a person would have to close before reaching it ------------
+  // Hit-tested at the element's centre (where Playwright clicks), whatever the overlay's positioning or role;
+  // null where nothing covers it, or where it lies outside the viewport (Playwright scrolls it into view
+  // first: `scroll` brings it to the centre and looks then). Nothing is clicked.
+  const fromPoint = Document.prototype.elementFromPoint;
+  const within = (outer, el) => { for (let n = el; n; n = parentOf(n)) if (n === outer) return true; return false; };
+  const OVERLAY_BUTTONS = 'button,[role=button],a[href],input[type=button],input[type=submit],input[type=reset]';
+  W.blocker = (el, scroll) => {
+    if (!el.isConnected) return null;
+    if (scroll) el.scrollIntoView({ block: 'center', inline: 'center' });
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) return null;
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) return null;
+    const root = el.getRootNode();
+    let hit = fromPoint.call(document, x, y);
+    // inside a shadow tree the document answers with its host: ask the tree itself
+    while (hit && hit.shadowRoot && hit.shadowRoot !== root && within(hit, el)) {
+      const inner = hit.shadowRoot.elementFromPoint(x, y);
+      if (!inner || inner === hit) break;
+      hit = inner;
+    }
+    if (!hit || within(el, hit) || within(hit, el)) return null;
+    const lab = hit.closest('label');
+    if (lab && (lab.control === el || within(lab, el))) return null;  // a label takes its control's clicks
+    // the overlay: the outermost ancestor of what was hit that does not hold the element; something laid over
+    // the page has a positioned box (absolute, fixed, sticky) on the way up to it
+    let top = hit;
+    while (parentOf(top) && !within(parentOf(top), el)) top = parentOf(top);
+    let laid = false;
+    for (let n = hit; n && !laid; n = n === top ? null : parentOf(n))
+      laid = /^(absolute|fixed|sticky)$/.test(getComputedStyle(n).position);
+    if (!laid) return null;
+    const buttons = [];
+    const found = all(top, OVERLAY_BUTTONS);
+    for (let i = 0; i < found.length && buttons.length < 6; i++)
+      if (isVisible(found[i])) buttons.push(cap(accName(found[i]) || textOf(found[i]), 40));
+    const dialog = top.matches('dialog,[role=dialog],[role=alertdialog]') ? top : first(top, 'dialog,[role=dialog],[role=alertdialog]');
+    return { tag: top.tagName.toLowerCase(), role: (dialog && role(dialog)) || role(top) || '',
+      text: cap(top.innerText || top.textContent, 160), buttons };
+  };
+
   // an element's role and accessible name as `describe` gives them, without the rest (a cheap first look)
   W.roleName = (el) => [role(el) || null, cap(accName(el), 80)];
 
   W.inspect = (els, opts) => describing(() => els.map((el) => {
     noteRoot(el);
-    return { fp: describe(el, opts), ...state(el) };
+    const st = state(el);
+    return { fp: describe(el, opts), ...st, blocked: st.visible ? W.blocker(el, false) : null };
   }));
 
   // ---- selector candidates, best first (Playwright's order of robustness) --------------------
