@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from webmem.batch.enter import adopt
 from webmem.batch.rows import read_rows, with_children
 from webmem.errors import DataFileError, FlowFormatError, InputError
 from webmem.flow.flowfile import load_flow, parse_flow, save_flow
@@ -21,6 +22,7 @@ from webmem.flow.inputs import resolve_inputs
 from webmem.learn.agents import record_task
 from webmem.learn.record import Recorder
 from webmem.page import inpage
+from webmem.playback.replayer import Replayer
 from webmem.playback.run import run_flow
 
 from .batch_helpers import FAST_CONFIG, run_batch, write_csv
@@ -97,6 +99,29 @@ def test_learned_with_two_lines_replays_with_one_and_three(learned: Path, site: 
         site.limits["max"] = 1000
     assert report.error is not None and report.error.startswith("step 3 (repeat) item 3 add step 1 (click) failed")
     assert all(inv["customer"] != "Too many" for inv in site.invoices)  # nothing was saved
+
+
+def test_a_later_row_takes_the_fast_path_where_a_passed_row_saw_the_same_rows(
+        learned: Path, site: InvoiceSite, fresh: Page) -> None:
+    """Batch speed on inline rows (issue 20's bench): item n's steps see n rows, unlike the page learned with
+    one, so they took the careful path on every row. A passed run remembers the page at each place of the plan
+    (item 3 step 1; the Save click after 3 items); batch's adopted flow, in memory, takes exactly that as the
+    learned state at the same place in the next row. A place no run saw yet (a 4th item, the Save click after
+    4) is still checked the careful way, and the flow file never changes."""
+    before = learned.read_text(encoding="utf-8")
+    replayer = Replayer(base_url=site.url, write=True)
+    first = replayer.run(fresh, learned, {"customer": "Place 1", "lines": lines(3, "p")})
+    assert first.passed, first.error
+    assert {s.item: s.page_match for s in first.steps}["item 3 step 1"].startswith("similar")
+    adopted = adopt(load_flow(learned).flow, first)  # what a batch worker replays its next row with
+    second = replayer.run(fresh, adopted, {"customer": "Place 2", "lines": lines(4, "q")})
+    assert second.passed, second.error
+    assert site.invoices[-1] == {"customer": "Place 2", "lines": as_sent(lines(4, "q"))}
+    match = {s.item or s.action: s.page_match for s in second.steps}
+    seen = [k for k in match if k.startswith(("item 1 ", "item 2 ", "item 3 "))]
+    assert len(seen) == 11 and all(match[k] == "exact" for k in seen), match
+    assert match["item 4 step 1"].endswith("targets verified") and match["click"].endswith("targets verified")
+    assert learned.read_text(encoding="utf-8") == before
 
 
 def _fast() -> Any:

@@ -13,13 +13,13 @@ from webmem.browser.config import Settings
 from webmem.flow.commit import commit_index
 from webmem.flow.format import Flow
 from webmem.flow.inputs import placeholders
-from webmem.flow.model import Signature
+from webmem.flow.model import PageState, Signature
 from webmem.playback.heal import HealMode
 from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport
 from webmem.playback.signin import SignIn
 
-__all__ = ["adopt", "commit_index", "replay_row", "verify_flow", "with_pages"]
+__all__ = ["adopt", "commit_index", "replay_row", "verify_flow", "with_pages", "with_positions"]
 
 
 def verify_flow(flow: Flow) -> Flow | None:
@@ -47,7 +47,8 @@ def adopt(flow: Flow, report: RunReport) -> Flow:
         if step is not None and step.target is not None:
             args = step.args.model_copy(update={"target": fix.target})
             steps[fix.index] = step.model_copy(update={step.action: args})
-    return with_pages(flow.model_copy(update={"steps": steps}) if report.repairs else flow, report.page_states)
+    adopted = with_pages(flow.model_copy(update={"steps": steps}) if report.repairs else flow, report.page_states)
+    return with_positions(adopted, report.positions)
 
 
 def with_pages(flow: Flow, states: Mapping[str, Signature]) -> Flow:
@@ -56,6 +57,18 @@ def with_pages(flow: Flow, states: Mapping[str, Signature]) -> Flow:
         return flow
     pages = {k: v.model_copy(update={"signature": states[k]}) if k in states else v for k, v in flow.pages.items()}
     return flow.model_copy(update={"pages": pages})
+
+
+def with_positions(flow: Flow, seen: Mapping[str, Signature]) -> Flow:
+    """`flow` with how its page states showed at places of a repeat block's plan (`page@item 3 step 1`, the
+    report's `positions`) as page states of their own, which a page check at that place takes as exact: the
+    rows of an invoice with three lines look the same on every row, but unlike the two the flow was learned
+    with. In memory only: a flow file never holds them (they vary with the data, a reviewer would see churn)."""
+    if not seen:
+        return flow
+    added = {key: PageState(url=flow.pages[key.partition("@")[0]].url, signature=sig) for key, sig in seen.items()
+             if key.partition("@")[0] in flow.pages}
+    return flow.model_copy(update={"pages": {**flow.pages, **added}})
 
 
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,

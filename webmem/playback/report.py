@@ -71,6 +71,10 @@ class RunReport(BaseModel):
                                               description="page states to store as they are now")
     observed: dict[str, Signature] = Field(default_factory=dict, exclude=True,
                                            description="page states that did not match the learned ones exactly")
+    positions: dict[str, Signature] = Field(
+        default_factory=dict, exclude=True,
+        description="a passed run's page states as they showed at a place in the plan of a repeat block "
+                    "(`page@item 3 step 1`): for later runs in the same process (batch), never written to the flow")
 
     @property
     def passed(self) -> bool:

@@ -106,13 +106,16 @@ class _Run:
         self.checked: tuple[str, str] | None = None  # (page name, url) last compared
         self.page_match = ""  # how it compared, in words
         self.strict_page = False  # the careful path: not the learned page state, every target verifies
-        self.pending: str | None = None  # a careful page state whose signature to take once its target shows
+        # a careful page state whose signature to take once its target shows: where to keep it, under what name
+        self.pending: tuple[dict[str, Signature], str] | None = None
         self.pending_at: float | None = None  # ...and when (the page's clock) the one observed was taken
         self.step_page: str | None = None  # the page state of the step being done...
         self.last_page: str | None = None  # ...and of the one before it
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
+        # ...and, from a repeat block on, as they showed at a place in the plan (`at`, below)
+        self.positions: dict[str, Signature] = {}
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
         # from a repeat block on, a page shows as many rows as this run's items: how it looks is no drift to
@@ -209,6 +212,10 @@ class _Run:
             raise SignedInAlready(name)  # the flow starts by signing in, and the site says it is signed in
         self.checked, self.pending = key, None
         learned = state.signature
+        at = self.at(name)
+        seen_there = self.flow.pages.get(at) if at else None  # how a passed run saw the page at this place
+        there = seen_there.signature if seen_there is not None and learned is not None and seen_there.signature \
+            is not None and signature.comparable(seen_there.signature, learned) else None
         if learned is None:
             if not url_ok and self.sign_in_here(state):
                 return self.check_page(name, target)  # back where it was: the page check again (once per step)
@@ -221,15 +228,17 @@ class _Run:
         seen_at: float | None
         # the step's target is probed in the same call, by the path the page takes (the careful one only where
         # the page shows other than its learned state)
-        also = check_probes(target, learned.tokens, self.opts.strict) if target is not None else None
-        now, seen_at, answer = signature.settled_at(self.page, learned, self.timeouts.quiet, self.timeouts.settle,
+        expected = there or learned  # the page as it most likely shows (the careful probe only where it does not)
+        also = check_probes(target, expected.tokens, self.opts.strict) if target is not None else None
+        known = {learned.hash} | ({there.hash} if there else set())
+        now, seen_at, answer = signature.settled_at(self.page, known, self.timeouts.quiet, self.timeouts.settle,
                                                     self.data, also)
         probed = Probed(answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
         # it still changes or says it is loading (a page that shows the same for a while is what it is)
         same_since = time.monotonic()
-        while signature.comparable(learned, now) and now.hash != learned.hash \
+        while signature.comparable(learned, now) and now.hash not in known \
                 and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by \
                 and (time.monotonic() - same_since < STILL_S or signature.idle_ms(self.page) < STILL_S * 1000):
             time.sleep(0.05)
@@ -238,17 +247,23 @@ class _Run:
             if now.hash != before.hash:
                 same_since = time.monotonic()
         match, sim = signature.compare(learned, now)
-        exact = url_ok and match is signature.Match.EXACT
+        # the page as a passed run of the flow saw it at this very place of the plan (the n-th item of a block
+        # sees n rows, a step after it as many rows as there were items) is as good as the learned state
+        exact = url_ok and (match is signature.Match.EXACT or (there is not None and now.hash == there.hash))
         if exact:
             self.strict_page, self.page_match, self.probed = False, "exact", probed
             return self.page_match
         if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
             return self.check_page(name, target)  # back where it was: the page check again (once per step)
-        self.strict_page, self.pending, self.pending_at, self.probed = True, name, seen_at, probed
-        if self.rows_varied:
-            self.pending = None
-        else:
-            self.observed[name] = now
+        self.strict_page, self.pending_at, self.probed = True, seen_at, probed
+        # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
+        # this place of the plan only (another run, with other counts, sees it there again), not as the state
+        if at:
+            self.pending = (self.positions, at)
+        elif not self.rows_varied:
+            self.pending = (self.observed, name)
+        if self.pending is not None:
+            self.pending[0][self.pending[1]] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
         if self.opts.strict:
@@ -256,6 +271,12 @@ class _Run:
                              + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
                              page_match=self.page_match)
         return self.page_match
+
+    def at(self, name: str) -> str:
+        """The page state `name` at the step's place in the plan, from a repeat block on (`Planned.at`):
+        `invoice@item 3 step 1`, `invoice-2@lines=3 step 4`; empty before any block."""
+        planned = self.plan[self.index] if 0 <= self.index < len(self.plan) else None
+        return f"{name}@{planned.at}" if planned is not None and planned.at else ""
 
     def signs_in(self, state: PageState) -> bool:
         """Whether a learned page state is a sign-in page (a password field, or the sign-in flow's start)."""
@@ -352,8 +373,8 @@ class _Run:
                 unchanged = res.mutated_at is not None and self.pending_at is not None \
                     and res.mutated_at <= self.pending_at  # the signature the page check took still holds
                 if not unchanged:
-                    self.observed[self.pending] = signature.settled(self.page, self.timeouts.quiet,
-                                                                    self.timeouts.settle, self.data)
+                    into, key = self.pending
+                    into[key] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
                 self.pending = None
             kind.perform(self, index, step, res)
         if kind.navigates:
@@ -565,6 +586,7 @@ class _Run:
             report.llm_calls, report.llm_tokens = healing.llm_calls, healing.llm_tokens
             report.heal_ms = round(healing.heal_ms, 1)
         report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
+        report.positions = self.positions if report.passed else {}
         return report
 
     def on_sign_in_page(self, step: Any) -> bool:

@@ -75,15 +75,21 @@ class Planned:
     # are; the add steps are skipped where that row is on the page already (a form showing blank rows)
     row: Any = None
     adds: int = 0
+    # its place in the plan once a block has run (how the page looks there depends on it, not on the flow's
+    # step alone): inside a block the item and step ("item 3 step 2"), after one the items each block had
+    # ("lines=3 step 5"); empty before any block. A page check remembers the page as seen there (`positions`).
+    at: str = ""
 
 
 def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
     """The steps a run does, repeat blocks expanded: per item its steps with the item's values (the add steps
     before every item but the first)."""
     out: list[Planned] = []
+    counts: list[str] = []  # the blocks so far, with their items: "lines=3"
     for i, step in enumerate(steps):
+        done = ",".join(counts)
         if step.action != "repeat":
-            out.append(Planned(step, i, values))
+            out.append(Planned(step, i, values, at=f"{done} step {i + 1}" if done else ""))
             continue
         block: RepeatArgs = step.repeat
         keys = set(placeholders(block.model_dump_json()))
@@ -95,13 +101,14 @@ def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
         for n, item in enumerate(values.get(block.over) or []):
             mine = Secrets({**values, **item_values(block.over, n, item, keys)}, set(secret))
             if n or block.add_first:
-                adds = [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}")
-                        for j, s in enumerate(block.add, 1)]
+                adds = [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}",
+                                at=f"{done} item {n + 1} add step {j}".strip()) for j, s in enumerate(block.add, 1)]
                 if adds and by_index:
                     adds[0].row, adds[0].adds = _numbered(first, block.over, n).target, len(adds)
                 out += adds
-            out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} step {j}")
-                    for j, s in enumerate(block.steps, 1)]
+            out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} step {j}",
+                            at=f"{done} item {n + 1} step {j}".strip()) for j, s in enumerate(block.steps, 1)]
+        counts.append(f"{block.over}={len(values.get(block.over) or [])}")
     return out
 
 
