@@ -115,3 +115,42 @@ def test_a_modal_that_disables_the_form_on_focus_is_named_at_once(page: Page, po
     assert not report.passed and "Check the e-mail address" in report.error, report.error
     assert time.monotonic() - t0 < 4.5, report.error
     assert portal.submissions("customer") == []
+
+
+PICKER = """<title>member</title><h1>New member</h1>
+<form method=post action=/done style="position: relative">
+<p><label for=since>Member since</label> <input id=since name=since autocomplete=off></p>
+<p><input type=checkbox id=vip name=vip value=yes> <label for=vip>VIP</label></p>
+<button>Save</button>
+<div id=cal style="display: none; position: absolute; top: 1.5em; left: 0; width: 320px; height: 160px;
+  background: white; border: 1px solid #999"><b>December 2026</b> <button type=button>Today</button></div>
+</form>
+<script>
+const since = document.getElementById('since'), cal = document.getElementById('cal');
+since.addEventListener('focus', () => { cal.style.display = 'block'; });  // a date picker over what follows
+since.addEventListener('keydown', (e) => { if (e.key === 'Tab') cal.style.display = 'none'; });
+</script>"""
+
+
+def test_the_popup_of_a_field_just_typed_into_is_left_as_a_person_leaves_it(page: Page, hostile) -> None:
+    """A date picker that opens on the field and covers the checkbox below: recording and replay move on from
+    the field with Tab, as a person does (nothing on the picker is clicked), instead of timing out; an overlay
+    that is no field's popup still stops the step (test above)."""
+    hostile.pages["/"] = PICKER
+    hostile.pages["/done"] = "<title>done</title><p>Saved</p>"
+    page.goto(hostile.url + "/")
+    values = {"since": "2026-01-15", "vip": "yes"}
+    rec = webmem.Recorder(page, name="member", task="Add a member", inputs=values, base_url=hostile.url)
+    rec.goto("/")
+    rec.fill(page.get_by_label("Member since"), "2026-01-15")
+    rec.check(page.get_by_label("VIP"), value="yes")
+    rec.click(page.get_by_role("button", name="Save"))
+    flow = rec.flow()
+    for since, vip in [("2025-03-02", "no"), ("2024-07-30", "yes")]:
+        hostile.requests.clear()
+        report = webmem.replay(page, flow.model_copy(deep=True), {"since": since, "vip": vip}, heal="local",
+                               base_url=hostile.url)
+        assert report.passed, report.error
+        posts = [r for r in hostile.requests if r[0] == "POST"]
+        assert len(posts) == 1 and f"since={since}" in str(posts[0]), posts
+        assert ("vip=yes" in str(posts[0])) == (vip == "yes"), posts

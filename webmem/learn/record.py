@@ -33,6 +33,7 @@ from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.learn.items import Blocks
 from webmem.page import signature
 from webmem.page.locate import positional
+from webmem.page.overlay import covering, move_on
 from webmem.page.target import learn_target, signature_data
 from webmem.steps import STEPS
 from webmem.steps.click import ClickStep
@@ -295,6 +296,9 @@ class Recorder:
         if k.confirms:
             self.form_keys.update(handle.evaluate(FORM_KEYS_JS))
             self.page.on("request", on_request)
+        # the popup of the field just typed into (a date picker) over this element: move on as a person does, as
+        # replay does (webmem.page.overlay.move_on); any other overlay stays, and acting on the element says so
+        move_on(self.page, handle, covering(handle, False, self.t.action), self.t.action)
         try:
             fields = k.record(self, handle, params)
             step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})

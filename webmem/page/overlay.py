@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from playwright.sync_api import ElementHandle, Locator
+from playwright.sync_api import ElementHandle, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 
 BLOCK_GRACE_MS = 500  # an overlay over the target is given this long to go before the step stops, naming it
@@ -42,6 +42,21 @@ def still_covering(element: Locator | ElementHandle, seen: dict[str, Any] | None
         time.sleep(0.05)
         blocked = covering(element, True, timeout)
     return blocked
+
+
+def move_on(page: Page, element: Locator | ElementHandle, seen: dict[str, Any] | None,
+            timeout: float) -> dict[str, Any] | None:
+    """Where what covers `element` is the popup of the field a person is still typing into (`typing` in the
+    page script's answer: a date picker, a suggestion list; never a dialog), do what a person does to move on:
+    Tab out of that field (a key press in it: nothing on the popup is touched), then say what covers `element`
+    after the usual moment (None: nothing). Anything else: `seen` as it is."""
+    if not seen or not seen.get("typing"):
+        return seen
+    try:
+        page.keyboard.press("Tab")
+    except PlaywrightError:
+        return seen
+    return still_covering(element, covering(element, False, timeout), timeout)
 
 
 def describe(found: Mapping[str, Any]) -> str:

@@ -30,7 +30,7 @@ from webmem.flow.model import Expect, PageState, Signature, Target
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
-from webmem.page.overlay import covering, still_covering
+from webmem.page.overlay import covering, move_on, still_covering
 from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
@@ -471,6 +471,7 @@ class _Run:
         seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
         if not seen or self.handler_up():
             return
+        seen = move_on(self.page, res.locator, seen, self.timeouts.action)  # a typed field's own popup: Tab on
         if blocked := still_covering(res.locator, seen, self.timeouts.action):
             raise StepFailed(f"{target.intent}: {describe_overlay(blocked)} covers it (nothing on it was clicked; "
                              "a handler in the flow can dismiss it)", res)

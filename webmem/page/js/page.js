@@ -468,8 +468,13 @@
     for (let i = 0; i < found.length && buttons.length < 6; i++)
       if (isVisible(found[i])) buttons.push(cap(accName(found[i]) || textOf(found[i]), 40));
     const dialog = top.matches('dialog,[role=dialog],[role=alertdialog]') ? top : first(top, 'dialog,[role=dialog],[role=alertdialog]');
+    // the popup of the field a person is typing into (a date picker, a suggestion list): no dialog, the focus
+    // still in a text field outside it; a person moves on from the field (Tab), touching nothing on the popup
+    const a = document.activeElement;
+    const typing = !dialog && !!a && !within(top, a) && (a.tagName === 'TEXTAREA' || a.isContentEditable
+      || (a.tagName === 'INPUT' && !/^(button|submit|reset|image|checkbox|radio|file|range|color|hidden)$/i.test(a.type)));
     return { tag: top.tagName.toLowerCase(), role: (dialog && role(dialog)) || role(top) || '',
-      text: cap(top.innerText || top.textContent, 160), buttons };
+      text: cap(top.innerText || top.textContent, 160), buttons, typing };
   };
 
   // an element's role and accessible name as `describe` gives them, without the rest (a cheap first look)
