@@ -1,5 +1,4 @@
-"""Replaying one row: the one place batch calls the replayer. (`commit_index` lives in the flow layer: replay
-reports a run cut short after it; it stays importable from here.)"""
+"""Replaying one row: the one place batch calls the replayer."""
 
 from __future__ import annotations
 
@@ -10,28 +9,25 @@ from typing import Any
 from playwright.sync_api import Page
 
 from webmem.browser.config import Settings
-from webmem.flow.commit import commit_index
 from webmem.flow.format import Flow
-from webmem.flow.inputs import placeholders
+from webmem.flow.inputs import consumed
 from webmem.flow.model import PageState, Signature
 from webmem.playback.heal import HealMode
 from webmem.playback.replayer import Replayer
 from webmem.playback.report import RunReport
 from webmem.playback.signin import SignIn
 
-__all__ = ["adopt", "commit_index", "replay_row", "verify_flow", "with_pages", "with_positions"]
-
 
 def verify_flow(flow: Flow) -> Flow | None:
     """The flow's `verify:` steps as a flow of their own (same inputs, pages and base URL)."""
     if flow.verify is None:
         return None
+    checks = flow.model_copy(update={"name": f"{flow.name} (verify)", "steps": flow.verify.steps, "verify": None})
     # the inputs its steps do not use are no values it was learned with (the row's are checked on the flow)
-    used = {key for step in flow.verify.steps for key in placeholders(step.model_dump_json())}
+    used = consumed(checks)
     inputs = {k: s if k in used else s.model_copy(update={"default": None, "required": False})
               for k, s in flow.inputs.items()}
-    return flow.model_copy(update={"name": f"{flow.name} (verify)", "steps": flow.verify.steps, "verify": None,
-                                   "inputs": inputs})
+    return checks.model_copy(update={"inputs": inputs})
 
 
 def adopt(flow: Flow, report: RunReport) -> Flow:
