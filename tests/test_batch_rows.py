@@ -122,7 +122,8 @@ def test_cli_bad_input_exits_2_before_any_browser(tmp_path: Path) -> None:
 
 
 def test_commit_marks_and_verify_blocks_load_and_round_trip(tmp_path: Path) -> None:
-    from webmem.batch.enter import commit_index, verify_flow
+    from webmem.batch.enter import verify_flow
+    from webmem.flow.commit import commit_index
     from webmem.flow.flowfile import dump_flow
 
     from .batch_helpers import contact_flow

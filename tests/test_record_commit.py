@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page
 
 import webmem
-from webmem.batch.enter import commit_index
+from webmem.flow.commit import commit_index
 from webmem.flow.format import Flow
 
 

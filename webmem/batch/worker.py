@@ -16,12 +16,13 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from pydantic import BaseModel
 
-from webmem.batch.enter import adopt, commit_index, replay_row, verify_flow, with_pages
+from webmem.batch.enter import adopt, replay_row, verify_flow, with_pages
 from webmem.batch.journal import Claim, Journal, Outcome, open_journal, worker_id
 from webmem.browser import launch as browsers
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import StorageState, new_context, save_state
 from webmem.errors import JournalError, WebmemError
+from webmem.flow.commit import commit_index
 from webmem.flow.flowfile import load_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, resolve_inputs
@@ -87,7 +88,6 @@ class Worker:
         # the session every new context starts from: the --storage-state file, then what this worker's last
         # sign-in left (a fresh context after a failed row stays signed in: a worker signs in once, not per row)
         self.state: StorageState = Path(cfg.storage_state) if cfg.storage_state else None
-        self.signed_in = False
 
     # ---- browser ------------------------------------------------------------------------------
 
@@ -170,11 +170,16 @@ class Worker:
                     self.journal.record(self.id, self.outcome)
             stop.set()
 
+    @property
+    def signed_in(self) -> bool:
+        """Whether this worker signed in: its state is then the session it made, not the file it started from."""
+        return isinstance(self.state, dict)
+
     def signed(self, report: RunReport) -> None:
         """A row that signed in: later contexts of this worker start from the session it made."""
         if report.signed_in and self.context is not None:
             with contextlib.suppress(Exception):
-                self.state, self.signed_in = dict(self.context.storage_state()), True
+                self.state = dict(self.context.storage_state())
 
     def keep_session(self) -> None:
         """A worker that signed in leaves its session in the --storage-state file (atomically; the last wins)."""

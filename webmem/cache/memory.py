@@ -35,7 +35,7 @@ from webmem.playback.heal import MODES, HealMode
 from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line
-from webmem.playback.signin import HINT, go_back, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
+from webmem.playback.signin import HINT, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
 
@@ -200,11 +200,10 @@ class Memory:
             if not sign_in.shows(page, site):
                 return
             self.on_event(f"the start page is a sign-in page: signing in ({sign_in.flow.name})")
-            login_url = page.url
-            problem = sign_in.perform(page, RunOptions.from_settings(self.settings), site)
+            problem = sign_in.sign_in_and_return(page, RunOptions.from_settings(self.settings), site, url,
+                                                 self.settings.timeouts.navigation)
             if problem is not None:
                 raise PageError(f"the start page is a sign-in page and signing in failed: {problem}")
-            go_back(page, login_url, url, self.settings.timeouts.navigation)
         except PlaywrightError as exc:
             raise PageError(f"{page.url}: cannot sign in: {one_line(exc)}") from None
 

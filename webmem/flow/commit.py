@@ -17,8 +17,7 @@ def commit_index(flow: Flow) -> int:
     return clicks[-1] if clicks else len(flow.steps) - 1
 
 
-def past_commit(flow: Flow, index: int, acted: bool) -> bool:
-    """Whether a run that failed at step `index` (0-based) had handed its data over: the commit step acted
-    (a later step failed, or its own expectation did)."""
-    at = commit_index(flow)
+def past_commit(at: int, index: int, acted: bool) -> bool:
+    """Whether a run that failed at step `index` (0-based) had handed its data over, the commit step being
+    `at` (`commit_index`): the commit step acted (a later step failed, or its own expectation did)."""
     return index > at or (index == at and acted)

@@ -36,7 +36,7 @@ from webmem.page.selector import locator, render_selector
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
-from webmem.playback.signin import HINT, SignIn, go_back, is_password_state, shows_password
+from webmem.playback.signin import HINT, SignIn, is_password_state, shows_password
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
 from webmem.steps.repeat import Planned, plan
@@ -114,17 +114,16 @@ class _Run:
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
-        # ...and, from a repeat block on, as they showed at a place in the plan (`at`, below)
+        # ...and, from a repeat block on, as they showed at a place in the plan (`at`, below): there a page shows
+        # as many rows as this run's items, which is no drift to write back (another count would write it again)
         self.positions: dict[str, Signature] = {}
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
-        # from a repeat block on, a page shows as many rows as this run's items: how it looks is no drift to
-        # remember (another run, with another count, would write it back again)
-        self.rows_varied = False
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
         self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
         self.index = -1  # the step being done
+        self.commit_at = commit_index(flow)  # the step that hands the data to the server
         self.last_goto: str | None = None  # the address the last goto opened (where a sign-in goes back to)
         self.signed_in_at: set[int] = set()  # steps that signed in: once per step, never a loop
         self.signins = 0
@@ -258,12 +257,8 @@ class _Run:
         self.strict_page, self.pending_at, self.probed = True, seen_at, probed
         # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
         # this place of the plan only (another run, with other counts, sees it there again), not as the state
-        if at:
-            self.pending = (self.positions, at)
-        elif not self.rows_varied:
-            self.pending = (self.observed, name)
-        if self.pending is not None:
-            self.pending[0][self.pending[1]] = now
+        self.pending = (self.positions, at) if at else (self.observed, name)
+        self.pending[0][self.pending[1]] = now
         words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
         self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
         if self.opts.strict:
@@ -299,17 +294,16 @@ class _Run:
                 or not sign_in.shows(self.page, self.base, now):
             return False
         self.signed_in_at.add(self.index)
-        login_url = self.page.url
-        problem = sign_in.perform(self.page, self.opts, self.base)
-        if problem is not None:
-            raise StepFailed(f"the page is a sign-in page and signing in ({sign_in.flow.name}) failed: "
-                             f"{self.redact(problem)}")
-        self.signins += 1
         expected = None
         with contextlib.suppress(WebmemError):
             rendered = self.url_for(state.url)
             expected = rendered if "{" not in rendered else None
-        go_back(self.page, login_url, expected or self.last_goto, self.timeouts.navigation)
+        problem = sign_in.sign_in_and_return(self.page, self.opts, self.base, expected or self.last_goto,
+                                             self.timeouts.navigation)
+        if problem is not None:
+            raise StepFailed(f"the page is a sign-in page and signing in ({sign_in.flow.name}) failed: "
+                             f"{self.redact(problem)}")
+        self.signins += 1
         self.guard_origin(self.page.url)
         self.checked, self.unread, self.probed = None, None, None
         return True
@@ -367,8 +361,8 @@ class _Run:
                 rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
             if kind.needs_enabled:
                 self.unblocked(target, res)
-            if kind.needs_enabled and not res.state.get("enabled", True):
-                raise StepFailed(f"{target.intent}: the element is disabled", res)
+                if not res.state.get("enabled", True):
+                    raise StepFailed(f"{target.intent}: the element is disabled", res)
             if self.pending is not None:  # the careful path's page state, as it shows once its target is there
                 unchanged = res.mutated_at is not None and self.pending_at is not None \
                     and res.mutated_at <= self.pending_at  # the signature the page check took still holds
@@ -503,21 +497,18 @@ class _Run:
         skip_to = -1  # add steps before an item whose row is there already are skipped up to here
         for index, planned in enumerate(self.plan):
             step, self.values = planned.step, planned.values
-            self.rows_varied = self.rows_varied or bool(planned.where)
             target = step.target
             rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
                              status="ok", page=step.page, item=planned.where or None)
             if skipping is not None and step.page == skipping:
                 rep.status, rep.page_match = "skipped", "signed in already"
-                report.steps.append(rep)
-                if self.opts.on_step:
-                    self.opts.on_step(rep)
-                continue
-            skipping = None
-            if planned.row is not None and self.row_there(planned.row):
-                skip_to = index + planned.adds
-            if index < skip_to:
-                rep.status = "skipped"
+            else:
+                skipping = None
+                if planned.row is not None and self.row_there(planned.row):
+                    skip_to = index + planned.adds
+                if index < skip_to:
+                    rep.status = "skipped"
+            if rep.status == "skipped":
                 report.steps.append(rep)
                 if self.opts.on_step:
                     self.opts.on_step(rep)
@@ -567,9 +558,9 @@ class _Run:
             if self.opts.on_step:
                 self.opts.on_step(rep)
             if rep.status == "failed":
-                if past_commit(self.flow, planned.top, rep.acted):  # the data was handed over: it may have landed
+                if past_commit(self.commit_at, planned.top, rep.acted):  # the data was handed over: it may have landed
                     report.status = "unconfirmed"
-                    at = commit_index(self.flow) + 1
+                    at = self.commit_at + 1
                     how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
                     report.error = report.error or \
                         f"{self.name_of(index)} {how} (committed, unconfirmed): {rep.error}"
@@ -599,8 +590,7 @@ class _Run:
     def row_there(self, target: Target) -> bool:
         """Whether an item's row is on the page already: one of its first target's selectors finds one visible
         element (a quick look, no waiting: the last step left the page settled)."""
-        rendered = render_target(target, self.values)
-        for selector in rendered.selectors:
+        for selector in (render_selector(s, self.values) for s in target.selectors):
             try:
                 found = locator(self.page, selector)
                 if found.count() == 1 and found.is_visible():

@@ -121,6 +121,17 @@ class SignIn:
         return None if report.passed else report.error or "it failed"
 
 
+    def sign_in_and_return(self, page: Page, options: RunOptions, base: str | None, fallback: str | None,
+                           timeout_ms: int) -> str | None:
+        """Sign in on the sign-in page `page` shows, then go back where the run was going (`go_back`); None when
+        it passed, else why not (the page is left where signing in stopped)."""
+        login_url = page.url
+        problem = self.perform(page, options, base)
+        if problem is None:
+            go_back(page, login_url, fallback, timeout_ms)
+        return problem
+
+
 def sign_in_of(value: str | os.PathLike[str] | Flow | SignIn | None) -> SignIn | None:
     if value is None or isinstance(value, SignIn):
         return value
