@@ -17,7 +17,8 @@ pytest_plugins = ["pytester"]
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
 
-CONFTEST = '''
+# a test project's conftest: the demo portal, and pytest-playwright's base_url on it
+PORTAL_CONFTEST = '''
 import pytest
 from fixtures_site.server import PortalServer
 
@@ -31,7 +32,9 @@ def portal():
 @pytest.fixture(scope="session")
 def base_url(portal):
     return portal.url
+'''
 
+CONFTEST = PORTAL_CONFTEST + '''
 
 @pytest.fixture(autouse=True)
 def _variant(request, portal):

@@ -22,6 +22,7 @@ from webmem.playback.signin import HINT
 
 from .batch_helpers import FAST_CONFIG, run_batch, write_csv
 from .signin_flows import MEMBER_FLOW
+from .test_pytest_plugin import PORTAL_CONFTEST
 
 pytest_plugins = ["pytester"]
 
@@ -200,21 +201,7 @@ def _signed_in_by_worker(journal: Path) -> dict[str, int]:
         db.close()
 
 
-PLUGIN_CONFTEST = '''
-import pytest
-from fixtures_site.server import PortalServer
-
-
-@pytest.fixture(scope="session")
-def portal():
-    with PortalServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def base_url(portal):
-    return portal.url
-'''
+PLUGIN_CONFTEST = PORTAL_CONFTEST
 
 PLUGIN_TESTS = '''
 def test_first(webmem):

@@ -13,10 +13,7 @@ from webmem.flow.inputs import parse_pairs, resolve_inputs
 
 def parse_map(pairs: list[str]) -> dict[str, str]:
     """`--map column=input` pairs."""
-    try:
-        return parse_pairs(pairs)
-    except InputError as exc:
-        raise InputError(str(exc).replace("--input", "--map").replace("key=value", "column=input")) from None
+    return parse_pairs(pairs, "--map", "column=input")
 
 
 def check_row(flow: Flow, row: Row, mapping: Mapping[str, str], env: Mapping[str, str]) -> dict[str, Any]:

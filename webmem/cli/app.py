@@ -602,10 +602,7 @@ def batch(
 
 def _children(pairs: list[str]) -> dict[str, Path]:
     """`--children input=FILE` pairs."""
-    try:
-        return {k: Path(v) for k, v in parse_pairs(pairs).items()}
-    except InputError as exc:
-        raise InputError(str(exc).replace("--input", "--children").replace("key=value", "input=FILE")) from None
+    return {k: Path(v) for k, v in parse_pairs(pairs, "--children", "input=FILE").items()}
 
 
 def main() -> None:

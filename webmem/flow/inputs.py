@@ -229,13 +229,13 @@ def placeholders(template: str) -> list[str]:
     return PLACEHOLDER.findall(template)
 
 
-def parse_pairs(pairs: list[str]) -> dict[str, str]:
-    """`key=value` strings from the command line."""
+def parse_pairs(pairs: list[str], option: str = "--input", form: str = "key=value") -> dict[str, str]:
+    """`key=value` strings from the command line (`option` and `form` name them in an error)."""
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"--input {pair!r}: expected key=value")
+            raise InputError(f"{option} {pair!r}: expected {form}")
         out[key.strip()] = value
     return out
 

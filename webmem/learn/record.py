@@ -27,7 +27,7 @@ from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
 from webmem.flow.format import Flow, Handler
-from webmem.flow.inputs import PLACEHOLDER, parse_bool, placeholders, spec_for
+from webmem.flow.inputs import PLACEHOLDER, item_values, parse_bool, placeholders, spec_for
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.learn.items import Blocks
@@ -232,7 +232,7 @@ class Recorder:
         if not 0 <= index < len(items):
             raise ValueError(f"{over!r} has {len(items)} items; there is no item {index}")
         self.blocks.start(over, index, len(self.steps))
-        self.item_values = {f"{over}.{k}": v for k, v in items[index].items()}
+        self.item_values = item_values(over, index, items[index], ())
         self.values.update(self.item_values)
 
     def end_item(self, keep: bool = True) -> None:

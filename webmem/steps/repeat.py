@@ -86,6 +86,7 @@ def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
     before every item but the first)."""
     out: list[Planned] = []
     counts: list[str] = []  # the blocks so far, with their items: "lines=3"
+    secret = values.secret_keys if isinstance(values, Secrets) else frozenset()
     for i, step in enumerate(steps):
         done = ",".join(counts)
         if step.action != "repeat":
@@ -93,22 +94,24 @@ def plan(steps: Sequence[Any], values: Mapping[str, Any]) -> list[Planned]:
             continue
         block: RepeatArgs = step.repeat
         keys = set(placeholders(block.model_dump_json()))
-        secret = values.secret_keys if isinstance(values, Secrets) else frozenset()
+        items = values.get(block.over) or []
         # the item's row, where its first target is found by the item's index (a target that is the same
         # element for every item, an entry row, is always there: its add steps always run)
-        first = next((s for s in block.steps if s.target is not None), None)
-        by_index = first is not None and "{{ " + block.over + ".index" in first.model_dump_json()
-        for n, item in enumerate(values.get(block.over) or []):
+        first = next((j for j, s in enumerate(block.steps) if s.target is not None), None)
+        by_index = first is not None and "{{ " + block.over + ".index" in block.steps[first].model_dump_json()
+        for n, item in enumerate(items):
             mine = Secrets({**values, **item_values(block.over, n, item, keys)}, set(secret))
+            numbered = [_numbered(s, block.over, n) for s in block.steps]
             if n or block.add_first:
                 adds = [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} add step {j}",
                                 at=f"{done} item {n + 1} add step {j}".strip()) for j, s in enumerate(block.add, 1)]
                 if adds and by_index:
-                    adds[0].row, adds[0].adds = _numbered(first, block.over, n).target, len(adds)
+                    assert first is not None
+                    adds[0].row, adds[0].adds = numbered[first].target, len(adds)
                 out += adds
-            out += [Planned(_numbered(s, block.over, n), i, mine, f"item {n + 1} step {j}",
-                            at=f"{done} item {n + 1} step {j}".strip()) for j, s in enumerate(block.steps, 1)]
-        counts.append(f"{block.over}={len(values.get(block.over) or [])}")
+            out += [Planned(s, i, mine, f"item {n + 1} step {j}", at=f"{done} item {n + 1} step {j}".strip())
+                    for j, s in enumerate(numbered, 1)]
+        counts.append(f"{block.over}={len(items)}")
     return out
 
 
@@ -129,5 +132,4 @@ def _numbered(step: Any, over: str, index: int) -> Any:
 
 def item_keys(over: str, fields: Sequence[str], used: Sequence[str]) -> set[str]:
     """The placeholders a block over `over` may use: its item fields, and of `used` the index ones."""
-    index = {k for k in used if k.partition(".")[0] == over and k.partition(".")[2].partition("+")[0] == "index"}
-    return {f"{over}.{f}" for f in fields} | index
+    return {f"{over}.{f}" for f in fields} | set(item_values(over, 0, {}, used))

@@ -21,6 +21,7 @@ from typing import Any
 from webmem.errors import AgentError
 from webmem.learn.agents.base import InputView
 from webmem.learn.agents.digest import Digest, Element
+from webmem.learn.agents.words import similarity, tokens
 from webmem.steps import Action
 from webmem.steps.click import Click
 from webmem.steps.fill import Fill
@@ -55,9 +56,6 @@ class RowFiller:
     """Enters the list inputs, item by item, after the form's other inputs and before its submit."""
 
     def __init__(self, views: list[InputView]):
-        from webmem.learn.agents.heuristic import similarity, tokens  # (heuristic imports this module)
-
-        self.similarity, self.tokens = similarity, tokens
         self.lists = [ListFill(v) for v in views]
         for lf in self.lists:
             if len(lf.items) < 2:
@@ -136,7 +134,7 @@ class RowFiller:
         for at, cells in by_row.items():
             row: Row = {}
             for name in self.fields(lf):
-                ranked = sorted(((self.similarity(self.tokens(name), self.tokens(el.column or "")), el)
+                ranked = sorted(((similarity(tokens(name), tokens(el.column or "")), el)
                                  for el in cells), key=lambda r: -r[0])
                 if not ranked or ranked[0][0] < BAR:
                     break
@@ -211,10 +209,10 @@ class RowFiller:
     def score(self, lf: ListFill, name: str, el: Element) -> float:
         """How well an item field names a control: by its label, or its `name` attribute without the row's
         number and the list's name (`lines-0-unit_price` is `unit price`), a little less sure."""
-        key = self.tokens(name)
-        attr = [t for t in self.tokens(el.fp.attrs.get("name", "")) if not t.isdigit()
-                and t not in self.tokens(lf.view.key)]
-        return max(self.similarity(key, self.tokens(self.label(el))), 0.95 * self.similarity(key, attr))
+        key = tokens(name)
+        attr = [t for t in tokens(el.fp.attrs.get("name", "")) if not t.isdigit()
+                and t not in tokens(lf.view.key)]
+        return max(similarity(key, tokens(self.label(el))), 0.95 * similarity(key, attr))
 
     def unmatched(self, digest: Digest, lf: ListFill) -> str:
         """Why no row was found, in words: the item fields no control's column or label matches."""
@@ -231,11 +229,11 @@ class RowFiller:
         """The links or buttons that add a row ("Add another line", "Add item", "+ Add row"): one, if the page
         is clear."""
         def words(el: Element) -> set[str]:
-            return set(self.tokens(el.fp.name or el.fp.text or ""))
+            return set(tokens(el.fp.name or el.fp.text or ""))
 
         found = [el for el in digest.elements if el.role in {"link", "button"} and el.enabled
                  and el.fp.type != "submit" and "add" in words(el) and not words(el) & AVOID]
-        named = [el for el in found if words(el) & (ADD_WORDS | set(self.tokens(lf.view.key)))]
+        named = [el for el in found if words(el) & (ADD_WORDS | set(tokens(lf.view.key)))]
         return named if named else found
 
     def add_control(self, digest: Digest, lf: ListFill) -> Action:
