@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from webmem.errors import JournalError
+from webmem.sqlitetx import immediate
 
 ACTIVE = ("running", "committing", "verifying")
 FINAL = ("done", "failed", "uncertain", "invalid")
@@ -326,32 +327,12 @@ class SqliteJournal(Journal):
     def _sql(self, sql: str) -> str:
         return sql.replace("%s", "?")
 
+    # BEGIN IMMEDIATE: a claim takes the write lock before it reads, so two workers never pick the same row
     def transaction(self) -> Any:
-        return _SqliteTx(self.conn)
+        return immediate(self.conn)
 
     def durable_transaction(self) -> Any:
-        return _SqliteTx(self.conn, durable=True)
-
-
-class _SqliteTx:
-    """BEGIN IMMEDIATE: a claim takes the write lock before it reads, so two workers never pick the
-    same row. `durable`: the commit waits for the disk (synchronous=FULL fsyncs the WAL; NORMAL, the
-    connection's default, leaves that to the next checkpoint and survives only a process crash)."""
-
-    def __init__(self, conn: sqlite3.Connection, durable: bool = False):
-        self.conn, self.durable = conn, durable
-
-    def __enter__(self) -> None:
-        if self.durable:
-            self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        try:
-            self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        finally:
-            if self.durable:
-                self.conn.execute("PRAGMA synchronous=NORMAL")
+        return immediate(self.conn, durable=True)
 
 
 class PostgresJournal(Journal):

@@ -10,48 +10,38 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, is_url, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
-from webmem.batch.worker import WORKER_ENV, WorkerConfig
+from webmem.batch.worker import WORKER_ENV, WorkerConfig, WorkerOptions
 from webmem.errors import InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
-from webmem.playback.heal import HealMode
 from webmem.playback.signin import SignIn
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
 
 
-@dataclass
-class BatchOptions:
+class BatchOptions(WorkerOptions):
+    """A batch run: the rows, the journal and the outcomes, and how its workers enter rows (`WorkerOptions`)."""
+
     flow: Path
     rows: Path
-    workers: int = 1
     journal: str | None = None
     resume: bool = False
-    retry: int = 2
-    rate: float | None = None
-    heal: HealMode = "off"
-    base_url: str | None = None
     out: Path | None = None
-    artifacts: Path | None = None
-    connect: str | None = None
-    cdp: str | None = None
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, str] = Field(default_factory=dict)
     fail_fast: bool = False
     run: str | None = None
-    lease_s: float = 30.0
-    children: dict[str, Path] = field(default_factory=dict)  # list input -> a file of its child rows
+    children: dict[str, Path] = Field(default_factory=dict)  # list input -> a file of its child rows
     parent_key: str = "parent"  # ...and the column of a child row that holds its parent row's id
-    backoff_s: float = 1.0
-    sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
-    storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
 
     def out_path(self) -> Path:
         return self.out or self.rows.with_name(self.rows.name.split(".")[0] + ".outcomes.csv")
@@ -170,13 +160,8 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
         journal.recover()
         flow_name = load_flow(opts.flow, round_trip=False).flow.name
         cfg = WorkerConfig(
-            flow=str(opts.flow), journal=opts.journal_where(), run=default_run_name(opts, flow_name), index=0,
-            workers=opts.workers, retry=opts.retry, rate=opts.rate, heal=opts.heal, base_url=opts.base_url,
-            artifacts=str(opts.artifacts) if opts.artifacts else None, connect=opts.connect, cdp=opts.cdp,
-            lease_s=opts.lease_s, backoff_s=opts.backoff_s,
-            sign_in=str(opts.sign_in) if opts.sign_in else None,
-            storage_state=str(opts.storage_state) if opts.storage_state else None,
-        )
+            **opts.model_dump(include=set(WorkerOptions.model_fields)),
+            flow=str(opts.flow), journal=opts.journal_where(), run=default_run_name(opts, flow_name), index=0)
         # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
         # module): each starts its own Playwright
         procs = [subprocess.Popen([sys.executable, "-m", "webmem.batch.worker"],

@@ -27,7 +27,7 @@ from webmem.flow.flowfile import load_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, resolve_inputs
 from webmem.paths import inside
-from webmem.playback.heal import HealMode
+from webmem.playback.heal import DEFAULT_HEAL, HealMode
 from webmem.playback.report import RunReport
 from webmem.playback.run import one_line
 from webmem.playback.signin import SignIn
@@ -35,23 +35,30 @@ from webmem.playback.signin import SignIn
 WORKER_ENV = "WEBMEM_BATCH_WORKER"  # the worker's config, as JSON
 
 
-class WorkerConfig(BaseModel):
-    flow: str
-    journal: str
-    run: str
-    index: int
+class WorkerOptions(BaseModel):
+    """How a batch run's workers enter rows: the part of `webmem.batch.run.BatchOptions` each worker is given."""
+
     workers: int = 1
     retry: int = 2
     rate: float | None = None  # rows per minute, all workers together
-    heal: HealMode = "off"
+    heal: HealMode = DEFAULT_HEAL
     base_url: str | None = None
-    artifacts: str | None = None
+    artifacts: Path | None = None
     connect: str | None = None
     cdp: str | None = None
     lease_s: float = 30.0
     backoff_s: float = 1.0
-    sign_in: str | None = None
-    storage_state: str | None = None
+    sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
+    storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
+
+
+class WorkerConfig(WorkerOptions):
+    """One worker's configuration, passed as JSON in WORKER_ENV."""
+
+    flow: str
+    journal: str
+    run: str
+    index: int
 
 
 def _die_with_parent() -> None:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from webmem.sqlitetx import immediate
+
 if TYPE_CHECKING:
     from webmem.cache.store import Entry
 
@@ -67,7 +69,7 @@ class IndexDB:
                 conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
                 conn.execute("PRAGMA synchronous=NORMAL")  # a cache: a crash may lose the last rows, never break it
                 if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
-                    with _immediate(conn):
+                    with immediate(conn):
                         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
                             conn.execute("DROP TABLE IF EXISTS entries")
                             conn.execute("DROP TABLE IF EXISTS meta")
@@ -152,7 +154,7 @@ class IndexDB:
     def writing(self) -> Iterator[None]:
         """One writer at a time, across processes: the others wait (readers do not)."""
         assert self.conn is not None
-        with self.lock, _immediate(self.conn):
+        with self.lock, immediate(self.conn):
             yield
 
     def put(self, entries: Iterable[Entry], gone: Iterable[str]) -> None:
@@ -164,14 +166,3 @@ class IndexDB:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             ((e.path, e.mtime_ns, e.size, e.ctime_ns, e.key if e.usable else None, int(e.error is not None),
               e.model_dump_json()) for e in entries))
-
-
-@contextlib.contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

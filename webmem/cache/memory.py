@@ -31,7 +31,7 @@ from webmem.flow.urlpattern import matches, origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.llm import configured
 from webmem.page import guard, signature
-from webmem.playback.heal import MODES, HealMode
+from webmem.playback.heal import DEFAULT_HEAL, HealMode, parse_heal
 from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line
@@ -110,7 +110,7 @@ class Memory:
         *,
         agent: AgentSpec = None,
         model: str | None = None,
-        heal: HealMode = "local",
+        heal: HealMode = DEFAULT_HEAL,
         handover: bool = True,
         settings: Settings | None = None,
         quarantine_after: int = stats.QUARANTINE_AFTER,
@@ -121,8 +121,7 @@ class Memory:
         artifacts: Path | None = None,
         sign_in: SignInLike = None,
     ):
-        if heal not in MODES:
-            raise ValueError(f"heal must be one of {', '.join(MODES)}, not {heal!r}")
+        heal = parse_heal(heal)
         self.store = FlowStore(store)
         self.settings = settings or load_settings()
         self.model = model or self.settings.model

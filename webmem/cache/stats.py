@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from webmem.errors import StoreError
 from webmem.flow import flowfile
+from webmem.sqlitetx import immediate
 
 QUARANTINE_AFTER = 3
 
@@ -199,7 +200,7 @@ def _setup(conn: sqlite3.Connection, root: Path, path: Path) -> None:
     if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA:
         return
     old = None
-    with _immediate(conn):
+    with immediate(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA:  # another process made it meanwhile
             return
@@ -345,7 +346,7 @@ def updating(root: Path) -> Iterator[Changes]:
     assert db is not None
     with db.lock:
         try:
-            with _immediate(db.conn):
+            with immediate(db.conn):
                 changes = Changes(db.conn)
                 yield changes
                 db.conn.executemany("DELETE FROM flows WHERE path = ?",
@@ -359,15 +360,3 @@ def updating(root: Path) -> Iterator[Changes]:
             raise StoreError(f"{db.path}: cannot write the flow statistics: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise _unreadable(db.path, exc) from None
-
-
-@contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:  # (SQLite may have rolled it back already)
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -19,7 +19,7 @@ from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
 from webmem.paths import out_dir, out_file
-from webmem.playback.heal import MODES, make_healing
+from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
 
@@ -114,7 +114,7 @@ def run(
     inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values")] = None,
     base_url: Annotated[str | None, typer.Option(help="run against this origin instead of the flow's base_url")] = None,
     report: Annotated[Path | None, typer.Option(help="write the JSON run report here")] = None,
-    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode(DEFAULT_HEAL),
     write: Annotated[bool, typer.Option("--write", help="rewrite the flow file with the repairs")] = False,
     propose: Annotated[Path | None, typer.Option(help="write the repairs as a unified diff here instead")] = None,
     strict: Annotated[bool, typer.Option(help="a page that only resembles the learned one is broken")] = False,
@@ -280,7 +280,7 @@ def do_task(
                                                          "or heuristic (default: openai when a model is configured)")]
     = None,
     model: Annotated[str | None, typer.Option(help="model for the openai agent and --heal llm")] = None,
-    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode(DEFAULT_HEAL),
     handover: Annotated[bool, typer.Option(help="let the agent finish a replay that broke beyond healing")] = True,
     max_steps: Annotated[int, typer.Option(help="the most actions the agent may take")] = 30,
     report: Annotated[Path | None, typer.Option(help="write the JSON result here")] = None,
@@ -423,7 +423,8 @@ def mcp_server(
     = "stdio",
     port: Annotated[int, typer.Option(help="the HTTP port", min=1, max=65535)] = 8765,
     headed: Annotated[bool, typer.Option(help="show the browser windows")] = False,
-    heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = HealMode("local"),
+    heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = (
+        HealMode(DEFAULT_HEAL)),
     session_timeout: Annotated[float, typer.Option(help="seconds a client may leave a session or browser idle",
                                                    min=1.0)] = 300.0,
 ) -> None:
@@ -543,7 +544,7 @@ def batch(
     resume: Annotated[bool, typer.Option(help="continue the journaled run (or join it)")] = False,
     retry: Annotated[int, typer.Option(min=0, help="retries of a row that failed before its commit step")] = 2,
     rate: Annotated[str | None, typer.Option(help="at most this many rows, e.g. 30/min, 2/s")] = None,
-    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode("local"),
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode(DEFAULT_HEAL),
     base_url: Annotated[str | None, typer.Option(help="run against this origin instead of the flow's base_url")] = None,
     outcomes: Annotated[Path | None, typer.Option("--out", help="outcome file (ROWS.outcomes.csv)")] = None,
     artifacts: Annotated[Path | None, typer.Option(help="where failure screenshots go")] = None,

@@ -45,7 +45,12 @@ from webmem.page.target import learn_target
 from webmem.playback.report import HealInfo, Repair
 from webmem.steps import StepKind
 
-HealMode = Literal["off", "local", "llm"]
+HealMode = Literal["off", "local", "llm"]  # the tiers' modes (checked against TIERS below); `parse_heal` reads one
+# The default of every entry point (`Replayer`, `webmem.replay`, `Memory`, the MCP server, `run_batch` and the
+# commands run, do, mcp and batch), but one: the pytest plugin's is `off` (`PLUGIN_HEAL`), as in CI a broken
+# selector is a failing test.
+DEFAULT_HEAL: HealMode = "local"
+PLUGIN_HEAL: HealMode = "off"
 
 HEAL_MIN = 0.5  # a local heal needs at least this similarity
 LLM_CANDIDATES = 12
@@ -201,9 +206,16 @@ class LLMTier(Tier):
 
 
 TIERS: tuple[type[Tier], ...] = (SelectorTier, LocalTier, LLMTier)  # cheapest first
-MODES: tuple[str, ...] = ("off", *dict.fromkeys(t.mode for t in TIERS))  # a mode turns on the tiers up to it
-assert get_args(HealMode) == MODES, "HealMode must list the tiers' modes"
+MODES: tuple[HealMode, ...] = get_args(HealMode)  # a mode turns on the tiers up to it
+assert ("off", *dict.fromkeys(t.mode for t in TIERS)) == MODES, "HealMode must list the tiers' modes"
 assert {t.name for t in TIERS} < set(get_args(TierName)), "every tier must be a TierName a flow can record"
+
+
+def parse_heal(mode: object) -> HealMode:
+    """`mode` as a heal mode: the one check of a mode given as text (an argument, an option, a fixture's)."""
+    if mode not in MODES:
+        raise ValueError(f"heal must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode
 
 
 # ---- the pipeline -----------------------------------------------------------------------------------------
@@ -213,9 +225,7 @@ class Healing:
     """The tiers a mode turns on, tried in order at the step loop's one call point; counts what healing cost."""
 
     def __init__(self, mode: HealMode, model: Model | None = None):
-        if mode not in MODES:
-            raise ValueError(f"heal must be one of {', '.join(MODES)}, not {mode!r}")
-        self.mode = mode
+        self.mode = parse_heal(mode)
         self.model = model
         self.tiers = [t(model) for t in TIERS if MODES.index(t.mode) <= MODES.index(mode)]
         self.heal_ms = 0.0
@@ -242,12 +252,11 @@ class Healing:
 
 def make_healing(mode: str, settings: Settings, model: str | None = None) -> Healing | None:
     """The healing pipeline for `mode` (None for off). `llm` needs a model name (or settings.model)."""
-    if mode not in MODES:
-        raise ValueError(f"heal must be one of {', '.join(MODES)}, not {mode!r}")
-    if mode == "off":
+    heal = parse_heal(mode)
+    if heal == "off":
         return None
-    llm = Model(model or settings.model or "") if mode == "llm" else None
-    return Healing(mode, llm)  # type: ignore[arg-type]
+    llm = Model(model or settings.model or "") if heal == "llm" else None
+    return Healing(heal, llm)
 
 
 # ---- accepting a heal ---------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.model import Signature
 from webmem.paths import inside
-from webmem.playback.heal import HealMode, make_healing
+from webmem.playback.heal import DEFAULT_HEAL, HealMode, make_healing
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, run_flow
 from webmem.playback.signin import SignIn, sign_in_of
@@ -51,7 +51,7 @@ class Replayer:
         self,
         settings: Settings | None = None,
         *,
-        heal: HealMode = "local",
+        heal: HealMode = DEFAULT_HEAL,
         model: str | None = None,
         write: bool = False,
         propose: Path | None = None,
@@ -112,7 +112,7 @@ class Replayer:
         return report
 
 
-def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *, heal: HealMode = "local",
+def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *, heal: HealMode = DEFAULT_HEAL,
            write: bool = False, check: bool = False, **options: Any) -> RunReport:
     """Replay a flow on `page` once: `webmem.replay(page, "flows/x.yaml", {"email": ...}, heal="local",
     write=True)`. Other keywords are `Replayer`'s (settings, model, propose, strict, base_url, artifacts,

@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 
 from webmem.browser.config import Settings
-from webmem.pytest.runner import HEAL_MODES, LLM_HELP, OPTIONS_KEY, FlowFailed, PluginOptions, Webmem
+from webmem.playback.heal import MODES, PLUGIN_HEAL
+from webmem.pytest.runner import LLM_HELP, OPTIONS_KEY, FlowFailed, PluginOptions, Webmem
 
 _RUNNER_KEY = pytest.StashKey[Webmem]()
 
@@ -38,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--webmem-flows", action="append", default=[], metavar="DIR",
                     help="collect the webmem flow files in DIR as tests (repeatable; in addition to the paths "
                          "given, or instead of testpaths when none are given)")
-    group.addoption("--webmem-heal", choices=HEAL_MODES, default="off",
+    group.addoption("--webmem-heal", choices=MODES, default=PLUGIN_HEAL,
                     help="repair broken steps while testing: off (default: a broken selector fails the test), "
                          "local (no model) or llm")
     group.addoption("--webmem-propose", metavar="DIR", default=None,

@@ -19,13 +19,13 @@ from webmem.flow.flowfile import FlowFile, load_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
 from webmem.paths import safe_name
+from webmem.playback.heal import PLUGIN_HEAL, parse_heal
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.signin import SignIn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-HEAL_MODES = ("off", "local", "llm")
 LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in playwright.config.json) and OPENAI_API_KEY or "
             "OPENAI_BASE_URL")
 
@@ -39,7 +39,7 @@ class PluginOptions:
     """The session's webmem options, from the command line (and playwright.config.json)."""
 
     settings: Settings
-    heal: str = "off"
+    heal: str = PLUGIN_HEAL
     propose: Path | None = None
     write: bool = False
     strict: bool = False
@@ -115,14 +115,15 @@ class Webmem:
 
         ff = flow if isinstance(flow, FlowFile) else self.load(flow)
         inputs = self._secrets_hidden(ff.flow, inputs)
-        mode = heal or self.options.heal
-        if mode not in HEAL_MODES:
-            raise pytest.UsageError(f"webmem: heal must be one of {', '.join(HEAL_MODES)}, not {mode!r}")
+        try:
+            mode = parse_heal(heal or self.options.heal)
+        except ValueError as exc:
+            raise pytest.UsageError(f"webmem: {exc}") from None
         if mode == "llm" and not configured(self.options.settings.model):
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)
         opts = self.options
         propose = opts.propose / f"{safe_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
-        replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,  # type: ignore[arg-type]
+        replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,
                             strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
                             artifacts=self.artifacts, sign_in=opts.sign_in)
         report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
