@@ -15,8 +15,8 @@ from webmem.flow.flowfile import dump_flow, parse_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import REDACTED, Redactor, render, resolve_inputs
 from webmem.flow.model import InputSpec
+from webmem.flow.selector import check_selector as check
 from webmem.flow.urlpattern import matches, to_pattern, url_problem
-from webmem.page.selector import check_selector as check
 
 BOUNDED = settings(max_examples=60, deadline=1000, suppress_health_check=[HealthCheck.too_slow],
                    derandomize=True)

@@ -58,3 +58,35 @@ def test_one_heal_mode_check_and_one_default(tmp_path: Path) -> None:
     assert opts.heal == DEFAULT_HEAL == "local"
     assert set(WorkerOptions.model_fields) < set(BatchOptions.model_fields)
     assert set(WorkerOptions.model_fields) < set(WorkerConfig.model_fields)
+
+
+def test_loading_a_flow_imports_no_playwright() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import pkgutil, importlib, sys, webmem.flow\n"
+            "for m in pkgutil.iter_modules(webmem.flow.__path__): importlib.import_module('webmem.flow.' + m.name)\n"
+            "from webmem import load_flow, Flow, FlowFormatError\n"
+            "load_flow(sys.argv[1])\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'playwright'))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code, str(root / "flows" / "add-contact.yaml")], env=env,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_no_import_cycles_among_webmem_modules() -> None:
+    """Every import counts, those inside functions and under TYPE_CHECKING too: a cycle is a layer that knows
+    the one above it."""
+    import grimp
+
+    graph = grimp.build_graph("webmem", cache_dir=None)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            if back is not None:
+                cycles.append((module, *back))
+    assert cycles == []

@@ -2,10 +2,15 @@
 
 The public face: a flow (`Flow`, `load_flow`, `save_flow`), demonstrating a task (`Recorder`), replaying it
 with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`, `DoResult`), and the errors.
-Everything else is private by convention.
+Everything else is private by convention. What drives a browser is imported when first used, so loading and
+checking flows (`load_flow`, `Flow`) needs no Playwright.
 """
 
-from webmem.cache.memory import DoResult, Memory
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from webmem.errors import (
     AgentError,
     BrowserNotFound,
@@ -25,9 +30,26 @@ from webmem.errors import (
 )
 from webmem.flow.flowfile import FlowFile, load_flow, save_flow
 from webmem.flow.format import Flow
-from webmem.learn.record import Recorder
-from webmem.playback.replayer import Replayer, replay
-from webmem.playback.report import RunReport, StepReport
+
+if TYPE_CHECKING:
+    from webmem.cache.memory import DoResult, Memory
+    from webmem.learn.record import Recorder
+    from webmem.playback.replayer import Replayer, replay
+    from webmem.playback.report import RunReport, StepReport
+
+_LATER = {"DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory", "Recorder": "webmem.learn.record",
+          "Replayer": "webmem.playback.replayer", "replay": "webmem.playback.replayer",
+          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report"}
+
+
+def __getattr__(name: str) -> Any:
+    """`webmem.Memory` and the others that drive a browser, imported on first use (PEP 562)."""
+    if name not in _LATER:
+        raise AttributeError(f"module 'webmem' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LATER[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",

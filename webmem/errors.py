@@ -24,10 +24,7 @@ that handed its data over (its commit step acted) and then failed: committed, un
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from webmem.playback.report import RunReport
+from typing import Any
 
 
 class WebmemError(Exception):
@@ -120,7 +117,8 @@ class FlowFailed(WebmemError):
 
     exit_code = 1
 
-    def __init__(self, message: str, report: RunReport | None = None):
+    # `report`: a webmem.playback.report.RunReport (not imported: this module is the bottom layer, imports none)
+    def __init__(self, message: str, report: Any = None):
         super().__init__(message)
         self.report = report
 

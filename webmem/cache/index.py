@@ -14,12 +14,9 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from webmem.cache.entry import Entry
 from webmem.sqlitetx import immediate
-
-if TYPE_CHECKING:
-    from webmem.cache.store import Entry
 
 SCHEMA = 4  # bump when what an entry holds or how files are read changes: old rows are then re-read
 Stamp = tuple[int, int, int]  # (mtime_ns, size, ctime_ns) of a file when it was read
@@ -133,8 +130,6 @@ class IndexDB:
                               (json.dumps(folders, sort_keys=True),))
 
     def _entries(self, sql: str, args: tuple[object, ...] = ()) -> list[Entry]:
-        from webmem.cache.store import Entry
-
         assert self.conn is not None
         with self.lock:
             rows = self.conn.execute(sql, args).fetchall()

@@ -34,7 +34,7 @@ from webmem.page import guard, signature
 from webmem.playback.heal import DEFAULT_HEAL, HealMode, parse_heal
 from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
-from webmem.playback.run import RunOptions, one_line
+from webmem.playback.run import RunOptions, one_line, run_flow
 from webmem.playback.signin import HINT, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
@@ -199,7 +199,7 @@ class Memory:
             if not sign_in.shows(page, site):
                 return
             self.on_event(f"the start page is a sign-in page: signing in ({sign_in.flow.name})")
-            problem = sign_in.sign_in_and_return(page, RunOptions.from_settings(self.settings), site, url,
+            problem = sign_in.sign_in_and_return(page, run_flow, RunOptions.from_settings(self.settings), site, url,
                                                  self.settings.timeouts.navigation)
             if problem is not None:
                 raise PageError(f"the start page is a sign-in page and signing in failed: {problem}")

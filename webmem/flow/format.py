@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
+from webmem.flow.inputs import placeholders
 from webmem.flow.model import STEP_EXTRAS, InputSpec, PageState, StepModel, Strict
+from webmem.flow.selector import check_selector
 from webmem.flow.urlpattern import check_web_url
-from webmem.page.selector import check_selector
 from webmem.steps import KINDS, STEPS
 from webmem.steps.repeat import RepeatArgs, RepeatStep, item_keys
 
@@ -112,8 +113,6 @@ class Flow(Strict):
         """A `{{ key }}` anywhere in a step (a value, a URL, an expectation, a data-bound selector) must name a
         declared input: caught when the file loads, not after the browser started. Inside a repeat block over a
         list input, also its items' fields (`{{ lines.quantity }}`) and index (`{{ lines.index }}`)."""
-        from webmem.flow.inputs import placeholders  # inputs imports this module
-
         def check(where: str, step: StepModel, known: set[str]) -> None:
             for key in dict.fromkeys(placeholders(step.model_dump_json())):
                 if key not in known:

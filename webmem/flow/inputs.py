@@ -8,13 +8,26 @@ import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 from webmem.errors import InputError
 from webmem.flow.model import InputSpec
 
-if TYPE_CHECKING:
-    from webmem.flow.format import Flow
+
+class FlowView(Protocol):
+    """A flow (`webmem.flow.format.Flow`, which imports this module) as its inputs are read here."""
+
+    @property
+    def inputs(self) -> Mapping[str, InputSpec]: ...
+
+    @property
+    def steps(self) -> Sequence[BaseModel]: ...
+
+    @property
+    def handlers(self) -> Sequence[BaseModel]: ...
+
 
 # `{{ key }}`; inside a `repeat` block also `{{ list.field }}` (the item's field), `{{ list.index }}` (0-based)
 # and `{{ list.index+K }}` (the index plus K: the n-th row of a table that starts at K)
@@ -147,7 +160,7 @@ def _show(spec: InputSpec, value: Any) -> str:
 
 
 def resolve_inputs(
-    flow: Flow, given: Mapping[str, Any], env: Mapping[str, str] | None = None
+    flow: FlowView, given: Mapping[str, Any], env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The flow's inputs from `given`, then the environment (for inputs that name a variable), then
     defaults. Unknown, missing or mistyped inputs raise InputError naming the field. The result's repr
@@ -183,7 +196,7 @@ def resolve_inputs(
     return Secrets(values, {k for k, spec in flow.inputs.items() if spec.secret})
 
 
-def consumed(flow: Flow) -> set[str]:
+def consumed(flow: FlowView) -> set[str]:
     """The inputs the flow enters: those a step or an overlay handler refers to (a `verify:` block only
     checks, it enters nothing)."""
     texts = [step.model_dump_json() for step in flow.steps] + [h.model_dump_json() for h in flow.handlers]
@@ -191,7 +204,7 @@ def consumed(flow: Flow) -> set[str]:
     return {key.split(".")[0] for text in texts for key in placeholders(text)}
 
 
-def learned_values(flow: Flow) -> dict[str, str]:
+def learned_values(flow: FlowView) -> dict[str, str]:
     """Inputs no step enters -> the value the flow was learned with (its default: an agent's recording keeps
     it so the same inputs replay). Such a value is fixed in the steps (a click on that choice): another value
     would not land."""
@@ -325,7 +338,7 @@ class Redactor:
         return cls([str(values[k]) for k, spec in specs.items() if spec.secret and k in values])
 
     @classmethod
-    def for_flow(cls, flow: Flow, values: Mapping[str, Any]) -> Redactor:
+    def for_flow(cls, flow: FlowView, values: Mapping[str, Any]) -> Redactor:
         return cls.for_inputs(flow.inputs, values)
 
     def __call__(self, text: str) -> str:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from webmem.flow.selector import check_selector
 from webmem.flow.urlpattern import check_web_url
-from webmem.page.selector import check_selector
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

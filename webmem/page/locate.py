@@ -22,9 +22,10 @@ from playwright.sync_api import ElementHandle, Locator, Page
 from webmem.errors import SelectorError
 from webmem.flow.inputs import PLACEHOLDER, placeholders, render
 from webmem.flow.model import Fingerprint, Target
+from webmem.flow.selector import nth_of, render_selector
 from webmem.page import inpage, signature
 from webmem.page.fingerprint import holds_data, named_by_data, score, text_similarity
-from webmem.page.selector import locator, nth_of, render_selector
+from webmem.page.selector import locator
 from webmem.page.target import TEXT_FIELDS
 
 ACCEPT = 0.9  # matched element this like the learned one: no further questions

@@ -18,8 +18,9 @@ from playwright.sync_api import ElementHandle, Page
 
 from webmem.flow.inputs import PLACEHOLDER, parse_bool
 from webmem.flow.model import Fingerprint, Target
+from webmem.flow.selector import render_selector
 from webmem.page import inpage, signature
-from webmem.page.selector import is_unique, locator, render_selector, unique_selectors
+from webmem.page.selector import is_unique, locator, unique_selectors
 
 TEXT_FIELDS = ("name", "label", "placeholder", "text", "neighbors", "row")
 _ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w.+-]+ \}\})(?:[^"\\]|\\.)*"')

@@ -28,6 +28,7 @@ from webmem.browser.config import Settings
 from webmem.errors import ModelError
 from webmem.flow.format import Flow
 from webmem.flow.model import Fingerprint, Healed, Target, TierName
+from webmem.flow.selector import render_selector
 from webmem.llm import Model
 from webmem.page.fingerprint import evidence
 from webmem.page.locate import (
@@ -40,7 +41,6 @@ from webmem.page.locate import (
     render_target,
     same_container,
 )
-from webmem.page.selector import render_selector
 from webmem.page.target import learn_target
 from webmem.playback.report import HealInfo, Repair
 from webmem.steps import StepKind

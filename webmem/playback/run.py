@@ -27,12 +27,13 @@ from webmem.flow.commit import commit_index, past_commit
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, PageState, Signature, Target
+from webmem.flow.selector import render_selector
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
 from webmem.page.overlay import covering, move_on, still_covering
 from webmem.page.overlay import describe as describe_overlay
-from webmem.page.selector import locator, render_selector
+from webmem.page.selector import locator
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
@@ -298,7 +299,7 @@ class _Run:
         with contextlib.suppress(WebmemError):
             rendered = self.url_for(state.url)
             expected = rendered if "{" not in rendered else None
-        problem = sign_in.sign_in_and_return(self.page, self.opts, self.base, expected or self.last_goto,
+        problem = sign_in.sign_in_and_return(self.page, run_flow, self.opts, self.base, expected or self.last_goto,
                                              self.timeouts.navigation)
         if problem is not None:
             raise StepFailed(f"the page is a sign-in page and signing in ({sign_in.flow.name}) failed: "

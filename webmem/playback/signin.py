@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
@@ -28,9 +29,11 @@ from webmem.flow.inputs import resolve_inputs
 from webmem.flow.model import InputSpec, PageState, Signature
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import signature
+from webmem.playback.report import RunReport
 
-if TYPE_CHECKING:
-    from webmem.playback.run import RunOptions
+# the step loop, `webmem.playback.run.run_flow`, passed in by its callers (it imports this module to notice a
+# sign-in page), with its options (a `webmem.playback.run.RunOptions`)
+RunFlow = Callable[..., RunReport]
 
 HINT = "the page is a sign-in page: the session may have expired; pass --sign-in FLOW or --storage-state FILE"
 NEXT_KEYS = ("next", "return_to", "returnUrl", "redirect", "redirect_to", "continue")  # where a login sends back
@@ -109,24 +112,20 @@ class SignIn:
             now = signature.capture(page)
         return signature.comparable(learned, now) and signature.similarity(learned, now) >= signature.SIMILAR
 
-    def perform(self, page: Page, options: RunOptions, base: str | None) -> str | None:
-        """Run the sign-in flow on `page`; None when it passed, else why not."""
-        from dataclasses import replace
-
-        from webmem.playback.run import run_flow
-
+    def perform(self, page: Page, run_flow: RunFlow, options: Any, base: str | None) -> str | None:
+        """Run the sign-in flow on `page` with `run_flow`; None when it passed, else why not."""
         opts = replace(options, sign_in=None, start_signature=None, on_step=None, on_step_start=None,
                        base_url=base or options.base_url, secrets=[*options.secrets, *self.secrets])
         report = run_flow(page, self.flow, self.values, opts, path=self.path)
         return None if report.passed else report.error or "it failed"
 
 
-    def sign_in_and_return(self, page: Page, options: RunOptions, base: str | None, fallback: str | None,
-                           timeout_ms: int) -> str | None:
+    def sign_in_and_return(self, page: Page, run_flow: RunFlow, options: Any, base: str | None,
+                           fallback: str | None, timeout_ms: int) -> str | None:
         """Sign in on the sign-in page `page` shows, then go back where the run was going (`go_back`); None when
         it passed, else why not (the page is left where signing in stopped)."""
         login_url = page.url
-        problem = self.perform(page, options, base)
+        problem = self.perform(page, run_flow, options, base)
         if problem is None:
             go_back(page, login_url, fallback, timeout_ms)
         return problem

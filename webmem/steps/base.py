@@ -11,16 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from playwright.sync_api import ElementHandle, Locator, Page
 from pydantic import BaseModel, ConfigDict, Field
 
 from webmem.browser.config import Timeouts
 from webmem.errors import StepFailed
 from webmem.flow.model import Expect, Fingerprint, StepModel
 
-if TYPE_CHECKING:
-    from webmem.learn.record import Recorder
-    from webmem.page.locate import Resolution
+if TYPE_CHECKING:  # a flow loads its step kinds with no browser: Playwright is imported where a step acts
+    from playwright.sync_api import ElementHandle, Locator, Page
 
 
 # ---- what an agent may do (pydantic models: also the LLM's tool schemas) -----------------------------
@@ -41,7 +39,8 @@ class OnElement(Action):
     element: int = Field(description="the element's number from the page digest")
 
 
-# ---- what a step kind may use of the run that replays it ----------------------------------------------
+# ---- what a step kind may use of the run that replays it, of the element found, of the recorder -------------
+# (protocols, not the classes: those live in the layers above, which import this one)
 
 
 class Replay(Protocol):
@@ -59,7 +58,8 @@ class Replay(Protocol):
 
     def url_for(self, template: str) -> str: ...
 
-    def read_back_later(self, index: int, res: Resolution, check: Callable[[str | None], bool]) -> bool: ...
+    # `res`: the `Found` the step was given (typed Any: the run's own, a Resolution, is one)
+    def read_back_later(self, index: int, res: Any, check: Callable[[str | None], bool]) -> bool: ...
 
     def guard_origin(self, url: str) -> None: ...
 
@@ -68,6 +68,21 @@ class Replay(Protocol):
     def handler_up(self) -> bool: ...
 
     def expect(self, exp: Expect, timeout: int | None = None) -> None: ...
+
+
+class Found(Protocol):
+    """The element the step loop found and verified for a step (`webmem.page.locate.Resolution`)."""
+
+    locator: Locator | ElementHandle | None  # an element handle: the very element a probe verified
+    state: dict[str, Any]  # what the probe read of it (a field's value, a select's options)
+
+
+class Recording(Protocol):
+    """The recorder (`webmem.learn.record.Recorder`), as a step kind's `carry_out` uses it."""
+
+    page: Page
+
+    def act(self, kind: str, element: ElementHandle, **params: Any) -> StepModel | None: ...
 
 
 # ---- the step kind --------------------------------------------------------------------------------------
@@ -91,7 +106,7 @@ class StepKind:
 
     # ---- replay ---------------------------------------------------------------------------------
 
-    def perform(self, run: Replay, index: int, step: Any, res: Resolution) -> None:
+    def perform(self, run: Replay, index: int, step: Any, res: Found) -> None:
         """Act on the element `res` found and verified, and read back what can be read back. Raise
         StepFailed when the page did not take it."""
         raise NotImplementedError(f"{self.name} steps have no target")
@@ -102,12 +117,12 @@ class StepKind:
 
     # ---- recording ------------------------------------------------------------------------------
 
-    def record(self, rec: Recorder, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+    def record(self, rec: Recording, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         """Do the step on `handle` as a person or agent asked (`params`: its arguments, values as given) and
         return the step's arguments besides target and page, as the flow keeps them (values as templates)."""
         raise NotImplementedError(f"{self.name} cannot be recorded on an element")
 
-    def carry_out(self, rec: Recorder, action: Any, handle: ElementHandle | None) -> tuple[str, str | None]:
+    def carry_out(self, rec: Recording, action: Any, handle: ElementHandle | None) -> tuple[str, str | None]:
         """Carry out an agent's validated action through the recorder: (message for the agent, the value to
         log). Element steps go through `Recorder.act` with the action's arguments."""
         assert handle is not None
@@ -125,6 +140,6 @@ class StepKind:
         return f"<step kind {self.name}>"
 
 
-def require(res: Resolution) -> Locator | ElementHandle:
+def require(res: Found) -> Locator | ElementHandle:
     assert res.locator is not None
     return res.locator

@@ -7,16 +7,17 @@ what the demonstration said."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
-from playwright.sync_api import Error as PlaywrightError
 from pydantic import ConfigDict, Field
 
 from webmem.errors import StepFailed
 from webmem.flow.inputs import parse_bool, render
 from webmem.flow.model import ElementArgs, StepModel
 from webmem.steps.base import Action, OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 
 class CheckArgs(ElementArgs):
@@ -58,6 +59,8 @@ class CheckKind(StepKind):
     want = True
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
         template = getattr(step.args, "value", None)
         want = self.want if template is None else state_of(run.render(template), step.args.target.intent)
         loc = require(res)

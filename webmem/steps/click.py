@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-from playwright.sync_api import ElementHandle
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from webmem.flow.model import ElementArgs, StepModel
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 
 class ClickStep(StepModel):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import ConfigDict, Field
 
 from webmem.flow.model import ElementArgs, StepModel
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 READ_JS = ("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
            " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")

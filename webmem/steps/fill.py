@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import ConfigDict, Field
 
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, Fingerprint, StepModel
-from webmem.page import guard
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 # inputs Playwright fills by value though their role is not a textbox's
 FILLABLE_TYPES = {"date", "time", "datetime-local", "month", "week", "password", "color", "range"}
@@ -57,6 +58,8 @@ class FillKind(StepKind):
             self.held(run, step, res, value, require(res).input_value(timeout=run.timeouts.action))
 
     def type_in(self, run: Replay, res: Any, value: str, secret: bool) -> None:
+        from webmem.page import guard  # (the page layer: imported where a step acts)
+
         loc = require(res)
         if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
             guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action)  # type: ignore[arg-type]
@@ -76,6 +79,8 @@ class FillKind(StepKind):
         # a field something made read-only or disabled meanwhile (a modal that opened on its focus) is not typed
         # into again after the action's whole timeout: the step stops now, and the error names what is up (unless
         # the flow has a handler for the overlay that is up: typing again lets it dismiss the overlay first)
+        from playwright.sync_api import ElementHandle
+
         loc = require(res)
         editable = loc.is_editable() if isinstance(loc, ElementHandle) else loc.is_editable(timeout=run.timeouts.action)
         if not editable and not run.handler_up():

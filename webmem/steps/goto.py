@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
-from playwright.sync_api import Error as PlaywrightError
 from pydantic import Field, field_validator
 
 from webmem.errors import OriginError
@@ -39,6 +38,8 @@ class GotoKind(StepKind):
     navigates = True
 
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
         url = run.url_for(step.goto)
         if problem := url_problem(url, absolute=True):  # an input may have filled in file:// or javascript:
             raise OriginError(f"goto: {problem}")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import Field
 
 from webmem.flow.model import StepModel, Strict, Target
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 
 class PressArgs(Strict):

@@ -31,8 +31,8 @@ from webmem.flow.inputs import Secrets, item_values, placeholders
 from webmem.flow.model import StepModel, Strict
 from webmem.steps.base import Replay, StepKind
 
-if TYPE_CHECKING:
-    from webmem.flow.format import Step
+if TYPE_CHECKING:  # at run time the union of every kind's model: webmem.flow.format rebuilds the models with it
+    Step = StepModel
 
 
 class RepeatArgs(Strict):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import ConfigDict, Field
 
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, StepModel
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
 

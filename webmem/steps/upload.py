@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import Field
 
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, Fingerprint, StepModel
 from webmem.steps.base import OnElement, Replay, StepKind, require
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ElementHandle
 
 FILES_JS = "(el) => el.files ? Array.from(el.files, (f) => f.name) : null"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from playwright.sync_api import ElementHandle
 from pydantic import Field, field_validator, model_validator
 
 from webmem.flow.model import Expect, StepModel, Strict, Target
@@ -51,6 +50,8 @@ class WaitForKind(StepKind):
     navigates = True
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
+        from playwright.sync_api import ElementHandle
+
         args = step.wait_for
         el, timeout = require(res), args.timeout_ms or run.timeouts.action
         if isinstance(el, ElementHandle):  # the very element a probe verified
