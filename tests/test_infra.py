@@ -90,3 +90,24 @@ def test_no_import_cycles_among_webmem_modules() -> None:
             if back is not None:
                 cycles.append((module, *back))
     assert cycles == []
+
+
+def test_public_calls_raise_webmem_errors(tmp_path: Path) -> None:
+    import webmem
+    from webmem.errors import RecordError, UsageError, WebmemError
+    from webmem.learn.agents import make_agent
+    from webmem.learn.items import NotAnItem
+
+    for call in (lambda: webmem.Replayer(write=True, propose=tmp_path / "x.patch"),
+                 lambda: webmem.Memory(tmp_path, heal="fast"),  # type: ignore[arg-type]
+                 lambda: make_agent("nobody")):
+        with pytest.raises(UsageError):
+            call()
+    assert issubclass(NotAnItem, RecordError) and issubclass(RecordError, WebmemError)
+    # every error class is in the package's public face and in the errors module's tree
+    import webmem.errors as errors
+    tree = errors.__doc__ or ""
+    for name, cls in vars(errors).items():
+        if isinstance(cls, type) and issubclass(cls, WebmemError):
+            assert getattr(webmem, name) is cls and name in webmem.__all__
+            assert f" {name} " in tree or f"    {name}\n" in tree, name

@@ -20,12 +20,17 @@ from webmem.errors import (
     FlowFormatError,
     InputError,
     InvalidAction,
+    JournalError,
     ModelError,
     OriginError,
     PageError,
+    RecordError,
     SelectorError,
+    SessionError,
     StepFailed,
     StoreError,
+    Unconfirmed,
+    UsageError,
     WebmemError,
 )
 from webmem.flow.flowfile import FlowFile, load_flow, save_flow
@@ -53,8 +58,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
-    "FlowFormatError", "InputError", "InvalidAction", "Memory", "ModelError", "OriginError", "PageError", "Recorder",
-    "Replayer", "RunReport", "SelectorError", "StepFailed", "StepReport", "StoreError", "WebmemError", "load_flow",
-    "replay", "save_flow",
+    "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "ModelError", "OriginError",
+    "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError", "StepFailed",
+    "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "load_flow", "replay", "save_flow",
 ]
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ that handed its data over (its commit step acted) and then failed: committed, un
 
     WebmemError
     ├── ConfigError          playwright.config.json or the environment
+    ├── UsageError           an argument a call does not take (also a ValueError)
     ├── BrowserNotFound      no Chromium to launch
     ├── FlowFormatError      a flow file that cannot be loaded
     ├── SelectorError        a selector outside the grammar (a ValueError: a flow field's problem)
@@ -15,8 +16,10 @@ that handed its data over (its commit step acted) and then failed: committed, un
     ├── StoreError           the flow store or its statistics
     ├── PageError            the page a task starts on cannot be opened
     ├── ModelError           the model endpoint failed or answered nonsense
+    ├── RecordError          a demonstration that cannot be recorded as done (also a ValueError)
     ├── AgentError           an agent cannot go on
     │   └── InvalidAction    one proposed action that cannot be carried out (told back to the agent)
+    ├── SessionError         an MCP tool call that cannot be carried out (`webmem mcp`)
     ├── StepFailed           a step could not be carried out on the page
     └── FlowFailed           a replay that did not pass, raised by `check=True`
         └── Unconfirmed      ...whose commit step acted before it failed: committed, unconfirmed (exit 3)
@@ -39,6 +42,16 @@ class ConfigError(WebmemError):
 
 class BrowserNotFound(WebmemError):
     pass
+
+
+class UsageError(WebmemError, ValueError):
+    """An argument a call does not take (a heal mode, options that exclude each other, an agent's kind); a
+    ValueError too, as a Python caller expects of a bad argument."""
+
+
+class RecordError(WebmemError, ValueError):
+    """A demonstration that cannot be recorded as it was done: an element no selector singles out, a value no
+    option or yes/no matches, list items recorded out of order. A ValueError too, as it was before."""
 
 
 class FlowFormatError(WebmemError):
@@ -95,6 +108,10 @@ class AgentError(WebmemError):
 
 class InvalidAction(AgentError):
     """A proposed action that cannot be carried out; its message goes back to the agent."""
+
+
+class SessionError(WebmemError):
+    """A tool call of the MCP server that cannot be carried out (one sentence, for the client)."""
 
 
 class StepFailed(WebmemError):

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from webmem.errors import RecordError
 from webmem.flow.model import StepModel
 from webmem.steps import STEPS
 
@@ -24,7 +25,7 @@ _NUMBER = re.compile(r"(\d+)")
 _LOOSE = ("fingerprint", "intent", "healed")  # evidence about one element: a disagreement drops the field
 
 
-class NotAnItem(ValueError):
+class NotAnItem(RecordError):
     """The two demonstrated items are not the same steps in two rows."""
 
 
@@ -147,26 +148,26 @@ class Blocks:
 
     def start(self, over: str, index: int, at: int) -> None:
         if self.open is not None:
-            raise ValueError(f"item {self.open[1]} of {self.open[0]!r} is still being recorded")
+            raise RecordError(f"item {self.open[1]} of {self.open[0]!r} is still being recorded")
         if index == 1 and over not in self.first:
-            raise ValueError(f"record item 0 of {over!r} before item 1")
+            raise RecordError(f"record item 0 of {over!r} before item 1")
         if index == 0 and (over in self.first or over in self.done):
-            raise ValueError(f"item 0 of {over!r} was recorded already")
+            raise RecordError(f"item 0 of {over!r} was recorded already")
         if index >= 2 and over not in self.done:
-            raise ValueError(f"record items 0 and 1 of {over!r} before item {index}")
+            raise RecordError(f"record items 0 and 1 of {over!r} before item {index}")
         self.open = (over, index, at)
 
     def add(self, over: str, at: int) -> None:
         """An "add another" step is about to be recorded at `at`."""
         if self.open is not None:
-            raise ValueError("an \"add another\" step comes between items, not inside one")
+            raise RecordError("an \"add another\" step comes between items, not inside one")
         self.add_at.setdefault(over, at)
 
     def attach(self, over: str, step: Any, steps: list[Any]) -> None:
         """An "add another" learned after the items (the form had their rows): the block's add, if it has none."""
         block = steps[self.done[over] - 1]
         if block.action != "repeat" or block.repeat.over != over:
-            raise ValueError(f"the steps of {over!r} were followed by others: its add control comes right after "
+            raise RecordError(f"the steps of {over!r} were followed by others: its add control comes right after "
                              "its items")
         if not block.repeat.add:
             block.repeat.add = [step]

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
+from webmem.errors import RecordError
 from webmem.flow.format import Flow, Handler
 from webmem.flow.inputs import PLACEHOLDER, item_values, parse_bool, placeholders, spec_for
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
@@ -155,12 +156,12 @@ class Recorder:
             keys, template = placeholders(value), value
         else:
             if parse_bool(value) is None:
-                raise ValueError(f"check: {value!r} says neither yes nor no (yes/no/true/false/1/0)")
+                raise RecordError(f"check: {value!r} says neither yes nor no (yes/no/true/false/1/0)")
             plain = {k: v for k, v in self.plain_values().items() if str(v).strip() and parse_bool(v) is not None}
             keys = [k for k, v in plain.items() if str(v).strip().lower() == value.strip().lower()] \
                 or [k for k, v in plain.items() if parse_bool(v) == parse_bool(value)]
             if len(keys) > 1:
-                raise ValueError(f"check: inputs {', '.join(keys)} all say {value!r}; pass value='{{{{ key }}}}' "
+                raise RecordError(f"check: inputs {', '.join(keys)} all say {value!r}; pass value='{{{{ key }}}}' "
                                  "to say which one the box follows")
             if not keys:
                 return value
@@ -228,9 +229,9 @@ class Recorder:
         """`item` without a `with`: the steps from here to `end_item` are item `index` of `over`."""
         items = self.values.get(over)
         if not isinstance(items, list) or self.inputs[over].type != "list":
-            raise ValueError(f"{over!r} is not a list input (give it as a list of items: [{{field: value}}, ...])")
+            raise RecordError(f"{over!r} is not a list input (give it as a list of items: [{{field: value}}, ...])")
         if not 0 <= index < len(items):
-            raise ValueError(f"{over!r} has {len(items)} items; there is no item {index}")
+            raise RecordError(f"{over!r} has {len(items)} items; there is no item {index}")
         self.blocks.start(over, index, len(self.steps))
         self.item_values = item_values(over, index, items[index], ())
         self.values.update(self.item_values)
@@ -254,7 +255,7 @@ class Recorder:
         lists = [k for k, s in self.inputs.items() if s.type == "list"]
         over = over or (lists[0] if len(lists) == 1 else None)
         if over is None:
-            raise ValueError(f"add_another: say which list input it adds to (over=...): {', '.join(lists)}")
+            raise RecordError(f"add_another: say which list input it adds to (over=...): {', '.join(lists)}")
         self.blocks.add(over, len(self.steps))
         return over
 
@@ -344,11 +345,11 @@ class Recorder:
         handle = element.element_handle() if isinstance(element, Locator) else element
         overlay = handle.evaluate_handle(OVERLAY_OF_JS).as_element()
         if overlay is None:
-            raise ValueError("dismiss: the element is not on a dialog or an overlay fixed over the page; "
+            raise RecordError("dismiss: the element is not on a dialog or an overlay fixed over the page; "
                              "click it as a step of the task instead")
         when = next((s for s in learn_target(self.page, overlay, None).selectors if not positional(s)), None)
         if when is None:
-            raise ValueError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
+            raise RecordError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
         target = learn_target(self.page, handle, intent, values=self.plain_values())
         handle.click(timeout=self.t.action)
         handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}]})
@@ -394,7 +395,7 @@ class Recorder:
 
     def flow(self) -> Flow:
         if self.blocks.first:
-            raise ValueError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
+            raise RecordError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
                              "learned from two items (record item 1 too)")
         inner = [s for block in self.steps if block.action == "repeat" for s in [*block.args.steps, *block.args.add]]
         used_pages = {s.page for s in [*self.steps, *inner] if s.page}

@@ -29,7 +29,7 @@ from webmem.browser import launch as browser
 from webmem.browser.config import Settings
 from webmem.browser.session import new_context
 from webmem.cache.memory import DoResult, Memory
-from webmem.errors import AgentError, WebmemError
+from webmem.errors import AgentError, SessionError, WebmemError
 from webmem.flow.inputs import Redactor
 from webmem.learn.agents.base import InputView, Outcome
 from webmem.learn.agents.digest import Digest
@@ -39,10 +39,6 @@ from webmem.steps import Action
 
 log = logging.getLogger("webmem.mcp")
 CLOSED_KEPT = 1000  # closed sessions remembered, so a late call hears why rather than "no such session"
-
-
-class SessionError(WebmemError):
-    """A tool call that cannot be carried out (one sentence, for the client)."""
 
 
 @dataclass

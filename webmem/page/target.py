@@ -16,6 +16,7 @@ from typing import Any
 
 from playwright.sync_api import ElementHandle, Page
 
+from webmem.errors import RecordError
 from webmem.flow.inputs import PLACEHOLDER, parse_bool
 from webmem.flow.model import Fingerprint, Target
 from webmem.flow.selector import render_selector
@@ -39,7 +40,7 @@ def learn_target(page: Page, element: ElementHandle, intent: str | None = None, 
     words = task_words(values or {})
     selectors = unique_selectors(page, element, limit=limit + 2 if words else limit, words=list(words.values()))
     if not selectors:
-        raise ValueError("no selector matches this element alone")
+        raise RecordError("no selector matches this element alone")
     if values:
         selectors, fp = _bind(page, element, selectors, fp, words, values)
     return Target(intent=intent or default_intent(fp), selectors=selectors[:limit], fingerprint=fp)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Literal, get_args
 from playwright.sync_api import ElementHandle, Page
 
 from webmem.browser.config import Settings
-from webmem.errors import ModelError
+from webmem.errors import ModelError, UsageError
 from webmem.flow.format import Flow
 from webmem.flow.model import Fingerprint, Healed, Target, TierName
 from webmem.flow.selector import render_selector
@@ -214,7 +214,7 @@ assert {t.name for t in TIERS} < set(get_args(TierName)), "every tier must be a 
 def parse_heal(mode: object) -> HealMode:
     """`mode` as a heal mode: the one check of a mode given as text (an argument, an option, a fixture's)."""
     if mode not in MODES:
-        raise ValueError(f"heal must be one of {', '.join(MODES)}, not {mode!r}")
+        raise UsageError(f"heal must be one of {', '.join(MODES)}, not {mode!r}")
     return mode
 
 

@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import save_state
-from webmem.errors import FlowFailed, Unconfirmed, WebmemError
+from webmem.errors import FlowFailed, Unconfirmed, UsageError, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.model import Signature
@@ -65,7 +65,7 @@ class Replayer:
         storage_state: Path | None = None,
     ):
         if write and propose is not None:
-            raise ValueError("write and propose exclude each other")
+            raise UsageError("write and propose exclude each other")
         self.settings = settings or load_settings()
         self.heal, self.model = heal, model
         self.write, self.propose, self.strict = write, propose, strict

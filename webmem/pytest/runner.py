@@ -117,7 +117,7 @@ class Webmem:
         inputs = self._secrets_hidden(ff.flow, inputs)
         try:
             mode = parse_heal(heal or self.options.heal)
-        except ValueError as exc:
+        except errors.UsageError as exc:
             raise pytest.UsageError(f"webmem: {exc}") from None
         if mode == "llm" and not configured(self.options.settings.model):
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
-from webmem.errors import StepFailed
+from webmem.errors import RecordError, StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, StepModel
 from webmem.steps.base import OnElement, Replay, StepKind, require
@@ -92,6 +92,6 @@ class SelectKind(StepKind):
             if len(chosen) != 1:
                 shown = ", ".join(v for v, _ in options if v)
                 problem = "no option" if not chosen else "more than one option"
-                raise ValueError(f"{problem} matches {template!r} in this select (options: {shown})")
+                raise RecordError(f"{problem} matches {template!r} in this select (options: {shown})")
             handle.select_option(value=chosen[0], timeout=timeout)
         return {"value": template}

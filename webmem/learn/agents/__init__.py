@@ -3,7 +3,7 @@ live page, and `record_task` turns what it did into a flow through the shared `R
 
 from __future__ import annotations
 
-from webmem.errors import AgentError
+from webmem.errors import AgentError, UsageError
 from webmem.learn.agents.base import ActionLog, Agent, InputView, Outcome, RecordingResult
 from webmem.learn.agents.heuristic import HeuristicAgent
 from webmem.learn.agents.llm import SYSTEM_PROMPT, LLMAgent
@@ -24,4 +24,4 @@ def make_agent(kind: str, model: str | None = None, *, max_retries: int = 3,
         from webmem.llm import Model
 
         return LLMAgent(Model(model or "", max_retries=max_retries, token_budget=token_budget))
-    raise ValueError(f"unknown agent {kind!r} (openai or heuristic)")
+    raise UsageError(f"unknown agent {kind!r} (openai or heuristic)")

@@ -15,6 +15,7 @@ from typing import Any
 
 from playwright.sync_api import ElementHandle, Page
 
+from webmem.errors import InvalidAction
 from webmem.flow.inputs import Redactor
 from webmem.flow.model import Fingerprint
 from webmem.page import inpage
@@ -248,5 +249,5 @@ def handle(page: Page, index: int) -> ElementHandle:
     """The element a digest numbered `index` (valid until the next digest)."""
     h = registry_element(page, index)
     if h is None:
-        raise LookupError(f"element [{index}] is no longer on the page")
+        raise InvalidAction(f"element [{index}] is no longer on the page")
     return h

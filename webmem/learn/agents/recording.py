@@ -16,9 +16,10 @@ from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from pydantic import ValidationError
 
 from webmem.browser.config import Timeouts
-from webmem.errors import AgentError, InvalidAction, WebmemError
+from webmem.errors import AgentError, InvalidAction, RecordError, WebmemError
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, placeholders, spec_for
 from webmem.flow.model import InputSpec, PageState, slug
@@ -134,7 +135,8 @@ def record_task(
                 else:
                     message = _execute(rec, page, action, digest, log)
                 outcome = Outcome(True, message)
-            except (InvalidAction, WebmemError, PlaywrightError, LookupError, ValueError) as exc:
+            # told back to the agent: what webmem refused, what the page refused, arguments a step model refused
+            except (WebmemError, PlaywrightError, ValidationError) as exc:
                 text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 log.ok, log.message = False, redact(text[:300])
                 outcome = Outcome(False, log.message)
@@ -153,7 +155,7 @@ def record_task(
     if result.status == "done" and rec.steps:
         try:
             result.flow = _finish(rec.flow(), values)
-        except ValueError as exc:  # repeated rows that are no one item's template
+        except (RecordError, ValidationError) as exc:  # repeated rows that are no one item's template
             result.status, result.summary = "error", redact(str(exc))
     result.wall_ms = round((time.monotonic() - started) * 1000, 1)
     return result
@@ -172,7 +174,7 @@ def _scope(rec: Recorder, scope: tuple[str, int] | None) -> None:
             rec.adding(over)
         elif index >= 0 and rec.in_item is None:
             rec.begin_item(over, index)
-    except ValueError as exc:
+    except RecordError as exc:
         raise AgentError(str(exc)) from None
 
 
