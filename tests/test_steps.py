@@ -16,7 +16,7 @@ from webmem.flow.model import InputSpec
 from webmem.learn.agents.base import ACTIONS
 from webmem.learn.agents.llm import tool_schemas
 from webmem.playback.heal import MODES, TIERS
-from webmem.steps import KINDS, NAVIGATING, STEPS
+from webmem.steps import KINDS, STEPS
 
 MINIMAL = "webmem: 1\nname: t\ntask: t\nsteps:\n  - goto: /x\n"
 
@@ -27,7 +27,6 @@ def test_every_kind_is_in_the_format_the_tools_and_replay() -> None:
         assert kind.model.__name__ in schema_text
         assert kind.action is None or kind.action.tool in ACTIONS
     assert {t["function"]["name"] for t in tool_schemas()} == set(ACTIONS)
-    assert {k.name for k in KINDS if k.navigates} == NAVIGATING
     assert "upload" in STEPS and "upload" in ACTIONS
     assert MODES == ("off", "local", "llm") and [t.name for t in TIERS] == ["selector", "local", "llm"]
 

@@ -20,7 +20,6 @@ from webmem.errors import DataFileError
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
-CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ID_KEY = "id"
 

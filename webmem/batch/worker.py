@@ -72,10 +72,10 @@ def _die_with_parent() -> None:
 def main(config_json: str) -> None:
     _die_with_parent()
     cfg = WorkerConfig.model_validate_json(config_json)
-    Worker(cfg).run()
+    BatchWorker(cfg).run()
 
 
-class Worker:
+class BatchWorker:
     def __init__(self, cfg: WorkerConfig):
         self.cfg = cfg
         self.settings: Settings = load_settings()

@@ -163,7 +163,7 @@ def _db(root: Path, *, create: bool) -> _DB | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = _DB(path)
-            _set_up(db.conn, root, path)
+            _setup_waiting(db.conn, root, path)
         except BaseException as exc:
             if db is not None:
                 db.close()
@@ -179,8 +179,8 @@ def _db(root: Path, *, create: bool) -> _DB | None:
 SETUP_S = 60.0  # how long a process waits for others that make or migrate the same database at once
 
 
-def _set_up(conn: sqlite3.Connection, root: Path, path: Path) -> None:
-    """`_setup`, again while another process holds the database as it makes it: SQLite answers "locked" at once
+def _setup_waiting(conn: sqlite3.Connection, root: Path, path: Path) -> None:
+    """`_setup`, tried again while another process holds the database as it makes it: SQLite answers "locked" at once
     there (switching to WAL, or a lock upgrade it refuses to wait for to avoid a deadlock), not after its busy
     timeout."""
     deadline = time.monotonic() + SETUP_S

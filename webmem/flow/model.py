@@ -99,9 +99,9 @@ class Fingerprint(Strict):
     _whole: set[str] = PrivateAttr(default_factory=set)  # ...of which these are the datum and nothing else
 
 
-# where a repair came from: a healing tier of webmem.playback.heal (`TIERS`), or the agent a broken run was
-# handed over to; declared here once because flow files record it
-TierName = Literal["selector", "local", "llm", "agent"]
+# where a repair came from: a healing tier of webmem.playback.heal (`TIERS`); declared here once because flow
+# files record it (a run handed over to the agent is spliced in as recorded steps, never as a repair)
+TierName = Literal["selector", "local", "llm"]
 
 
 class Healed(Strict):

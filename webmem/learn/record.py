@@ -88,7 +88,7 @@ class Recorder:
         self.inputs: dict[str, InputSpec] = {
             k: given.get(k) or spec_for(self.values.get(k), k in secrets, env.get(k)) for k in {**self.values, **given}}
         self.base_url = base_url
-        self.t = timeouts or Timeouts()
+        self.timeouts = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
         self.steps: list[Any] = []
         self.handlers: list[Handler] = []
@@ -103,7 +103,7 @@ class Recorder:
 
     def _page_state(self) -> str:
         """The name of the current page state, adding it if it is new."""
-        signature.settle(self.page, self.t.quiet, self.t.settle)
+        signature.settle(self.page, self.timeouts.quiet, self.timeouts.settle)
         sig = signature.capture(self.page, self.data)
         pattern = self._here()
         for name, state in self.pages.items():
@@ -299,7 +299,7 @@ class Recorder:
             self.page.on("request", on_request)
         # the popup of the field just typed into (a date picker) over this element: move on as a person does, as
         # replay does (webmem.page.overlay.move_on); any other overlay stays, and acting on the element says so
-        move_on(self.page, handle, covering(handle, False, self.t.action), self.t.action)
+        move_on(self.page, handle, covering(handle, False, self.timeouts.action), self.timeouts.action)
         try:
             fields = k.record(self, handle, params)
             step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
@@ -351,7 +351,7 @@ class Recorder:
         if when is None:
             raise RecordError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
         target = learn_target(self.page, handle, intent, values=self.plain_values())
-        handle.click(timeout=self.t.action)
+        handle.click(timeout=self.timeouts.action)
         handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}]})
         if all(h.when != when for h in self.handlers):
             self.handlers.append(handler)
@@ -363,8 +363,8 @@ class Recorder:
         return self.extracted[name]
     def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
-            self.page.wait_for_load_state("load", timeout=self.t.navigation)
-        signature.settle(self.page, self.t.quiet, self.t.settle)
+            self.page.wait_for_load_state("load", timeout=self.timeouts.navigation)
+        signature.settle(self.page, self.timeouts.quiet, self.timeouts.settle)
         after_url = self._here()
         new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
         url = after_url if after_url != before_url else None

@@ -208,7 +208,7 @@ class LLMTier(Tier):
 TIERS: tuple[type[Tier], ...] = (SelectorTier, LocalTier, LLMTier)  # cheapest first
 MODES: tuple[HealMode, ...] = get_args(HealMode)  # a mode turns on the tiers up to it
 assert ("off", *dict.fromkeys(t.mode for t in TIERS)) == MODES, "HealMode must list the tiers' modes"
-assert {t.name for t in TIERS} < set(get_args(TierName)), "every tier must be a TierName a flow can record"
+assert {t.name for t in TIERS} == set(get_args(TierName)), "every tier must be a TierName a flow can record"
 
 
 def parse_heal(mode: object) -> HealMode:

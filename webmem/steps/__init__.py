@@ -27,12 +27,6 @@ KINDS: tuple[StepKind, ...] = (
     WaitForKind(), ExtractKind(), ExpectKind(), RepeatKind(),
 )
 STEPS: dict[str, StepKind] = {k.name: k for k in KINDS}
-NAVIGATING = frozenset(k.name for k in KINDS if k.navigates)  # after these the page may differ
-
-
-def kind(name: str) -> StepKind:
-    """The step kind called `name` (KeyError for an unknown one)."""
-    return STEPS[name]
 
 
 def fits(action: str, fp: Fingerprint) -> bool:
@@ -41,4 +35,4 @@ def fits(action: str, fp: Fingerprint) -> bool:
     return k is None or k.fits(fp)
 
 
-__all__ = ["KINDS", "NAVIGATING", "STEPS", "Action", "OnElement", "StepKind", "fits", "kind"]
+__all__ = ["KINDS", "STEPS", "Action", "OnElement", "StepKind", "fits"]

@@ -74,10 +74,10 @@ class CheckKind(StepKind):
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         value = params.get("value")
         if value is None or self.name != "check":
-            handle.set_checked(self.want, timeout=rec.t.action)
+            handle.set_checked(self.want, timeout=rec.timeouts.action)
             return {}
         template = rec.bind_state(str(value))
-        handle.set_checked(state_of(render(template, rec.values), "the checkbox"), timeout=rec.t.action)
+        handle.set_checked(state_of(render(template, rec.values), "the checkbox"), timeout=rec.timeouts.action)
         return {"value": template}
 
 

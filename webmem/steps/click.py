@@ -34,5 +34,5 @@ class ClickKind(StepKind):
         require(res).click(timeout=run.timeouts.action)
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
-        handle.click(timeout=rec.t.action)
+        handle.click(timeout=rec.timeouts.action)
         return {}

@@ -96,5 +96,5 @@ class FillKind(StepKind):
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
         rec.typed.append(render(template, rec.values))
-        handle.fill(rec.typed[-1], timeout=rec.t.action)
+        handle.fill(rec.typed[-1], timeout=rec.timeouts.action)
         return {"value": template}

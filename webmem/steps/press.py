@@ -46,5 +46,5 @@ class PressKind(StepKind):
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         key = str(params.get("key") or "Enter")
-        handle.press(key, timeout=rec.t.action)
+        handle.press(key, timeout=rec.timeouts.action)
         return {"key": key}

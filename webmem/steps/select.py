@@ -80,7 +80,7 @@ class SelectKind(StepKind):
         template = rec.parameterise(str(params.get("value") or ""))
         wanted = render(template, rec.values)
         rec.typed.append(wanted)
-        timeout = rec.t.action
+        timeout = rec.timeouts.action
         options = handle.evaluate(OPTIONS_JS)
         if options is None:
             try:

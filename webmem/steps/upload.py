@@ -54,5 +54,5 @@ class UploadKind(StepKind):
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("files") or ""))
-        handle.set_input_files(Path(render(template, rec.values)), timeout=rec.t.action)
+        handle.set_input_files(Path(render(template, rec.values)), timeout=rec.timeouts.action)
         return {"files": template}
