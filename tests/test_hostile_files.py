@@ -200,3 +200,62 @@ def test_extracted_text_is_printed_as_data(webmem_cli, tmp_path: Path, hostile) 
     proc = webmem_cli("run", str(flow))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "root:x:0:0:[bold]root[/bold]:/root" in proc.stdout
+
+
+# ---- issue 22: an upload sends only a file the user gave or a file inside the folder the user named ----------
+
+UPLOAD_PAGE = "<title>up</title><form method=post enctype=multipart/form-data action=/sent>" \
+              "<label for=doc>Document</label><input type=file id=doc name=doc><button>Send</button></form>"
+
+
+def upload_flow(base_url: str, files: str) -> str:
+    return flow_text(base_url=base_url, inputs="inputs:\n  doc: {type: file, required: false}\n",
+                     steps="  - goto: /\n  - upload:\n      target: {intent: the document, selectors: "
+                           f"['css=#doc']}}\n      files: {json.dumps(files)}\n")
+
+
+def test_a_literal_upload_path_is_refused_by_validate_and_run(webmem_cli, tmp_path: Path) -> None:
+    flow = tmp_path / "f.yaml"
+    flow.write_text(upload_flow("http://127.0.0.1:9", "/etc/passwd"))
+    clean_error(webmem_cli("validate", str(flow)), "step 2", "'/etc/passwd'", "--files-dir")
+    clean_error(webmem_cli("run", str(flow), env=NO_BROWSER), "'/etc/passwd'", "--files-dir")
+    files = tmp_path / "files"
+    files.mkdir()
+    clean_error(webmem_cli("validate", str(flow), "--files-dir", str(files)), "outside the files folder")
+    flow.write_text(upload_flow("http://127.0.0.1:9", "../f.yaml"))  # relative, but climbing out
+    clean_error(webmem_cli("validate", str(flow), "--files-dir", str(files)), "outside the files folder")
+    flow.write_text(upload_flow("http://127.0.0.1:9", "cv.pdf"))
+    assert webmem_cli("validate", str(flow), "--files-dir", str(files)).returncode == 0
+    flow.write_text(upload_flow("http://127.0.0.1:9", "{{ doc }}"))  # the user's file, given at run time
+    assert webmem_cli("validate", str(flow)).returncode == 0
+
+
+def test_upload_replays_only_allowed_files_and_records_no_literal(page, hostile, tmp_path: Path) -> None:
+    import webmem
+    from webmem.flow.model import InputSpec
+
+    hostile.pages["/"] = UPLOAD_PAGE
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "cv.pdf").write_bytes(b"%PDF-cv")
+    flow = tmp_path / "f.yaml"
+    flow.write_text(upload_flow(hostile.url, "/etc/passwd"))
+    with pytest.raises(InputError, match="files-dir"):  # before any step: the page never saw the run
+        webmem.replay(page, flow, heal="off")
+    assert not hostile.requests
+    with pytest.raises(InputError, match="outside the files folder"):
+        webmem.replay(page, flow, heal="off", files_dir=files)
+    flow.write_text(upload_flow(hostile.url, "{{ doc }}.bak"))  # a literal part: checked as rendered
+    report = webmem.replay(page, flow, {"doc": str(files / "cv.pdf")}, heal="off", files_dir=tmp_path / "other")
+    assert not report.passed and "outside the files folder" in (report.error or "")
+    flow.write_text(upload_flow(hostile.url, "cv.pdf"))
+    report = webmem.replay(page, flow, heal="off", files_dir=files)
+    assert report.passed, report.error
+    assert page.locator("#doc").evaluate("(el) => el.files[0].name") == "cv.pdf"
+
+    rec = webmem.Recorder(page, name="up", task="upload", inputs={"doc": str(files / "cv.pdf")},
+                          specs={"doc": InputSpec(type="file")})
+    rec.goto(hostile.url + "/")
+    with pytest.raises(webmem.StepFailed, match="no input's value"):  # an agent naming a file of the machine
+        rec.upload(page.locator("#doc"), "/etc/passwd")
+    assert page.locator("#doc").evaluate("(el) => el.files.length") == 0

@@ -18,11 +18,13 @@ from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, is_url, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig
+from webmem.browser.config import load_settings
 from webmem.errors import InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
 from webmem.playback.heal import HealMode
 from webmem.playback.signin import SignIn
+from webmem.steps.upload import check_uploads
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
@@ -52,6 +54,7 @@ class BatchOptions:
     backoff_s: float = 1.0
     sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
     storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
+    files_dir: Path | None = None  # the folder a flow's literal upload path may name (else the settings')
 
     def out_path(self) -> Path:
         return self.out or self.rows.with_name(self.rows.name.split(".")[0] + ".outcomes.csv")
@@ -110,6 +113,7 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     as a whole (unreadable file, --fail-fast on a bad row, no good rows, a run that exists without
     --resume)."""
     flow = load_flow(opts.flow, round_trip=False).flow
+    check_uploads(flow, opts.files_dir or load_settings().files_dir)  # a path the flow wrote: before any row
     if opts.sign_in is not None:
         SignIn.load(opts.sign_in)  # a sign-in flow that cannot run (a secret not set) is said before any row
     run = default_run_name(opts, flow.name)
@@ -179,8 +183,10 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
         )
         # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
         # module): each starts its own Playwright
+        files = {"WEBMEM_FILES_DIR": str(opts.files_dir)} if opts.files_dir else {}  # the workers' settings
         procs = [subprocess.Popen([sys.executable, "-m", "webmem.batch.worker"],
-                                  env={**os.environ, WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
+                                  env={**os.environ, **files,
+                                       WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
                  for i in range(max(1, opts.workers))]
         since = 0.0
         while True:

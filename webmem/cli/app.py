@@ -22,6 +22,7 @@ from webmem.paths import out_dir, out_file
 from webmem.playback.heal import MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
+from webmem.steps.upload import check_uploads
 
 app = typer.Typer(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
@@ -36,6 +37,7 @@ HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[m
 
 SIGN_IN_HELP = "a sign-in flow, run where a page asks to sign in instead of the expected page (once per step)"
 STATE_HELP = "a Playwright storage state file: the session to start from (if it exists) and to save at the end"
+FILES_DIR_HELP = "the folder a path written in a flow's upload step may name (else: files come from inputs only)"
 HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
 
 
@@ -124,6 +126,7 @@ def run(
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+    files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage or
     input, 3 committed, unconfirmed (the commit step acted, then something after it failed)."""
@@ -143,6 +146,9 @@ def run(
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
         values = resolve_inputs(ff.flow, given)  # before any browser starts
+        if files_dir is not None:
+            settings.files_dir = str(files_dir)
+        check_uploads(ff.flow, settings.files_dir)
         redact = Redactor.for_flow(ff.flow, values)
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
@@ -440,12 +446,19 @@ def mcp_server(
 
 
 @app.command()
-def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")]) -> None:
+def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")],
+             files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None) -> None:
     """Check flow files against the format; prints one line per file. Exit 2 if any is invalid."""
     bad = 0
+    if files_dir is None:
+        try:
+            files_dir = Path(folder) if (folder := load_settings().files_dir) else None
+        except WebmemError as exc:
+            raise fail(str(exc), exc.exit_code) from None
     for path in flows:
         try:
             ff = flowfile.load_flow(path)
+            check_uploads(ff.flow, files_dir)
         except WebmemError as exc:
             bad += 1
             err.print(f"[red]✗[/red] {escape(str(exc))}", soft_wrap=True, markup=True)
@@ -561,6 +574,7 @@ def batch(
                                                 "rows: input=FILE (repeatable), e.g. lines=lines.csv")] = [],  # noqa: B006
     parent_key: Annotated[str, typer.Option(help="the column of a child row that holds its parent row's id")]
     = "parent",
+    files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
     failed or are uncertain, 2 bad input."""
@@ -587,7 +601,7 @@ def batch(
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
                             lease_s=lease, sign_in=sign_in, storage_state=storage_state,
-                            children=_children(children), parent_key=parent_key)
+                            children=_children(children), parent_key=parent_key, files_dir=files_dir)
         watcher = show.Watcher(out)
         try:
             result = run_batch(opts, on_rows=watcher)

@@ -40,6 +40,7 @@ from webmem.playback.signin import HINT, SignIn, is_password_state, shows_passwo
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
 from webmem.steps.repeat import Planned, plan
+from webmem.steps.upload import check_uploads
 
 
 @dataclass
@@ -56,9 +57,11 @@ class RunOptions:
     # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
     start_signature: Signature | None = None
     sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
+    files_dir: str | None = None  # the folder a flow's literal upload path may name (webmem.steps.upload)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
+        kw.setdefault("files_dir", settings.files_dir)
         return cls(timeouts=settings.timeouts, **kw)
 
 
@@ -93,6 +96,7 @@ class _Run:
     def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
         self.timeouts = opts.timeouts
+        self.files_dir = opts.files_dir
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
@@ -650,4 +654,6 @@ def run_flow(
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
     values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
-    return _Run(page, flow, values, options or RunOptions()).run(path)
+    opts = options or RunOptions()
+    check_uploads(flow, opts.files_dir)  # a path the flow wrote, refused before any step
+    return _Run(page, flow, values, opts).run(path)
