@@ -184,3 +184,56 @@ def test_status_of_a_missing_journal(tmp_path: Path) -> None:
     r = run_batch(tmp_path, "--status", "nope.sqlite", timeout=60)
     assert r.returncode == 2 and "nope.sqlite: no such journal" in r.stderr
     assert not (tmp_path / "nope.sqlite").exists()
+
+
+# ---- issue 22: hostile data files are one clear error naming the file and line/row, in bounded time and memory ----
+
+def _bomb_xlsx(path: Path) -> None:
+    """A real workbook plus a part that unpacks to 300 MiB of zeros (a few hundred KiB packed)."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["name", "email"])
+    wb.active.append(["A", "a@x.io"])
+    wb.save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
+            zf.open("xl/media/pad.bin", "w", force_zip64=True) as w:
+        chunk = b"\0" * (1024 * 1024)
+        for _ in range(300):
+            w.write(chunk)
+
+
+def test_hostile_data_files_are_refused_quickly_and_named(tmp_path: Path) -> None:
+    import time
+
+    cases: list[tuple[str, bytes, str]] = [
+        ("bad.jsonl", b'{"name": "a"}\n{"name": "\xff\xfe"}\n', "line 2: not UTF-8"),
+        ("nest.jsonl", b'{"name": "a"}\n{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "line 2: nests more"),
+        ("deep.jsonl", b'{"name": ' + b"[" * 100 + b"]" * 100 + b"}\n", "row 1: column 'name' nests more"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "row 1: nests more than"),
+        ("map.json", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests more than"),
+        ("cell.jsonl", b'{"name": "' + b"x" * 1_500_000 + b'"}\n', "row 1: column 'name' holds 1500000 characters"),
+        ("line.jsonl", b'{"name": "a", "notes": "' + b"x" * 5_000_000 + b'"}\n', "line 1: longer than"),
+        ("row.json", b'[{"a": "' + b"x" * 900_000 + b'", "b": "' + b"x" * 900_000 + b'", "c": "' + b"x" * 900_000
+         + b'", "d": "' + b"x" * 900_000 + b'", "e": "' + b"x" * 900_000 + b'"}]', "row 1: the row holds more"),
+    ]
+    started = time.monotonic()
+    for name, data, message in cases:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DataFileError) as exc:
+            list(read_rows(tmp_path / name))
+        assert name in str(exc.value) and message in str(exc.value), str(exc.value)[:300]
+    _bomb_xlsx(tmp_path / "bomb.xlsx")
+    assert (tmp_path / "bomb.xlsx").stat().st_size < 2 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match=r"bomb.xlsx: the workbook unpacks to 300 MiB"):
+            list(read_rows(tmp_path / "bomb.xlsx"))
+        assert tracemalloc.get_traced_memory()[1] < 20 * 1024 * 1024
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 20
+    r = run_batch(tmp_path, str(ROOT / "flows" / "add-contact.yaml"), "bad.jsonl", timeout=60)
+    assert r.returncode == 2 and "bad.jsonl: line 2: not UTF-8" in r.stderr and "Traceback" not in r.stderr, r.stderr
