@@ -237,3 +237,31 @@ def test_hostile_data_files_are_refused_quickly_and_named(tmp_path: Path) -> Non
     assert time.monotonic() - started < 20
     r = run_batch(tmp_path, str(ROOT / "flows" / "add-contact.yaml"), "bad.jsonl", timeout=60)
     assert r.returncode == 2 and "bad.jsonl: line 2: not UTF-8" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_outcomes_csv_cells_never_run_as_formulas(tmp_path: Path) -> None:
+    """Issue 22: a key, an error or an input from a data file or a page that starts like a formula is written as
+    text (a leading single quote, OWASP), in every CSV webmem writes."""
+    import csv
+
+    from webmem.batch.journal import open_journal
+    from webmem.batch.run import write_outcomes
+
+    hostile = ['=HYPERLINK("http://evil.test","click")', "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd|'/C calc'!A0",
+               "+1+1", "-2+3", "\t=1+1", "\r=1+1"]
+    journal = open_journal(tmp_path / "j.sqlite", "r")
+    try:
+        journal.start_run("f.yaml", "rows.csv")
+        journal.add_rows([(i, key, None, key) for i, key in enumerate(hostile, 1)]
+                         + [(len(hostile) + 1, "plain", None, "no such input 'x'")])
+        write_outcomes(journal, tmp_path / "out.csv")
+    finally:
+        journal.close()
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row, key in zip(rows, hostile, strict=False):
+        assert row["id"] == "'" + key and row["error"] == "'" + key
+    assert rows[-1]["id"] == "plain" and rows[-1]["error"] == "no such input 'x'"
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row

@@ -213,6 +213,16 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
         journal.close()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs: text that starts like a formula (`=HYPERLINK(...)`,
+    `=cmd|...`, `@SUM`, `+1+1`, a leading tab or CR) gets a leading single quote (OWASP, CSV injection).
+    The key, error and inputs columns come from data files and pages; numbers webmem computed stay numbers."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None = None) -> None:
     """One line per row, streamed to a temp file and renamed (a reader never sees half a file). Secret
     inputs are never journaled; they are shown masked."""
@@ -224,9 +234,10 @@ def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None
             w = csv.writer(f)
             w.writerow(OUTCOME_COLUMNS)
             for r in journal.rows():
-                w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
-                            json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
-                            round(r["duration_ms"], 1) if r["duration_ms"] is not None else ""])
+                w.writerow([spreadsheet_safe(cell) for cell in (
+                    r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
+                    json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
+                    round(r["duration_ms"], 1) if r["duration_ms"] is not None else "")])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
