@@ -259,3 +259,30 @@ def test_upload_replays_only_allowed_files_and_records_no_literal(page, hostile,
     with pytest.raises(webmem.StepFailed, match="no input's value"):  # an agent naming a file of the machine
         rec.upload(page.locator("#doc"), "/etc/passwd")
     assert page.locator("#doc").evaluate("(el) => el.files.length") == 0
+
+
+def test_an_output_never_overwrites_an_input(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: `batch --out rows.csv`, `--out flow.yaml`, `run --report flow.yaml` were silently replaced."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text((FLOWS / "add-contact.yaml").read_text())
+    rows = tmp_path / "rows.csv"
+    rows.write_text("name,email\nA,a@x.io\n")
+    lines = tmp_path / "lines.csv"
+    lines.write_text("parent,x\nrow1,1\n")
+    (tmp_path / "link.csv").symlink_to(rows)
+    before = {p: p.read_bytes() for p in (flow, rows, lines)}
+    for args, needle in [
+        (["batch", str(flow), str(rows), "--out", str(rows)], "is the data file"),
+        (["batch", str(flow), str(rows), "--out", str(tmp_path / "link.csv")], "is the data file"),
+        (["batch", str(flow), str(rows), "--out", str(flow)], "is the flow"),
+        (["batch", str(flow), str(rows), "--children", f"lines={lines}", "--out", str(lines)], "child rows of lines"),
+        (["batch", str(flow), str(rows), "--journal", str(rows)], "--journal"),
+        (["batch", str(flow), "rows.outcomes.csv"], "is the data file"),  # the default --out is ROWS.outcomes.csv
+        (["run", str(flow), "-i", "name=A", "-i", "email=a@x.io", "--report", str(flow)], "is the flow"),
+        (["run", str(flow), "-i", "name=A", "-i", "email=a@x.io", "--propose", "./flow.yaml"], "is the flow"),
+    ]:
+        if args[2] == "rows.outcomes.csv":
+            (tmp_path / "rows.outcomes.csv").write_text("name,email\nA,a@x.io\n")
+        clean_error(webmem_cli(*args, cwd=tmp_path, env=NO_BROWSER, timeout=60), needle)
+    assert all(p.read_bytes() == data for p, data in before.items())
+    assert (tmp_path / "rows.outcomes.csv").read_text() == "name,email\nA,a@x.io\n"

@@ -18,7 +18,7 @@ from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
-from webmem.paths import out_dir, out_file
+from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
@@ -138,8 +138,9 @@ def run(
     try:
         if base_url is not None:
             web_url(base_url, "--base-url")
-        out_file(report, "--report")
-        out_file(propose, "--propose")
+        reads = {"the flow": flow, "the sign-in flow": sign_in, "the inputs file": inputs_file}
+        out_file(report, "--report", reads)
+        out_file(propose, "--propose", reads)
         out_dir(trace, "--trace")
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
@@ -153,7 +154,7 @@ def run(
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
         make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
-        out_file(storage_state, "--storage-state")
+        out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the inputs file"})
         replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
                             base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
         if replayer.sign_in is not None:
@@ -228,8 +229,8 @@ def record(
 
     try:
         web_url(url, "URL")
-        out_file(output, "--out")
-        out_file(report, "--report")
+        out_file(output, "--out", {"the inputs file": inputs_file})
+        out_file(report, "--report", {"the inputs file": inputs_file, "the flow it writes (--out)": output})
         out_dir(trace, "--trace")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
@@ -306,6 +307,7 @@ def do_task(
     try:
         web_url(url, "URL")
         out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
+        not_an_input(report, "--report", {"the inputs file": inputs_file, "the sign-in flow": sign_in})
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
@@ -593,8 +595,11 @@ def batch(
             raise InputError("--connect and --cdp exclude each other")
         if base_url is not None:
             web_url(base_url, "--base-url")
+        reads: dict[str, Path | str | None] = {"the flow": flow, "the data file": rows, "the sign-in flow": sign_in,
+                                               "the journal": journal, "the storage state": storage_state}
+        reads |= {f"the child rows of {k}": v for k, v in _children(children).items()}
         out_file(outcomes, "--out")
-        out_file(storage_state, "--storage-state")
+        out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the storage state"})
         out_dir(artifacts, "--artifacts")
         opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
@@ -602,6 +607,9 @@ def batch(
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
                             lease_s=lease, sign_in=sign_in, storage_state=storage_state,
                             children=_children(children), parent_key=parent_key, files_dir=files_dir)
+        not_an_input(opts.out_path(), "--out", reads)  # ROWS.outcomes.csv by default: maybe the rows' own name
+        not_an_input(Path(opts.journal_where()) if "://" not in opts.journal_where() else None, "--journal",
+                     {k: v for k, v in reads.items() if k not in ("the journal", "the storage state")})
         watcher = show.Watcher(out)
         try:
             result = run_batch(opts, on_rows=watcher)
