@@ -265,3 +265,21 @@ def test_outcomes_csv_cells_never_run_as_formulas(tmp_path: Path) -> None:
     for row in rows:
         for cell in row.values():
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+def test_json_true_inf_and_nan_are_no_text(tmp_path: Path) -> None:
+    """Issue 22: JSON `true`, `1e400` and `NaN` for a string input were entered as "True", "inf", "nan". They
+    are refused naming the row and field; a plain finite number is still taken as its digits (a zip code)."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"name": true, "email": "a@x.io"}\n{"name": 1e400, "email": "b@x.io"}\n'
+                    '{"name": NaN, "email": "c@x.io"}\n{"name": "D", "email": "d@x.io", "role": false}\n'
+                    '{"name": 42, "email": "e@x.io"}\n', encoding="utf-8")
+    rows = list(read_rows(path))
+    for row, needle in zip(rows, ["'name': expected a string, got JSON true", "'name': expected text, got inf",
+                                  "'name': expected text, got nan", "'role': expected an enum, got JSON false"],
+                           strict=False):
+        with pytest.raises(InputError, match=needle):
+            check_row(FLOW, row, {}, {})
+    assert check_row(FLOW, rows[4], {}, {})["name"] == "42"
+    r = run_batch(tmp_path, str(ROOT / "flows" / "add-contact.yaml"), "rows.jsonl", "--fail-fast", timeout=60)
+    assert r.returncode == 2 and "row 1 (row1): input 'name': expected a string, got JSON true" in r.stderr, r.stderr
