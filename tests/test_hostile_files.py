@@ -286,3 +286,26 @@ def test_an_output_never_overwrites_an_input(webmem_cli, tmp_path: Path) -> None
         clean_error(webmem_cli(*args, cwd=tmp_path, env=NO_BROWSER, timeout=60), needle)
     assert all(p.read_bytes() == data for p, data in before.items())
     assert (tmp_path / "rows.outcomes.csv").read_text() == "name,email\nA,a@x.io\n"
+
+
+def test_flow_text_is_printed_as_data_never_as_markup(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: a flow's name/task printed as Rich markup: `[/]` was a MarkupError traceback, `[link=...]` and
+    `[green]passed[/green]` a fake verdict. Every piece of flow text prints as it is."""
+    store = tmp_path / "store"
+    store.mkdir()
+    name, task = "x[/]", "[link=https://evil.test][green]passed[/green][/link] [/bold]"
+    flow = store / "f.yaml"
+    flow.write_text(flow_text(name=name, steps="  - goto: /\n  - click: {target: {intent: '[/] [red]Save', "
+                                               "selectors: ['text=[b]Save[/b]']}}\n")
+                    .replace("task: t", f"task: {json.dumps(task)}")
+                    .replace("steps:", "inputs:\n  '[i]': {description: '[/]'}\nsteps:"))
+    for args in (["validate", str(flow)], ["show", str(flow)], ["list", "--store", str(store)],
+                 ["run", str(flow), "-i", "[i]=1"]):
+        proc = webmem_cli(*args, env=NO_BROWSER, timeout=60)
+        text = proc.stdout + proc.stderr
+        assert "Traceback" not in text and "MarkupError" not in text, text
+        if args[0] != "list":
+            assert name in text, text
+    shown = webmem_cli("show", str(flow)).stdout
+    assert task in shown and "[/] [red]Save" in shown and "text=[b]Save[/b]" in shown and "[/]" in shown
+    assert "[link=https://evil.test]" in webmem_cli("list", "--store", str(store)).stdout

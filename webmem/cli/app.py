@@ -159,7 +159,7 @@ def run(
                             base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
         if replayer.sign_in is not None:
             redact.extend(replayer.sign_in.secrets)
-        out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
+        out.print(f"[bold]{escape(ff.flow.name)}[/bold] [dim]({escape(str(flow))}, {len(ff.flow.steps)} steps)[/dim]")
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name,
                        storage_state=storage_state) as page:
             result = replayer.run(page, ff, given, path=str(flow))
@@ -183,7 +183,7 @@ def run(
     if result.signed_in:
         extras.append(f"signed in {result.signed_in}x with {sign_in}")
     extras.append(f"{result.llm_calls} model calls")
-    tail = f" [dim]({', '.join(extras)})[/dim]"
+    tail = f" [dim]({escape(', '.join(extras))})[/dim]"  # file names: data, never markup
     if result.passed:
         out.print(f"[green]passed[/green] {summary} in {result.duration_ms / 1000:.2f} s{tail}")
         if result.extracted:
@@ -320,8 +320,8 @@ def do_task(
         out_file(storage_state, "--storage-state")
         if memory.sign_in is not None:
             redact.extend(memory.sign_in.secrets)
-        out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {store}, agent {memory.agent_kind}, "
-                  f"heal {heal.value})[/dim]", soft_wrap=True)
+        out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {escape(str(store))}, agent "
+                  f"{memory.agent_kind}, heal {heal.value})[/dim]", soft_wrap=True)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do",
                        storage_state=storage_state) as page:
             result = memory.do(page, task, values, url=url, secrets=secrets)
@@ -366,14 +366,15 @@ def list_flows(store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flo
         err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", soft_wrap=True)
         record = stats.StoreStats()
     t = Table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
-              title=f"flows in {store}")
+              title=f"flows in {escape(str(store))}")
     t.columns[0].overflow = t.columns[2].overflow = "fold"
     for e in sorted(entries, key=lambda e: e.path):
         if e.error:
-            t.add_row(e.path, f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
+            t.add_row(escape(e.path), f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
             continue
         fs = record.flows.get(e.path) or stats.FlowStats()
-        t.add_row(e.path, escape(e.task), escape(e.start or ""), str(fs.runs), _rate(fs), fs.last_success or "-",
+        t.add_row(escape(e.path), escape(e.task), escape(e.start or ""), str(fs.runs), _rate(fs),
+                  escape(fs.last_success or "-"),
                   "[red]yes[/red]" if fs.is_quarantined(e.digest) else "no")
     out.print(t)
 
@@ -403,12 +404,12 @@ def show_stats(
                 for rel in release:
                     fs = changes.flows[rel]
                     fs.quarantined, fs.quarantine_reason, fs.consecutive_failures = None, None, 0
-            out.print(f"released {', '.join(release)}")
+            out.print(f"released {', '.join(release)}", markup=False)
         record = stats.load(store)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     t = record.totals
-    out.print(f"[bold]{store}[/bold]: {t.hits} hits ({t.healed} healed, {t.handed_over} handed over), "
+    out.print(f"[bold]{escape(str(store))}[/bold]: {t.hits} hits ({t.healed} healed, {t.handed_over} handed over), "
               f"{t.misses} misses ({t.learned} learned), {t.failed} not done; {t.model_calls} model calls and "
               f"{t.tokens} tokens spent; about {t.saved_calls} calls and {t.saved_tokens} tokens saved by replaying",
               soft_wrap=True)
@@ -417,10 +418,11 @@ def show_stats(
     for rel, fs in sorted(record.flows.items()):
         e = entries.get(rel)
         quarantine = fs.quarantine_reason if e is not None and fs.is_quarantined(e.digest) else "-"
-        table.add_row(rel if e is not None else f"[dim]{rel} (gone)[/dim]", str(fs.runs), str(fs.successes),
+        table.add_row(escape(rel) if e is not None else f"[dim]{escape(rel)} (gone)[/dim]", str(fs.runs),
+                      str(fs.successes),
                       str(fs.failures), str(fs.heals), str(fs.handovers), seconds(fs.mean_replay_ms),
                       f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
-                      fs.last_success or "-", escape(_short(quarantine or "-")))
+                      escape(fs.last_success or "-"), escape(_short(quarantine or "-")))
     out.print(table)
 
 
@@ -465,7 +467,7 @@ def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to che
             bad += 1
             err.print(f"[red]✗[/red] {escape(str(exc))}", soft_wrap=True, markup=True)
             continue
-        out.print(f"[green]✓[/green] {path}: {ff.flow.name}, {len(ff.flow.steps)} steps")
+        out.print(f"[green]✓[/green] {escape(f'{path}: {ff.flow.name}')}, {len(ff.flow.steps)} steps")
     if bad:
         raise typer.Exit(2)
 
@@ -478,15 +480,15 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
     except WebmemError as exc:
         raise fail(str(exc)) from None
     f = ff.flow
-    out.print(f"[bold]{f.name}[/bold]: {f.task}\nbase URL: {f.base_url or '(none)'}")
+    out.print(f"[bold]{escape(f.name)}[/bold]: {escape(f.task)}\nbase URL: {escape(f.base_url or '(none)')}")
     if f.inputs:
         t = Table("input", "type", "required", "default", "notes", title="inputs")
         for key, spec in f.inputs.items():
             notes = ", ".join(x for x in (spec.format, "secret" if spec.secret else None,
                                           f"${spec.env}" if spec.env else None, spec.description) if x)
             kind = spec.type + (f" ({'/'.join(spec.choices)})" if spec.choices else "")
-            t.add_row(key, kind, "yes" if spec.required and spec.default is None else "no",
-                      "" if spec.default is None or spec.secret else str(spec.default), notes)
+            t.add_row(escape(key), escape(kind), "yes" if spec.required and spec.default is None else "no",
+                      escape("" if spec.default is None or spec.secret else str(spec.default)), escape(notes))
         out.print(t)
     t = Table("#", "action", "target / value", "page", "expect", title="steps")
 
@@ -497,13 +499,14 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
         value = getattr(args, "value", None)
         if value is not None and not isinstance(args, str):
             what += f" ← {value}"
+        what = escape(what)  # a flow's words and values are data: `[/]` or `[link=...]` print as they are
         if target is not None:
-            what += f"\n[dim]{target.selectors[0]}[/dim]"
+            what += f"\n[dim]{escape(target.selectors[0])}[/dim]"
         if step.action == "repeat":
-            what = f"for each item of {args.over}"
+            what = f"for each item of {escape(args.over)}"
         exp = step.expect if step.action != "expect" else args
         expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
-        t.add_row(number, step.action, what, step.page or "", expect)
+        t.add_row(number, step.action, what, escape(step.page or ""), escape(expect))
 
     for i, step in enumerate(f.steps, 1):
         add_row(str(i), step)
