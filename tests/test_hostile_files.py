@@ -309,3 +309,22 @@ def test_flow_text_is_printed_as_data_never_as_markup(webmem_cli, tmp_path: Path
     shown = webmem_cli("show", str(flow)).stdout
     assert task in shown and "[/] [red]Save" in shown and "text=[b]Save[/b]" in shown and "[/]" in shown
     assert "[link=https://evil.test]" in webmem_cli("list", "--store", str(store)).stdout
+
+
+def test_an_index_row_with_bad_json_is_rebuilt(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: an `index.sqlite` row with bad JSON crashed `webmem list`; the index is a cache: made afresh."""
+    import sqlite3
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "sign-in.yaml").write_text((FLOWS / "sign-in.yaml").read_text())
+    assert webmem_cli("list", "--store", str(store)).returncode == 0
+    index = store / ".webmem" / "index.sqlite"
+    for bad in ("{not json", '{"path": 1}', "[]"):
+        with sqlite3.connect(index) as conn:
+            conn.execute("UPDATE entries SET data = ?", (bad,))
+        proc = webmem_cli("list", "--store", str(store))
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "sign-in.yaml" in proc.stdout and "Sign in to the portal" in proc.stdout
+        with sqlite3.connect(index) as conn:
+            assert "Sign in to the portal" in conn.execute("SELECT data FROM entries").fetchone()[0]
