@@ -328,3 +328,41 @@ def test_an_index_row_with_bad_json_is_rebuilt(webmem_cli, tmp_path: Path) -> No
         assert "sign-in.yaml" in proc.stdout and "Sign in to the portal" in proc.stdout
         with sqlite3.connect(index) as conn:
             assert "Sign in to the portal" in conn.execute("SELECT data FROM entries").fetchone()[0]
+
+
+def test_a_handler_acts_only_on_its_page_and_every_click_is_reported(page, hostile, tmp_path: Path) -> None:
+    """Issue 22: a page that raised a dialog like a learned handler's got its button clicked at a moment it chose,
+    and the report never said. A handler runs only on the page it was learned on; each click is reported."""
+    import webmem
+    from webmem.flow.model import InputSpec
+
+    form = ("<title>signup</title><h1>Sign up</h1><form action=/done method=post><label>Name <input name=who>"
+            "</label><button>Join</button></form>{popup}")
+    dialog = ('<div role=dialog aria-label="Our newsletter" style="position:fixed;inset:20%;background:#fff">'
+              "<p>Get news?</p><button onclick=\"{js}this.parentElement.remove()\">No thanks</button></div>")
+    done = ("<title>done</title><h1>Welcome</h1><button onclick=\"fetch('/next',{{method:'POST'}})\">Continue"
+            "</button>{popup}")
+    hostile.pages["/"] = form.format(popup=dialog.format(js=""))
+    hostile.pages["/done"] = done.format(popup="")
+    rec = webmem.Recorder(page, name="signup", task="Sign up as {{ who }}", inputs={"who": "Ann"},
+                          specs={"who": InputSpec()})
+    rec.goto(hostile.url + "/")
+    assert rec.dismiss(page.get_by_role("button", name="No thanks")).url == "/"
+    rec.fill(page.get_by_label("Name"), "Ann")
+    rec.click(page.get_by_role("button", name="Join"))
+    rec.click(page.get_by_role("button", name="Continue"))
+    path = tmp_path / "signup.yaml"
+    webmem.save_flow(rec.flow(), path)
+
+    report = webmem.replay(page, path, {"who": "Bea"}, heal="off")
+    assert report.passed, report.error
+    assert report.handled == 1 and "No thanks" in report.steps[1].handled[0] and hostile.url + "/" in \
+        report.steps[1].handled[0]
+    assert '"handled"' in report.model_dump_json()
+
+    # the next page raises a look-alike whose button does something else: nothing on it is clicked
+    hostile.pages["/done"] = done.format(popup=dialog.format(js="fetch('/evil',{method:'POST'});"))
+    hostile.requests.clear()
+    report = webmem.replay(page, path, {"who": "Cy"}, heal="off")
+    assert not report.passed and "not on the page it was learned on" in (report.error or ""), report.error
+    assert not [r for r in hostile.requests if r[1] in ("/evil", "/next")]

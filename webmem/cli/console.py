@@ -34,6 +34,8 @@ def print_step(rep: StepReport) -> None:
     if rep.page_match and rep.page_match != "exact":
         line += f" [yellow](page {rep.page_match})[/yellow]"
     out.print(line, soft_wrap=True)
+    for handled in rep.handled:  # an overlay a handler of the flow clicked away: said, never silent
+        out.print(f"      handled: {handled}", soft_wrap=True, markup=False)
     if rep.heal:
         h = rep.heal
         out.print(f"      healed by {h.by} ({h.tier}, score {h.score}): {h.old_selector} → {h.new_selector}",
