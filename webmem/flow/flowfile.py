@@ -281,7 +281,7 @@ def _quoted(value: str, inline: bool, paranoid: bool = False) -> str:
     double quotes for every string, which escape everything."""
     if isinstance(value, ScalarString) or not value or (value.isascii() and _WORDS.fullmatch(value)):
         return value
-    if paranoid:
+    if paranoid or len(value) > 4096:  # (a long text is not kept in the read-back cache: double quotes hold it)
         return DoubleQuotedScalarString(value)
     for style, wrap in (("", str), ("'", SingleQuotedScalarString)):
         if not (inline and not style) and _reads_back(value, inline, style):
