@@ -184,3 +184,102 @@ def test_status_of_a_missing_journal(tmp_path: Path) -> None:
     r = run_batch(tmp_path, "--status", "nope.sqlite", timeout=60)
     assert r.returncode == 2 and "nope.sqlite: no such journal" in r.stderr
     assert not (tmp_path / "nope.sqlite").exists()
+
+
+# ---- issue 22: hostile data files are one clear error naming the file and line/row, in bounded time and memory ----
+
+def _bomb_xlsx(path: Path) -> None:
+    """A real workbook plus a part that unpacks to 300 MiB of zeros (a few hundred KiB packed)."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["name", "email"])
+    wb.active.append(["A", "a@x.io"])
+    wb.save(path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
+            zf.open("xl/media/pad.bin", "w", force_zip64=True) as w:
+        chunk = b"\0" * (1024 * 1024)
+        for _ in range(300):
+            w.write(chunk)
+
+
+def test_hostile_data_files_are_refused_quickly_and_named(tmp_path: Path) -> None:
+    import time
+
+    cases: list[tuple[str, bytes, str]] = [
+        ("bad.jsonl", b'{"name": "a"}\n{"name": "\xff\xfe"}\n', "line 2: not UTF-8"),
+        ("nest.jsonl", b'{"name": "a"}\n{"name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "line 2: nests more"),
+        ("deep.jsonl", b'{"name": ' + b"[" * 100 + b"]" * 100 + b"}\n", "row 1: column 'name' nests more"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "row 1: nests more than"),
+        ("map.json", b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests more than"),
+        ("cell.jsonl", b'{"name": "' + b"x" * 1_500_000 + b'"}\n', "row 1: column 'name' holds 1500000 characters"),
+        ("line.jsonl", b'{"name": "a", "notes": "' + b"x" * 5_000_000 + b'"}\n', "line 1: longer than"),
+        ("row.json", b'[{"a": "' + b"x" * 900_000 + b'", "b": "' + b"x" * 900_000 + b'", "c": "' + b"x" * 900_000
+         + b'", "d": "' + b"x" * 900_000 + b'", "e": "' + b"x" * 900_000 + b'"}]', "row 1: the row holds more"),
+    ]
+    started = time.monotonic()
+    for name, data, message in cases:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DataFileError) as exc:
+            list(read_rows(tmp_path / name))
+        assert name in str(exc.value) and message in str(exc.value), str(exc.value)[:300]
+    _bomb_xlsx(tmp_path / "bomb.xlsx")
+    assert (tmp_path / "bomb.xlsx").stat().st_size < 2 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match=r"bomb.xlsx: the workbook unpacks to 300 MiB"):
+            list(read_rows(tmp_path / "bomb.xlsx"))
+        assert tracemalloc.get_traced_memory()[1] < 20 * 1024 * 1024
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 20
+    r = run_batch(tmp_path, str(ROOT / "flows" / "add-contact.yaml"), "bad.jsonl", timeout=60)
+    assert r.returncode == 2 and "bad.jsonl: line 2: not UTF-8" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_outcomes_csv_cells_never_run_as_formulas(tmp_path: Path) -> None:
+    """Issue 22: a key, an error or an input from a data file or a page that starts like a formula is written as
+    text (a leading single quote, OWASP), in every CSV webmem writes."""
+    import csv
+
+    from webmem.batch.journal import open_journal
+    from webmem.batch.run import write_outcomes
+
+    hostile = ['=HYPERLINK("http://evil.test","click")', "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd|'/C calc'!A0",
+               "+1+1", "-2+3", "\t=1+1", "\r=1+1"]
+    journal = open_journal(tmp_path / "j.sqlite", "r")
+    try:
+        journal.start_run("f.yaml", "rows.csv")
+        journal.add_rows([(i, key, None, key) for i, key in enumerate(hostile, 1)]
+                         + [(len(hostile) + 1, "plain", None, "no such input 'x'")])
+        write_outcomes(journal, tmp_path / "out.csv")
+    finally:
+        journal.close()
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row, key in zip(rows, hostile, strict=False):
+        assert row["id"] == "'" + key and row["error"] == "'" + key
+    assert rows[-1]["id"] == "plain" and rows[-1]["error"] == "no such input 'x'"
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+
+
+def test_json_true_inf_and_nan_are_no_text(tmp_path: Path) -> None:
+    """Issue 22: JSON `true`, `1e400` and `NaN` for a string input were entered as "True", "inf", "nan". They
+    are refused naming the row and field; a plain finite number is still taken as its digits (a zip code)."""
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"name": true, "email": "a@x.io"}\n{"name": 1e400, "email": "b@x.io"}\n'
+                    '{"name": NaN, "email": "c@x.io"}\n{"name": "D", "email": "d@x.io", "role": false}\n'
+                    '{"name": 42, "email": "e@x.io"}\n', encoding="utf-8")
+    rows = list(read_rows(path))
+    for row, needle in zip(rows, ["'name': expected a string, got JSON true", "'name': expected text, got inf",
+                                  "'name': expected text, got nan", "'role': expected an enum, got JSON false"],
+                           strict=False):
+        with pytest.raises(InputError, match=needle):
+            check_row(FLOW, row, {}, {})
+    assert check_row(FLOW, rows[4], {}, {})["name"] == "42"
+    r = run_batch(tmp_path, str(ROOT / "flows" / "add-contact.yaml"), "rows.jsonl", "--fail-fast", timeout=60)
+    assert r.returncode == 2 and "row 1 (row1): input 'name': expected a string, got JSON true" in r.stderr, r.stderr

@@ -103,3 +103,50 @@ def test_validate_and_show_commands(webmem_cli, tmp_path: Path) -> None:
 def test_parse_flow_accepts_numbers_as_values() -> None:
     flow, _ = parse_flow(MINIMAL.replace("'{{ email }}'", "42"))
     assert flow.steps[1].fill.value == "42"
+
+
+# issue 22: whatever a page holds, the writer quotes it so it reads back; a flow that cannot be read back is kept
+
+ODD = ["hover:bg-blue-500", "href: https://x.test/a", ":href", "@click", "? a", "- a", "a #b", "x, y", "[a]",
+       "{a}", "&a", "*a", "!tag", "%a", "`a", "|a", ">a", "'a", '"a', "a\nb", "a\x85b", "\u2028", "  a", "a  ",
+       "null", "true", "1e3", "~", "#a", "a:b,c"]
+
+
+def test_any_page_string_is_written_so_it_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text(MINIMAL)
+    flow = load_flow(path).flow
+    target = flow.steps[1].fill.target
+    target.intent = " ".join(ODD)
+    from webmem.flow.model import Fingerprint
+
+    target.fingerprint = Fingerprint.model_validate({  # a fingerprint as a page could make it
+        "tag": "input", "name": "hover:x", "classes": ODD, "attrs": {o.strip() or "k": o for o in ODD}})
+    assert save_flow(flow, path)
+    back = load_flow(path).flow.steps[1].fill.target
+    assert back.fingerprint.classes == ODD and back.fingerprint.attrs == target.fingerprint.attrs
+    assert back.intent == target.intent
+    # a write-back into the {...} already in the file (a heal's new fingerprint) reads back too
+    from webmem.flow.flowfile import merge_into, to_plain, update_flow
+
+    def change(ff) -> None:
+        body = ff.doc["steps"][1]["fill"]
+        new = to_plain(back)
+        new["fingerprint"]["attrs"] = {f"{k}x": f"{v}: y" for k, v in new["fingerprint"]["attrs"].items()}
+        new["fingerprint"]["classes"] = [f"{c}:z" for c in ODD]
+        body["target"] = merge_into(body["target"], new, "target")
+
+    update_flow(path, change)
+    healed = load_flow(path).flow.steps[1].fill.target.fingerprint
+    assert healed.classes == [f"{c}:z" for c in ODD] and healed.attrs["hover:bg-blue-500x"] == "hover:bg-blue-500: y"
+
+
+def test_a_flow_that_would_not_read_back_is_kept_and_named(tmp_path: Path) -> None:
+    path = tmp_path / "flows" / "big.yaml"
+    flow = parse_flow(MINIMAL)[0]
+    flow.task = "x" * (2 * 1024 * 1024 + 1024)  # more than a flow may hold: the read-back refuses it
+    with pytest.raises(FlowFormatError, match="not written: it would not read back; the flow is kept in") as info:
+        save_flow(flow, path)
+    assert not path.exists()
+    kept = Path(str(info.value).split("the flow is kept in ")[1].strip())
+    assert kept.is_relative_to(path.parent / ".webmem") and json.loads(kept.read_text())["task"] == flow.task

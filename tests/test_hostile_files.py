@@ -200,3 +200,169 @@ def test_extracted_text_is_printed_as_data(webmem_cli, tmp_path: Path, hostile) 
     proc = webmem_cli("run", str(flow))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "root:x:0:0:[bold]root[/bold]:/root" in proc.stdout
+
+
+# ---- issue 22: an upload sends only a file the user gave or a file inside the folder the user named ----------
+
+UPLOAD_PAGE = "<title>up</title><form method=post enctype=multipart/form-data action=/sent>" \
+              "<label for=doc>Document</label><input type=file id=doc name=doc><button>Send</button></form>"
+
+
+def upload_flow(base_url: str, files: str) -> str:
+    return flow_text(base_url=base_url, inputs="inputs:\n  doc: {type: file, required: false}\n",
+                     steps="  - goto: /\n  - upload:\n      target: {intent: the document, selectors: "
+                           f"['css=#doc']}}\n      files: {json.dumps(files)}\n")
+
+
+def test_a_literal_upload_path_is_refused_by_validate_and_run(webmem_cli, tmp_path: Path) -> None:
+    flow = tmp_path / "f.yaml"
+    flow.write_text(upload_flow("http://127.0.0.1:9", "/etc/passwd"))
+    clean_error(webmem_cli("validate", str(flow)), "step 2", "'/etc/passwd'", "--files-dir")
+    clean_error(webmem_cli("run", str(flow), env=NO_BROWSER), "'/etc/passwd'", "--files-dir")
+    files = tmp_path / "files"
+    files.mkdir()
+    clean_error(webmem_cli("validate", str(flow), "--files-dir", str(files)), "outside the files folder")
+    flow.write_text(upload_flow("http://127.0.0.1:9", "../f.yaml"))  # relative, but climbing out
+    clean_error(webmem_cli("validate", str(flow), "--files-dir", str(files)), "outside the files folder")
+    flow.write_text(upload_flow("http://127.0.0.1:9", "cv.pdf"))
+    assert webmem_cli("validate", str(flow), "--files-dir", str(files)).returncode == 0
+    flow.write_text(upload_flow("http://127.0.0.1:9", "{{ doc }}"))  # the user's file, given at run time
+    assert webmem_cli("validate", str(flow)).returncode == 0
+
+
+def test_upload_replays_only_allowed_files_and_records_no_literal(page, hostile, tmp_path: Path) -> None:
+    import webmem
+    from webmem.flow.model import InputSpec
+
+    hostile.pages["/"] = UPLOAD_PAGE
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "cv.pdf").write_bytes(b"%PDF-cv")
+    flow = tmp_path / "f.yaml"
+    flow.write_text(upload_flow(hostile.url, "/etc/passwd"))
+    with pytest.raises(InputError, match="files-dir"):  # before any step: the page never saw the run
+        webmem.replay(page, flow, heal="off")
+    assert not hostile.requests
+    with pytest.raises(InputError, match="outside the files folder"):
+        webmem.replay(page, flow, heal="off", files_dir=files)
+    flow.write_text(upload_flow(hostile.url, "{{ doc }}.bak"))  # a literal part: checked as rendered
+    report = webmem.replay(page, flow, {"doc": str(files / "cv.pdf")}, heal="off", files_dir=tmp_path / "other")
+    assert not report.passed and "outside the files folder" in (report.error or "")
+    flow.write_text(upload_flow(hostile.url, "cv.pdf"))
+    report = webmem.replay(page, flow, heal="off", files_dir=files)
+    assert report.passed, report.error
+    assert page.locator("#doc").evaluate("(el) => el.files[0].name") == "cv.pdf"
+
+    rec = webmem.Recorder(page, name="up", task="upload", inputs={"doc": str(files / "cv.pdf")},
+                          specs={"doc": InputSpec(type="file")})
+    rec.goto(hostile.url + "/")
+    with pytest.raises(webmem.StepFailed, match="no input's value"):  # an agent naming a file of the machine
+        rec.upload(page.locator("#doc"), "/etc/passwd")
+    assert page.locator("#doc").evaluate("(el) => el.files.length") == 0
+
+
+def test_an_output_never_overwrites_an_input(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: `batch --out rows.csv`, `--out flow.yaml`, `run --report flow.yaml` were silently replaced."""
+    flow = tmp_path / "flow.yaml"
+    flow.write_text((FLOWS / "add-contact.yaml").read_text())
+    rows = tmp_path / "rows.csv"
+    rows.write_text("name,email\nA,a@x.io\n")
+    lines = tmp_path / "lines.csv"
+    lines.write_text("parent,x\nrow1,1\n")
+    (tmp_path / "link.csv").symlink_to(rows)
+    before = {p: p.read_bytes() for p in (flow, rows, lines)}
+    for args, needle in [
+        (["batch", str(flow), str(rows), "--out", str(rows)], "is the data file"),
+        (["batch", str(flow), str(rows), "--out", str(tmp_path / "link.csv")], "is the data file"),
+        (["batch", str(flow), str(rows), "--out", str(flow)], "is the flow"),
+        (["batch", str(flow), str(rows), "--children", f"lines={lines}", "--out", str(lines)], "child rows of lines"),
+        (["batch", str(flow), str(rows), "--journal", str(rows)], "--journal"),
+        (["batch", str(flow), "rows.outcomes.csv"], "is the data file"),  # the default --out is ROWS.outcomes.csv
+        (["run", str(flow), "-i", "name=A", "-i", "email=a@x.io", "--report", str(flow)], "is the flow"),
+        (["run", str(flow), "-i", "name=A", "-i", "email=a@x.io", "--propose", "./flow.yaml"], "is the flow"),
+    ]:
+        if args[2] == "rows.outcomes.csv":
+            (tmp_path / "rows.outcomes.csv").write_text("name,email\nA,a@x.io\n")
+        clean_error(webmem_cli(*args, cwd=tmp_path, env=NO_BROWSER, timeout=60), needle)
+    assert all(p.read_bytes() == data for p, data in before.items())
+    assert (tmp_path / "rows.outcomes.csv").read_text() == "name,email\nA,a@x.io\n"
+
+
+def test_flow_text_is_printed_as_data_never_as_markup(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: a flow's name/task printed as Rich markup: `[/]` was a MarkupError traceback, `[link=...]` and
+    `[green]passed[/green]` a fake verdict. Every piece of flow text prints as it is."""
+    store = tmp_path / "store"
+    store.mkdir()
+    name, task = "x[/]", "[link=https://evil.test][green]passed[/green][/link] [/bold]"
+    flow = store / "f.yaml"
+    flow.write_text(flow_text(name=name, steps="  - goto: /\n  - click: {target: {intent: '[/] [red]Save', "
+                                               "selectors: ['text=[b]Save[/b]']}}\n")
+                    .replace("task: t", f"task: {json.dumps(task)}")
+                    .replace("steps:", "inputs:\n  '[i]': {description: '[/]'}\nsteps:"))
+    for args in (["validate", str(flow)], ["show", str(flow)], ["list", "--store", str(store)],
+                 ["run", str(flow), "-i", "[i]=1"]):
+        proc = webmem_cli(*args, env=NO_BROWSER, timeout=60)
+        text = proc.stdout + proc.stderr
+        assert "Traceback" not in text and "MarkupError" not in text, text
+        if args[0] != "list":
+            assert name in text, text
+    shown = webmem_cli("show", str(flow)).stdout
+    assert task in shown and "[/] [red]Save" in shown and "text=[b]Save[/b]" in shown and "[/]" in shown
+    assert "[link=https://evil.test]" in webmem_cli("list", "--store", str(store)).stdout
+
+
+def test_an_index_row_with_bad_json_is_rebuilt(webmem_cli, tmp_path: Path) -> None:
+    """Issue 22: an `index.sqlite` row with bad JSON crashed `webmem list`; the index is a cache: made afresh."""
+    import sqlite3
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "sign-in.yaml").write_text((FLOWS / "sign-in.yaml").read_text())
+    assert webmem_cli("list", "--store", str(store)).returncode == 0
+    index = store / ".webmem" / "index.sqlite"
+    for bad in ("{not json", '{"path": 1}', "[]"):
+        with sqlite3.connect(index) as conn:
+            conn.execute("UPDATE entries SET data = ?", (bad,))
+        proc = webmem_cli("list", "--store", str(store))
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "sign-in.yaml" in proc.stdout and "Sign in to the portal" in proc.stdout
+        with sqlite3.connect(index) as conn:
+            assert "Sign in to the portal" in conn.execute("SELECT data FROM entries").fetchone()[0]
+
+
+def test_a_handler_acts_only_on_its_page_and_every_click_is_reported(page, hostile, tmp_path: Path) -> None:
+    """Issue 22: a page that raised a dialog like a learned handler's got its button clicked at a moment it chose,
+    and the report never said. A handler runs only on the page it was learned on; each click is reported."""
+    import webmem
+    from webmem.flow.model import InputSpec
+
+    form = ("<title>signup</title><h1>Sign up</h1><form action=/done method=post><label>Name <input name=who>"
+            "</label><button>Join</button></form>{popup}")
+    dialog = ('<div role=dialog aria-label="Our newsletter" style="position:fixed;inset:20%;background:#fff">'
+              "<p>Get news?</p><button onclick=\"{js}this.parentElement.remove()\">No thanks</button></div>")
+    done = ("<title>done</title><h1>Welcome</h1><button onclick=\"fetch('/next',{{method:'POST'}})\">Continue"
+            "</button>{popup}")
+    hostile.pages["/"] = form.format(popup=dialog.format(js=""))
+    hostile.pages["/done"] = done.format(popup="")
+    rec = webmem.Recorder(page, name="signup", task="Sign up as {{ who }}", inputs={"who": "Ann"},
+                          specs={"who": InputSpec()})
+    rec.goto(hostile.url + "/")
+    assert rec.dismiss(page.get_by_role("button", name="No thanks")).url == "/"
+    rec.fill(page.get_by_label("Name"), "Ann")
+    rec.click(page.get_by_role("button", name="Join"))
+    rec.click(page.get_by_role("button", name="Continue"))
+    path = tmp_path / "signup.yaml"
+    webmem.save_flow(rec.flow(), path)
+
+    report = webmem.replay(page, path, {"who": "Bea"}, heal="off")
+    assert report.passed, report.error
+    assert report.handled == 1 and "No thanks" in report.steps[1].handled[0] and hostile.url + "/" in \
+        report.steps[1].handled[0]
+    assert '"handled"' in report.model_dump_json()
+
+    # the next page raises a look-alike whose button does something else: nothing on it is clicked
+    hostile.pages["/done"] = done.format(popup=dialog.format(js="fetch('/evil',{method:'POST'});"))
+    hostile.requests.clear()
+    report = webmem.replay(page, path, {"who": "Cy"}, heal="off")
+    assert not report.passed and "not on the page it was learned on" in (report.error or ""), report.error
+    assert not [r for r in hostile.requests if r[1] in ("/evil", "/next")]

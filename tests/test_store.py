@@ -537,3 +537,38 @@ def test_a_store_answers_from_several_threads(tmp_path: Path) -> None:
     for t in threads:
         t.join(timeout=30)
     assert found == [2, 2, 2, 2]
+
+
+def agree_both(text: str) -> None:
+    """Issue 22: the loader refuses with a FlowFormatError (never NotImplementedError or another crash), the
+    round-trip loader (validate, show, run) and the read-only one alike; what it refuses, the fast read refuses."""
+    quick = quick_flow(text.encode("utf-8"))
+    for round_trip in (True, False):
+        try:
+            loaded = flowfile.parse_flow(text, round_trip=round_trip)[0]
+        except WebmemError:
+            assert quick is None, text
+            continue
+        assert quick is None or quick.model_dump_json() == loaded.model_dump_json(), text
+
+
+ODD_DOCUMENT_LINES = ["...\n", "... # end\n", "---\n", "--- # start\n", "--- \n", "\n", "# a comment\n",
+                      "task: # comment\n", "base_url: # comment\n", "  # indented comment\n", "x: y\n", "- a\n"]
+
+
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.lists(st.sampled_from(ODD_DOCUMENT_LINES), max_size=4), st.lists(st.sampled_from(ODD_DOCUMENT_LINES),
+                                                                         max_size=4))
+def test_the_fast_read_refuses_what_the_loader_refuses_around_odd_documents(head: list[str], tail: list[str]) -> None:
+    text = (FLOWS / "sign-in.yaml").read_text()
+    agree_both("".join(head) + text + "".join(tail))
+    agree_both(text.replace("task:", "".join(head) + "task:", 1))
+
+
+def test_a_file_starting_with_a_document_end_is_no_flow_for_either_reader() -> None:
+    text = (FLOWS / "sign-in.yaml").read_text()
+    for odd in ("...\n" + text, "... # x\n" + text):
+        assert quick_flow(odd.encode()) is None
+        with pytest.raises(WebmemError):
+            flowfile.parse_flow(odd)
+    agree_both(text.replace("task:", "task: # comment\n\n  ", 1))

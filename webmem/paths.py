@@ -5,6 +5,7 @@ after the run, and nothing is written outside the folder the user gave)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from webmem.errors import InputError
@@ -46,10 +47,31 @@ def out_dir(path: Path | None, option: str) -> None:
         raise InputError(f"{option} {path}: {blocker} exists and is not a folder")
 
 
-def out_file(path: Path | None, option: str) -> None:
-    """`--report F`, `--out F`: a file that can be (over)written."""
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (a hard link, a symlink or `./x` vs `x` too)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # one does not exist (yet): the same place by name, links resolved
+        return a.resolve() == b.resolve()
+
+
+def not_an_input(path: Path | None, option: str, inputs: Mapping[str, Path | str | None]) -> None:
+    """An output that is none of the run's `inputs` (what it reads, by what names them): `--out rows.csv`
+    must not silently replace the rows it reads, nor `--report flow.yaml` the flow."""
     if path is None:
         return
+    for what, given in inputs.items():
+        if given is not None and "://" not in str(given) and _same_file(path, Path(given)):
+            raise InputError(f"{option} {path}: is {what}, which this run reads; give another file name")
+
+
+def out_file(path: Path | None, option: str, inputs: Mapping[str, Path | str | None] | None = None) -> None:
+    """`--report F`, `--out F`: a file that can be (over)written, and none of the run's `inputs` (what it reads:
+    the flow, the data file, child rows, a sign-in flow... by what names them): `--out rows.csv` must not
+    silently replace the rows it reads."""
+    if path is None:
+        return
+    not_an_input(path, option, inputs or {})
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
     blocker = _first_non_folder(path)

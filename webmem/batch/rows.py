@@ -19,6 +19,12 @@ from typing import Any
 from webmem.errors import DataFileError
 
 SNIFF_BYTES = 64 * 1024
+# caps on what one data file may make webmem hold: a row is a form's worth of values, not a memory bomb
+MAX_DEPTH = 16  # nesting of a value (a list input's items are 2-3 deep); json.loads recurses, deeper is an attack
+MAX_CELL_CHARS = 1_000_000  # one cell (a note, a description)
+MAX_ROW_CHARS = 4_000_000  # one row, all its values as JSON (what the journal keeps of it)
+MAX_LINE_BYTES = MAX_ROW_CHARS + 1024  # one JSON Lines line
+MAX_XLSX_UNCOMPRESSED = 256 * 1024 * 1024  # an .xlsx is a zip: the sum of its parts as openpyxl would read them
 DELIMITERS = ",;\t|"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 ID_KEY = "id"
@@ -51,6 +57,7 @@ def read_rows(path: Path) -> Iterator[Row]:
         empty = False
         if not isinstance(item, dict):
             raise DataFileError(f"{path}: row {n}: expected a mapping of column -> value, got {type(item).__name__}")
+        _check_size(path, n, item)
         values = {str(k).strip(): _cell(v) for k, v in item.items() if k is not None and str(k).strip()}
         values = {k: v for k, v in values.items() if v is not None and v != ""}
         key = str(values.pop(ID_KEY, "") or "").strip() or f"row{n}"
@@ -89,6 +96,29 @@ def with_children(rows: Iterator[Row], children: Mapping[str, Path], parent_key:
         yield row
 
 
+def _depth(value: Any, limit: int) -> int:
+    """How deep `value` nests, counting no further than past `limit` (so a deep value costs no more)."""
+    if limit < 0 or not isinstance(value, dict | list):
+        return 0
+    inner = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in inner), default=0)
+
+
+def _check_size(path: Path, n: int, item: dict[Any, Any]) -> None:
+    """A row within the caps: each cell, the whole row, and how deep its values nest."""
+    total = 0
+    for column, value in item.items():
+        if _depth(value, MAX_DEPTH) > MAX_DEPTH:
+            raise DataFileError(f"{path}: row {n}: column {str(column)[:40]!r} nests more than {MAX_DEPTH} levels")
+        size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+        if isinstance(value, str) and size > MAX_CELL_CHARS:
+            raise DataFileError(f"{path}: row {n}: column {str(column)[:40]!r} holds {size} characters "
+                                f"(at most {MAX_CELL_CHARS})")
+        total += size + len(str(column))
+        if total > MAX_ROW_CHARS:
+            raise DataFileError(f"{path}: row {n}: the row holds more than {MAX_ROW_CHARS} characters")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)  # Excel keeps 42 as 42.0
@@ -125,14 +155,25 @@ def _csv(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def _jsonl(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8-sig") as f:
-        for line_no, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        line_no = 0
+        while raw := f.readline(MAX_LINE_BYTES + 1):  # a line is read with a cap: no 420 MB row
+            line_no += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise DataFileError(f"{path}: line {line_no}: longer than {MAX_LINE_BYTES} bytes")
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFileError(f"{path}: line {line_no}: not UTF-8 text ({exc.reason} at byte "
+                                    f"{exc.start})") from None
             if not line.strip():
                 continue
             try:
                 yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataFileError(f"{path}: line {line_no}: not JSON: {exc.msg}") from None
+            except RecursionError:
+                raise DataFileError(f"{path}: line {line_no}: nests more than {MAX_DEPTH} levels") from None
 
 
 def _json(path: Path) -> Iterator[Any]:
@@ -145,16 +186,53 @@ def _json(path: Path) -> Iterator[Any]:
             raise DataFileError(f"{path}: the file is empty")
         if head[:1] == b"[":
             try:
-                # use_float: numbers as int/float, not Decimal
-                yield from ijson.items(f, "item", use_float=True)
+                yield from _json_items(path, f)
             except ijson.JSONError as exc:
                 raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
             return
         try:
-            raw = json.loads(f.read().decode("utf-8-sig"))
+            raw = json.loads(f.read(MAX_ROW_CHARS * 4).decode("utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataFileError(f"{path}: cannot parse JSON: {exc}") from None
+        except RecursionError:
+            raise DataFileError(f"{path}: nests more than {MAX_DEPTH} levels") from None
     yield from _mapping_rows(path, raw)
+
+
+def _json_items(path: Path, f: Any) -> Iterator[Any]:
+    """The items of a top-level JSON list, streamed (ijson's events), refusing an item that nests deeper than
+    MAX_DEPTH before it is built (`[[[[...` 100,000 deep costs a moment, not minutes) or grows past a row's
+    worth of text."""
+    import ijson
+    from ijson.common import ObjectBuilder
+
+    depth, n, size, builder = 0, 0, 0, None
+    # basic_parse: no prefixes ("item.item.item..." grows with every level: 100,000 levels took minutes)
+    for event, value in ijson.basic_parse(f, use_float=True):  # use_float: numbers as int/float, not Decimal
+        if event in ("start_map", "start_array"):
+            depth += 1
+            if depth == 1:  # the list of rows itself
+                continue
+            if depth > MAX_DEPTH + 1:  # +1: the list of rows
+                raise DataFileError(f"{path}: row {n}: nests more than {MAX_DEPTH} levels")
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0:
+                continue
+        if builder is None:
+            n += 1
+            if depth == 1:  # a row that is no mapping: read_rows names it
+                yield value
+                continue
+            builder, size = ObjectBuilder(), 0
+        if isinstance(value, str):
+            size += len(value)
+            if size > MAX_ROW_CHARS:
+                raise DataFileError(f"{path}: row {n}: the row holds more than {MAX_ROW_CHARS} characters")
+        builder.event(event, value)
+        if depth == 1:  # the row's own end
+            yield builder.value
+            builder = None
 
 
 def _yaml(path: Path) -> Iterator[Any]:
@@ -181,8 +259,18 @@ def _mapping_rows(path: Path, raw: Any) -> Iterator[Any]:
 
 
 def _xlsx(path: Path) -> Iterator[dict[str, Any]]:
+    import zipfile
+
     from openpyxl import load_workbook
 
+    try:  # a workbook is a zip: what its parts hold unpacked is known before openpyxl unpacks any (a zip bomb)
+        with zipfile.ZipFile(path) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataFileError(f"{path}: cannot open workbook: {exc}") from None
+    if unpacked > MAX_XLSX_UNCOMPRESSED:
+        raise DataFileError(f"{path}: the workbook unpacks to {unpacked // (1024 * 1024)} MiB (at most "
+                            f"{MAX_XLSX_UNCOMPRESSED // (1024 * 1024)} MiB)")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)  # read_only streams the sheet
     except Exception as exc:  # noqa: BLE001 - a broken workbook is the file's problem, said in one line

@@ -20,10 +20,12 @@ from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, is_url, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig, WorkerOptions
+from webmem.browser.config import load_settings
 from webmem.errors import InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
 from webmem.playback.signin import SignIn
+from webmem.steps.upload import check_uploads
 
 OUTCOME_COLUMNS = ["id", "row", "status", "attempts", "error", "values", "screenshot", "duration_ms"]
 SHOW_BAD = 50  # bad rows named one by one; past that, counted
@@ -42,6 +44,7 @@ class BatchOptions(WorkerOptions):
     run: str | None = None
     children: dict[str, Path] = Field(default_factory=dict)  # list input -> a file of its child rows
     parent_key: str = "parent"  # ...and the column of a child row that holds its parent row's id
+    files_dir: Path | None = None  # the folder a flow's literal upload path may name (else the settings')
 
     def out_path(self) -> Path:
         return self.out or self.rows.with_name(self.rows.name.split(".")[0] + ".outcomes.csv")
@@ -100,6 +103,7 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     as a whole (unreadable file, --fail-fast on a bad row, no good rows, a run that exists without
     --resume)."""
     flow = load_flow(opts.flow, round_trip=False).flow
+    check_uploads(flow, opts.files_dir or load_settings().files_dir)  # a path the flow wrote: before any row
     if opts.sign_in is not None:
         SignIn.load(opts.sign_in)  # a sign-in flow that cannot run (a secret not set) is said before any row
     run = default_run_name(opts, flow.name)
@@ -164,8 +168,10 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             flow=str(opts.flow), journal=opts.journal_where(), run=default_run_name(opts, flow_name), index=0)
         # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
         # module): each starts its own Playwright
+        files = {"WEBMEM_FILES_DIR": str(opts.files_dir)} if opts.files_dir else {}  # the workers' settings
         procs = [subprocess.Popen([sys.executable, "-m", "webmem.batch.worker"],
-                                  env={**os.environ, WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
+                                  env={**os.environ, **files,
+                                       WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
                  for i in range(max(1, opts.workers))]
         since = 0.0
         while True:
@@ -192,6 +198,16 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
         journal.close()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text, never runs: text that starts like a formula (`=HYPERLINK(...)`,
+    `=cmd|...`, `@SUM`, `+1+1`, a leading tab or CR) gets a leading single quote (OWASP, CSV injection).
+    The key, error and inputs columns come from data files and pages; numbers webmem computed stay numbers."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None = None) -> None:
     """One line per row, streamed to a temp file and renamed (a reader never sees half a file). Secret
     inputs are never journaled; they are shown masked."""
@@ -203,9 +219,10 @@ def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None
             w = csv.writer(f)
             w.writerow(OUTCOME_COLUMNS)
             for r in journal.rows():
-                w.writerow([r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
-                            json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
-                            round(r["duration_ms"], 1) if r["duration_ms"] is not None else ""])
+                w.writerow([spreadsheet_safe(cell) for cell in (
+                    r["key"], r["n"], r["status"], r["attempts"], r["error"] or "",
+                    json.dumps(r["inputs"] | masked, ensure_ascii=False), r["screenshot"] or "",
+                    round(r["duration_ms"], 1) if r["duration_ms"] is not None else "")])
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -48,7 +48,7 @@ class Watcher:
         if self.progress is None:
             for r in fresh:
                 error = f": {r['error']}" if r["error"] and r["status"] != "done" else ""
-                self.console.print(f"row {r['n']} ({escape(r['key'])}) {r['status']} "
+                self.console.print(f"row {r['n']} ({escape(r['key'])}) {escape(r['status'])} "
                                    f"(attempt {r['attempts']}){escape(error)}", soft_wrap=True)
             return
         elapsed = max(time.monotonic() - self.started, 1e-6)
@@ -69,7 +69,7 @@ def print_summary(console: Console, res: BatchResult) -> None:
     c = res.counts
     console.print(f"[bold]{c['done']} done[/bold], {c['failed']} failed, {c['uncertain']} uncertain, "
                   f"{res.bad_total} bad row(s) in {res.seconds:.1f} s")
-    console.print(f"outcomes: {res.out}  [dim]journal: {res.journal}[/dim]")
+    console.print(f"outcomes: {escape(str(res.out))}  [dim]journal: {escape(str(res.journal))}[/dim]")
     if c["uncertain"]:
         console.print("[yellow]uncertain rows may have landed: check them on the site before entering them "
                       "again[/yellow] (webmem batch --status JOURNAL lists them)")

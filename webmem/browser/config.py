@@ -35,6 +35,9 @@ class Settings(BaseModel):
     viewport: Viewport = Field(default_factory=Viewport)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     model: str | None = None
+    # the one folder a flow's literal `upload` path may name (a path given as an input value is the user's choice
+    # at run time; a path written in a flow is the flow author's, and a shared flow could name /etc/passwd)
+    files_dir: str | None = Field(None, alias="filesDir")
     source: str | None = Field(None, exclude=True, description="the config file these came from")
 
 
@@ -74,4 +77,6 @@ def load_settings(start: Path | None = None) -> Settings:
         settings.headless = _env_bool(env["WEBMEM_HEADLESS"])
     if env.get("WEBMEM_MODEL"):
         settings.model = env["WEBMEM_MODEL"]
+    if env.get("WEBMEM_FILES_DIR"):
+        settings.files_dir = env["WEBMEM_FILES_DIR"]
     return settings

@@ -37,6 +37,11 @@ _TABLES = (
 )
 
 
+class BadRow(sqlite3.DatabaseError):
+    """A row whose entry does not read (damaged, or written by hand or another version): the index is a cache,
+    the store makes it afresh from the files."""
+
+
 def _create(conn: sqlite3.Connection) -> None:
     for statement in _TABLES:
         conn.execute(statement)
@@ -133,7 +138,10 @@ class IndexDB:
         assert self.conn is not None
         with self.lock:
             rows = self.conn.execute(sql, args).fetchall()
-        return [Entry.model_validate_json(data) for (data,) in rows]
+        try:
+            return [Entry.model_validate_json(data) for (data,) in rows]
+        except ValueError as exc:  # (pydantic's ValidationError is one)
+            raise BadRow(f"an index row does not read: {str(exc).splitlines()[0]}") from None
 
     def with_key(self, key: str) -> list[Entry]:
         """The usable flows of one task identity."""

@@ -23,6 +23,8 @@ from webmem.flow.format import FORMAT_VERSION, Flow
 
 # `&` anchor, `*` alias, `!` tag, `%` directive (at a line's start): a text with none is plain YAML data
 _NOT_PLAIN = ("&", "*", "!", "\n%")
+# a document marker (`---` or `...` first on a line): the readers disagree on a stream that starts with `...`
+_MARKER = re.compile(r"(?:^|\n)(?:---|\.\.\.)(?=[ \t\n]|$)")
 # characters outside printable text and \n (tabs, CR, controls, BOM, Unicode line ends and spaces): the
 # readers disagree on where some of them may stand
 _ODD_CHARACTER = re.compile("[^\n\x20-\x7e\u00a1-\u167f\u1681-\u1fff\u200b-\u2027\u2030-\u205e\u2060-\u2fff"
@@ -104,7 +106,7 @@ def _plain_lines(text: str) -> bool:
     time the readers could take differently (the loader reads some forms as dates that this reader reads
     as text and the other way round: a value that looks like one is read here only quoted), no plain `=`
     or `<<` (YAML 1.1's value and merge keys, which the loader refuses), no empty or explicit key."""
-    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN):
+    if text.startswith("%") or any(mark in text for mark in _NOT_PLAIN) or _MARKER.search(text):
         return False
     if _ODD_CHARACTER.search(text) or _ODD_SCALAR.search(" " + text) or _block_or_odd_flow(text):
         return False

@@ -16,12 +16,12 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from webmem.cache.entry import Entry
-from webmem.cache.index import IndexDB, Stamp
+from webmem.cache.index import BadRow, IndexDB, Stamp
 from webmem.cache.quickread import quick_flow
 from webmem.errors import FlowFormatError, StoreError
 from webmem.flow import flowfile
@@ -300,8 +300,22 @@ class FlowStore:
         self.sync()
         return self._all()
 
+    def _read(self, read: Callable[[IndexDB], list[Entry]]) -> list[Entry]:
+        """Rows of the index; a row that does not read (bad JSON, another shape) makes the index afresh from
+        the files, once, instead of a traceback: it is only a cache."""
+        db = self._index()
+        try:
+            return read(db)
+        except BadRow:
+            with db.writing():
+                db.put([], list(db.stamps()))  # every row forgotten: the next sync reads every file again
+                db.set_folders(None)
+            self._by_key, self._broken = {}, None
+            self.sync()
+            return read(self._index())
+
     def _all(self) -> list[Entry]:
-        return [e for e in self._index().all() if not e.other]
+        return [e for e in self._read(IndexDB.all) if not e.other]
 
     def entries(self) -> list[Entry]:
         """The flow files (broken ones included, with their error)."""
@@ -313,7 +327,7 @@ class FlowStore:
         """The flow files that are not valid flows, with their error."""
         self._fresh()
         if self._broken is None:
-            self._broken = self._index().broken()
+            self._broken = self._read(IndexDB.broken)
         return self._broken
 
     def candidates(self, key: str, url: str) -> list[Entry]:
@@ -327,7 +341,7 @@ class FlowStore:
 
     def _with_key(self, key: str) -> list[Entry]:
         if key not in self._by_key:
-            self._by_key[key] = self._index().with_key(key)
+            self._by_key[key] = self._read(lambda db: db.with_key(key))
         return self._by_key[key]
 
     def _changed(self, e: Entry) -> bool:

@@ -18,10 +18,11 @@ from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
-from webmem.paths import out_dir, out_file
+from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
+from webmem.steps.upload import check_uploads
 
 app = typer.Typer(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
@@ -36,6 +37,7 @@ HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[m
 
 SIGN_IN_HELP = "a sign-in flow, run where a page asks to sign in instead of the expected page (once per step)"
 STATE_HELP = "a Playwright storage state file: the session to start from (if it exists) and to save at the end"
+FILES_DIR_HELP = "the folder a path written in a flow's upload step may name (else: files come from inputs only)"
 HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
 
 
@@ -124,6 +126,7 @@ def run(
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+    files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage or
     input, 3 committed, unconfirmed (the commit step acted, then something after it failed)."""
@@ -135,24 +138,28 @@ def run(
     try:
         if base_url is not None:
             web_url(base_url, "--base-url")
-        out_file(report, "--report")
-        out_file(propose, "--propose")
+        reads = {"the flow": flow, "the sign-in flow": sign_in, "the inputs file": inputs_file}
+        out_file(report, "--report", reads)
+        out_file(propose, "--propose", reads)
         out_dir(trace, "--trace")
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
         values = resolve_inputs(ff.flow, given)  # before any browser starts
+        if files_dir is not None:
+            settings.files_dir = str(files_dir)
+        check_uploads(ff.flow, settings.files_dir)
         redact = Redactor.for_flow(ff.flow, values)
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
         make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
-        out_file(storage_state, "--storage-state")
+        out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the inputs file"})
         replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
                             base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
         if replayer.sign_in is not None:
             redact.extend(replayer.sign_in.secrets)
-        out.print(f"[bold]{ff.flow.name}[/bold] [dim]({flow}, {len(ff.flow.steps)} steps)[/dim]")
+        out.print(f"[bold]{escape(ff.flow.name)}[/bold] [dim]({escape(str(flow))}, {len(ff.flow.steps)} steps)[/dim]")
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name=ff.flow.name,
                        storage_state=storage_state) as page:
             result = replayer.run(page, ff, given, path=str(flow))
@@ -176,7 +183,7 @@ def run(
     if result.signed_in:
         extras.append(f"signed in {result.signed_in}x with {sign_in}")
     extras.append(f"{result.llm_calls} model calls")
-    tail = f" [dim]({', '.join(extras)})[/dim]"
+    tail = f" [dim]({escape(', '.join(extras))})[/dim]"  # file names: data, never markup
     if result.passed:
         out.print(f"[green]passed[/green] {summary} in {result.duration_ms / 1000:.2f} s{tail}")
         if result.extracted:
@@ -222,8 +229,8 @@ def record(
 
     try:
         web_url(url, "URL")
-        out_file(output, "--out")
-        out_file(report, "--report")
+        out_file(output, "--out", {"the inputs file": inputs_file})
+        out_file(report, "--report", {"the inputs file": inputs_file, "the flow it writes (--out)": output})
         out_dir(trace, "--trace")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
@@ -300,6 +307,7 @@ def do_task(
     try:
         web_url(url, "URL")
         out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
+        not_an_input(report, "--report", {"the inputs file": inputs_file, "the sign-in flow": sign_in})
         out_dir(artifacts, "--artifacts")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
@@ -312,8 +320,8 @@ def do_task(
         out_file(storage_state, "--storage-state")
         if memory.sign_in is not None:
             redact.extend(memory.sign_in.secrets)
-        out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {store}, agent {memory.agent_kind}, "
-                  f"heal {heal.value})[/dim]", soft_wrap=True)
+        out.print(f"[bold]do[/bold] {escape(redact(task))} [dim](store {escape(str(store))}, agent "
+                  f"{memory.agent_kind}, heal {heal.value})[/dim]", soft_wrap=True)
         with open_page(settings, headed=headed, trace=trace, redactor=redact, trace_name="do",
                        storage_state=storage_state) as page:
             result = memory.do(page, task, values, url=url, secrets=secrets)
@@ -358,14 +366,15 @@ def list_flows(store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flo
         err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", soft_wrap=True)
         record = stats.StoreStats()
     t = Table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
-              title=f"flows in {store}")
+              title=f"flows in {escape(str(store))}")
     t.columns[0].overflow = t.columns[2].overflow = "fold"
     for e in sorted(entries, key=lambda e: e.path):
         if e.error:
-            t.add_row(e.path, f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
+            t.add_row(escape(e.path), f"[red]invalid: {escape(e.error)}[/red]", "", "", "", "", "")
             continue
         fs = record.flows.get(e.path) or stats.FlowStats()
-        t.add_row(e.path, escape(e.task), escape(e.start or ""), str(fs.runs), _rate(fs), fs.last_success or "-",
+        t.add_row(escape(e.path), escape(e.task), escape(e.start or ""), str(fs.runs), _rate(fs),
+                  escape(fs.last_success or "-"),
                   "[red]yes[/red]" if fs.is_quarantined(e.digest) else "no")
     out.print(t)
 
@@ -395,12 +404,12 @@ def show_stats(
                 for rel in release:
                     fs = changes.flows[rel]
                     fs.quarantined, fs.quarantine_reason, fs.consecutive_failures = None, None, 0
-            out.print(f"released {', '.join(release)}")
+            out.print(f"released {', '.join(release)}", markup=False)
         record = stats.load(store)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     t = record.totals
-    out.print(f"[bold]{store}[/bold]: {t.hits} hits ({t.healed} healed, {t.handed_over} handed over), "
+    out.print(f"[bold]{escape(str(store))}[/bold]: {t.hits} hits ({t.healed} healed, {t.handed_over} handed over), "
               f"{t.misses} misses ({t.learned} learned), {t.failed} not done; {t.model_calls} model calls and "
               f"{t.tokens} tokens spent; about {t.saved_calls} calls and {t.saved_tokens} tokens saved by replaying",
               soft_wrap=True)
@@ -409,10 +418,11 @@ def show_stats(
     for rel, fs in sorted(record.flows.items()):
         e = entries.get(rel)
         quarantine = fs.quarantine_reason if e is not None and fs.is_quarantined(e.digest) else "-"
-        table.add_row(rel if e is not None else f"[dim]{rel} (gone)[/dim]", str(fs.runs), str(fs.successes),
+        table.add_row(escape(rel) if e is not None else f"[dim]{escape(rel)} (gone)[/dim]", str(fs.runs),
+                      str(fs.successes),
                       str(fs.failures), str(fs.heals), str(fs.handovers), seconds(fs.mean_replay_ms),
                       f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
-                      fs.last_success or "-", escape(_short(quarantine or "-")))
+                      escape(fs.last_success or "-"), escape(_short(quarantine or "-")))
     out.print(table)
 
 
@@ -441,17 +451,24 @@ def mcp_server(
 
 
 @app.command()
-def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")]) -> None:
+def validate(flows: Annotated[list[Path], typer.Argument(help="flow files to check")],
+             files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None) -> None:
     """Check flow files against the format; prints one line per file. Exit 2 if any is invalid."""
     bad = 0
+    if files_dir is None:
+        try:
+            files_dir = Path(folder) if (folder := load_settings().files_dir) else None
+        except WebmemError as exc:
+            raise fail(str(exc), exc.exit_code) from None
     for path in flows:
         try:
             ff = flowfile.load_flow(path)
+            check_uploads(ff.flow, files_dir)
         except WebmemError as exc:
             bad += 1
             err.print(f"[red]✗[/red] {escape(str(exc))}", soft_wrap=True, markup=True)
             continue
-        out.print(f"[green]✓[/green] {path}: {ff.flow.name}, {len(ff.flow.steps)} steps")
+        out.print(f"[green]✓[/green] {escape(f'{path}: {ff.flow.name}')}, {len(ff.flow.steps)} steps")
     if bad:
         raise typer.Exit(2)
 
@@ -464,15 +481,15 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
     except WebmemError as exc:
         raise fail(str(exc)) from None
     f = ff.flow
-    out.print(f"[bold]{f.name}[/bold]: {f.task}\nbase URL: {f.base_url or '(none)'}")
+    out.print(f"[bold]{escape(f.name)}[/bold]: {escape(f.task)}\nbase URL: {escape(f.base_url or '(none)')}")
     if f.inputs:
         t = Table("input", "type", "required", "default", "notes", title="inputs")
         for key, spec in f.inputs.items():
             notes = ", ".join(x for x in (spec.format, "secret" if spec.secret else None,
                                           f"${spec.env}" if spec.env else None, spec.description) if x)
             kind = spec.type + (f" ({'/'.join(spec.choices)})" if spec.choices else "")
-            t.add_row(key, kind, "yes" if spec.required and spec.default is None else "no",
-                      "" if spec.default is None or spec.secret else str(spec.default), notes)
+            t.add_row(escape(key), escape(kind), "yes" if spec.required and spec.default is None else "no",
+                      escape("" if spec.default is None or spec.secret else str(spec.default)), escape(notes))
         out.print(t)
     t = Table("#", "action", "target / value", "page", "expect", title="steps")
 
@@ -483,13 +500,14 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
         value = getattr(args, "value", None)
         if value is not None and not isinstance(args, str):
             what += f" ← {value}"
+        what = escape(what)  # a flow's words and values are data: `[/]` or `[link=...]` print as they are
         if target is not None:
-            what += f"\n[dim]{target.selectors[0]}[/dim]"
+            what += f"\n[dim]{escape(target.selectors[0])}[/dim]"
         if step.action == "repeat":
-            what = f"for each item of {args.over}"
+            what = f"for each item of {escape(args.over)}"
         exp = step.expect if step.action != "expect" else args
         expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
-        t.add_row(number, step.action, what, step.page or "", expect)
+        t.add_row(number, step.action, what, escape(step.page or ""), escape(expect))
 
     for i, step in enumerate(f.steps, 1):
         add_row(str(i), step)
@@ -562,6 +580,7 @@ def batch(
                                                 "rows: input=FILE (repeatable), e.g. lines=lines.csv")] = [],  # noqa: B006
     parent_key: Annotated[str, typer.Option(help="the column of a child row that holds its parent row's id")]
     = "parent",
+    files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
     failed or are uncertain, 2 bad input."""
@@ -580,15 +599,21 @@ def batch(
             raise InputError("--connect and --cdp exclude each other")
         if base_url is not None:
             web_url(base_url, "--base-url")
+        reads: dict[str, Path | str | None] = {"the flow": flow, "the data file": rows, "the sign-in flow": sign_in,
+                                               "the journal": journal, "the storage state": storage_state}
+        reads |= {f"the child rows of {k}": v for k, v in _children(children).items()}
         out_file(outcomes, "--out")
-        out_file(storage_state, "--storage-state")
+        out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the storage state"})
         out_dir(artifacts, "--artifacts")
         opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
                             lease_s=lease, sign_in=sign_in, storage_state=storage_state,
-                            children=_children(children), parent_key=parent_key)
+                            children=_children(children), parent_key=parent_key, files_dir=files_dir)
+        not_an_input(opts.out_path(), "--out", reads)  # ROWS.outcomes.csv by default: maybe the rows' own name
+        not_an_input(Path(opts.journal_where()) if "://" not in opts.journal_where() else None, "--journal",
+                     {k: v for k, v in reads.items() if k not in ("the journal", "the storage state")})
         watcher = show.Watcher(out)
         try:
             result = run_batch(opts, on_rows=watcher)

@@ -29,11 +29,13 @@ def print_step(rep: StepReport) -> None:
     what = escape(rep.intent or "")
     where = f" [dim]{escape(rep.selector)}[/dim]" if rep.selector else ""
     item = f"[dim]{escape(rep.item)}[/dim] " if rep.item else ""  # a repeat block's: which item's step
-    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {item}{rep.action:<8} {what}{where} " \
+    line = f"{STATUS_MARK[rep.status]} {rep.index:>2} {item}{escape(f'{rep.action:<8}')} {what}{where} " \
            f"[dim]{rep.duration_ms:.0f} ms[/dim]"
     if rep.page_match and rep.page_match != "exact":
         line += f" [yellow](page {rep.page_match})[/yellow]"
     out.print(line, soft_wrap=True)
+    for handled in rep.handled:  # an overlay a handler of the flow clicked away: said, never silent
+        out.print(f"      handled: {handled}", soft_wrap=True, markup=False)
     if rep.heal:
         h = rep.heal
         out.print(f"      healed by {h.by} ({h.tier}, score {h.score}): {h.old_selector} → {h.new_selector}",
@@ -52,7 +54,7 @@ def print_action(log: Any, redact: Redactor) -> None:
     what = f" {escape(log.element)}" if log.element else ""
     value = f" ← {escape(log.value)}" if log.value else ""
     why = f" [dim]— {escape(log.why)}[/dim]" if log.why else ""
-    out.print(redact(f"{mark} {log.index:>2} {log.action:<8}{what}{value}{why}"), soft_wrap=True)
+    out.print(redact(f"{mark} {log.index:>2} {escape(f'{log.action:<8}')}{what}{value}{why}"), soft_wrap=True)
     if log.message and not log.ok:
         out.print(f"      [red]{escape(redact(log.message))}[/red]", soft_wrap=True)
 

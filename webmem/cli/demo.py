@@ -50,7 +50,7 @@ def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None
     failures = 0
     with PortalServer() as portal, open_page(settings) as page, tempfile.TemporaryDirectory() as tmp:
         store = store or Path(tmp) / "flows"
-        console.print(f"[bold]demo portal[/bold] at {portal.url}; flow store {store}; agent {agent}"
+        console.print(f"[bold]demo portal[/bold] at {portal.url}; flow store {escape(str(store))}; agent {agent}"
                       f"{f' ({model})' if model else ''}\n")
         memory = Memory(store, agent=agent, model=model, settings=settings, on_step=print_step,
                         on_action=lambda log: print_action(log, Redactor()),
@@ -92,7 +92,7 @@ def replay_examples(page: Page, settings: Settings, flows_dir: Path, base_url: s
     replayer = Replayer(settings, base_url=base_url, on_step=print_step)
     for name, inputs in EXAMPLES:
         ff = load_flow(flows_dir / name)
-        console.print(f"[bold]replay[/bold] {name}: {ff.flow.task}")
+        console.print(f"[bold]replay[/bold] {escape(f'{name}: {ff.flow.task}')}")
         report = replayer.run(page, ff, inputs)
         console.print(f"  → {report.status} in {report.duration_ms:.0f} ms, {report.llm_calls} model calls\n")
         failures += not report.passed

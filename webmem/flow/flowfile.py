@@ -13,11 +13,13 @@ import difflib
 import fcntl
 import functools
 import io
+import json
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString, SingleQuotedScalarString
 
 from webmem.errors import FlowFormatError
 from webmem.flow.format import FORMAT_VERSION, Flow, step_kind
@@ -148,7 +150,13 @@ def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> t
         raise FlowFormatError(path, [f"file is larger than {MAX_FLOW_BYTES // 1024} KiB"])
     try:
         _check_events(text, path)
-        doc = (_yaml() if round_trip else YAML(typ="safe")).load(text)
+        try:
+            doc = (_yaml() if round_trip else YAML(typ="safe")).load(text)
+        except (NotImplementedError, IndexError, AttributeError, TypeError):
+            # the round-trip reader gives up on some comment placements (a comment after a key with no value,
+            # then a blank line) that are valid YAML: read the data without its comments (a rewrite of this
+            # file then drops them), the same data the index's fast reader and the safe reader see
+            doc = YAML(typ="safe").load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -243,60 +251,122 @@ def _drop_empty(value: Any) -> Any:
     return value
 
 
-def _styled(value: Any, key: str | None = None, inline: bool = False) -> Any:
+@functools.lru_cache(maxsize=8192)
+def _reads_back(text: str, inline: bool, style: str) -> bool:
+    """Whether the YAML library reads `text` back as itself when it writes it in `style` ('' plain, "'" or '"'),
+    as a key and as a value, inside {...}/[...] (`inline`) or in a block. The parser is the judge, not a
+    hand-written list of risky characters: ruamel's emitter writes `:a`, `? a` and `hover:x` plain in flow
+    context where its own parser then refuses or misreads them."""
+    wrap = {"'": SingleQuotedScalarString, '"': DoubleQuotedScalarString}.get(style, str)
+    probe, seq = CommentedMap([(wrap(text), 0), ("v", wrap(text))]), CommentedSeq([wrap(text)])
+    if inline:
+        probe.fa.set_flow_style()
+        seq.fa.set_flow_style()
+    doc = CommentedMap([("m", probe), ("s", seq)])
+    try:
+        back = _yaml().load(dumps_doc(doc))
+    except YAMLError:
+        return False
+    return isinstance(back, dict) and list(back.get("m") or {}) == [text, "v"] and back["m"]["v"] == text \
+        and back.get("s") == [text]
+
+
+_WORDS = re.compile(r"\w+(?:[ ./-]\w+)*")  # words, no punctuation YAML gives a meaning: the emitter's own rules hold
+
+
+def _quoted(value: str, inline: bool, paranoid: bool = False) -> str:
+    """`value` as it must be written to read back as itself: as is, single-quoted, or double-quoted (escapes
+    for line breaks and control characters such as U+0085 that single quotes would fold). Inside {...}/[...]
+    only words stay plain (a plain `hover:x` reads back alone, not beside a quoted line break). `paranoid`:
+    double quotes for every string, which escape everything."""
+    if isinstance(value, ScalarString) or not value or (value.isascii() and _WORDS.fullmatch(value)):
+        return value
+    if paranoid or len(value) > 4096:  # (a long text is not kept in the read-back cache: double quotes hold it)
+        return DoubleQuotedScalarString(value)
+    for style, wrap in (("", str), ("'", SingleQuotedScalarString)):
+        if not (inline and not style) and _reads_back(value, inline, style):
+            return value if not style else wrap(value)
+    return DoubleQuotedScalarString(value)
+
+
+def _styled(value: Any, key: str | None = None, inline: bool = False, careful: int = 1) -> Any:
+    """Plain data as round-trip nodes, short maps and lists on one line. `careful`: 0 strings as the emitter
+    writes them, 1 each as it must be to read back (_quoted), 2 every string double-quoted (new_doc tries them
+    in this order, checking each by reading it back)."""
     if isinstance(value, dict):
-        flow_style = key in FLOW_STYLE_KEYS
-        cm = CommentedMap((k, _styled(v, k, flow_style)) for k, v in value.items())
+        flow_style = inline or key in FLOW_STYLE_KEYS
+        cm = CommentedMap(((_key(k, flow_style, careful) if careful else k), _styled(v, k, flow_style, careful))
+                          for k, v in value.items())
         if flow_style:
             cm.fa.set_flow_style()
         return cm
     if isinstance(value, list):
-        flow_style = key in FLOW_STYLE_KEYS
-        cs = CommentedSeq(_styled(v, inline=flow_style) for v in value)
+        flow_style = inline or key in FLOW_STYLE_KEYS
+        cs = CommentedSeq(_styled(v, inline=flow_style, careful=careful) for v in value)
         if flow_style:
             cs.fa.set_flow_style()
         return cs
-    if inline and isinstance(value, str) and ":" in value:
-        # ruamel writes `href: javascript:void(0)` plain inside {...}, which it cannot read back
-        return SingleQuotedScalarString(value)
+    if isinstance(value, str) and careful:
+        return _quoted(value, inline, careful > 1)
     return value
 
 
+def _key(key: Any, inline: bool, careful: int = 1) -> Any:
+    return _quoted(key, inline, careful > 1) if isinstance(key, str) else key
+
+
+def _inline(node: Any) -> bool:
+    return isinstance(node, CommentedMap | CommentedSeq) and bool(node.fa.flow_style())
+
+
 def new_doc(flow: Flow) -> CommentedMap:
-    return _styled(to_plain(flow))
+    """The flow as a document that reads back as itself: as the emitter writes it when that reads back (one
+    dump and load), else with every string checked on its own (_quoted)."""
+    plain = to_plain(flow)
+    for careful in (0, 1):
+        doc = _styled(plain, careful=careful)
+        try:
+            if YAML(typ="safe").load(dumps_doc(doc)) == plain:
+                return doc
+        except YAMLError:
+            pass
+    return _styled(plain, careful=2)
 
 
-def merge_into(node: Any, new: Any, key: str | None = None) -> Any:
+def merge_into(node: Any, new: Any, key: str | None = None, inline: bool = False) -> Any:
     """Update a round-trip node in place to equal `new`, keeping whatever did not change (and so its
-    comments and formatting). Returns the node to store (a fresh one when the shape changed)."""
+    comments and formatting). Returns the node to store (a fresh one when the shape changed). `inline`: the
+    node sits inside a {...} or [...] (what is new in it is quoted as that context needs)."""
     if isinstance(node, CommentedMap) and isinstance(new, dict):
+        inner = inline or _inline(node)
         for k in [k for k in node if k not in new]:
             del node[k]
         for position, (k, v) in enumerate(new.items()):
             if k in node:
-                merged = merge_into(node[k], v, k)
+                merged = merge_into(node[k], v, k, inner)
                 if merged is not node[k]:
                     node[k] = merged
             else:
-                node.insert(min(position, len(node)), k, _styled(v, k))
+                node.insert(min(position, len(node)), _key(k, inner), _styled(v, k, inner))
         return node
     if isinstance(node, CommentedSeq) and isinstance(new, list):
         # item by item over the common length, then added or dropped at the end: a list that grew or
         # shrank keeps its unchanged items as they were
+        inner = inline or _inline(node)
         for i, v in enumerate(new[: len(node)]):
-            merged = merge_into(node[i], v)
+            merged = merge_into(node[i], v, None, inner)
             if merged is not node[i]:
                 node[i] = merged
         del node[len(new):]
         for v in new[len(node):]:
-            node.append(_styled(v))
+            node.append(_styled(v, inline=inner))
         return node
     if node == new and type(node) is type(new):
         return node
     if not isinstance(new, dict | list) and str(node) == str(new) and type(new) is not bool:
         # keep the original scalar (and its quoting) when the value is the same
         return node if node == new else new
-    return _styled(new, key)
+    return _styled(new, key, inline)
 
 
 def dump_flow(flow: Flow) -> str:
@@ -361,11 +431,34 @@ def write_atomic(path: Path, text: str) -> bool:
     return True
 
 
+def rescue(path: Path, data: Any) -> Path:
+    """Keep a flow that did not read back (a demonstration is work that cannot be done again for free) as JSON,
+    which YAML reads as it is, in `.webmem/unsaved/` beside it: the error names the file. No secret is in it:
+    flows hold placeholders, never values."""
+    folder = local_dir(path.parent) / "unsaved"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    kept = folder / f"{path.stem}-{stamp}.yaml"
+    write_atomic(kept, json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n")
+    return kept
+
+
+def _read_back(text: str, path: Path, data: Callable[[], Any]) -> tuple[Flow, Any]:
+    """Never write what we could not read back; but never lose it either (rescue)."""
+    try:
+        return parse_flow(text, str(path))
+    except FlowFormatError as exc:
+        try:
+            kept = f"the flow is kept in {rescue(path, data())}"
+        except (OSError, TypeError, ValueError) as why:
+            kept = f"it could not be kept either ({why})"
+        raise FlowFormatError(str(path), [*exc.problems, f"not written: it would not read back; {kept}"]) from None
+
+
 def save_flow(flow: Flow, path: str | os.PathLike[str]) -> bool:
     """Write a new flow (or replace one) canonically. Returns whether the file changed."""
     p = Path(path)
     text = dump_flow(flow)
-    parse_flow(text, str(p))  # never write what we could not read back
+    _read_back(text, p, lambda: to_plain(flow))
     with locked(p):
         return write_atomic(p, text)
 
@@ -375,7 +468,7 @@ def save_flow_file(ff: FlowFile) -> bool:
     text = ff.dumps()
     if text == ff.text:
         return False
-    parse_flow(text, str(ff.path))
+    _read_back(text, ff.path, lambda: ff.doc)
     with locked(ff.path):
         changed = write_atomic(ff.path, text)
     ff.text = text
@@ -392,7 +485,7 @@ def update_flow(path: str | os.PathLike[str], change: Callable[[FlowFile], None]
         before = ff.text
         change(ff)
         text = ff.dumps()
-        flow, _ = parse_flow(text, str(p))
+        _read_back(text, p, lambda: ff.doc)
         write_atomic(p, text)
     return before, text
 

@@ -58,6 +58,14 @@ class Handler(Strict):
 
     when: str = Field(description="a selector: the overlay is up while it is visible")
     do: list[Step] = Field(min_length=1, description="the steps that dismiss it (element steps, no page)")
+    url: str | None = Field(None, description="the URL pattern of the page it was learned on: it dismisses the "
+                            "overlay there only (a look-alike raised elsewhere is left alone and named); none: "
+                            "on any page of the flow (a handler written by hand)")
+
+    @field_validator("url")
+    @classmethod
+    def _web_url(cls, v: str | None) -> str | None:
+        return v if v is None else check_web_url(v)
 
     @field_validator("when")
     @classmethod

@@ -4,6 +4,7 @@ into `{{ key }}` placeholders, and — for secrets — redacted from everything 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -61,11 +62,23 @@ def _coerce(key: str, spec: InputSpec, value: Any) -> Any:
         except UnicodeEncodeError:  # a lone surrogate (say, undecodable bytes on the command line)
             raise InputError(f"input {key!r}: not valid text (it holds a lone surrogate or undecodable "
                              "bytes)") from None
+    # a JSON/YAML true or 1e400 (inf) or NaN is no text a person typed: as a string it would be entered as "True",
+    # "inf" or "nan". A plain finite number is taken as its digits (a zip code or an amount from a JSON row or an
+    # .xlsx cell), as before.
+    if isinstance(value, bool) and spec.type != "bool":
+        shown = "a yes/no value" if spec.secret else "JSON " + str(value).lower()
+        raise InputError(f"input {key!r}: expected {'an' if spec.type == 'enum' else 'a'} {spec.type}, got {shown} "
+                         "(quote it if it is text)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"input {key!r}: expected {'a finite number' if spec.type == 'number' else 'text'}, got "
+                         f"{'a number' if spec.secret else value} (an overflowing or not-a-number JSON value)")
     if spec.type == "number":
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise InputError(f"input {key!r}: expected a number, got {_show(spec, value)}") from None
+        if not math.isfinite(number):
+            raise InputError(f"input {key!r}: expected a finite number, got {_show(spec, value)}")
         return int(number) if number.is_integer() else number
     if spec.type == "bool":
         parsed = parse_bool(value)

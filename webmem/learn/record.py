@@ -351,8 +351,9 @@ class Recorder:
         if when is None:
             raise RecordError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
         target = learn_target(self.page, handle, intent, values=self.plain_values())
+        url = self._here()  # the page it was learned on: replay dismisses the overlay there, nowhere else
         handle.click(timeout=self.timeouts.action)
-        handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}]})
+        handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}], "url": url})
         if all(h.when != when for h in self.handlers):
             self.handlers.append(handler)
         return handler

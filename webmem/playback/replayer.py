@@ -45,7 +45,8 @@ class Replayer:
     index before it acts. `secrets`: values to hide from every report and message besides the flow's own
     secret inputs. `sign_in`: a sign-in flow (path, Flow or loaded SignIn) run where a page check finds its
     sign-in page instead of the expected page (see webmem.playback.signin). `storage_state`: a file to keep the
-    page's session in (Playwright's storage state) after a run that signed in."""
+    page's session in (Playwright's storage state) after a run that signed in. `files_dir`: the one folder a
+    flow's literal `upload` path may name (else the settings' `filesDir`; none: files come from inputs only)."""
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class Replayer:
         secrets: Collection[str] = (),
         sign_in: SignInLike = None,
         storage_state: Path | None = None,
+        files_dir: str | Path | None = None,
     ):
         if write and propose is not None:
             raise UsageError("write and propose exclude each other")
@@ -73,6 +75,8 @@ class Replayer:
         self.on_step_start = on_step_start
         self.sign_in = sign_in_of(sign_in)  # loaded (and its inputs resolved) before any page is touched
         self.storage_state = storage_state
+        # the folder a flow's literal upload path may name (webmem.steps.upload); else the settings'
+        self.files_dir = str(files_dir) if files_dir is not None else self.settings.files_dir
         self.secrets = [*secrets, *(self.sign_in.secrets if self.sign_in else [])]
 
     def load(self, flow: FlowLike) -> tuple[Flow, flowfile.FlowFile | None]:
@@ -96,7 +100,7 @@ class Replayer:
             self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
             on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
-            start_signature=start_signature, sign_in=self.sign_in)
+            start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)
         if report.signed_in and self.storage_state is not None:

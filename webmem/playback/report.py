@@ -45,6 +45,8 @@ class StepReport(BaseModel):
     acted: bool = Field(False, description="for a failed step: its action was carried out, its expect was not met")
     unmet: list[str] = Field(default_factory=list, description="for a failed expectation: the fields that did not hold")
     screenshot: str | None = None
+    handled: list[str] = Field(default_factory=list, description="overlays the flow's handlers dismissed during "
+                               "this step: what they clicked, on which overlay, at which URL")
 
 
 class RunReport(BaseModel):
@@ -61,6 +63,8 @@ class RunReport(BaseModel):
     llm_tokens: int = 0
     healed_steps: int = 0
     signed_in: int = Field(0, description="how often the run signed in (its sign-in flow, where a page asked)")
+    handled: int = Field(0, description="how often the flow's handlers clicked an overlay away (each step's "
+                         "`handled` says what and where)")
     heal_ms: float = 0.0
     flow_changed: bool = False
     patch: str | None = None

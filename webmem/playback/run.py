@@ -41,6 +41,7 @@ from webmem.playback.signin import HINT, SignIn, is_password_state, shows_passwo
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
 from webmem.steps.repeat import Planned, plan
+from webmem.steps.upload import check_uploads
 
 
 @dataclass
@@ -57,9 +58,11 @@ class RunOptions:
     # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
     start_signature: Signature | None = None
     sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
+    files_dir: str | None = None  # the folder a flow's literal upload path may name (webmem.steps.upload)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
+        kw.setdefault("files_dir", settings.files_dir)
         return cls(timeouts=settings.timeouts, **kw)
 
 
@@ -94,6 +97,7 @@ class _Run:
     def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
         self.timeouts = opts.timeouts
+        self.files_dir = opts.files_dir
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
@@ -129,6 +133,8 @@ class _Run:
         self.signed_in_at: set[int] = set()  # steps that signed in: once per step, never a loop
         self.signins = 0
         self.first_page = next((s.page for s in flow.steps if s.page), None)
+        self.handled: list[str] = []  # what the flow's handlers clicked during the step being done
+        self.refused: str | None = None  # ...or why one left an overlay alone (not on its page)
         inpage.value_read(page)  # nothing an earlier run left pending
         self.traffic = Traffic(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
 
@@ -441,7 +447,14 @@ class _Run:
         for handler in self.flow.handlers:
             when = locator(self.page, render_selector(handler.when, self.values))
 
-            def dismiss(_: Any = None, steps: list[Any] = handler.do) -> None:
+            def dismiss(_: Any = None, steps: list[Any] = handler.do, learned_at: str | None = handler.url,
+                        overlay: str = handler.when) -> None:
+                here = self.page.url
+                if learned_at is not None and not matches(learned_at, here, self.base):
+                    # a look-alike raised on a page the handler was not learned on: nothing on it is clicked (the
+                    # action then waits for it in vain; an exception here would be lost in Playwright's loop)
+                    self.refused = self.foreign(overlay, learned_at)
+                    return
                 for step in steps:
                     kind = STEPS[step.action]
                     res = resolve(self.page, render_target(step.target, self.values), kind.fits, strict=True)
@@ -449,6 +462,7 @@ class _Run:
                         raise StepFailed(f"an overlay handler could not {step.action} {step.target.intent}: "
                                          f"{res.problem}", res)
                     kind.perform(self, -1, step, res)
+                    self.handled.append(self.redact(f"{step.action} {step.target.intent!r} on {overlay} at {here}"))
 
             self.page.add_locator_handler(when, dismiss)
             installed.append(when)
@@ -458,10 +472,25 @@ class _Run:
         """Whether the overlay one of the flow's handlers dismisses is up (acting lets the handler run)."""
         return any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers)
 
+    def foreign(self, overlay: str, learned_at: str) -> str:
+        return (f"an overlay like the one a handler of the flow dismisses ({overlay}) is up at "
+                f"{self.redact(self.page.url)}, not on the page it was learned on ({learned_at}): nothing on it was "
+                "clicked")
+
+    def no_foreign_overlay(self) -> None:
+        """Before acting: a handler's overlay up on a page the handler was not learned on stops the step (a page
+        raising a look-alike so that webmem clicks its button at a moment the page chose)."""
+        for h in self.flow.handlers:
+            if h.url is not None and not matches(h.url, self.page.url, self.base) \
+                    and locator(self.page, render_selector(h.when, self.values)).is_visible():
+                raise StepFailed(self.foreign(h.when, h.url))
+
     def unblocked(self, target: Target, res: Resolution) -> None:
         """Stop the step, naming the overlay, where one covers its target and does not go within a moment
         (webmem.page.overlay); a flow whose handler's overlay is up acts: the handler dismisses it first."""
         assert res.locator is not None
+        if self.flow.handlers:
+            self.no_foreign_overlay()
         # a heal's element was not probed: looked at here, once
         seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
         if not seen or self.handler_up():
@@ -516,6 +545,7 @@ class _Run:
                 continue
             t0 = time.perf_counter()
             acted = False
+            self.handled, self.refused = [], None
             try:
                 if self.opts.on_step_start:
                     self.opts.on_step_start(planned.top)
@@ -534,7 +564,7 @@ class _Run:
                 rep.status, rep.acted = "failed", acted
                 failed = exc if isinstance(exc, StepFailed) else None
                 rep.unmet = failed.unmet if failed else []
-                rep.error = self.redact(one_line(exc))
+                rep.error = self.redact(one_line(exc)) if self.refused is None else self.refused
                 res = failed.resolution if failed else None
                 if res is not None:
                     rep.candidates = [c.describe() for c in res.candidates]
@@ -551,6 +581,7 @@ class _Run:
                 if isinstance(exc, OriginError):
                     report.error = rep.error
             rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+            rep.handled, report.handled = self.handled, report.handled + len(self.handled)
             if index >= 1:  # the page may have changed since the caller took its signature
                 self.preloaded = None
             if rep.heal is not None:
@@ -651,4 +682,6 @@ def run_flow(
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
     values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
-    return _Run(page, flow, values, options or RunOptions()).run(path)
+    opts = options or RunOptions()
+    check_uploads(flow, opts.files_dir)  # a path the flow wrote, refused before any step
+    return _Run(page, flow, values, opts).run(path)

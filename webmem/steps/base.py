@@ -50,6 +50,7 @@ class Replay(Protocol):
     timeouts: Timeouts
     extracted: dict[str, Any]
     origin: str | None  # the flow's site: secrets are typed there only
+    files_dir: str | None  # the folder a flow's literal upload path may name (None: only inputs' files)
 
     @property
     def redact(self) -> Callable[[str], str]: ...
