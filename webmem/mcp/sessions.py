@@ -283,6 +283,7 @@ class Browsers:
                 self.workers.remove(worker)
             if worker.session is not None:
                 self._close(worker.session, "its browser closed")
+                worker.session.over.set()  # nobody waits for a browser that is gone
                 worker.session = None
             return True
 
