@@ -187,7 +187,7 @@ async def measure(store: Path, portal_url: str, hits: int, think: float) -> dict
                     url = portal_url + path
                     miss = Counter(client)
                     page = await miss.call("do", task=task, url=url, inputs=values)
-                    sid = re.search(r"^session: (\w+)$", page, re.M)
+                    sid = re.search(r"^session: (\S+)$", page, re.M)
                     assert sid, page
                     for tool, role, name, args in SCRIPTS[case]:
                         page = await miss.call(tool, session=sid.group(1), element=element(page, role, name), **args)

@@ -27,7 +27,7 @@ from webmem.flow.flowfile import load_flow
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "demo-pass-123"  # the portal's demo password, which the server reads from its environment
 CALL_TIMEOUT = 60  # seconds any one call may take
-BROWSER_TOOLS = {"snapshot", "click", "fill", "select", "check", "uncheck", "press", "goto", "done", "fail"}
+BROWSER_TOOLS = {"snapshot", "click", "fill", "select", "check", "uncheck", "press", "dismiss", "goto", "done", "fail"}
 
 
 class Agent:
@@ -63,7 +63,7 @@ class Agent:
 
 
 def session_of(text: str) -> str:
-    m = re.search(r"^session: (\w+)$", text, re.M)
+    m = re.search(r"^session: (\S+)$", text, re.M)
     assert m, text
     return m.group(1)
 
@@ -320,3 +320,74 @@ async def connected(transport: str, store: Path, log: Path) -> AsyncIterator[Cli
 def test_the_command_refuses_an_unknown_transport(webmem_cli) -> None:
     bad = webmem_cli("mcp", "--transport", "carrier-pigeon", timeout=60)
     assert bad.returncode == 2 and "--transport 'carrier-pigeon': expected stdio or http" in bad.stderr
+
+
+async def look_at_records(agent: Agent, portal) -> str:
+    """A miss that opens a recording session (and holds a browser while it is open)."""
+    return session_of(await agent.ok("do", task="Look at the records", url=portal.url + "/records"))
+
+
+def test_a_session_answers_only_to_its_client_and_idle_browsers_serve_the_next(portal, tmp_path: Path) -> None:
+    store, log = tmp_path / "flows", tmp_path / "server.log"
+
+    async def body() -> None:
+        async with over_http(store, log, "--browsers", "1") as connect:
+            async with connect("legacy") as one, connect("legacy") as two, connect() as three:
+                a, b, c = Agent(one), Agent(two), Agent(three)  # two clients with an MCP session, one stateless
+                sid = await look_at_records(a, portal)
+                assert len(sid) >= 20  # unguessable
+                for other in (b, c):  # even with A's id, another client can neither read nor drive A's session
+                    for tool, args in [("snapshot", {}), ("click", {"element": a.element("button", "Sign in")}),
+                                       ("goto", {"url": "/contacts"}), ("done", {"summary": "mine now"}),
+                                       ("fail", {"reason": "stolen"})]:
+                        failed, text = await other.call(tool, session=sid, **args)
+                        assert failed and f"there is no session {sid!r}" in text, (tool, text)
+                assert "Sign in" in await a.ok("snapshot", session=sid)  # untouched, still A's
+                failed, text = await b.call("do", task="Look at the records", url=portal.url + "/records")
+                assert failed and "all 1 browsers are busy with open sessions" in text  # A is at work: said at once
+                await a.ok("fail", session=sid, reason="only looking")
+                failed, text = await b.call("snapshot", session=sid)  # closed: still not B's to know about
+                assert failed and "there is no session" in text and "closed" not in text, text
+                failed, text = await a.call("snapshot", session=sid)
+                assert failed and f"session {sid} is closed" in text
+                # the one browser is idle: it serves B, then A again
+                await b.ok("fail", session=await look_at_records(b, portal), reason="only looking")
+                await look_at_records(a, portal)  # A leaves with this session open ...
+            async with connect() as four:  # ... which ends with it: the browser is free at once (stateless D)
+                d = Agent(four)
+                await d.ok("fail", session=await look_at_records(d, portal), reason="only looking")
+            assert list(store.glob("*.yaml")) == []
+
+    run(body)
+
+
+def test_a_stored_flow_never_takes_a_built_in_tools_name(tmp_path: Path) -> None:
+    from webmem.browser.config import load_settings
+    from webmem.mcp.server import build
+
+    store = tmp_path / "flows"
+    store.mkdir()
+    server = build(store, load_settings())  # in-process: no browser starts for these calls
+
+    async def body() -> None:
+        async with Client(server) as client:
+            builtins = {t.name for t in (await client.list_tools()).tools}
+            assert BROWSER_TOOLS | {"do", "list_flows", "flow_stats"} <= builtins
+            for i, name in enumerate(sorted(builtins)):  # a stored flow named after every built-in tool
+                (store / f"{name}.yaml").write_text(
+                    f"webmem: 1\nname: {name}\ntask: stored task number {i}\nbase_url: http://127.0.0.1:9\n"
+                    "steps:\n  - goto: /\n", encoding="utf-8")
+            tools: dict[str, Any] = {}
+            for t in (await client.list_tools(cache_mode="bypass")).tools:
+                assert t.name not in tools, f"{t.name} listed twice"
+                tools[t.name] = t
+            assert len(tools) == 2 * len(builtins)
+            for name in builtins:  # the built-in keeps its name; the flow is a tool under another
+                assert not (tools[name].description or "").startswith("Do the stored task"), name
+            failed, text = await Agent(client).call("dismiss", session="nope", element=1)
+            assert failed and "there is no session 'nope'" in text, text
+
+    try:
+        run(body, limit=60)
+    finally:
+        server.browsers.shutdown()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import time
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from webmem.errors import JournalError
 from webmem.sqlitetx import immediate
@@ -379,7 +381,7 @@ def open_journal(where: str | Path, run: str) -> Journal:
         try:
             pg = psycopg.connect(where, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise JournalError(f"cannot connect to the journal database: {_pg_line(exc)}") from None
+            raise JournalError(f"cannot connect to the journal database: {mask_dsn(_pg_line(exc), where)}") from None
         with pg.transaction():
             # one schema creation at a time when several machines start together
             pg.execute("SELECT pg_advisory_xact_lock(727274)")
@@ -387,7 +389,7 @@ def open_journal(where: str | Path, run: str) -> Journal:
                 pg.execute(stmt)
         # only the commit point waits for the server's disk (Journal.durable_transaction)
         pg.execute("SET synchronous_commit = off")
-        return PostgresJournal(pg, run, _hide_password(where))
+        return PostgresJournal(pg, run, mask_dsn(where))
     path = Path(where)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -397,7 +399,7 @@ def open_journal(where: str | Path, run: str) -> Journal:
         conn.execute("PRAGMA busy_timeout=30000")
         conn.executescript(_SCHEMA)
     except (sqlite3.Error, OSError) as exc:
-        raise JournalError(f"{path}: cannot open the journal: {exc}") from None
+        raise JournalError(mask_dsn(f"{path}: cannot open the journal: {exc}", where)) from None
     return SqliteJournal(conn, run, str(path))
 
 
@@ -405,11 +407,39 @@ def _pg_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def _hide_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
+# a URL's user:password@ ; a password=... in a URL's query or a key=value connection string (quoted or not)
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/@:]*:)[^\s@]*@", re.I)
+_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&'\"]*)", re.I)
 
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+
+_NEXT_KEY = re.compile(r"\s+\w+\s*=|&")
+
+
+def _passwords(dsn: str) -> tuple[list[str], list[str]]:
+    """The passwords in `dsn`, and the stretches where they are (up to the next key: a password with a
+    space, unquoted, reads to libpq as the password and a broken key it quotes back)."""
+    found = [m.group(0).rpartition(":")[2][:-1] for m in _USERINFO.finditer(dsn)]
+    spans = list(found)
+    for m in _PASSWORD.finditer(dsn):
+        found.append(m.group(2).strip("'"))
+        rest = dsn[m.start(2):]
+        end = _NEXT_KEY.search(rest)
+        spans.append(rest[:end.start()] if end else rest)
+    values = sorted({v for p in found if p for v in (p, unquote(p))}, key=len, reverse=True)
+    return values, [s for s in spans if s]
+
+
+def mask_dsn(text: str, dsn: str | None = None) -> str:
+    """`text` with every PostgreSQL password in it masked: a journal's address (postgres://user:pw@host/db,
+    ...?password=pw, or host=... password=pw) or a message that quotes one (libpq's parse errors quote the
+    piece they could not read: `dsn` is the address the message is about, whose password goes wherever it
+    shows). The one mask for every DSN webmem prints or raises."""
+    secrets, spans = _passwords(text if dsn is None else f"{dsn} {text}")
+    text = _PASSWORD.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
+    for secret in secrets:
+        text = re.sub(re.escape(secret), "***", text, flags=re.I)
+    parts = text.split('"')  # libpq quotes the piece of a connection string it cannot read: "piece"
+    for i in range(1, len(parts) - 1, 2):
+        if len(parts[i]) > 1 and any(parts[i] in span for span in spans):
+            parts[i] = "***"
+    return '"'.join(parts)

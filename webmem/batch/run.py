@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from webmem.batch.check import check_row
-from webmem.batch.journal import Journal, is_url, open_journal
+from webmem.batch.journal import Journal, is_url, mask_dsn, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig, WorkerOptions
 from webmem.browser.config import load_settings
@@ -111,7 +111,8 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     created = journal.start_run(str(opts.flow), str(opts.rows))
     if not created and not opts.resume:
         journal.close()
-        raise InputError(f"{opts.journal_where()}: run {run!r} is already journaled; pass --resume to continue it")
+        raise InputError(f"{mask_dsn(opts.journal_where())}: run {run!r} is already journaled; "
+                         "pass --resume to continue it")
     bad: list[BadRow] = []
     bad_total = 0
     env = dict(os.environ)
@@ -231,21 +232,22 @@ def write_outcomes(journal: Journal, path: Path, secret_inputs: list[str] | None
 
 def status(where: str, run: str | None) -> list[tuple[str, dict[str, int], list[dict[str, Any]]]]:
     """Each run in a journal (or the one named): its counts and the rows that need a person."""
+    shown = mask_dsn(where)
     if not is_url(where) and not Path(where).is_file():
-        raise InputError(f"{where}: no such journal")
+        raise InputError(f"{shown}: no such journal")
     probe = open_journal(where, run or "")
     try:
         runs = [run] if run else probe.runs()
     finally:
         probe.close()
     if not runs:
-        raise InputError(f"{where}: no batch run in this journal")
+        raise InputError(f"{shown}: no batch run in this journal")
     out = []
     for name in runs:
         j = open_journal(where, name)
         try:
             if j.run_info() is None:
-                raise InputError(f"{where}: no run named {name!r} (runs: {', '.join(j.runs()) or 'none'})")
+                raise InputError(f"{shown}: no run named {name!r} (runs: {', '.join(j.runs()) or 'none'})")
             out.append((name, j.counts(), list(j.rows(statuses=("failed", "uncertain", "invalid")))))
         finally:
             j.close()

@@ -250,8 +250,8 @@ class BatchWorker:
             report = RunReport(flow=self.flow.name, status="failed", error=self.redact(values)(one_line(exc)))
         self.signed(report)
         # the journal's share of the row's time: its claim, its durable commit point
-        evidence = _evidence(page, report) | {"worker": self.id, "claim_ms": round(self.claim_ms, 2),
-                                              "commit_ms": round(commit_ms, 2)}
+        evidence = _evidence(page, report, self.redact(values)) | {
+            "worker": self.id, "claim_ms": round(self.claim_ms, 2), "commit_ms": round(commit_ms, 2)}
         shot = _screenshot(report)
         if report.passed:
             self.finish(claim.key, "done", evidence=evidence)
@@ -284,7 +284,7 @@ class BatchWorker:
         except Exception as exc:  # noqa: BLE001
             report = RunReport(flow=self.verify.name, status="failed", error=self.redact(values)(one_line(exc)))
         self.signed(report)
-        evidence = _evidence(page, report) | {"verified": report.passed, "worker": self.id}
+        evidence = _evidence(page, report, self.redact(values)) | {"verified": report.passed, "worker": self.id}
         failed = report.failed_step()
         if report.passed:
             self.finish(claim.key, "done", evidence=evidence | {"how": "verified it landed"})
@@ -317,11 +317,11 @@ class BatchWorker:
         return min(60.0, self.cfg.backoff_s * 2 ** (attempts - 1))
 
 
-def _evidence(page: Page, report: RunReport) -> dict[str, Any]:
+def _evidence(page: Page, report: RunReport, redact: Redactor) -> dict[str, Any]:
     failed = report.failed_step()
     out: dict[str, Any] = {"steps": len(report.steps), "ms": report.duration_ms, "run": report.status}
     with contextlib.suppress(Exception):
-        out["url"] = page.url
+        out["url"] = redact(page.url)  # a GET form puts what was typed in the URL: ?password=...
     if failed is not None:
         out["failed_step"] = failed.index
     if report.extracted:

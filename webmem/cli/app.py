@@ -437,6 +437,8 @@ def mcp_server(
         HealMode(DEFAULT_HEAL)),
     session_timeout: Annotated[float, typer.Option(help="seconds a client may leave a session or browser idle",
                                                    min=1.0)] = 300.0,
+    browsers: Annotated[int, typer.Option(help="browsers at most; one a client leaves idle goes to the next client",
+                                          min=1)] = 4,
 ) -> None:
     """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
@@ -445,7 +447,8 @@ def mcp_server(
     from webmem.mcp import serve
 
     try:
-        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout)
+        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
+              max_browsers=browsers)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 

@@ -21,11 +21,14 @@ from typing import Annotated, Any
 from urllib.parse import urljoin
 
 import anyio
+import uvicorn
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, Resource, TextContent, Tool, ToolAnnotations
 from pydantic import Field
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webmem.browser.config import Settings
 from webmem.cache import stats
@@ -57,7 +60,6 @@ flow) or `fail`. Each stored flow is also a tool of its own."""
 
 Sid = Annotated[str, Field(description="the session id that do returned")]
 Element = Annotated[int, Field(description="the element's number in the last snapshot")]
-BROWSER_TOOLS = ("snapshot", "click", "fill", "select", "check", "uncheck", "press", "goto", "done", "fail")
 
 
 # ---- what the agent receives --------------------------------------------------------------------
@@ -74,9 +76,37 @@ def stdio_client_key(ctx: Context) -> str | None:
 
 
 def http_client_key(ctx: Context) -> str | None:
-    """An HTTP client's session id, when it has one (a stateless client has none: a fresh context each do)."""
+    """An HTTP client's MCP session id, when it has one (a stateless client has none: a fresh context each do).
+    The SDK answers a request only for an MCP session it opened (and for the credential that opened it), so
+    the header names the client that sent it: the sessions it opens are bound to it."""
     headers = getattr(ctx.request_context.request, "headers", None)
-    return headers.get("mcp-session-id") if headers is not None else None
+    return headers.get(MCP_SESSION_HEADER) if headers is not None else None
+
+
+MCP_SESSION_HEADER = "mcp-session-id"
+
+
+def hangups(app: ASGIApp, gone: Callable[[str], None]) -> ASGIApp:
+    """The HTTP app, telling `gone` which client ended its MCP session (a client's DELETE, as it sends when
+    it closes; the SDK accepts it only for a session that exists): its recording session ends and its
+    browser is free before the client hears back. (A client that vanishes without a word is covered by
+    the session timeout, and by its idle browser going to the next client that needs one.)"""
+    async def app_telling_hangups(scope: Scope, receive: Receive, send: Send) -> None:
+        sid = None
+        if scope["type"] == "http" and scope["method"] == "DELETE":
+            sid = Headers(scope=scope).get(MCP_SESSION_HEADER)
+        if sid is None:
+            await app(scope, receive, send)
+            return
+
+        async def hung_up(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                await anyio.to_thread.run_sync(gone, sid)
+            await send(message)
+
+        await app(scope, receive, hung_up)
+
+    return app_telling_hangups
 
 
 def hit_text(res: DoResult, shown: Mapping[str, Any]) -> str:
@@ -180,13 +210,18 @@ class WebmemMCP(MCPServer):
     """MCPServer with the store's flows as tools and resources, listed afresh on every request."""
 
     def __init__(self, store: Path, browsers: Browsers, key_of: KeyOf, **kwargs: Any):
+        self.builtins: set[str] = set()  # every tool registered in code: a stored flow never takes one's name
         super().__init__(**kwargs)
         self.store_root, self.browsers, self.key_of = store, browsers, key_of
         self.flow_store = FlowStore(store)
 
+    def add_tool(self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any) -> None:
+        self.builtins.add(name or fn.__name__)  # the one list of built-in tools: their registrations
+        super().add_tool(fn, name, *args, **kwargs)
+
     def flow_tools(self) -> dict[str, Entry]:
         """One tool per task the store knows (its variants are Memory's to choose between)."""
-        taken = set(BUILTINS)
+        taken = set(self.builtins)
         out: dict[str, Entry] = {}
         seen: set[str] = set()
         if not self.store_root.is_dir():
@@ -216,7 +251,7 @@ class WebmemMCP(MCPServer):
         return tools
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
-        if name in BUILTINS or context is None:
+        if name in self.builtins or context is None:
             return await super().call_tool(name, arguments, context)
         entry = self.flow_tools().get(name)
         if entry is None:
@@ -271,9 +306,6 @@ class WebmemMCP(MCPServer):
         return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
 
 
-BUILTINS = ("do", "list_flows", "flow_stats", *BROWSER_TOOLS)
-
-
 def check_url(url: str) -> None:
     if problem := url_problem(url, absolute=True):  # the one URL rule
         raise ToolError(f"url: {problem}")
@@ -301,14 +333,15 @@ def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Map
 
 
 def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMode = "local",
-          session_timeout: float = 300.0, key_of: KeyOf = http_client_key) -> WebmemMCP:
+          session_timeout: float = 300.0, key_of: KeyOf = http_client_key, max_browsers: int = 4) -> WebmemMCP:
     """The MCP server over a flow store (its browsers start with the first call that needs one)."""
-    browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout)
+    browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout,
+                        max_browsers=max_browsers)
     server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
 
-    def ask(sid: str, action: Action) -> str:
+    def ask(sid: str, action: Action, ctx: Context) -> str:
         try:
-            s = browsers.session(sid)
+            s = browsers.session(sid, key_of(ctx))  # only the client's own sessions
             if s.turn is None:  # pragma: no cover - a session is registered with its first turn
                 raise SessionError(f"session {sid} has no page yet")
             check_against(action, s.turn.digest)
@@ -347,73 +380,77 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
         return text
 
     @server.tool()
-    def snapshot(session: Sid) -> str:
+    def snapshot(session: Sid, ctx: Context) -> str:
         """The page of a session as numbered elements (as it was after the last action)."""
         try:
-            s = browsers.session(session)
+            s = browsers.session(session, key_of(ctx))
         except SessionError as exc:
             raise ToolError(str(exc)) from None
         assert s.turn is not None
         return s.turn.digest.render()
 
     @server.tool()
-    def click(session: Sid, element: Element) -> str:
+    def click(session: Sid, element: Element, ctx: Context) -> str:
         """Click an element (button, link, radio, tab...)."""
-        return ask(session, Click(element=element))
+        return ask(session, Click(element=element), ctx)
 
     @server.tool()
     def fill(session: Sid, element: Element,
-             value: Annotated[str, Field(description="the text, or an input placeholder such as {{ email }}")]) -> str:
+             value: Annotated[str, Field(description="the text, or an input placeholder such as {{ email }}")],
+             ctx: Context) -> str:
         """Type into a text field (replacing what is there)."""
-        return ask(session, Fill(element=element, value=value))
+        return ask(session, Fill(element=element, value=value), ctx)
 
     @server.tool()
     def select(session: Sid, element: Element,
-               value: Annotated[str, Field(description="the option's value or label, or a placeholder")]) -> str:
+               value: Annotated[str, Field(description="the option's value or label, or a placeholder")],
+               ctx: Context) -> str:
         """Choose an option of a select element."""
-        return ask(session, Select(element=element, value=value))
+        return ask(session, Select(element=element, value=value), ctx)
 
     @server.tool()
-    def check(session: Sid, element: Element,
+    def check(session: Sid, element: Element, ctx: Context,
               value: Annotated[str | None, Field(description="for a checkbox or switch a yes/no input sets: its "
                                                              "placeholder, such as {{ vip }}")] = None) -> str:
         """Tick a checkbox or choose a radio option; with `value`, set the box as that input says (yes/no)."""
-        return ask(session, Check(element=element, value=value))
+        return ask(session, Check(element=element, value=value), ctx)
 
     @server.tool()
-    def uncheck(session: Sid, element: Element) -> str:
+    def uncheck(session: Sid, element: Element, ctx: Context) -> str:
         """Untick a checkbox."""
-        return ask(session, Uncheck(element=element))
+        return ask(session, Uncheck(element=element), ctx)
 
     @server.tool()
-    def press(session: Sid, element: Element,
+    def press(session: Sid, element: Element, ctx: Context,
               key: Annotated[str, Field(description="a key such as Enter, Tab, Escape")] = "Enter") -> str:
         """Press a key with an element focused."""
-        return ask(session, Press(element=element, key=key))
+        return ask(session, Press(element=element, key=key), ctx)
 
     @server.tool()
-    def dismiss(session: Sid, element: Element) -> str:
+    def dismiss(session: Sid, element: Element, ctx: Context) -> str:
         """Close an overlay that is in the way and not part of the task (a cookie banner, a popup): name its
         close or accept button. The flow keeps it as a handler, dismissed whenever it shows up again."""
-        return ask(session, Dismiss(element=element))
+        return ask(session, Dismiss(element=element), ctx)
 
     @server.tool()
-    def goto(session: Sid, url: Annotated[str, Field(description="a path or URL on the task's site")]) -> str:
+    def goto(session: Sid, url: Annotated[str, Field(description="a path or URL on the task's site")],
+             ctx: Context) -> str:
         """Open a page of the task's site."""
-        return ask(session, Goto(url=url))
+        return ask(session, Goto(url=url), ctx)
 
     @server.tool()
     async def done(session: Sid, summary: Annotated[str, Field(description="what was done, in one sentence")],
                    ctx: Context) -> str:
         """The task is complete: webmem stores the flow (named after the task) and closes the session."""
-        text = await anyio.to_thread.run_sync(ask, session, Done(summary=summary))
+        text = await anyio.to_thread.run_sync(ask, session, Done(summary=summary), ctx)
         await announce(ctx, text)
         return text
 
     @server.tool()
-    def fail(session: Sid, reason: Annotated[str, Field(description="why the task cannot be done")]) -> str:
+    def fail(session: Sid, reason: Annotated[str, Field(description="why the task cannot be done")],
+             ctx: Context) -> str:
         """The task cannot be done: nothing is stored and the session closes."""
-        return ask(session, Fail(reason=reason))
+        return ask(session, Fail(reason=reason), ctx)
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=True))
     def list_flows() -> str:
@@ -451,17 +488,18 @@ def flow_list(fs: FlowStore, root: Path) -> list[dict[str, Any]]:
 
 
 def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bool = False, heal: HealMode = "local",
-          session_timeout: float = 300.0) -> None:
+          session_timeout: float = 300.0, max_browsers: int = 4) -> None:
     """Run the server until the client hangs up (stdio) or it is stopped (HTTP on 127.0.0.1:port)."""
     from webmem.browser.config import load_settings
 
     server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
-                   key_of=stdio_client_key if transport == "stdio" else http_client_key)
+                   key_of=stdio_client_key if transport == "stdio" else http_client_key, max_browsers=max_browsers)
     server.browsers.warm(STDIO_CLIENT if transport == "stdio" else None)  # Chromium starts while the client connects
     try:
         if transport == "stdio":
-            server.run("stdio")
+            server.run("stdio")  # the client leaving ends the process, and its session with it
         else:
-            server.run("streamable-http", host="127.0.0.1", port=port)
+            app = hangups(server.streamable_http_app(host="127.0.0.1"), server.browsers.gone)
+            uvicorn.run(app, host="127.0.0.1", port=port, log_level=server.settings.log_level.lower())
     finally:
         server.browsers.shutdown()

@@ -1,10 +1,17 @@
 """Browsers for MCP clients, and the recording sessions they hold open.
 
-A client the transport can tell apart (the stdio peer, an HTTP client with a session id) gets a
-browser and one context of its own, kept between its calls: a hit costs what `Memory.do` costs, and
-the client's cookies (a sign-in) carry over from one task to the next. A stateless HTTP client has no
-identity, so each of its `do` calls gets a fresh context on one of a few shared warm browsers (each opens
-its next context while idle). Sync Playwright objects may only be used from the thread that made them,
+A client the transport can tell apart (the stdio peer, an HTTP client with an MCP session) gets a
+browser context of its own, kept between its calls while its browser is not needed elsewhere: a hit
+costs what `Memory.do` costs, and the client's cookies (a sign-in) carry over from one task to the
+next. A stateless HTTP client has no identity, so each of its `do` calls gets a fresh context. Browsers
+are few (`max_browsers`) and are never held by an idle client: one without an open session gives its
+browser (and its context) to the next client that needs one, the least recently used first.
+
+A recording session belongs to the client that opened it: its id (unguessable) answers only to that
+client; to another, it does not exist. It ends with `done`/`fail`, when its client leaves, or after
+`session_timeout` without a call.
+
+Sync Playwright objects may only be used from the thread that made them,
 so each browser has a worker thread and everything that touches its pages runs there: a `do` is a job
 on it, and on a miss (or a handover) `Memory.do` asks a `ClientAgent` for each action, whose
 `next_action` blocks on a queue the client's tool calls feed. The recording loop, its validation and
@@ -17,6 +24,7 @@ import logging
 import queue
 import secrets as tokens
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +108,7 @@ class Session:
     """A recording the client drives: a miss being learned, or a broken replay being finished."""
 
     id: str
+    owner: str | None  # the client that opened it (None: a stateless client, which only the id stands for)
     task: str
     inputs: dict[str, bool]  # input -> secret
     shown: dict[str, Any]  # the inputs as the client may see them (secrets by name only)
@@ -109,6 +118,7 @@ class Session:
     redact: Redactor = field(default_factory=Redactor)  # the secret values, for the server's eyes only
     turn: Turn | None = None
     busy: threading.Lock = field(default_factory=threading.Lock)
+    over: threading.Event = field(default_factory=threading.Event)  # its do has ended and its browser is free
 
     def wait(self, timeout: float) -> Event:
         try:
@@ -123,15 +133,25 @@ class Session:
 Job = Callable[["Worker", Page, Memory], None]
 
 
+@dataclass
+class Work:
+    """What a browser is asked to do: `job` for the client `key` (None: in a fresh context). A `job` of
+    None only hands the browser back (the last client's context is closed)."""
+
+    key: str | None
+    job: Job | None
+
+
 class Worker(threading.Thread):
-    """A warm browser on a thread of its own, running one `do` at a time: in the client's own context
-    (`key`), or else each in a fresh context opened ahead, while the worker is idle."""
+    """A warm browser on a thread of its own, running one `do` at a time: in the context of the client it
+    serves (`key`, kept for that client's next call), or else each in a fresh context opened ahead."""
 
     def __init__(self, pool: Browsers, key: str | None = None):
         super().__init__(name="webmem-mcp-browser", daemon=True)
-        self.pool, self.key = pool, key
-        self.stop_after_job = False
-        self.jobs: queue.Queue[Job | None] = queue.Queue()
+        self.pool = pool
+        self.key = key  # the client this browser serves now (changed under the pool's lock)
+        self.used = time.monotonic()  # when its last do ended: the least recently used is given away first
+        self.jobs: queue.Queue[Work | None] = queue.Queue()
         self.agent: ClientAgent | None = None  # the agent Memory hands a miss or a broken replay to
         self.session: Session | None = None  # the do it is running (a hit, or an open session)
         self.spare: Page | None = None
@@ -139,6 +159,7 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         p = self.pool
+        held: str | None = None  # the client whose context `spare` is (None: a fresh, unused one)
         try:
             with sync_playwright() as pw:
                 b = browser.launch(pw, p.settings, headed=p.headed)
@@ -148,21 +169,30 @@ class Worker(threading.Thread):
                     if self.spare is None:
                         self.spare = new_context(b, p.settings).new_page()
                     try:
-                        job = self.jobs.get(timeout=p.idle_timeout)
+                        work = self.jobs.get(timeout=p.idle_timeout)
                     except queue.Empty:
                         if p.retire(self):
                             break
                         continue
-                    if job is None:
+                    if work is None:
                         break
-                    if self.key is not None:  # the client's own context, kept for its next call
-                        job(self, self.spare, memory)
-                        if self.stop_after_job and p.retire(self, force=True):
-                            break
+                    if held is not None and work.key != held:  # the browser changes hands: no cookie crosses
+                        self.spare.context.close()
+                        self.spare, held = new_context(b, p.settings).new_page(), None
+                    if work.job is None:
+                        continue
+                    if work.key is not None:  # the client's own context, kept for its next call ...
+                        held = work.key
+                        work.job(self, self.spare, memory)
+                        with p.lock:
+                            kept = self.key == held
+                        if not kept:  # ... unless its session timed out: then the context goes with it
+                            self.spare.context.close()
+                            self.spare, held = None, None
                         continue
                     page, self.spare = self.spare, None
                     try:
-                        job(self, page, memory)
+                        work.job(self, page, memory)
                     finally:  # the do's context ends with it: a hit at once, a session at done/fail/timeout
                         page.context.close()
                 b.close()
@@ -188,40 +218,46 @@ class Browsers:
                  session_timeout: float = 300.0, call_timeout: float = 300.0, max_browsers: int = 4):
         self.store, self.settings, self.headed, self.heal = store, settings, headed, heal
         self.session_timeout, self.call_timeout = session_timeout, call_timeout
-        self.idle_timeout = session_timeout  # an extra browser idle this long is closed
+        self.idle_timeout = session_timeout  # a browser idle this long is closed (one shared one stays warm)
         self.max_browsers = max_browsers
         self.lock = threading.Lock()
         self.workers: list[Worker] = []
         self.sessions: dict[str, Session] = {}
-        self.closed: dict[str, str] = {}  # session id -> why it is closed (for a clear error)
+        self.closed: dict[str, tuple[str | None, str]] = {}  # session id -> (its client, why it is closed)
 
     # ---- workers ------------------------------------------------------------------------------
 
     def _submit(self, key: str | None, job: Job, session: Session) -> None:
         with self.lock:
-            mine = next((w for w in self.workers if key is not None and w.key == key), None)
-            if mine is not None:
-                if mine.session is not None:
-                    raise SessionError(f"session {mine.session.id} is still open: finish it with done or fail first")
-                mine.session = session
-                mine.jobs.put(job)
-                return
-            idle = [w for w in self.workers if w.key is None and w.session is None and w.failure is None]
-            ready = [w for w in idle if w.spare is not None]
-            if key is None and (ready or idle):
-                w = (ready or idle)[0]
-            elif len(self.workers) < self.max_browsers:
-                w = Worker(self, key)
-                self.workers.append(w)
-                w.session = session  # before it starts: a browser that cannot start answers this session
-                w.jobs.put(job)
+            w = self._browser_for(key)
+            w.key, w.session = key, session  # the session before it starts: a browser that cannot start answers it
+            w.jobs.put(Work(key, job))  # under the lock: a worker retiring now would see it
+            if not w.is_alive() and w.ident is None:
                 w.start()
-                return
-            else:
-                raise SessionError(f"all {self.max_browsers} browsers are busy with open sessions; finish one "
-                                   "(done or fail) or try again later")
-            w.session = session
-            w.jobs.put(job)  # under the lock: a worker retiring now would see it
+
+    def _browser_for(self, key: str | None) -> Worker:
+        """The browser for the client `key`'s next do (under the lock): its own; else an idle one (a
+        shared one, whose fresh context costs nothing to adopt; a new one while there are fewer than
+        `max_browsers`; else the one another client left idle longest, whose context is closed)."""
+        mine = next((w for w in self.workers if key is not None and w.key == key), None)
+        if mine is not None:
+            if mine.session is not None:
+                raise SessionError(f"session {mine.session.id} is still open: finish it with done or fail first")
+            return mine
+        idle = [w for w in self.workers if w.session is None and w.failure is None]
+        shared = [w for w in idle if w.key is None]
+        if shared:
+            return next((w for w in shared if w.spare is not None), shared[0])
+        if len(self.workers) < self.max_browsers:
+            w = Worker(self, key)
+            self.workers.append(w)
+            return w
+        if idle:
+            w = min(idle, key=lambda w: w.used)
+            log.info("a browser left idle by a client goes to another (its context is closed)")
+            return w
+        raise SessionError(f"all {self.max_browsers} browsers are busy with open sessions; finish one "
+                           "(done or fail) or try again later")
 
     def warm(self, key: str | None = None) -> None:
         """Start a browser before the first call needs it (for the client `key`, or a shared one)."""
@@ -232,8 +268,8 @@ class Browsers:
                 w.start()
 
     def retire(self, worker: Worker, *, force: bool = False) -> bool:
-        """Let an idle browser go (a client's own after its idle time; of the shared ones one stays warm),
-        or one that must stop; False if it is still wanted."""
+        """Let an idle browser go (after its idle time; of the shared ones one stays warm), or one that must
+        stop; False if it is still wanted."""
         with self.lock:
             shared = [w for w in self.workers if w.key is None]
             if not force and (not worker.jobs.empty() or worker.session is not None
@@ -243,8 +279,25 @@ class Browsers:
                 self.workers.remove(worker)
             if worker.session is not None:
                 self._close(worker.session, "its browser closed")
+                worker.session.over.set()  # nobody waits for a browser that is gone
                 worker.session = None
             return True
+
+    def gone(self, key: str) -> None:
+        """The client `key` has left (it ended its MCP session): its open session ends, nothing is stored, and
+        its browser is free for the next client (its context closed)."""
+        ending: list[Session] = []
+        with self.lock:
+            for w in self.workers:
+                if w.key == key:
+                    w.key = None
+                    if w.session is not None:
+                        self._close(w.session, "its client left")
+                        w.session.agent.actions.put(None)
+                        ending.append(w.session)
+                    w.jobs.put(Work(None, None))
+        for s in ending:  # returns once the browser is free: the next client's call finds it so
+            s.over.wait(self.call_timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         with self.lock:
@@ -265,7 +318,8 @@ class Browsers:
         events: queue.Queue[Event] = queue.Queue()
         agent = ClientAgent(events, self.session_timeout)
         redact = Redactor([str(values[k]) for k in secrets if k in values])
-        session = Session(id=tokens.token_hex(4), task=redact(task), inputs={k: k in secrets for k in values},
+        session = Session(id=tokens.token_urlsafe(16), owner=key, task=redact(task),
+                          inputs={k: k in secrets for k in values},
                           shown={k: "(secret)" if k in secrets else v for k, v in values.items()},
                           agent=agent, events=events, origin=origin, redact=redact)
 
@@ -281,12 +335,11 @@ class Browsers:
                 event = Finished(error=f"internal error ({type(exc).__name__}); see the server log")
             worker.agent = None
             with self.lock:  # free before the answer goes out: the client's next do may come at once
-                worker.session = None
+                worker.session, worker.used = None, time.monotonic()
                 self._close(session, "it timed out" if agent.timed_out else "it ended")
-                if agent.timed_out and worker.key is not None:  # its context goes with it
-                    worker.stop_after_job = True
-                    if worker in self.workers:
-                        self.workers.remove(worker)
+                if agent.timed_out:  # its context goes with it
+                    worker.key = None
+            session.over.set()
             events.put(event)
 
         self._submit(key, job, session)
@@ -303,18 +356,21 @@ class Browsers:
 
     def _close(self, session: Session, why: str) -> None:
         self.sessions.pop(session.id, None)
-        self.closed.setdefault(session.id, why)
+        self.closed.setdefault(session.id, (session.owner, why))
         while len(self.closed) > CLOSED_KEPT:  # a long-running server forgets the oldest
             del self.closed[next(iter(self.closed))]
 
-    def session(self, sid: str) -> Session:
+    def session(self, sid: str, key: str | None) -> Session:
+        """The open session `sid` of the client `key`. Another client's session does not exist for it, whether
+        open or closed: the same answer as an id nobody was given."""
         with self.lock:
             s = self.sessions.get(sid)
-            if s is None:
-                why = self.closed.get(sid)
-                raise SessionError(f"session {sid} is closed ({why}); start again with do" if why
-                                   else f"there is no session {sid!r}; do returns one on a miss or a handover")
-            return s
+            if s is not None and s.owner == key:
+                return s
+            owner, why = self.closed.get(sid, (None, ""))
+            if why and owner == key:
+                raise SessionError(f"session {sid} is closed ({why}); start again with do")
+            raise SessionError(f"there is no session {sid!r}; do returns one on a miss or a handover")
 
     def act(self, session: Session, action: Action) -> Event:
         """Hand one (already validated) action to the recording and wait for what it did."""
@@ -322,7 +378,8 @@ class Browsers:
             raise SessionError(f"session {session.id} is busy with another call")
         try:
             if session.id not in self.sessions:
-                raise SessionError(f"session {session.id} is closed ({self.closed.get(session.id, 'ended')})")
+                why = self.closed.get(session.id, (None, "ended"))[1]
+                raise SessionError(f"session {session.id} is closed ({why})")
             session.agent.actions.put(action)
             return session.wait(self.call_timeout)
         finally:
