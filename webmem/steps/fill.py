@@ -59,7 +59,7 @@ class FillKind(StepKind):
     def type_in(self, run: Replay, res: Any, value: str, secret: bool) -> None:
         loc = require(res)
         if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
-            guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action)  # type: ignore[arg-type]
+            guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action, run.page)  # type: ignore[arg-type]
         else:
             loc.fill(value, timeout=run.timeouts.action)
 
@@ -90,6 +90,10 @@ class FillKind(StepKind):
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
-        rec.typed.append(render(template, rec.values))
-        handle.fill(rec.typed[-1], timeout=rec.t.action)
+        value = render(template, rec.values)
+        rec.typed.append(value)
+        if rec.redact(value) != value:  # a secret: the one guarded fill replay uses (its frame on the task's site)
+            guard.fill_secret(handle, value, rec.origin, rec.redact, page=rec.page)
+        else:
+            handle.fill(value, timeout=rec.t.action)
         return {"value": template}
