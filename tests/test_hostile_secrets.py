@@ -163,3 +163,35 @@ def test_pytest_tracebacks_and_pytest_playwright_traces_hold_no_secret(pytester:
     assert len(list(traces.rglob("*.zip"))) == 3  # the flow test f.yaml reads the secret from $HZ_SECRET
     assert not leaks(trace_bytes(traces))
     json.dumps(text)
+
+
+# ---- issue 22 ----------------------------------------------------------------------------------------------
+
+
+def written_leaks(folder: Path) -> dict[str, list[str]]:
+    """Every file under `folder` (flows, reports, journals, statistics, index, logs; zips such as traces
+    unpacked) that holds the secret in any encoding `leaks` knows: file -> the encodings found."""
+    found = {}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                data = b"\n".join(name.encode() + b"\n" + z.read(name) for name in z.namelist())
+        if hits := leaks(data):
+            found[str(path.relative_to(folder))] = hits
+    return found
+
+
+def test_a_secret_cut_by_maxlength_is_hidden_as_cut_in_the_trace(webmem_cli, tmp_path: Path, hostile) -> None:
+    """A field with maxlength=6 holds the secret's first six characters: the trace's DOM snapshots, the
+    report and the output hide that prefix too."""
+    hostile.pages["/"] = "<title>x</title><label for=pw>Password</label><input id=pw maxlength=6>"
+    flow = tmp_path / "f.yaml"
+    flow.write_text(secret_flow(hostile.url, "  - goto: /\n" + FILL_PW))
+    proc = webmem_cli("run", str(flow), "--heal", "off", "--report", str(tmp_path / "r.json"),
+                      "--trace", str(tmp_path / "trace"), env={"HZ_SECRET": "hunter2~x"})
+    assert proc.returncode == 1 and "does not hold the secret value" in proc.stdout + proc.stderr
+    written = trace_bytes(tmp_path / "trace") + (tmp_path / "r.json").read_bytes()
+    assert b"hunter" not in written.lower() and b"hunt" not in (proc.stdout + proc.stderr).lower().encode()

@@ -18,6 +18,7 @@ from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
+from webmem.flow.secrets_allow import SecretAllowlist, parse_flags
 from webmem.paths import out_dir, out_file
 from webmem.playback.heal import MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
@@ -142,7 +143,9 @@ def run(
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
-        values = resolve_inputs(ff.flow, given)  # before any browser starts
+        # before any browser starts; a configured allowlist says which variables a flow's env: may read
+        values = resolve_inputs(ff.flow, given, allow=SecretAllowlist.of(settings.secret_env),
+                                origin=base_url or ff.flow.base_url)
         redact = Redactor.for_flow(ff.flow, values)
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
             raise InputError(f"{flow}: the flow has no base_url; pass --base-url")
@@ -426,6 +429,10 @@ def mcp_server(
     heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = HealMode("local"),
     session_timeout: Annotated[float, typer.Option(help="seconds a client may leave a session or browser idle",
                                                    min=1.0)] = 300.0,
+    secret_env: Annotated[list[str], typer.Option(
+        "--secret-env", help="NAME=https://origin[,origin]: an environment variable clients may use as a secret, "
+        "and the sites it may be typed into (repeatable; none allowed without it or the config's secret_env)")]
+    = [],  # noqa: B006
 ) -> None:
     """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
@@ -434,7 +441,8 @@ def mcp_server(
     from webmem.mcp import serve
 
     try:
-        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout)
+        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
+              secret_env=parse_flags(secret_env))
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 

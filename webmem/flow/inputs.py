@@ -15,6 +15,7 @@ from webmem.flow.model import InputSpec
 
 if TYPE_CHECKING:
     from webmem.flow.format import Flow
+    from webmem.flow.secrets_allow import SecretAllowlist
 
 # `{{ key }}`; inside a `repeat` block also `{{ list.field }}` (the item's field), `{{ list.index }}` (0-based)
 # and `{{ list.index+K }}` (the index plus K: the n-th row of a table that starts at K)
@@ -147,11 +148,14 @@ def _show(spec: InputSpec, value: Any) -> str:
 
 
 def resolve_inputs(
-    flow: Flow, given: Mapping[str, Any], env: Mapping[str, str] | None = None
+    flow: Flow, given: Mapping[str, Any], env: Mapping[str, str] | None = None, *,
+    allow: SecretAllowlist | None = None, origin: str | None = None,
 ) -> dict[str, Any]:
     """The flow's inputs from `given`, then the environment (for inputs that name a variable), then
     defaults. Unknown, missing or mistyped inputs raise InputError naming the field. The result's repr
-    hides the secret ones (it may show up in a traceback's locals)."""
+    hides the secret ones (it may show up in a traceback's locals). `allow`: the operator's allowlist of
+    variables (each for the sites it may be typed into); a variable it does not allow for `origin` (the site
+    the run starts on) is refused by name."""
     env = os.environ if env is None else env
     unknown = sorted(set(given) - set(flow.inputs))
     if unknown:
@@ -163,6 +167,8 @@ def resolve_inputs(
         if key in given:
             raw = given[key]
         elif spec.env and spec.env in env:
+            if allow is not None:
+                allow.check(spec.env, origin, f"input {key!r}")
             raw = env[spec.env]
         elif spec.default is not None:
             raw = spec.default

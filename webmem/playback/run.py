@@ -27,6 +27,7 @@ from webmem.flow.commit import commit_index, past_commit
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, PageState, Signature, Target
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
 from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
@@ -56,10 +57,11 @@ class RunOptions:
     # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
     start_signature: Signature | None = None
     sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
+    secret_env: SecretAllowlist | None = None  # the variables a flow's `env:` may read (None: any)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
-        return cls(timeouts=settings.timeouts, **kw)
+        return cls(timeouts=settings.timeouts, secret_env=SecretAllowlist.of(settings.secret_env), **kw)
 
 
 OVERLAY_JS = """(W) => {
@@ -649,5 +651,7 @@ def run_flow(
 ) -> RunReport:
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
-    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
-    return _Run(page, flow, values, options or RunOptions()).run(path)
+    opts = options or RunOptions()
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}),
+                            allow=opts.secret_env, origin=opts.base_url or flow.base_url)
+    return _Run(page, flow, values, opts).run(path)
