@@ -121,15 +121,18 @@ def test_recording_types_a_secret_only_on_the_tasks_site_and_guards_it(page: Pag
     assert page.locator("#pw").input_value() == "" and not stolen(hostile), stolen(hostile)
 
 
-@pytest.mark.parametrize("status", [307])
-def test_a_secret_does_not_follow_a_redirect_to_another_site(page: Page, hostile, status: int) -> None:
-    """The flow's own origin answers the form post with a 307/308 to another site: the browser would re-send
-    the body there (a redirect is not routed), so the post is refused; the form on the site still works."""
+@pytest.mark.parametrize("hops", [1, 2])
+def test_a_secret_does_not_follow_a_redirect_to_another_site(page: Page, hostile, hops: int) -> None:
+    """The flow's own origin answers the form post with a 307 to another site (at once, or after a 307 on the
+    site): the browser would re-send the body there (a redirect is not routed), so the post is refused; a
+    chain of redirects on the site is followed, each hop posted once."""
     hostile.pages["/"] = ("<title>sign in</title><form method=post action=/login>"
                           "<input id=pw name=pw><button id=go>Go</button></form>")
     hostile.pages["/ok"] = "<title>ok</title><p>welcome</p>"
-    hostile.redirects["/login"] = (status, foreign(hostile.url) + "/steal")
-    hostile.redirects["/login-here"] = (status, "/ok")
+    hostile.redirects["/login"] = (307, foreign(hostile.url) + "/steal") if hops == 1 else (307, "/login-2")
+    hostile.redirects["/login-2"] = (308, foreign(hostile.url) + "/steal")
+    hostile.redirects["/login-here"] = (307, "/login-there")
+    hostile.redirects["/login-there"] = (303, "/ok")
     text = flow_text(base_url=hostile.url, inputs="inputs:\n  pw: {secret: true}\n",
                      steps="  - goto: /\n  - fill: {target: {intent: the password, selectors: ['css=#pw']}, "
                            "value: '{{ pw }}'}\n  - click: {target: {intent: go, selectors: ['css=#go']}}\n")
@@ -144,6 +147,8 @@ def test_a_secret_does_not_follow_a_redirect_to_another_site(page: Page, hostile
     guard.fill_secret(page.locator("#pw"), SECRET, hostile.url, Redactor([SECRET]))
     page.click("#go")
     page.wait_for_url("**/ok", timeout=5000)
+    posted = [path for method, path, body in hostile.requests if method == "POST" and b"hunter2" in body]
+    assert posted[-2:] == ["/login-here", "/login-there"] and posted.count("/login-there") == 1, posted
 
 
 def test_an_allowlist_names_the_variables_a_flow_may_read_and_their_sites(webmem_cli, tmp_path: Path) -> None:

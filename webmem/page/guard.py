@@ -43,6 +43,8 @@ _GUARDED = "_webmem_guarded_origins"
 # a cut shorter than this gives little away and, hidden, would blank out every such short string of a trace
 MIN_CUT = 4
 REDIRECTS = {301, 302, 303, 307, 308}
+BODY_KEPT = {307, 308}  # redirects the browser follows with the same method and body
+MAX_HOPS = 20  # Chromium's own limit of redirects
 
 
 def fill_secret(loc: Locator | ElementHandle, value: str, origin: str, redactor: Redactor,
@@ -99,6 +101,7 @@ def protect(page: Page, origin: str, redactor: Redactor) -> None:
         return
     watch = Redactor(redactor.secrets)
     guarded[origin] = watch
+    home = origin_of(origin)
     setattr(ctx, _GUARDED, guarded)
 
     def foreign(route: Route) -> None:
@@ -111,16 +114,29 @@ def protect(page: Page, origin: str, redactor: Redactor) -> None:
         if not _carries(watch, route):
             route.fallback()
             return
-        # fetched here, redirects not followed: the browser would follow a 307/308 with the body, unrouted
+        # fetched here, redirects not followed by the browser: it would re-send the body of a 307/308 unrouted,
+        # also from a hop on the site to another site. So a 307/308 on the site is followed here, each hop sent
+        # once as the browser would send it; a redirect to another origin is aborted; the last answer (a page,
+        # or a redirect the browser follows with a GET and no body) goes to the browser
+        url = route.request.url
         try:
             response = route.fetch(max_redirects=0)
+            for _ in range(MAX_HOPS):
+                location = response.headers.get("location")
+                if response.status not in REDIRECTS or not location:
+                    break
+                url = urljoin(url, location)
+                if origin_of(url) != home:
+                    route.abort("blockedbyclient")
+                    return
+                if response.status not in BODY_KEPT:
+                    break
+                response = route.fetch(url=url, max_redirects=0)
+            else:
+                route.abort("failed")  # a redirect loop: the browser would give up too
+                return
         except PlaywrightError:  # the site did not answer: the browser would have failed the request too
             route.abort("failed")
-            return
-        location = response.headers.get("location")
-        if response.status in REDIRECTS and location and origin_of(urljoin(route.request.url, location)) \
-                != origin.lower().rstrip("/"):
-            route.abort("blockedbyclient")
             return
         route.fulfill(response=response)
 
