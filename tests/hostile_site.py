@@ -1,5 +1,6 @@
 """A tiny hostile web site on 127.0.0.1 for the red-team tests: serves the HTML pages a test puts in
-`pages` (path → HTML) and records every request (method, path, body) it receives."""
+`pages` (path → HTML), answers the paths in `redirects` (path → (status, Location)) with a redirect, and
+records every request (method, path, body) it receives."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from types import TracebackType
 class HostileSite:
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
+        self.redirects: dict[str, tuple[int, str]] = {}
         self.requests: list[tuple[str, str, bytes]] = []
         site = self
 
@@ -22,6 +24,13 @@ class HostileSite:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 site.requests.append((self.command, self.path, body))
+                if self.path.split("?")[0] in site.redirects:
+                    status, location = site.redirects[self.path.split("?")[0]]
+                    self.send_response(status)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 html = site.pages.get(self.path.split("?")[0])
                 if html is None:
                     html = site.pages.get("*", "<title>nothing</title><p>nothing here</p>")

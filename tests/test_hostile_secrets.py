@@ -163,3 +163,53 @@ def test_pytest_tracebacks_and_pytest_playwright_traces_hold_no_secret(pytester:
     assert len(list(traces.rglob("*.zip"))) == 3  # the flow test f.yaml reads the secret from $HZ_SECRET
     assert not leaks(trace_bytes(traces))
     json.dumps(text)
+
+
+# ---- issue 22 ----------------------------------------------------------------------------------------------
+
+
+def written_leaks(folder: Path, *also: str) -> dict[str, list[str]]:
+    """Every file under `folder` (flows, reports, journals, statistics, index, logs; zips such as traces
+    unpacked) that holds the secret in any encoding `leaks` knows, or one of `also` (any letter case): file ->
+    what was found."""
+    found = {}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                data = b"\n".join(name.encode() + b"\n" + z.read(name) for name in z.namelist())
+        if hits := leaks(data) + [a for a in also if a.lower().encode() in data.lower()]:
+            found[str(path.relative_to(folder))] = hits
+    return found
+
+
+def test_a_secret_cut_by_maxlength_is_hidden_as_cut_in_the_trace(webmem_cli, tmp_path: Path, hostile) -> None:
+    """A field with maxlength=6 holds the secret's first six characters: the trace's DOM snapshots, the
+    report and the output hide that prefix too."""
+    hostile.pages["/"] = "<title>x</title><label for=pw>Password</label><input id=pw maxlength=6>"
+    flow = tmp_path / "f.yaml"
+    flow.write_text(secret_flow(hostile.url, "  - goto: /\n" + FILL_PW))
+    proc = webmem_cli("run", str(flow), "--heal", "off", "--report", str(tmp_path / "r.json"),
+                      "--trace", str(tmp_path / "trace"), env={"HZ_SECRET": "hunter2~x"})
+    assert proc.returncode == 1 and "does not hold the secret value" in proc.stdout + proc.stderr
+    written = trace_bytes(tmp_path / "trace") + (tmp_path / "r.json").read_bytes()
+    assert b"hunter" not in written.lower() and b"hunt" not in (proc.stdout + proc.stderr).lower().encode()
+
+
+def test_a_recording_writes_no_secret_anywhere(webmem_cli, tmp_path: Path, hostile) -> None:
+    """`webmem do` on a miss records (the offline agent): the flow, the store's index and statistics, the
+    trace and the output hold the secret in no encoding, nor the prefix a maxlength=6 field kept of it."""
+    hostile.pages["/"] = ("<title>sign in</title><form method=post action=/in><label for=u>Username</label>"
+                          "<input id=u name=u><label for=pw>Password</label><input id=pw name=pw type=password "
+                          "maxlength=6><button>Sign in</button></form>")
+    hostile.pages["/in"] = "<title>in</title><h1>Welcome</h1>"
+    proc = webmem_cli("do", hostile.url + "/", "--task", "Sign in", "-i", "username=ada", "--secret",
+                      "password=HZ_SECRET", "--store", str(tmp_path / "store"), "--agent", "heuristic",
+                      "--trace", str(tmp_path / "trace"), env={"HZ_SECRET": SECRET})
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "learned" in text, text
+    assert any(path == "/in" and b"hunter" in body for _, path, body in hostile.requests)  # it was typed
+    assert list((tmp_path / "store").glob("*.yaml")) and list((tmp_path / "trace").glob("*.zip"))
+    assert not written_leaks(tmp_path, "hunter") and not leaks(text), written_leaks(tmp_path, "hunter")

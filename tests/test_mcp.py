@@ -187,7 +187,7 @@ async def sign_in_story(agent: Agent, portal, store: Path) -> None:
     failed, text = await agent.call("sign_in_as", username="demo", password="guess")
     assert failed and "password is a secret input" in text
     failed, text = await agent.call("do", **{**args, "secrets": {"password": "NOT_SET_ANYWHERE"}})
-    assert failed and "not set in the server's environment" in text
+    assert failed and "$NOT_SET_ANYWHERE is not an allowed secret variable" in text  # only what the operator allows
     for r in (await agent.client.list_resources()).resources:
         agent.received.append((await agent.client.read_resource(str(r.uri))).contents[0].text)
 
@@ -263,7 +263,7 @@ def test_a_client_learns_then_hits_heals_and_finishes_a_handover(transport: str,
     store, log = tmp_path / "flows", tmp_path / "server.log"
 
     async def body() -> None:
-        async with connected(transport, store, log) as client:
+        async with connected(transport, store, log, "--secret-env", f"PORTAL_PASSWORD={portal.url}") as client:
             agent = Agent(client)
             names = {t.name for t in (await client.list_tools()).tools}
             assert names >= BROWSER_TOOLS | {"do", "list_flows", "flow_stats"}
@@ -308,12 +308,12 @@ def test_over_http_clients_get_their_own_contexts_and_idle_sessions_time_out(por
 
 
 @asynccontextmanager
-async def connected(transport: str, store: Path, log: Path) -> AsyncIterator[Client]:
+async def connected(transport: str, store: Path, log: Path, *extra: str) -> AsyncIterator[Client]:
     if transport == "stdio":
-        async with over_stdio(store, log) as client:
+        async with over_stdio(store, log, *extra) as client:
             yield client
     else:
-        async with over_http(store, log) as connect, connect() as client:
+        async with over_http(store, log, *extra) as connect, connect() as client:
             yield client
 
 

@@ -26,6 +26,7 @@ from webmem.flow.commit import commit_index
 from webmem.flow.flowfile import load_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, resolve_inputs
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.paths import inside
 from webmem.playback.heal import DEFAULT_HEAL, HealMode
 from webmem.playback.report import RunReport
@@ -91,7 +92,8 @@ class BatchWorker:
         self.page: Page | None = None
         self.outcome: Outcome | None = None  # the last row's, written with the next claim
         self.claim_ms = 0.0  # how long the last claim took (evidence: the journal's share of a row)
-        self.sign_in = SignIn.load(cfg.sign_in) if cfg.sign_in else None
+        self.secret_env = SecretAllowlist.of(self.settings.secret_env)  # the variables a flow's env: may read
+        self.sign_in = SignIn.load(cfg.sign_in, self.secret_env) if cfg.sign_in else None
         # the session every new context starts from: the --storage-state file, then what this worker's last
         # sign-in left (a fresh context after a failed row stays signed in: a worker signs in once, not per row)
         self.state: StorageState = Path(cfg.storage_state) if cfg.storage_state else None
@@ -218,7 +220,8 @@ class BatchWorker:
 
     def values(self, claim: Claim) -> dict[str, Any] | None:
         try:
-            return resolve_inputs(self.flow, claim.inputs)
+            return resolve_inputs(self.flow, claim.inputs, allow=self.secret_env,
+                                  origin=self.cfg.base_url or self.flow.base_url)
         except WebmemError as exc:  # a secret missing from this machine's environment
             self.finish(claim.key, "failed", error=str(exc))
             return None

@@ -1,5 +1,6 @@
 """Launch and run settings: `playwright.config.json` looked up from the working directory upward,
-then overridden by environment variables."""
+then overridden by environment variables. Besides Playwright's own keys it holds webmem's: `timeouts`, `model`
+and `secret_env` (the allowlist of secret variables, webmem.flow.secrets_allow)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from webmem.errors import ConfigError
+from webmem.errors import ConfigError, InputError
+from webmem.flow.secrets_allow import SecretAllowlist
 
 CONFIG_NAME = "playwright.config.json"
 
@@ -38,6 +40,9 @@ class Settings(BaseModel):
     # the one folder a flow's literal `upload` path may name (a path given as an input value is the user's choice
     # at run time; a path written in a flow is the flow author's, and a shared flow could name /etc/passwd)
     files_dir: str | None = Field(None, alias="filesDir")
+    # environment variables that may be typed as secrets -> the origins each may be typed into (None: no
+    # allowlist; the MCP server then allows none, the command line reads a flow's `env:` as before)
+    secret_env: dict[str, list[str]] | None = None
     source: str | None = Field(None, exclude=True, description="the config file these came from")
 
 
@@ -70,6 +75,10 @@ def load_settings(start: Path | None = None) -> Settings:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
     settings.source = str(path) if path else None
+    try:
+        SecretAllowlist.of(settings.secret_env)
+    except InputError as exc:
+        raise ConfigError(f"{path}: secret_env: {exc}") from None
     env = os.environ
     if env.get("WEBMEM_BROWSER"):
         settings.executable_path = env["WEBMEM_BROWSER"]

@@ -1,7 +1,7 @@
 """A browser session for the command line: launch, context, optional trace, and clean-up.
 
 Secrets never land in a trace: the trace archive is rewritten with every secret (in every encoding
-webmem.inputs.Redactor knows) replaced before it is kept.
+webmem.inputs.Redactor knows, and as typed: cut short by a field's maxlength) replaced before it is kept.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from webmem.browser import launch as browser
 from webmem.browser.config import Settings
 from webmem.flow.inputs import REDACTED, Redactor
-from webmem.page import inpage
+from webmem.page import guard, inpage
 from webmem.paths import inside
 
 
@@ -40,7 +40,9 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
                 trace.mkdir(parents=True, exist_ok=True)
                 path = inside(trace, trace_name, ".zip")
                 ctx.tracing.stop(path=str(path))
-                redact_archive(path, redactor or Redactor())
+                redactor = redactor or Redactor()
+                redactor.extend(guard.secrets_of(ctx))  # typed ones too, as a field's maxlength cut them
+                redact_archive(path, redactor)
             if storage_state is not None:
                 with contextlib.suppress(Exception):  # a browser that went down keeps the file as it was
                     save_state(ctx, storage_state)

@@ -27,6 +27,7 @@ from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, Redactor, spec_for
 from webmem.flow.model import InputSpec, Signature, slug
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.urlpattern import matches, origin_of, url_problem
 from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingResult, Resume, make_agent, record_task
 from webmem.llm import configured
@@ -130,7 +131,8 @@ class Memory:
         self.quarantine_after, self.max_steps = quarantine_after, max_steps
         self.on_step, self.on_action, self.artifacts = on_step, on_action, artifacts
         self.on_event = on_event or (lambda _: None)  # what do is about to do, in words (progress)
-        self.sign_in = sign_in_of(sign_in)  # its inputs resolved now: a missing secret is said before any page
+        # its inputs resolved now: a missing (or not allowed) secret is said before any page
+        self.sign_in = sign_in_of(sign_in, SecretAllowlist.of(self.settings.secret_env))
 
     @property
     def agent_kind(self) -> str:

@@ -18,6 +18,7 @@ from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
+from webmem.flow.secrets_allow import SecretAllowlist, parse_flags
 from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
@@ -146,7 +147,9 @@ def run(
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
-        values = resolve_inputs(ff.flow, given)  # before any browser starts
+        # before any browser starts; a configured allowlist says which variables a flow's env: may read
+        values = resolve_inputs(ff.flow, given, allow=SecretAllowlist.of(settings.secret_env),
+                                origin=base_url or ff.flow.base_url)
         if files_dir is not None:
             settings.files_dir = str(files_dir)
         check_uploads(ff.flow, settings.files_dir)
@@ -439,6 +442,10 @@ def mcp_server(
                                                    min=1.0)] = 300.0,
     browsers: Annotated[int, typer.Option(help="browsers at most; one a client leaves idle goes to the next client",
                                           min=1)] = 4,
+    secret_env: Annotated[list[str], typer.Option(
+        "--secret-env", help="NAME=https://origin[,origin]: an environment variable clients may use as a secret, "
+        "and the sites it may be typed into (repeatable; none allowed without it or the config's secret_env)")]
+    = [],  # noqa: B006
 ) -> None:
     """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
@@ -448,7 +455,7 @@ def mcp_server(
 
     try:
         serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
-              max_browsers=browsers)
+              max_browsers=browsers, secret_env=parse_flags(secret_env))
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 

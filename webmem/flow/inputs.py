@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -28,6 +28,10 @@ class FlowView(Protocol):
 
     @property
     def handlers(self) -> Sequence[BaseModel]: ...
+
+
+if TYPE_CHECKING:
+    from webmem.flow.secrets_allow import SecretAllowlist
 
 
 # `{{ key }}`; inside a `repeat` block also `{{ list.field }}` (the item's field), `{{ list.index }}` (0-based)
@@ -173,11 +177,14 @@ def _show(spec: InputSpec, value: Any) -> str:
 
 
 def resolve_inputs(
-    flow: FlowView, given: Mapping[str, Any], env: Mapping[str, str] | None = None
+    flow: FlowView, given: Mapping[str, Any], env: Mapping[str, str] | None = None, *,
+    allow: SecretAllowlist | None = None, origin: str | None = None,
 ) -> dict[str, Any]:
     """The flow's inputs from `given`, then the environment (for inputs that name a variable), then
     defaults. Unknown, missing or mistyped inputs raise InputError naming the field. The result's repr
-    hides the secret ones (it may show up in a traceback's locals)."""
+    hides the secret ones (it may show up in a traceback's locals). `allow`: the operator's allowlist of
+    variables (each for the sites it may be typed into); a variable it does not allow for `origin` (the site
+    the run starts on) is refused by name."""
     env = os.environ if env is None else env
     unknown = sorted(set(given) - set(flow.inputs))
     if unknown:
@@ -189,6 +196,8 @@ def resolve_inputs(
         if key in given:
             raw = given[key]
         elif spec.env and spec.env in env:
+            if allow is not None:
+                allow.check(spec.env, origin, f"input {key!r}")
             raw = env[spec.env]
         elif spec.default is not None:
             raw = spec.default

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 from playwright.sync_api import ElementHandle, Locator, Page, Request
 
 from webmem.browser.config import Timeouts
-from webmem.errors import RecordError
+from webmem.errors import OriginError, RecordError
 from webmem.flow.format import Flow, Handler
-from webmem.flow.inputs import PLACEHOLDER, item_values, parse_bool, placeholders, spec_for
+from webmem.flow.inputs import PLACEHOLDER, Redactor, item_values, parse_bool, placeholders, spec_for
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.learn.items import Blocks
@@ -65,7 +65,9 @@ class Recorder:
 
     `inputs`: the task's input values by key (a value typed into a field becomes `{{ key }}` in the flow).
     `specs` describe the inputs (type, secret, env...); `secrets` names the secret ones (a mapping names the
-    environment variable a replay reads each from): their values go to the browser only, never into the flow.
+    environment variable a replay reads each from): their values go to the browser only, never into the flow,
+    and only into fields of the task's site (`base_url`, else the first `goto`'s), as replay types them.
+    `redactor`: hides the secrets (built from the secret inputs when not given; the caller's may hide more).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Recorder:
         secrets: Collection[str] | Mapping[str, str] = (),
         base_url: str | None = None,
         timeouts: Timeouts | None = None,
+        redactor: Redactor | None = None,
     ):
         self.page = page
         self.name, self.task = name, task
@@ -87,6 +90,7 @@ class Recorder:
         given = dict(specs or {})
         self.inputs: dict[str, InputSpec] = {
             k: given.get(k) or spec_for(self.values.get(k), k in secrets, env.get(k)) for k in {**self.values, **given}}
+        self.redact = redactor or Redactor.for_inputs(self.inputs, self.values)
         self.base_url = base_url
         self.timeouts = timeouts or Timeouts()
         self.pages: dict[str, PageState] = {}
@@ -116,6 +120,14 @@ class Recorder:
             name = f"{base}-{n}"
         self.pages[name] = PageState(url=pattern, signature=sig)
         return name
+
+    @property
+    def origin(self) -> str:
+        """The task's site: a secret is typed only into a field whose own frame is there."""
+        if self.base_url is None:
+            raise OriginError("a secret is typed only on the task's site: give the recorder a base_url or start "
+                              "with goto")
+        return origin_of(self.base_url)
 
     def _here(self) -> str:
         """The current URL as a pattern, without the query values typed during this recording (a GET

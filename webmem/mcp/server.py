@@ -7,7 +7,8 @@ the last snapshot and recorded by webmem's own recorder. Every stored flow is al
 own and a read-only YAML resource.
 
 Secrets never reach the agent: a secret input is named, never valued, in every call and answer; its
-value comes from the server's environment.
+value comes from the server's environment, from a variable the operator allows for the task's site
+(`--secret-env NAME=https://origin`, webmem.flow.secrets_allow): a client cannot have any other variable typed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urljoin
@@ -39,6 +40,7 @@ from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import placeholders, render, resolve_inputs
 from webmem.flow.model import InputSpec
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.urlpattern import origin_of, url_problem
 from webmem.learn.agents.base import Dismiss, Done, Fail, check_against
 from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
@@ -209,6 +211,8 @@ def tool_name(name: str) -> str:
 class WebmemMCP(MCPServer):
     """MCPServer with the store's flows as tools and resources, listed afresh on every request."""
 
+    allow: SecretAllowlist  # the variables clients and stored flows may use as secrets, each for its sites
+
     def __init__(self, store: Path, browsers: Browsers, key_of: KeyOf, **kwargs: Any):
         self.builtins: set[str] = set()  # every tool registered in code: a stored flow never takes one's name
         super().__init__(**kwargs)
@@ -293,17 +297,19 @@ class WebmemMCP(MCPServer):
             raise ToolError(f"{', '.join(given)} is a secret input: the server reads it from its environment, "
                             "never from a call")
         for k, s in secret_specs.items():
-            if not s.env or s.env not in os.environ:
-                raise ToolError(f"secret input {k} needs ${s.env or k.upper()} set in the server's environment")
-        values = resolve_inputs(flow, args)
+            if not s.env:
+                raise ToolError(f"secret input {k} names no environment variable (env:) to read it from")
         if url is None:
             if not e.start or "{" in e.start:
                 raise ToolError(f"this flow starts at {e.start}: pass the start page as url")
             url = e.start if "://" in e.start else urljoin(e.origin or "", e.start)
         elif e.origin and origin_of(url) != e.origin:
             raise ToolError(f"url {url} is on {origin_of(url)}, not on this flow's site {e.origin}")
+        # a stored flow names its variables: read only those the operator allows for this site
+        values = resolve_inputs(flow, args, allow=self.allow, origin=origin_of(url))
         task = render(flow.task, values)
-        return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()})
+        return run_do(self.browsers, key, task, url, values, {k: s.env or "" for k, s in secret_specs.items()},
+                      self.allow)
 
 
 def check_url(url: str) -> None:
@@ -311,7 +317,13 @@ def check_url(url: str) -> None:
         raise ToolError(f"url: {problem}")
 
 
-def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
+def secret_values(secrets: Mapping[str, str], allow: SecretAllowlist, url: str) -> dict[str, str]:
+    """The secrets' values: only from variables the operator allows for the task's site (refused by name)."""
+    try:
+        for k, env in secrets.items():
+            allow.check(env, origin_of(url), f"secret input {k}")
+    except WebmemError as exc:
+        raise ToolError(str(exc)) from None
     missing = [f"{k} (${env})" for k, env in secrets.items() if env not in os.environ]
     if missing:
         raise ToolError(f"secret input(s) {', '.join(missing)} not set in the server's environment")
@@ -319,9 +331,9 @@ def secret_values(secrets: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Mapping[str, Any],
-           secrets: Mapping[str, str]) -> str:
+           secrets: Mapping[str, str], allow: SecretAllowlist) -> str:
     check_url(url)
-    values = {**values, **secret_values(secrets)}
+    values = {**values, **secret_values(secrets, allow, url)}
     try:
         session, event = browsers.do(key, task, url, values, secrets, origin=origin_of(url))
     except SessionError as exc:
@@ -333,11 +345,17 @@ def run_do(browsers: Browsers, key: str | None, task: str, url: str, values: Map
 
 
 def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMode = "local",
-          session_timeout: float = 300.0, key_of: KeyOf = http_client_key, max_browsers: int = 4) -> WebmemMCP:
-    """The MCP server over a flow store (its browsers start with the first call that needs one)."""
+          session_timeout: float = 300.0, key_of: KeyOf = http_client_key, max_browsers: int = 4,
+          secret_env: Mapping[str, Iterable[str]] | None = None) -> WebmemMCP:
+    """The MCP server over a flow store (its browsers start with the first call that needs one). `secret_env`:
+    the variables clients may use as secrets, each with its sites (besides the config's); none without."""
+    allow = SecretAllowlist(settings.secret_env).merged(secret_env or {})
+    # always an allowlist here (empty: no variable), so a stored flow's env: is checked on a hit too
+    settings = settings.model_copy(update={"secret_env": allow.as_config()})
     browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout,
                         max_browsers=max_browsers)
     server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
+    server.allow = allow
 
     def ask(sid: str, action: Action, ctx: Context) -> str:
         try:
@@ -375,7 +393,8 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
         clash = sorted(set(values) & set(secrets or {}))
         if clash:
             raise ToolError(f"{', '.join(clash)}: an input is either a value or a secret, not both")
-        text = await anyio.to_thread.run_sync(run_do, browsers, key_of(ctx), task, url, values, dict(secrets or {}))
+        text = await anyio.to_thread.run_sync(run_do, browsers, key_of(ctx), task, url, values, dict(secrets or {}),
+                                              allow)
         await announce(ctx, text)
         return text
 
@@ -488,12 +507,14 @@ def flow_list(fs: FlowStore, root: Path) -> list[dict[str, Any]]:
 
 
 def serve(store: Path, *, transport: str = "stdio", port: int = 8000, headed: bool = False, heal: HealMode = "local",
-          session_timeout: float = 300.0, max_browsers: int = 4) -> None:
+          session_timeout: float = 300.0, max_browsers: int = 4,
+          secret_env: Mapping[str, Iterable[str]] | None = None) -> None:
     """Run the server until the client hangs up (stdio) or it is stopped (HTTP on 127.0.0.1:port)."""
     from webmem.browser.config import load_settings
 
     server = build(store, load_settings(), headed=headed, heal=heal, session_timeout=session_timeout,
-                   key_of=stdio_client_key if transport == "stdio" else http_client_key, max_browsers=max_browsers)
+                   key_of=stdio_client_key if transport == "stdio" else http_client_key, max_browsers=max_browsers,
+                   secret_env=secret_env)
     server.browsers.warm(STDIO_CLIENT if transport == "stdio" else None)  # Chromium starts while the client connects
     try:
         if transport == "stdio":

@@ -24,6 +24,7 @@ from webmem.errors import FlowFailed, Unconfirmed, UsageError, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.model import Signature
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.paths import inside
 from webmem.playback.heal import DEFAULT_HEAL, HealMode, make_healing
 from webmem.playback.report import RunReport, StepReport
@@ -73,7 +74,8 @@ class Replayer:
         self.write, self.propose, self.strict = write, propose, strict
         self.base_url, self.artifacts, self.on_step = base_url, artifacts, on_step
         self.on_step_start = on_step_start
-        self.sign_in = sign_in_of(sign_in)  # loaded (and its inputs resolved) before any page is touched
+        # loaded (and its inputs resolved) before any page is touched
+        self.sign_in = sign_in_of(sign_in, SecretAllowlist.of(self.settings.secret_env))
         self.storage_state = storage_state
         # the folder a flow's literal upload path may name (webmem.steps.upload); else the settings'
         self.files_dir = str(files_dir) if files_dir is not None else self.settings.files_dir

@@ -27,6 +27,7 @@ from webmem.flow.commit import commit_index, past_commit
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, PageState, Signature, Target
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.selector import render_selector
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
@@ -59,11 +60,12 @@ class RunOptions:
     start_signature: Signature | None = None
     sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
     files_dir: str | None = None  # the folder a flow's literal upload path may name (webmem.steps.upload)
+    secret_env: SecretAllowlist | None = None  # the variables a flow's `env:` may read (None: any)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
         kw.setdefault("files_dir", settings.files_dir)
-        return cls(timeouts=settings.timeouts, **kw)
+        return cls(timeouts=settings.timeouts, secret_env=SecretAllowlist.of(settings.secret_env), **kw)
 
 
 OVERLAY_JS = """(W) => {
@@ -681,7 +683,8 @@ def run_flow(
 ) -> RunReport:
     """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
     step). Returns the report; `report.passed` says whether every step worked."""
-    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}))
     opts = options or RunOptions()
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}),
+                            allow=opts.secret_env, origin=opts.base_url or flow.base_url)
     check_uploads(flow, opts.files_dir)  # a path the flow wrote, refused before any step
     return _Run(page, flow, values, opts).run(path)

@@ -27,6 +27,7 @@ from webmem.flow import flowfile
 from webmem.flow.format import Flow
 from webmem.flow.inputs import resolve_inputs
 from webmem.flow.model import InputSpec, PageState, Signature
+from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import signature
 from webmem.playback.report import RunReport
@@ -84,14 +85,17 @@ class SignIn:
     path: str | None = None
 
     @classmethod
-    def load(cls, flow: str | os.PathLike[str] | Flow) -> SignIn:
+    def load(cls, flow: str | os.PathLike[str] | Flow, allow: SecretAllowlist | None = None) -> SignIn:
+        """`allow`: the operator's allowlist of secret variables (checked for the flow's site now, and for the
+        site it signs in on when it runs)."""
         loaded = flow if isinstance(flow, Flow) else flowfile.load_flow(flow, round_trip=False).flow
         first = next((s.page for s in loaded.steps if s.page), None)
         if first is None:
             raise InputError(f"sign-in flow {loaded.name}: it acts on no page state (nothing to recognise the "
                              "sign-in page by)")
         try:
-            values = resolve_inputs(loaded, {})  # secrets from the environment, the rest from defaults
+            # secrets from the environment, the rest from defaults
+            values = resolve_inputs(loaded, {}, allow=allow, origin=loaded.base_url)
         except InputError as exc:
             raise InputError(f"sign-in flow {loaded.name}: {exc} (give its secrets an `env:` variable and its "
                              "other inputs a `default:`)") from None
@@ -116,6 +120,10 @@ class SignIn:
         """Run the sign-in flow on `page` with `run_flow`; None when it passed, else why not."""
         opts = replace(options, sign_in=None, start_signature=None, on_step=None, on_step_start=None,
                        base_url=base or options.base_url, secrets=[*options.secrets, *self.secrets])
+        if opts.secret_env is not None:  # a flow learned on one site signs in on the run's: its variables too
+            for k, s in self.flow.inputs.items():
+                if s.env and s.secret:
+                    opts.secret_env.check(s.env, opts.base_url or self.flow.base_url, f"sign-in input {k!r}")
         report = run_flow(page, self.flow, self.values, opts, path=self.path)
         return None if report.passed else report.error or "it failed"
 
@@ -131,10 +139,11 @@ class SignIn:
         return problem
 
 
-def sign_in_of(value: str | os.PathLike[str] | Flow | SignIn | None) -> SignIn | None:
+def sign_in_of(value: str | os.PathLike[str] | Flow | SignIn | None,
+               allow: SecretAllowlist | None = None) -> SignIn | None:
     if value is None or isinstance(value, SignIn):
         return value
-    return SignIn.load(value)
+    return SignIn.load(value, allow)
 
 
 def go_back(page: Page, login_url: str, fallback: str | None, timeout_ms: int) -> None:

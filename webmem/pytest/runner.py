@@ -18,6 +18,7 @@ from webmem.errors import WebmemError
 from webmem.flow.flowfile import FlowFile, load_flow
 from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
+from webmem.page import guard
 from webmem.paths import safe_name
 from webmem.playback.heal import PLUGIN_HEAL, parse_heal
 from webmem.playback.report import RunReport, StepReport
@@ -127,6 +128,8 @@ class Webmem:
                             strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
                             artifacts=self.artifacts, sign_in=opts.sign_in)
         report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
+        # what the run typed of its secrets (a field's maxlength cuts them) is scrubbed from the traces too
+        self.redactor.extend(guard.secrets_of((page or self.page).context))
         self.reports.append(report)
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:

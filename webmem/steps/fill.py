@@ -62,7 +62,7 @@ class FillKind(StepKind):
 
         loc = require(res)
         if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
-            guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action)  # type: ignore[arg-type]
+            guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action, run.page)  # type: ignore[arg-type]
         else:
             loc.fill(value, timeout=run.timeouts.action)
 
@@ -95,6 +95,12 @@ class FillKind(StepKind):
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
-        rec.typed.append(render(template, rec.values))
-        handle.fill(rec.typed[-1], timeout=rec.timeouts.action)
+        value = render(template, rec.values)
+        rec.typed.append(value)
+        if rec.redact(value) != value:  # a secret: the one guarded fill replay uses (its frame on the task's site)
+            from webmem.page import guard
+
+            guard.fill_secret(handle, value, rec.origin, rec.redact, page=rec.page)
+        else:
+            handle.fill(value, timeout=rec.timeouts.action)
         return {"value": template}

@@ -37,6 +37,7 @@ from webmem.learn.agents.base import (
     check_against,
 )
 from webmem.learn.record import Recorder
+from webmem.page import guard
 from webmem.steps import STEPS
 
 DEFAULT_MAX_STEPS = 30
@@ -85,7 +86,8 @@ def record_task(
     agent = agent or HeuristicAgent()
     name = name or slug(task)[:48].strip("-")
     started = time.monotonic()
-    rec = Recorder(page, name=name, task=task, inputs=values, specs=specs, base_url=origin_of(url), timeouts=timeouts)
+    rec = Recorder(page, name=name, task=task, inputs=values, specs=specs, base_url=origin_of(url), timeouts=timeouts,
+                   redactor=redact)
     if resume is not None:
         rec.pages.update(resume.pages)
     views = [InputView(k, s, None if s.secret else values[k]) for k, s in specs.items()]
@@ -103,6 +105,7 @@ def record_task(
         else:
             agent.start(task, views, max_steps, progress=resume.progress)
         for n in range(1, max_steps + 1):
+            guard.still_on(rec.origin, page)  # a page that left the task's site: stop (it gets nothing typed)
             digest = dg.take(page, redact)
             action = agent.next_action(digest)
             rejected = digest.marked_invalid if isinstance(action, Done) else []
