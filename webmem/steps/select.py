@@ -11,9 +11,10 @@ from pydantic import ConfigDict, Field
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, StepModel
+from webmem.page import inpage
 from webmem.steps.base import OnElement, Replay, StepKind, require
 
-OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
+OPTIONS_JS = "options"  # a select's options as [value, label] (page/js/probes.js)
 
 
 def option_values(options: list[list[str]], wanted: str) -> list[str]:
@@ -57,7 +58,7 @@ class SelectKind(StepKind):
         loc = require(res)
         wanted = run.render(step.select.value)
         intent = step.select.target.intent
-        options: list[list[str]] = res.state.get("options") or loc.evaluate(OPTIONS_JS)
+        options: list[list[str]] = res.state.get("options") or inpage.on_element(loc, OPTIONS_JS)
         chosen = option_values(options, wanted)
         if len(chosen) != 1:
             labels = ", ".join(label for _, label in options)
@@ -79,7 +80,7 @@ class SelectKind(StepKind):
         wanted = render(template, rec.values)
         rec.typed.append(wanted)
         timeout = rec.t.action
-        options = handle.evaluate(OPTIONS_JS)
+        options = inpage.on_element(handle, OPTIONS_JS)
         if options is None:
             try:
                 handle.select_option(value=wanted, timeout=timeout)

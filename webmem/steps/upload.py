@@ -13,9 +13,10 @@ from pydantic import Field
 from webmem.errors import StepFailed
 from webmem.flow.inputs import render
 from webmem.flow.model import ElementArgs, Fingerprint, StepModel
+from webmem.page import inpage
 from webmem.steps.base import OnElement, Replay, StepKind, require
 
-FILES_JS = "(el) => el.files ? Array.from(el.files, (f) => f.name) : null"
+FILES_JS = "fileNames"  # the names of a file input's files (page/js/probes.js)
 
 
 class UploadArgs(ElementArgs):
@@ -47,7 +48,7 @@ class UploadKind(StepKind):
         loc = require(res)
         path = Path(run.render(step.upload.files))
         loc.set_input_files(path, timeout=run.timeouts.action)
-        if loc.evaluate(FILES_JS) != [path.name]:
+        if inpage.on_element(loc, FILES_JS) != [path.name]:
             raise StepFailed(f"{step.upload.target.intent}: the file {path.name!r} did not stick", res)
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
