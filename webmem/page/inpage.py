@@ -125,6 +125,16 @@ def held(page: Page, token: str) -> Locator:
     return page.locator(f'css=[{ACT}="{token}"]')
 
 
+LOST_HOLD = ("the page removed or replaced the element verified for this step before the action reached it "
+             "(webmem acts only on the element it verified)")
+
+
+def lost_hold(error: str) -> bool:
+    """Whether a Playwright error (with its call log) says an action through `held` found no element: the page
+    took the verified element away, or swapped it for another, after the probe."""
+    return f"[{ACT}=" in error and "resolved to" not in error and "Timeout" in error
+
+
 def registry_element(page: Page, index: int) -> ElementHandle | None:
     """The element the last `elements` call (or agent digest) numbered `index`, if it is still there."""
     token = call(page, "holdRegistry", index)

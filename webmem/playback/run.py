@@ -623,6 +623,8 @@ def one_line(exc: BaseException) -> str:
     """An error as one line for people (Playwright's call log left out)."""
     text = str(exc).strip()
     if isinstance(exc, PlaywrightError):  # Playwright's call logs are long; keep the headline
+        if inpage.lost_hold(text):
+            return inpage.LOST_HOLD
         text = text.split("\nCall log:")[0]
     return " ".join(text.split())
 
