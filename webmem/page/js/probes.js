@@ -18,13 +18,19 @@
   // held element only: a clone the page swaps in (cloneNode copies attributes), a planted or moved token, is
   // stripped in the microtask after the page's change, before any action can resolve the selector. A held
   // element the page removed or replaced is found by nothing: the action is refused, never sent elsewhere.
-  const ACT = 'data-webmem-act';
+  // Tokens outlive the probe that made them (a field's read-back, made with the next step's probe, may send the
+  // run back to type into it again): the oldest are dropped past KEEP.
+  const ACT = 'data-webmem-act', KEEP = 64;
   const salt = (() => { const a = new Uint32Array(2); getRandom(a); return a[0].toString(36) + a[1].toString(36); })();
-  let held = new Map(), round = 0;
-  const release = () => {
-    held.forEach((el, token) => { if (getAttr.call(el, ACT) === token) removeAttr.call(el, ACT); });
-    held = new Map();
+  const held = new Map();
+  let round = 0;
+  const drop = (token) => {
+    const el = held.get(token);
+    held.delete(token);
+    if (el && getAttr.call(el, ACT) === token) removeAttr.call(el, ACT);
   };
+  // a new probe: the tokens past KEEP go, oldest first
+  const release = () => { held.forEach((el, token) => { if (held.size > KEEP) drop(token); }); };
   const hold = (el) => {
     let token = null;
     held.forEach((e, t) => { if (e === el) token = t; });
