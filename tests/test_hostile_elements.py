@@ -10,6 +10,7 @@ from playwright.sync_api import Page
 
 from webmem.flow.flowfile import parse_flow
 from webmem.flow.model import Fingerprint
+from webmem.page import inpage
 from webmem.page.fingerprint import score
 from webmem.playback.run import RunOptions, run_flow
 
@@ -36,7 +37,7 @@ def test_an_offscreen_or_clipped_honeypot_is_never_filled(page: Page, hostile, h
     hostile.pages["/done"] = "<title>done</title><p>done</p>"
     flow, _ = parse_flow(flow_text(base_url=hostile.url, steps=FILL_EMAIL))
     page.goto(hostile.url)
-    assert page.evaluate("() => window.__webmem.inspect([document.getElementById('email')], {})[0].visible") is False
+    assert inpage.call_all(page.locator("#email"), "inspect", {})[0]["visible"] is False
     report = run_flow(page, flow, {}, RunOptions(base_url=hostile.url))
     posted = [body for method, _, body in hostile.requests if method == "POST"]
     assert not any(b"email=ada" in body for body in posted), posted
@@ -48,7 +49,7 @@ def test_a_visually_hidden_checkbox_with_a_visible_label_still_counts(page: Page
     hostile.pages["/"] = ('<title>c</title><input type=checkbox id=terms style="position:absolute; left:-9999px">'
                           '<label for=terms>I accept the terms</label>')
     page.goto(hostile.url)
-    assert page.evaluate("() => window.__webmem.inspect([document.getElementById('terms')], {})[0].visible")
+    assert inpage.call_all(page.locator("#terms"), "inspect", {})[0]["visible"]
 
 
 def test_an_aria_label_that_disagrees_with_the_visible_text_is_a_mismatch(page: Page, hostile,

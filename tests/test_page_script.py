@@ -151,7 +151,7 @@ def test_sees_open_shadow_roots_and_same_origin_frames(page: Page) -> None:
     assert "textbox|city|input|text" in sig and "button|look up|button|submit" not in sig
     assert "button|look up|button|" in sig and not any("secret" in t for t in sig)
     # the registry addresses shadow elements; Playwright's role selectors pierce open roots
-    handle = page.evaluate_handle("() => window.__webmem.registry[0]").as_element()
+    handle = inpage.registry_element(page, 0)
     assert handle is not None
     assert unique_selectors(page, handle)[0] == 'role=textbox[name="Nickname"]'
 
@@ -283,7 +283,7 @@ def test_wide_registry_only_when_asked(page: Page) -> None:
     hidden = inpage.call(page, "(W, opts) => W.elements(opts)", {**OPTS, "wide": True, "hidden": True})
     leaf = [i for i in hidden if i["fp"].get("name") == "Hidden leaf"]
     assert len(leaf) == 1 and leaf[0]["visible"] is False
-    assert page.evaluate("() => window.__webmem.registry.length") == len(hidden)
+    assert inpage.call(page, "(W) => W.registry.length") == len(hidden)
 
 
 TODO = """<main><h1>Todos</h1><input aria-label="Mark all as complete" type="checkbox">
@@ -307,5 +307,5 @@ def test_row_scoped_candidates(page: Page) -> None:
     assert 'role=row >> has_text="Producer" >> role=textbox' in unique_selectors(page, producer, 10)
     # a control in no row gets no row-scoped candidate
     everything = page.locator("main > input").element_handle()
-    cands = everything.evaluate("(el, opts) => window.__webmem.candidates(el, opts)", OPTS)
+    cands = inpage.on_element(everything, "candidates", OPTS)
     assert not any("has_text=" in c for c in cands)

@@ -32,7 +32,7 @@ from webmem.flow.inputs import PLACEHOLDER, Redactor, item_values, parse_bool, p
 from webmem.flow.model import Expect, InputSpec, PageState, StepModel, Target, slug
 from webmem.flow.urlpattern import origin_of, to_pattern, without_values
 from webmem.learn.items import Blocks
-from webmem.page import signature
+from webmem.page import inpage, signature
 from webmem.page.locate import positional
 from webmem.page.overlay import covering, move_on
 from webmem.page.target import learn_target, signature_data
@@ -43,19 +43,10 @@ from webmem.steps.goto import GotoStep
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
 READ_ONLY = {"GET", "HEAD", "OPTIONS"}  # request methods that hand the server no data
 # what counts as an overlay that may be dismissed: a dialog, or a box fixed over the page (a cookie banner)
-OVERLAY_OF_JS = """(el) => {
-  const d = el.closest('dialog,[role=dialog],[role=alertdialog],[aria-modal=true]');
-  if (d) return d;
-  for (let n = el; n && n !== document.body; n = n.parentElement)
-    if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) return n;
-  return null;
-}"""
+OVERLAY_OF_JS = "overlayOf"  # the dialog or fixed layer an element sits on, held (page/js/probes.js)
 
 # the names of the fields of the form an element would submit (a GET form writes each into the URL's query)
-FORM_KEYS_JS = """(el) => {
-  const form = el.form || el.closest('form');
-  return form ? [...form.elements].map((e) => e.name).filter(Boolean) : [];
-}"""
+FORM_KEYS_JS = "formKeys"  # page/js/probes.js
 
 Element = ElementHandle | Locator
 
@@ -138,11 +129,7 @@ class Recorder:
         return without_values(to_pattern(self.page.url, self.base_url), typed, secrets, self.form_keys)
 
     def _confirmation_texts(self) -> set[str]:
-        texts = self.page.evaluate(
-            "(sel) => [...document.querySelectorAll(sel)].filter((e) => e.offsetParent !== null)"
-            ".map((e) => e.innerText.replace(/\\s+/g, ' ').trim()).filter((t) => t && t.length < 80)",
-            CONFIRMATION,
-        )
+        texts = inpage.call(self.page, "shownTexts", CONFIRMATION)
         return set(texts)
 
     # ---- values -------------------------------------------------------------------------------
@@ -307,7 +294,7 @@ class Recorder:
                 sent.append(request.method)
 
         if k.confirms:
-            self.form_keys.update(handle.evaluate(FORM_KEYS_JS))
+            self.form_keys.update(inpage.on_element(handle, FORM_KEYS_JS))
             self.page.on("request", on_request)
         # the popup of the field just typed into (a date picker) over this element: move on as a person does, as
         # replay does (webmem.page.overlay.move_on); any other overlay stays, and acting on the element says so
@@ -355,7 +342,8 @@ class Recorder:
         sometimes) and keep that as a handler of the flow, not a step: replay dismisses the overlay whenever
         it is up, and does not wait for it when it is not."""
         handle = element.element_handle() if isinstance(element, Locator) else element
-        overlay = handle.evaluate_handle(OVERLAY_OF_JS).as_element()
+        token = inpage.on_element(handle, OVERLAY_OF_JS)
+        overlay = inpage.held(self.page, token).element_handle() if token else None
         if overlay is None:
             raise RecordError("dismiss: the element is not on a dialog or an overlay fixed over the page; "
                              "click it as a step of the task instead")

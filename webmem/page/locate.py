@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from playwright.sync_api import ElementHandle, Locator, Page
@@ -102,7 +101,7 @@ def page_candidates(page: Page, learned: Fingerprint | None, fits: Fits, *, wide
     menu entries and other clickables besides form controls), scored against the learned fingerprint, best
     first. Leaves the page's registry filled so a candidate's index addresses its element."""
     opts = {**inpage.OPTS, "wide": wide, "hidden": hidden, "like": like, "words": data_words(learned)}
-    return _scored(inpage.call(page, "(W, opts) => W.elements(opts)", opts), learned, fits)
+    return _scored(inpage.call(page, "elements", opts), learned, fits)
 
 
 def _scored(found: list[dict], learned: Fingerprint | None, fits: Fits) -> list[Candidate]:
@@ -126,11 +125,7 @@ def _contexts(page: Page, learned: Fingerprint, found: Fingerprint) -> list[str 
 
 def registry_element(page: Page, index: int) -> ElementHandle | None:
     """The element the last `page_candidates` (or agent digest) numbered `index`, if it is still there."""
-    return page.evaluate_handle("(i) => window.__webmem.registry[i]", index).as_element()
-
-
-def _registry_index(loc: Locator) -> int:
-    return loc.evaluate("(el) => window.__webmem.registry.indexOf(el)")
+    return inpage.registry_element(page, index)
 
 
 def look_alikes(fp: Fingerprint) -> str:
@@ -140,13 +135,13 @@ def look_alikes(fp: Fingerprint) -> str:
     return fp.tag + (f".{first}" if first else "")
 
 
-def _best_with_margin(page: Page, loc: Locator, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
-    """Whether the element `loc` found is the best of its look-alikes in the learned container, by a margin
-    (look-alikes in another form, dialog or landmark are other controls)."""
+def _best_with_margin(page: Page, hold: str, learned: Fingerprint, fits: Fits) -> tuple[bool, list[Candidate]]:
+    """Whether the element a probe holds under `hold` is the best of its look-alikes in the learned container,
+    by a margin (look-alikes in another form, dialog or landmark are other controls)."""
     found = page_candidates(page, learned, fits, like=look_alikes(learned))
     contexts = [c.fp.context for c in found]
     cands = [c for c in found if same_container(learned, c.fp, contexts)]
-    idx = _registry_index(loc)
+    idx = inpage.call(page, "registryIndex", hold)
     if not cands or cands[0].index != idx:
         return False, cands
     runner_up = cands[1].score if len(cands) > 1 else 0.0
@@ -160,9 +155,11 @@ def data_words(fp: Fingerprint | None) -> list[str]:
 
 
 def probe(page: Page, selector: str, words: list[str] | None = None) -> tuple[Locator | None, list[dict]]:
+    """Every element `selector` matches (Playwright's engine), described; each is held (`inpage.held`: its
+    info's "hold"), to act on the one verified."""
     try:
         loc = locator(page, selector)
-        infos = inpage.call_all(loc, "(W, els, opts) => W.inspect(els, opts)", {**inpage.OPTS, "words": words or []})
+        infos = inpage.call_all(loc, "inspectHeld", {**inpage.OPTS, "words": words or []})
     except SelectorError:
         raise
     except Exception:  # a selector the page's engine rejects (e.g. malformed CSS) is a stale one
@@ -246,53 +243,9 @@ def positional(selector: str) -> bool:
     return found is not None and bool(found.search(_QUOTED.sub("''", body)))
 
 
-# a target's plain CSS and role selectors probed with the page's own engine in one round trip (Playwright's
-# engine costs a protocol call per selector, its role engine milliseconds more); null where the page's
-# engine cannot say what Playwright's would (shadow roots it pierces, syntax only it knows, many matches).
-# A role selector is read the way the recorder wrote it: the role and accessible name the page script gives
-# every control (CONTROL as in page.js); what it matched is kept in W.probed, to act on that very element.
-FAST_PROBE_JS = """(W, a) => {
-  const all = document.querySelectorAll('*');
-  if (all.length > 20000) return null;
-  for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
-  let controls = null, described = null;
-  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  W.probed = [];
-  // CSS first: when one finds a single visible element, the role probes (which describe every control) wait
-  const css = a.probes.map((p) => {
-    if (p.css === undefined) return null;
-    let els;
-    try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
-    return els.length > 8 ? null : [els, W.inspect(els, a.opts)];
-  });
-  const one = css.some((c) => c && c[1].filter((info) => info.visible).length === 1);
-  return a.probes.map((p, k) => {
-    let els, infos;
-    if (p.css !== undefined) {
-      if (!css[k]) return null;
-      [els, infos] = css[k];
-    } else {
-      if (one) return null;
-      if (controls === null) {
-        controls = [...document.querySelectorAll(a.controls)];
-        // role and name first (cheap), as the description gives them: only the controls they pick are described
-        described = controls.length > 400 ? null : controls.map((el) => W.roleName(el));
-      }
-      if (described === null) return null;
-      const name = norm(p.name);
-      els = controls.filter((el, i) => described[i][0] === p.role && norm(described[i][1]) === name);
-      infos = W.inspect(els, a.opts);
-    }
-    W.probed[k] = els;
-    // a select's options come along (what a select step needs before it acts); an element a role probe
-    // found, how Playwright's CSS engine finds that very element
-    return infos.map((info, i) => {
-      const more = els[i].options ? { options: [...els[i].options].map((o) => [o.value, o.label.trim()]) } : {};
-      if (p.css === undefined && info.visible) more.path = W.uniquePath(els[i]);
-      return { ...info, ...more };
-    });
-  });
-}"""
+# a target's plain CSS and role selectors probed with the page's own engine in one round trip (probes.js `fast`):
+# each element found visible comes back held, to act on that very element
+FAST_PROBE_JS = "fastProbe"
 CONTROL = ("input:not([type=hidden]),select,textarea,button,a[href],[role=button],[role=link],[role=checkbox],"
            "[role=radio],[role=textbox],[role=combobox],[role=switch],[role=tab],[role=menuitem],[role=option],"
            '[contenteditable=""],[contenteditable=true],summary,[role]')
@@ -329,13 +282,7 @@ class Probed:
 # them: the fast path's always, the careful path's too where the page is not exactly its learned state (the
 # page script's tokens, before the run leaves out those naming the task's data: where data makes them differ,
 # the careful answer is only unused)
-CHECK_PROBES_JS = """(W, a, tokens) => {
-  const out = {};
-  const same = tokens.length === a.learned.length && tokens.every((t, i) => t === a.learned[i]);
-  if (a.careful && !same) out.careful = (CAREFUL)(W, a.careful);
-  if (a.fast) out.fast = (FAST)(W, a.fast);
-  return out;
-}"""
+CHECK_PROBES_JS = "checkProbes"  # probes.js `checkProbes`
 
 
 def check_probes(target: Target, learned: list[str], careful_only: bool) -> tuple[str, dict[str, Any]] | None:
@@ -344,12 +291,7 @@ def check_probes(target: Target, learned: list[str], careful_only: bool) -> tupl
     careful = probe_call(target, careful=True)
     if fast is None and careful is None:
         return None
-    return (_check_probes_js(), {"learned": learned, "fast": fast and fast[1], "careful": careful and careful[1]})
-
-
-@cache
-def _check_probes_js() -> str:  # composed once (the probes' scripts stand further down)
-    return CHECK_PROBES_JS.replace("CAREFUL", CAREFUL_PROBE_JS).replace("FAST", FAST_PROBE_JS)
+    return (CHECK_PROBES_JS, {"learned": learned, "fast": fast and fast[1], "careful": careful and careful[1]})
 
 
 def probe_call(target: Target, careful: bool) -> tuple[str, dict[str, Any]] | None:
@@ -385,7 +327,7 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
     found = probed.answers["fast"] if probed is not None else inpage.call(page, *call)
     if found is None:
         return None
-    for k, ((selector, p), infos) in enumerate(zip(fast, found, strict=True)):
+    for (selector, p), infos in zip(fast, found, strict=True):
         if infos is None:
             continue
         visible = [i for i, info in enumerate(infos) if info["visible"]]
@@ -397,49 +339,20 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
         if sc < ACCEPT or not same_container(learned, fp):
             continue
         res = Resolution(probes=[Probe(selector, 1, sc)])
-        if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
-            loc = locator(page, selector)
+        # act on the element this probe verified, held (Playwright's engines might find another by then); the
+        # field's read-back finds it by the CSS selector, or the path the probe saw it at
+        if "css" in p:
             res.css = (p["css"], visible[0])
-            return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
-        # act on the element this probe verified (Playwright's role engine might name it otherwise): by its
-        # unique path as the probe saw it, else through a handle on it
-        if info.get("path"):
+        elif info.get("path"):
             res.css = (info["path"], 0)
-            return _accept(res, locator(page, "css=" + info["path"]), selector, sc, info)
-        handle = page.evaluate_handle("(a) => window.__webmem.probed[a[0]][a[1]]", [k, visible[0]]).as_element()
-        if handle is None:
-            return None
-        return _accept(res, handle, selector, sc, info)
+        return _accept(res, inpage.held(page, info["hold"]), selector, sc, info)
     return None
 
 
-# the careful path's first selector, verified against its look-alikes in one round trip: the page's controls
-# (and the learned element's look-alikes) described as `W.elements` describes them for `page_candidates`,
-# the selector read by the page's own engine (a role selector: among those controls, as in FAST_PROBE_JS),
-# and where each element it matched stands in that list; null where the page's engine cannot say
-CAREFUL_PROBE_JS = """(W, a) => {
-  const all = document.querySelectorAll('*');
-  if (all.length > 20000) return null;
-  for (let i = 0; i < all.length; i++) if (all[i].shadowRoot) return null;
-  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  const cands = W.elements({ ...a.opts, like: a.like });
-  const p = a.probe;
-  let els;
-  if (p.css !== undefined) {
-    try { els = [...document.querySelectorAll(p.css)]; } catch (e) { return null; }
-    if (els.length > 8) return null;
-  } else {
-    const name = norm(p.name);
-    els = W.registry.filter((el, i) => el.matches(a.controls) && cands[i].fp.role === p.role
-      && norm(cands[i].fp.name) === name);
-  }
-  W.carefully = els;
-  const infos = W.inspect(els, a.opts).map((info, i) => !els[i].options ? info
-    : { ...info, options: [...els[i].options].map((o) => [o.value, o.label.trim()]) });
-  // an element a role probe found is acted on through a CSS path that finds it alone (no round trip for a handle)
-  const paths = els.map((el, i) => (p.css === undefined && infos[i].visible ? W.uniquePath(el) : null));
-  return { infos, at: els.map((el) => W.registry.indexOf(el)), cands, paths, mutated: W.lastMutation };
-}"""
+# the careful path's first selector, verified against its look-alikes in one round trip (probes.js `careful`):
+# the page's controls described as `W.elements` describes them for `page_candidates`, the selector read by the
+# page's own engine, where each element it matched stands in that list; each visible one held
+CAREFUL_PROBE_JS = "carefulProbe"
 
 
 def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None) -> Resolution | None:
@@ -477,15 +390,11 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
         return None
     selector = target.selectors[0]
     res = Resolution(probes=[Probe(selector, 1, sc)], candidates=cands[:5], mutated_at=found["mutated"])
-    if "css" in p:  # Playwright's CSS engine finds the same elements here: act through the selector
-        loc = locator(page, selector)
+    if "css" in p:  # the field's read-back finds it by the selector, or the path the probe saw it at
         res.css = (p["css"], visible[0])
-        return _accept(res, loc.nth(visible[0]) if len(infos) > 1 else loc, selector, sc, info)
-    if (path := found["paths"][visible[0]]) is not None:  # the verified element, found as Playwright would
+    elif (path := found["paths"][visible[0]]) is not None:
         res.css = (path, 0)
-        return _accept(res, locator(page, "css=" + path), selector, sc, info)
-    handle = page.evaluate_handle("(i) => window.__webmem.carefully[i]", visible[0]).as_element()
-    return None if handle is None else _accept(res, handle, selector, sc, info)
+    return _accept(res, inpage.held(page, info["hold"]), selector, sc, info)
 
 
 def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None) -> Resolution:
@@ -513,8 +422,8 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
                 "no visible match" if not visible else f"ambiguous: {len(visible)} visible matches"
             continue
         assert loc is not None
-        one = loc.nth(visible[0]) if len(infos) > 1 else loc
         info = infos[visible[0]]
+        one = inpage.held(page, info["hold"])  # the very element described here, or nothing
         fp = Fingerprint.model_validate(info["fp"])
         if learned is None:
             pr.score = None
@@ -538,7 +447,7 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
             continue
         if pr.score >= ACCEPT and not strict and not positional(selector):
             return _accept(res, one, selector, pr.score, info)
-        best, cands = _best_with_margin(page, one, learned, fits)
+        best, cands = _best_with_margin(page, info["hold"], learned, fits)
         res.candidates = cands[:5]
         if best:
             return _accept(res, one, selector, pr.score, info)

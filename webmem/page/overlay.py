@@ -17,17 +17,19 @@ from typing import Any
 from playwright.sync_api import ElementHandle, Locator, Page
 from playwright.sync_api import Error as PlaywrightError
 
+from webmem.page import inpage
+
 BLOCK_GRACE_MS = 500  # an overlay over the target is given this long to go before the step stops, naming it
-BLOCKER_JS = "(el, scroll) => window.__webmem.blocker(el, scroll)"
+BLOCKER_JS = "blocker"  # page/js/page.js `W.blocker`
 
 
 def covering(element: Locator | ElementHandle, scroll: bool, timeout: float) -> dict[str, Any] | None:
     """What covers `element` now, as the page script's `blocker` says (None: nothing, or the element went:
     acting says what happened). `scroll`: bring it to the middle of the viewport first."""
     try:
-        if isinstance(element, ElementHandle):
-            return element.evaluate(BLOCKER_JS, scroll)
-        return element.evaluate(BLOCKER_JS, scroll, timeout=timeout)
+        found: dict[str, Any] | None = inpage.on_element(
+            element, BLOCKER_JS, scroll, None if isinstance(element, ElementHandle) else timeout)
+        return found
     except PlaywrightError:
         return None
 

@@ -67,9 +67,7 @@ def unique_selectors(page: Page, element: ElementHandle, limit: int = 4, words: 
     """Ranked selectors that match exactly this element and nothing else, best first. `words`: the task's
     values, which a row filter prefers to hold."""
     found: list[str] = []
-    candidates: list[str] = element.evaluate(
-        "(el, opts) => window.__webmem.candidates(el, opts)", {**inpage.OPTS, "words": list(words)}
-    )
+    candidates: list[str] = inpage.on_element(element, "candidates", {**inpage.OPTS, "words": list(words)})
     for selector in candidates:
         if is_unique(page, selector, element):
             found.append(selector)

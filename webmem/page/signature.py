@@ -56,7 +56,7 @@ def comparable(a: Signature, b: Signature) -> bool:
 
 
 def capture(page: Page, data: Sequence[str] = ()) -> Signature:
-    return from_tokens(inpage.call(page, "(W) => W.signature()"), data)
+    return from_tokens(inpage.call(page, "signature"), data)
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -79,25 +79,14 @@ def compare(learned: Signature, now: Signature) -> tuple[Match, float]:
 
 def settled(page: Page, quiet_ms: int, timeout_ms: int, data: Sequence[str] = ()) -> Signature:
     """Settle, then capture, in one round trip."""
-    return from_tokens(inpage.call(page, "(W, a) => W.settle(a[0], a[1]).then(() => W.signature())",
-                                   [quiet_ms, timeout_ms]), data)
+    return from_tokens(inpage.call(page, "settledSignature", [quiet_ms, timeout_ms]), data)
 
 
-# the signature as soon as the document is parsed, with how long the page has been quiet and the page's clock;
-# and, in the same moment, what another call asked of that page (ALSO: a function of (W, arg), or null)
-GLANCE_JS = """(W, a) => new Promise((resolve) => {
-  const look = () => {
-    const at = performance.now(), also = ALSO, tokens = W.signature();
-    resolve({ tokens, idle: at - W.lastMutation, at, also: also && [also(W, a.also, tokens)] });
-  };
-  if (document.readyState !== 'loading') return look();
-  document.addEventListener('DOMContentLoaded', look, { once: true });
-  setTimeout(() => resolve(null), a.timeout);
-})"""
-SETTLED_AT_JS = """(W, a) => W.settle(a.quiet, a.timeout).then(() => {
-  const at = performance.now(), also = ALSO, tokens = W.signature();
-  return { tokens, at, also: also && [also(W, a.also, tokens)] };
-})"""
+# the page check's calls (probes.js `glance`, `settledAt`): the signature as soon as the document is parsed
+# (or once settled), with how long the page has been quiet and the page's clock; and, in the same moment, what
+# another call asked of that page (`also`: [the name of a function of (arg, -, tokens), its arg], or null)
+GLANCE_JS = "glance"
+SETTLED_AT_JS = "settledAt"
 
 
 class Look(NamedTuple):
@@ -115,36 +104,24 @@ def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, 
     round trip, on the page as that signature saw it (the step's target probed with the page check)."""
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
-    fn, arg = (f"({also[0]})", also[1]) if also else ("null", None)
-    seen = inpage.call(page, GLANCE_JS.replace("ALSO", fn), {"timeout": timeout_ms, "also": arg})
+    asked = list(also) if also else None
+    seen = inpage.call(page, GLANCE_JS, {"timeout": timeout_ms, "also": asked})
     if seen is not None:
         now = from_tokens(seen["tokens"], data)
         if now.hash in known or seen["idle"] >= quiet_ms:
             return Look(now, seen["at"], seen["also"])
     left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
-    got = inpage.call(page, SETTLED_AT_JS.replace("ALSO", fn), {"quiet": quiet_ms, "timeout": left, "also": arg})
+    got = inpage.call(page, SETTLED_AT_JS, {"quiet": quiet_ms, "timeout": left, "also": asked})
     return Look(from_tokens(got["tokens"], data), got["at"], got["also"])
 
 
 def changed_since(page: Page, at: float) -> bool:
     """Whether the page's DOM changed after `at` (its clock, as `settled_at` gives it)."""
-    return bool(inpage.call(page, "(W, at) => W.lastMutation > at", at))
+    return bool(inpage.call(page, "changedSince", at))
 
 
-# what a page shows while it is still loading: a busy region, a progress bar, a spinner, "Loading..."
-BUSY_JS = """(W) => {
-  if (document.readyState !== 'complete') return 0;
-  const sel = '[aria-busy=true],[role=progressbar],[role=status],[class*=spinner],[class*=loading],[class*=Spinner]';
-  const found = document.querySelectorAll(sel);
-  for (let i = 0; i < found.length && i < 50; i++) {
-    const el = found[i], r = el.getBoundingClientRect();
-    if (!r.width || !r.height) continue;
-    const says = /loading|please wait|\\u2026|\\.\\.\\./i.test(el.textContent || '');
-    if (el.getAttribute('role') === 'status' && !says) continue;
-    return 0;
-  }
-  return performance.now() - W.lastMutation;
-}"""
+# what a page shows while it is still loading (a busy region, a progress bar, a spinner, "Loading..."): probes.js
+BUSY_JS = "idle"
 
 
 def idle_ms(page: Page) -> float:
@@ -154,5 +131,5 @@ def idle_ms(page: Page) -> float:
 
 def settle(page: Page, quiet_ms: int, timeout_ms: int) -> bool:
     """Wait until the DOM has been quiet for `quiet_ms` (a half-rendered page has another skeleton)."""
-    result = inpage.call(page, "(W, a) => W.settle(a[0], a[1])", [quiet_ms, timeout_ms])
+    result = inpage.call(page, "settle", [quiet_ms, timeout_ms])
     return bool(result and result.get("settled"))

@@ -28,8 +28,7 @@ _ROW_FILTER = re.compile(r'has_text="(?:[^"\\]|\\.)*?(\{\{ [\w.+-]+ \}\})(?:[^"\
 
 
 def fingerprint_of(page: Page, element: ElementHandle) -> Fingerprint:
-    inpage.call(page, "(W) => 1")  # make sure the helpers are there
-    info = element.evaluate("(el, opts) => window.__webmem.inspect([el], opts)[0]", inpage.OPTS)
+    info = inpage.on_element(element, "inspect", inpage.OPTS)[0]
     return Fingerprint.model_validate(info["fp"])
 
 

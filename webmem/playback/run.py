@@ -68,19 +68,7 @@ class RunOptions:
         return cls(timeouts=settings.timeouts, secret_env=SecretAllowlist.of(settings.secret_env), **kw)
 
 
-OVERLAY_JS = """(W) => {
-  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  const found = document.querySelectorAll('dialog[open],[role=dialog],[role=alertdialog],[aria-modal=true]');
-  for (let i = 0; i < found.length; i++) {
-    const el = found[i], r = el.getBoundingClientRect();
-    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;
-    const head = el.querySelector('h1,h2,h3,h4,legend');
-    const name = norm(el.getAttribute('aria-label') || (head && head.textContent));
-    const role = el.getAttribute('role') || 'dialog';
-    return `${role} ${JSON.stringify(name.slice(0, 60))} saying ${JSON.stringify(norm(el.innerText).slice(0, 120))}`;
-  }
-  return null;
-}"""
+OVERLAY_JS = "openDialog"  # an open dialog a step ran into, described (page/js/probes.js)
 LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
 URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
@@ -429,7 +417,7 @@ class _Run:
             if not matches(want, self.page.url, self.base):
                 problems["url"] = f"URL like {want}, found {self.page.url}"
         if exp.text or exp.gone or exp.title:
-            text = " ".join(inpage.call(self.page, "(W) => W.visibleText()").split())
+            text = " ".join(inpage.call(self.page, "visibleText").split())
             if exp.text and " ".join(render(exp.text, self.values).split()) not in text:
                 problems["text"] = f"text {exp.text!r} visible, found: {text[:160]!r}"
             if exp.gone and " ".join(render(exp.gone, self.values).split()) in text:
@@ -669,6 +657,8 @@ def one_line(exc: BaseException) -> str:
     """An error as one line for people (Playwright's call log left out)."""
     text = str(exc).strip()
     if isinstance(exc, PlaywrightError):  # Playwright's call logs are long; keep the headline
+        if inpage.lost_hold(text):
+            return inpage.LOST_HOLD
         text = text.split("\nCall log:")[0]
     return " ".join(text.split())
 

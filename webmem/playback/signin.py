@@ -29,7 +29,7 @@ from webmem.flow.inputs import resolve_inputs
 from webmem.flow.model import InputSpec, PageState, Signature
 from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.flow.urlpattern import matches, origin_of
-from webmem.page import signature
+from webmem.page import inpage, signature
 from webmem.playback.report import RunReport
 
 # the step loop, `webmem.playback.run.run_flow`, passed in by its callers (it imports this module to notice a
@@ -38,10 +38,7 @@ RunFlow = Callable[..., RunReport]
 
 HINT = "the page is a sign-in page: the session may have expired; pass --sign-in FLOW or --storage-state FILE"
 NEXT_KEYS = ("next", "return_to", "returnUrl", "redirect", "redirect_to", "continue")  # where a login sends back
-PASSWORD_JS = """() => [...document.querySelectorAll('input[type=password]')].some(el => {
-  const r = el.getBoundingClientRect();
-  return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
-})"""
+PASSWORD_JS = "passwordShown"  # page/js/probes.js
 
 
 def is_password_state(state: PageState) -> bool:
@@ -61,7 +58,7 @@ def is_sign_in_flow(flow: Flow) -> bool:
 def shows_password(page: Page) -> bool:
     """Whether the page shows a password field (one round trip; False if the page cannot say)."""
     try:
-        return bool(page.evaluate(PASSWORD_JS))
+        return bool(inpage.call(page, PASSWORD_JS))
     except Exception:  # noqa: BLE001 - a page mid-navigation: it shows nothing to sign in to yet
         return False
 

@@ -13,8 +13,7 @@ from webmem.steps.base import OnElement, Replay, StepKind, require
 if TYPE_CHECKING:
     from playwright.sync_api import ElementHandle
 
-READ_JS = ("(el) => 'value' in el && el.tagName !== 'BUTTON' ? String(el.value)"
-           " : (el.innerText || '').replace(/\\s+/g, ' ').trim()")
+READ_JS = "readText"  # a field's value, else the element's text (page/js/probes.js)
 
 
 class ExtractArgs(ElementArgs):
@@ -54,7 +53,9 @@ class ExtractKind(StepKind):
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         name = str(params["as"])
-        rec.extracted[name] = handle.evaluate(READ_JS)
+        from webmem.page import inpage  # (the page layer: imported where a step acts)
+
+        rec.extracted[name] = inpage.on_element(handle, READ_JS)
         return {"as": name}
 
     def carry_out(self, rec: Any, action: Any, handle: ElementHandle | None) -> tuple[str, str | None]:

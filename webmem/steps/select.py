@@ -15,7 +15,7 @@ from webmem.steps.base import OnElement, Replay, StepKind, require
 if TYPE_CHECKING:
     from playwright.sync_api import ElementHandle
 
-OPTIONS_JS = "(e) => e.options ? [...e.options].map((o) => [o.value, o.label.trim()]) : null"
+OPTIONS_JS = "options"  # a select's options as [value, label] (page/js/probes.js)
 
 
 def option_values(options: list[list[str]], wanted: str) -> list[str]:
@@ -59,7 +59,9 @@ class SelectKind(StepKind):
         loc = require(res)
         wanted = run.render(step.select.value)
         intent = step.select.target.intent
-        options: list[list[str]] = res.state.get("options") or loc.evaluate(OPTIONS_JS)
+        from webmem.page import inpage  # (the page layer: imported where a step acts)
+
+        options: list[list[str]] = res.state.get("options") or inpage.on_element(loc, OPTIONS_JS)
         chosen = option_values(options, wanted)
         if len(chosen) != 1:
             labels = ", ".join(label for _, label in options)
@@ -81,7 +83,9 @@ class SelectKind(StepKind):
         wanted = render(template, rec.values)
         rec.typed.append(wanted)
         timeout = rec.timeouts.action
-        options = handle.evaluate(OPTIONS_JS)
+        from webmem.page import inpage  # (the page layer: imported where a step acts)
+
+        options = inpage.on_element(handle, OPTIONS_JS)
         if options is None:
             try:
                 handle.select_option(value=wanted, timeout=timeout)

@@ -24,7 +24,7 @@ from webmem.steps.base import OnElement, Replay, StepKind, require
 if TYPE_CHECKING:
     from playwright.sync_api import ElementHandle
 
-FILES_JS = "(el) => el.files ? Array.from(el.files, (f) => f.name) : null"
+FILES_JS = "fileNames"  # the names of a file input's files (page/js/probes.js)
 SOLE_PLACEHOLDER = re.compile(r"^\s*\{\{\s*" + NAME + r"\s*\}\}\s*$")  # the whole value is one input
 
 
@@ -100,7 +100,9 @@ class UploadKind(StepKind):
         loc = require(res)
         path = upload_path(step.upload.files, run.render(step.upload.files), run.files_dir)
         loc.set_input_files(path, timeout=run.timeouts.action)
-        if loc.evaluate(FILES_JS) != [path.name]:
+        from webmem.page import inpage  # (the page layer: imported where a step acts)
+
+        if inpage.on_element(loc, FILES_JS) != [path.name]:
             raise StepFailed(f"{step.upload.target.intent}: the file {path.name!r} did not stick", res)
 
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:

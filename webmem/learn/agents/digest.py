@@ -25,84 +25,7 @@ INVALID = "invalid: "  # how an alert names a field the site marked aria-invalid
 TEXT_LIMIT = 600  # characters of visible text in the summary
 FIELD_ROLES = {"textbox", "searchbox", "spinbutton", "combobox", "listbox", "checkbox", "radio", "switch", "slider"}
 
-_EXTRAS = """(W, invalid) => {
-  const norm = (s) => (s || '').replace(/\\s+/g, ' ').trim();
-  const out = { title: document.title, headings: [], options: {}, groups: {}, dialog: null, alerts: [], invalid: [],
-                cells: {}, boxes: {} };
-  // a form control's containers, nearest first, by numbers that stay the same for this document's life: which
-  // controls share a box (a card, a fieldset of an item's fields) is told apart from the structure alone
-  W.boxIds = W.boxIds || new WeakMap();
-  W.nextBox = W.nextBox || 1;
-  const boxId = (n) => {
-    if (!W.boxIds.has(n)) W.boxIds.set(n, W.nextBox++);
-    return W.boxIds.get(n);
-  };
-  const up = (n) => n.parentElement || n.getRootNode().host || null;
-  const boxesOf = (el) => {
-    const ids = [];
-    for (let n = up(el); n && n !== document.body && n !== document.documentElement; n = up(n)) ids.push(boxId(n));
-    return ids;
-  };
-  const CONTROL = /^(INPUT|SELECT|TEXTAREA)$/;
-  const FIELD = /^(textbox|searchbox|combobox|listbox|spinbutton|checkbox|radio|switch|slider)$/;
-  // a control in a table cell: its table, its row, and its column's header (a table of inline rows)
-  const tables = [];
-  const columnOf = (cell) => {
-    let col = 0;
-    for (let c = cell.previousElementSibling; c; c = c.previousElementSibling) col += c.colSpan || 1;
-    return col;
-  };
-  const headerAt = (table, col) => {
-    const head = table.tHead && table.tHead.rows.length ? table.tHead.rows[table.tHead.rows.length - 1]
-      : [...table.rows].find((r) => r.cells.length && [...r.cells].every((c) => c.tagName === 'TH'));
-    if (!head) return '';
-    let at = 0;
-    for (const c of head.cells) {
-      if (col >= at && col < at + (c.colSpan || 1)) return norm(c.textContent).slice(0, 60);
-      at += c.colSpan || 1;
-    }
-    return '';
-  };
-  for (const f of document.querySelectorAll('form input:invalid, form select:invalid, form textarea:invalid')) {
-    const r = f.getBoundingClientRect();
-    const name = f.labels && f.labels[0] ? f.labels[0].textContent : f.name;
-    if (r.width || r.height) out.invalid.push(norm(name).slice(0, 80));
-  }
-  for (const a of document.querySelectorAll('[role=alert],[aria-invalid=true]')) {
-    const r = a.getBoundingClientRect();
-    const field = a.labels && a.labels[0] ? norm(a.labels[0].textContent) : a.name;
-    const t = a.getAttribute('aria-invalid') ? invalid + field
-      : norm(a.innerText);
-    if ((r.width || r.height) && t) out.alerts.push(t.slice(0, 120));
-  }
-  for (const h of document.querySelectorAll('h1,h2,h3')) {
-    const r = h.getBoundingClientRect();
-    if (r.width || r.height) out.headings.push(norm(h.innerText).slice(0, 80));
-  }
-  W.registry.forEach((el, i) => {
-    const cell = el.closest('td,th');
-    const row = cell && cell.parentElement;
-    const table = row && row.closest('table');
-    if (table && row.tagName === 'TR') {
-      if (!tables.includes(table)) tables.push(table);
-      const header = headerAt(table, columnOf(cell));
-      if (header) out.cells[i] = [tables.indexOf(table), row.rowIndex, header];
-    }
-    if (CONTROL.test(el.tagName) || el.isContentEditable || FIELD.test(el.getAttribute('role') || ''))
-      out.boxes[i] = boxesOf(el);
-    if (el.tagName === 'SELECT')
-      out.options[i] = [...el.options].map((o) => [o.value, norm(o.textContent).slice(0, 40)]).slice(0, 30);
-    if (el.type === 'radio' || el.type === 'checkbox') {
-      const fs = el.closest('fieldset');
-      const lg = fs && fs.querySelector('legend');
-      if (lg) out.groups[i] = norm(lg.textContent).slice(0, 60);
-    }
-  });
-  const dlg = document.querySelector('dialog[open],[role=dialog]:not([hidden])');
-  if (dlg) out.dialog = norm(dlg.getAttribute('aria-label') ||
-    (dlg.querySelector('h1,h2,h3') || {}).textContent || 'dialog').slice(0, 60);
-  return out;
-}"""
+_EXTRAS = "digestExtras"  # what the registry's elements do not say themselves (page/js/probes.js)
 
 
 @dataclass
@@ -221,9 +144,9 @@ def estimate_tokens(text: str) -> int:
 def take(page: Page, redactor: Redactor | None = None, text_limit: int = TEXT_LIMIT) -> Digest:
     """Digest the page as it is now (refills the in-page registry the element numbers point into)."""
     redact = redactor or Redactor()
-    found = inpage.call(page, "(W, opts) => W.elements(opts)", inpage.OPTS)
+    found = inpage.call(page, "elements", inpage.OPTS)
     extras: dict[str, Any] = inpage.call(page, _EXTRAS, INVALID)
-    text = inpage.call(page, "(W, n) => W.visibleText(n)", text_limit)
+    text = inpage.call(page, "visibleText", text_limit)
     elements = []
     for item in found:
         i = item["index"]

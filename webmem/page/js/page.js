@@ -63,7 +63,13 @@
 
   const startObserver = () => {
     const root = document.documentElement || document;
-    new MutationObserver(() => { W.lastMutation = performance.now(); })
+    // webmem's own marks (data-webmem-*, set to act on a verified element) are no change of the page
+    new MutationObserver((records) => {
+      for (let i = 0; i < records.length; i++) {
+        const name = records[i].attributeName;
+        if (!name || name.lastIndexOf('data-webmem-', 0) !== 0) { W.lastMutation = performance.now(); return; }
+      }
+    })
       .observe(root, { subtree: true, childList: true, attributes: true, characterData: true });
   };
   if (document.documentElement) startObserver();
@@ -105,7 +111,7 @@
     };
     // a radio or checkbox hidden behind a styled label still counts when its label shows
     const viaLabel = () => (el.type === 'radio' || el.type === 'checkbox') && el.labels && el.labels.length > 0
-      && [...el.labels].some((l) => l.getBoundingClientRect().width > 0 && seen(l));
+      && toArray(el.labels).some((l) => l.getBoundingClientRect().width > 0 && seen(l));
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) return viaLabel();
     if (el.checkVisibility && !el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true })) {
@@ -726,5 +732,7 @@
   });
 
   W.visibleText = (limit) => cap(document.body ? document.body.innerText : '', limit || 100000);
+  // what the probes (probes.js, run right after this file) build on: the natives captured above
+  W.util = { all, first, toArray, deepAll, norm, cap, isVisible, stringify };
   window.__webmem = W;
 })();
