@@ -10,6 +10,7 @@ otherwise the run stops there.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,10 +29,10 @@ from webmem.flow.format import Flow
 from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
 from webmem.flow.model import Expect, PageState, Signature, Target
 from webmem.flow.secrets_allow import SecretAllowlist
-from webmem.flow.selector import render_selector
+from webmem.flow.selector import CHAIN, render_selector
 from webmem.flow.urlpattern import matches, origin_of
 from webmem.page import inpage, signature
-from webmem.page.locate import Probed, Resolution, check_probes, render_target, resolve
+from webmem.page.locate import Probed, Resolution, check_probes, probe_call, render_target, resolve
 from webmem.page.overlay import covering, move_on, still_covering
 from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator
@@ -69,6 +70,9 @@ class RunOptions:
 
 
 OVERLAY_JS = "openDialog"  # an open dialog a step ran into, described (page/js/probes.js)
+# whether an item's row is there (what each of its selectors finds, W.countMatches), with the probe of the add
+# step's target in the same round trip (page/js/probes.js)
+ROW_JS = "rowThere"
 LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
 URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
 RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
@@ -126,7 +130,7 @@ class _Run:
         self.handled: list[str] = []  # what the flow's handlers clicked during the step being done
         self.refused: str | None = None  # ...or why one left an overlay alone (not on its page)
         inpage.value_read(page)  # nothing an earlier run left pending
-        self.traffic = Traffic(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
+        self.traffic = Traffic.of(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
 
     # ---- what step kinds use ------------------------------------------------------------------
 
@@ -206,7 +210,7 @@ class _Run:
         self.guard_origin(self.page.url)  # another site is always a stop
         if not url_ok and name == self.first_page and self.signs_in(state) and not shows_password(self.page):
             raise SignedInAlready(name)  # the flow starts by signing in, and the site says it is signed in
-        self.checked, self.pending = key, None
+        self.checked, self.pending, self.probed = key, None, None  # a probe made before this check is stale
         learned = state.signature
         at = self.at(name)
         seen_there = self.flow.pages.get(at) if at else None  # how a passed run saw the page at this place
@@ -524,7 +528,7 @@ class _Run:
                 rep.status, rep.page_match = "skipped", "signed in already"
             else:
                 skipping = None
-                if planned.row is not None and self.row_there(planned.row):
+                if planned.row is not None and self.row_there(planned.row, step):
                     skip_to = index + planned.adds
                 if index < skip_to:
                     rep.status = "skipped"
@@ -609,17 +613,40 @@ class _Run:
             return False
         return shows_password(self.page)
 
-    def row_there(self, target: Target) -> bool:
+    def row_there(self, target: Target, add: Any) -> bool:
         """Whether an item's row is on the page already: one of its first target's selectors finds one visible
-        element (a quick look, no waiting: the last step left the page settled)."""
-        for selector in (render_selector(s, self.values) for s in target.selectors):
+        element (a quick look, no waiting: the last step left the page settled). One in-page call counts what
+        each selector finds (Playwright's engine is asked only about a selector that finds one element there, or
+        that the page's own engine cannot read), and probes the target of `add`, the first add step, for its
+        resolve (where its page check will not run again: the same page state, at the same address)."""
+        selectors = [render_selector(s, self.values) for s in target.selectors]
+        counts: list[int | None] = [None] * len(selectors)
+        rendered = render_target(add.target, self.values) if add.target is not None else None
+        careful = self.strict_page or self.opts.strict
+        also = probe_call(rendered, careful=careful) \
+            if rendered is not None and add.page and self.checked == (add.page, self.page.url) else None
+        self.probed = None
+        try:
+            got = inpage.call(self.page, ROW_JS, {"rows": [_count_probe(s) for s in selectors],
+                                                  "probe": list(also) if also else None})
+        except PlaywrightError:
+            got = None
+        if got is not None and got["rows"] is not None:
+            counts = got["rows"]
+        there = False
+        for selector, count in zip(selectors, counts, strict=True):
+            if count is not None and count != 1:
+                continue  # Playwright's engine finds as many: not one visible element
             try:
                 found = locator(self.page, selector)
                 if found.count() == 1 and found.is_visible():
-                    return True
+                    there = True
+                    break
             except PlaywrightError:
                 continue
-        return False
+        if not there and also is not None and got is not None and got["probe"] is not None:
+            self.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
+        return there
 
     def screenshot(self, index: int) -> str | None:
         if self.opts.artifacts is None:
@@ -631,6 +658,20 @@ class _Run:
         except (PlaywrightError, OSError):
             return None
         return str(path)
+
+
+def _count_probe(selector: str) -> dict[str, str] | None:
+    """How the page's own engine counts what a (rendered) selector finds as Playwright's does: a one-part `css=`
+    Playwright reads as CSS, or `xpath=`; None for anything else (Playwright's engine is asked)."""
+    if CHAIN in selector:
+        return None
+    kind, _, body = selector.partition("=")
+    if kind == "xpath":
+        return {"xpath": body}
+    # Playwright reads `//...` and `..` as XPath, a quoted body as text, `name=...` as another engine
+    if kind != "css" or body.startswith(("/", "..", '"', "'")) or re.match(r"[\w-]+=", body):
+        return None
+    return {"css": body}
 
 
 def _backoff() -> Iterator[float]:

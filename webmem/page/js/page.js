@@ -731,6 +731,27 @@
     tick();
   });
 
+  // how many elements each probe finds as Playwright's engine would: {css} (one plain CSS selector) or {xpath};
+  // null where the page's own engine may count otherwise (a selector it rejects, an open shadow root, which
+  // Playwright's CSS pierces), or for the whole list on a page too large to look through
+  W.countMatches = (probes) => {
+    const els = all(document, '*');
+    if (els.length > 20000) return null;
+    for (let i = 0; i < els.length; i++) if (els[i].shadowRoot) return probes.map(() => null);
+    return probes.map((p) => {
+      try {
+        if (p && p.css !== undefined) return all(document, p.css).length;
+        if (p && p.xpath !== undefined) {
+          const it = document.evaluate(p.xpath, document, null, XPathResult.ORDERED_NODE_ITERATOR_TYPE, null);
+          let n = 0;
+          for (let node = it.iterateNext(); node; node = it.iterateNext()) if (node.nodeType === 1) n++;
+          return n;
+        }
+      } catch (e) { /* syntax only Playwright reads */ }
+      return null;
+    });
+  };
+
   W.visibleText = (limit) => cap(document.body ? document.body.innerText : '', limit || 100000);
   // what the probes (probes.js, run right after this file) build on: the natives captured above
   W.util = { all, first, toArray, deepAll, norm, cap, isVisible, stringify };

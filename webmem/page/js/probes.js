@@ -283,6 +283,8 @@
   };
   fns.fastProbe = (a) => { release(); return fast(a); };
   fns.carefulProbe = (a) => { release(); return careful(a); };
+  // an item's row counted (W.countMatches) and, in the same round trip, the add step's target probed
+  fns.rowThere = (a) => ({ rows: W.countMatches(a.rows), probe: a.probe ? fns[a.probe[0]](a.probe[1]) : null });
   // the page check's probes of its step's target, given the page's signature tokens as the page check took them:
   // the fast path's always, the careful path's too where the page is not exactly its learned state
   fns.checkProbes = (a, _, tokens) => {
