@@ -184,7 +184,7 @@ def test_do_invoice_learned_with_two_lines_is_a_hit_with_one_and_five(journey: J
         inputs = journey.folder / f"invoice-{tag}-{count}.json"
         inputs.write_text(json.dumps({"customer": f"Cust{count} {tag}", "lines": lines}), encoding="utf-8")
         results[count] = journey.do("/admin/invoice/new/", "Add an invoice", "--inputs-file", str(inputs),
-                                    "--sign-in", str(sign_in), name=f"invoice-{tag}-{count}")
+                                    "--sign-in", str(sign_in), name=f"invoice-{tag}-{count}-done")
         stored = [i for i in portal.invoices() if i["customer"] == f"Cust{count} {tag}"]
         assert len(stored) == 1, stored
         assert [(ln["description"], ln["quantity"], float(ln["unit_price"])) for ln in stored[0]["lines"]] == \

@@ -362,6 +362,10 @@ def test_a_handler_acts_only_on_its_page_and_every_click_is_reported(page, hosti
 
     # the next page raises a look-alike whose button does something else: nothing on it is clicked
     hostile.pages["/done"] = done.format(popup=dialog.format(js="fetch('/evil',{method:'POST'});"))
+    # the first run's Continue posts /next with fetch: let it land before the log is cleared (a loaded machine)
+    deadline = time.monotonic() + 5
+    while ("POST", "/next") not in [r[:2] for r in hostile.requests] and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     hostile.requests.clear()
     report = webmem.replay(page, path, {"who": "Cy"}, heal="off")
     assert not report.passed and "not on the page it was learned on" in (report.error or ""), report.error
