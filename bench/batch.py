@@ -314,7 +314,7 @@ def learn_invoice_flows(base: str, user: str, folder: Path, env: dict[str, str])
     or why they could not be."""
     store = folder / "flows"
     learned = []
-    demo = folder / "invoice.json"
+    demo = folder / "invoice-inputs.json"
     demo.write_text(json.dumps({k: v for k, v in invoice_rows(3, "learn-")[1].items() if k != "id"}), "utf-8")
     for what, args in (("sign-in", ["--task", "Sign in to the CRM", "-i", f"username={user}", "--secret",
                                     "password=CRM_PASSWORD"]),
