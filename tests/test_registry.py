@@ -16,7 +16,7 @@ from webmem.flow.format import Flow, json_schema, step_kind
 from webmem.learn.agents.base import ACTIONS
 from webmem.learn.agents.llm import tool_schemas
 from webmem.learn.record import Recorder
-from webmem.mcp.server import INSTRUCTIONS, build
+from webmem.mcp.server import INSTRUCTIONS, STEP_TOOLS, build
 from webmem.steps import KINDS, STEPS, OnElement, StepKind
 
 
@@ -90,7 +90,7 @@ def test_the_mcp_server_offers_every_kind_it_should(kind: StepKind, mcp_tools: d
     assert set(props) == {"session", *wanted}
     required = {f.alias or n for n, f in kind.action.model_fields.items() if f.is_required()}
     assert set(tool.input_schema.get("required", [])) == {"session", *required}
-    assert kind.action.tool in INSTRUCTIONS
+    assert kind.action.tool in INSTRUCTIONS and kind.action.tool in STEP_TOOLS
 
 
 def test_the_mcp_server_offers_no_step_tool_the_registry_does_not(mcp_tools: dict[str, Any]) -> None:

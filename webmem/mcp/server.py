@@ -46,7 +46,7 @@ from webmem.flow.urlpattern import origin_of, url_problem
 from webmem.learn.agents.base import Dismiss, Done, Fail, check_against
 from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
 from webmem.playback.heal import HealMode
-from webmem.steps import KINDS, Action
+from webmem.steps import KINDS, Action, OnElement
 from webmem.steps.goto import Goto
 
 FLOW_URI = "webmem://flows/"
@@ -59,6 +59,18 @@ flow) or `fail`. Each stored flow is also a tool of its own."""
 
 Sid = Annotated[str, Field(description="the session id that do returned")]
 Element = Annotated[int, Field(description="the element's number in the last snapshot")]
+
+
+def _step_tools_text() -> str:
+    """The step kinds' browser tools in words (the first turn's reminder), from the registry."""
+    on = [k.action for k in KINDS if k.on_mcp and k.action is not None]
+    on_element = "/".join(a.tool for a in on if issubclass(a, OnElement))
+    rest = [f"{a.tool}(session, {', '.join(n for n in a.model_fields if n != 'why')})"
+            for a in on if not issubclass(a, OnElement)]
+    return ", ".join([f"{on_element}(session, element, ...)", *rest])
+
+
+STEP_TOOLS = _step_tools_text()
 
 
 def step_tool(action: type[Action], ask: Callable[[str, Action, Context], str]) -> Callable[..., str]:
@@ -166,8 +178,7 @@ def turn_text(session: Session, turn: Turn, first: bool) -> str:
         inputs = [("{{ " + k + " }}") + (" (secret)" if session.inputs[k] else f" = {v}")
                   for k, v in session.shown.items()]
         lines.append("inputs: " + (", ".join(inputs) or "none") + " - type them as the placeholders")
-        lines.append("tools: click/fill/select/check/uncheck/press(session, element, ...), goto(session, url), "
-                     "snapshot(session), then done(session, summary) or fail(session, reason)")
+        lines.append(f"tools: {STEP_TOOLS}, snapshot(session), then done(session, summary) or fail(session, reason)")
     elif turn.outcome is not None:
         said = session.redact(turn.outcome.message)  # the recorder's messages may quote the page
         lines.append(("" if turn.outcome.ok else "not done: ") + (said if said != "ok" else "ok"))
