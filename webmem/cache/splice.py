@@ -13,6 +13,7 @@ from typing import Any
 from webmem.flow.format import Flow
 from webmem.flow.model import Expect, PageState, Signature
 from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.steps import STEPS
 
 
 @dataclass
@@ -52,7 +53,7 @@ def splice(flow: Flow, done: DonePart, tail: Flow | None) -> Flow:
 
 def describe(step: Any) -> str:
     """A step in words, as an agent is told what was already done."""
-    if step.action == "goto":
+    if STEPS[step.action].opens_address:
         return f"goto {step.args}"
     target = step.target
     words = f"{step.action} {target.intent if target else ''}".strip()

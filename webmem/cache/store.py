@@ -29,6 +29,7 @@ from webmem.flow.format import Flow
 from webmem.flow.inputs import PLACEHOLDER, learned_values
 from webmem.flow.model import Signature, slug
 from webmem.flow.urlpattern import matches, origin_of
+from webmem.steps import STEPS
 
 # ---- task identity ------------------------------------------------------------------------------
 
@@ -111,7 +112,7 @@ def text_digest(text: str) -> str:
 def start_of(flow: Flow) -> tuple[str | None, str, Signature | None] | None:
     """(origin, start URL pattern, start signature) of a flow that begins with a goto."""
     first = flow.steps[0]
-    if first.action != "goto":
+    if not STEPS[first.action].opens_address:
         return None
     address = PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}", first.args)
     origin = origin_of(address) if "://" in address else (origin_of(flow.base_url) if flow.base_url else None)

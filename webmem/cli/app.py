@@ -23,6 +23,7 @@ from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import RunReport
+from webmem.steps import STEPS
 from webmem.steps.upload import check_uploads
 
 app = typer.Typer(
@@ -513,15 +514,16 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
         what = escape(what)  # a flow's words and values are data: `[/]` or `[link=...]` print as they are
         if target is not None:
             what += f"\n[dim]{escape(target.selectors[0])}[/dim]"
-        if step.action == "repeat":
+        kind = STEPS[step.action]
+        if kind.holds_steps:
             what = f"for each item of {escape(args.over)}"
-        exp = step.expect if step.action != "expect" else args
+        exp = args if kind.asserts else step.expect
         expect = ", ".join(f"{k}={v}" for k, v in (exp.model_dump(exclude_none=True).items() if exp else []))
         t.add_row(number, step.action, what, escape(step.page or ""), escape(expect))
 
     for i, step in enumerate(f.steps, 1):
         add_row(str(i), step)
-        if step.action == "repeat":  # its add steps (between items), then one item's steps
+        if STEPS[step.action].holds_steps:  # its add steps (between items), then one item's steps
             for j, inner in enumerate(step.args.add, 1):
                 add_row(f"{i}.add{j}", inner)
             for j, inner in enumerate(step.args.steps, 1):

@@ -5,6 +5,7 @@ changed nothing on the server (enter again freely); a failure after it acted mea
 from __future__ import annotations
 
 from webmem.flow.format import Flow
+from webmem.steps import STEPS
 
 
 def commit_index(flow: Flow) -> int:
@@ -13,7 +14,7 @@ def commit_index(flow: Flow) -> int:
     marked = [i for i, s in enumerate(flow.steps) if s.commit]
     if marked:
         return marked[0]
-    clicks = [i for i, s in enumerate(flow.steps) if s.action in ("click", "press")]
+    clicks = [i for i, s in enumerate(flow.steps) if STEPS[s.action].commits]
     return clicks[-1] if clicks else len(flow.steps) - 1
 
 

@@ -166,7 +166,7 @@ class Blocks:
     def attach(self, over: str, step: Any, steps: list[Any]) -> None:
         """An "add another" learned after the items (the form had their rows): the block's add, if it has none."""
         block = steps[self.done[over] - 1]
-        if block.action != "repeat" or block.repeat.over != over:
+        if not STEPS[block.action].holds_steps or block.repeat.over != over:
             raise RecordError(f"the steps of {over!r} were followed by others: its add control comes right after "
                              "its items")
         if not block.repeat.add:

@@ -18,9 +18,10 @@ shortest path that worked. What each kind of step does is its own (webmem.steps)
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import ElementHandle, Locator, Page, Request
@@ -312,6 +313,16 @@ class Recorder:
         self._append(step)
         return step
 
+    # One method per step kind the registry marks `on_recorder`: typed ones below for the kinds there are, and
+    # for a kind added since, `rec.<kind>(element, intent=..., **its arguments)` all the same (`act`).
+    if not TYPE_CHECKING:  # mypy keeps checking the typed methods' names and arguments
+
+        def __getattr__(self, name: str) -> Any:
+            kind = STEPS.get(name)
+            if kind is None or not kind.on_recorder:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            return functools.partial(self.act, name)
+
     def click(self, element: Element, *, intent: str | None = None) -> StepModel:
         return self.act("click", element, intent=intent)
 
@@ -398,7 +409,8 @@ class Recorder:
         if self.blocks.first:
             raise RecordError(f"only item 0 of {', '.join(self.blocks.first)} was recorded: a repeat block is "
                              "learned from two items (record item 1 too)")
-        inner = [s for block in self.steps if block.action == "repeat" for s in [*block.args.steps, *block.args.add]]
+        inner = [s for block in self.steps if STEPS[block.action].holds_steps
+                 for s in [*block.args.steps, *block.args.add]]
         used_pages = {s.page for s in [*self.steps, *inner] if s.page}
         pages = {k: v for k, v in self.pages.items() if k in used_pages}
         steps = list(self.steps)

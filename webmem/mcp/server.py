@@ -13,6 +13,7 @@ value comes from the server's environment, from a variable the operator allows f
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -45,23 +46,54 @@ from webmem.flow.urlpattern import origin_of, url_problem
 from webmem.learn.agents.base import Dismiss, Done, Fail, check_against
 from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError, Turn
 from webmem.playback.heal import HealMode
-from webmem.steps import Action
-from webmem.steps.check import Check, Uncheck
-from webmem.steps.click import Click
-from webmem.steps.fill import Fill
+from webmem.steps import KINDS, Action, OnElement
 from webmem.steps.goto import Goto
-from webmem.steps.press import Press
-from webmem.steps.select import Select
 
 FLOW_URI = "webmem://flows/"
 INSTRUCTIONS = """webmem remembers browser tasks. Call `do` with the task in words, the start URL and the inputs.
 If webmem knows the task, it replays it at once (no page to read). If not, it opens a recording session
-and shows you the page as numbered elements: act with click/fill/select/check/uncheck/press/goto by
+and shows you the page as numbered elements: act with """ + "/".join(
+    k.action.tool for k in KINDS if k.on_mcp and k.action) + """ by
 element number, type inputs as placeholders such as {{ email }}, and end with `done` (webmem stores the
 flow) or `fail`. Each stored flow is also a tool of its own."""
 
 Sid = Annotated[str, Field(description="the session id that do returned")]
 Element = Annotated[int, Field(description="the element's number in the last snapshot")]
+
+
+def _step_tools_text() -> str:
+    """The step kinds' browser tools in words (the first turn's reminder), from the registry."""
+    on = [k.action for k in KINDS if k.on_mcp and k.action is not None]
+    on_element = "/".join(a.tool for a in on if issubclass(a, OnElement))
+    rest = [f"{a.tool}(session, {', '.join(n for n in a.model_fields if n != 'why')})"
+            for a in on if not issubclass(a, OnElement)]
+    return ", ".join([f"{on_element}(session, element, ...)", *rest])
+
+
+STEP_TOOLS = _step_tools_text()
+
+
+def step_tool(action: type[Action], ask: Callable[[str, Action, Context], str]) -> Callable[..., str]:
+    """The browser tool for a step kind's action (`StepKind.on_mcp`), built from the registry: the session,
+    then the action's own fields (their types, defaults and descriptions are the tool's schema)."""
+
+    def tool(session: str, ctx: Context, **fields: Any) -> str:
+        return ask(session, action(**fields), ctx)
+
+    P = inspect.Parameter
+    params = [P("session", P.POSITIONAL_OR_KEYWORD, annotation=Sid),
+              P("ctx", P.POSITIONAL_OR_KEYWORD, annotation=Context)]
+    for name, f in action.model_fields.items():
+        if name == "why":  # the agent's reason: a client says nothing of the kind
+            continue
+        kind = Element if name == "element" else Annotated[f.annotation, Field(description=f.description)]
+        params.append(P(name, P.KEYWORD_ONLY, annotation=kind,
+                        default=P.empty if f.is_required() else f.default))
+    tool.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in params} | {"return": str}
+    tool.__name__ = tool.__qualname__ = action.tool
+    tool.__doc__ = inspect.cleandoc(action.__doc__ or "")
+    return tool
 
 
 # ---- what the agent receives --------------------------------------------------------------------
@@ -146,8 +178,7 @@ def turn_text(session: Session, turn: Turn, first: bool) -> str:
         inputs = [("{{ " + k + " }}") + (" (secret)" if session.inputs[k] else f" = {v}")
                   for k, v in session.shown.items()]
         lines.append("inputs: " + (", ".join(inputs) or "none") + " - type them as the placeholders")
-        lines.append("tools: click/fill/select/check/uncheck/press(session, element, ...), goto(session, url), "
-                     "snapshot(session), then done(session, summary) or fail(session, reason)")
+        lines.append(f"tools: {STEP_TOOLS}, snapshot(session), then done(session, summary) or fail(session, reason)")
     elif turn.outcome is not None:
         said = session.redact(turn.outcome.message)  # the recorder's messages may quote the page
         lines.append(("" if turn.outcome.ok else "not done: ") + (said if said != "ok" else "ok"))
@@ -408,54 +439,15 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
         assert s.turn is not None
         return s.turn.digest.render()
 
-    @server.tool()
-    def click(session: Sid, element: Element, ctx: Context) -> str:
-        """Click an element (button, link, radio, tab...)."""
-        return ask(session, Click(element=element), ctx)
-
-    @server.tool()
-    def fill(session: Sid, element: Element,
-             value: Annotated[str, Field(description="the text, or an input placeholder such as {{ email }}")],
-             ctx: Context) -> str:
-        """Type into a text field (replacing what is there)."""
-        return ask(session, Fill(element=element, value=value), ctx)
-
-    @server.tool()
-    def select(session: Sid, element: Element,
-               value: Annotated[str, Field(description="the option's value or label, or a placeholder")],
-               ctx: Context) -> str:
-        """Choose an option of a select element."""
-        return ask(session, Select(element=element, value=value), ctx)
-
-    @server.tool()
-    def check(session: Sid, element: Element, ctx: Context,
-              value: Annotated[str | None, Field(description="for a checkbox or switch a yes/no input sets: its "
-                                                             "placeholder, such as {{ vip }}")] = None) -> str:
-        """Tick a checkbox or choose a radio option; with `value`, set the box as that input says (yes/no)."""
-        return ask(session, Check(element=element, value=value), ctx)
-
-    @server.tool()
-    def uncheck(session: Sid, element: Element, ctx: Context) -> str:
-        """Untick a checkbox."""
-        return ask(session, Uncheck(element=element), ctx)
-
-    @server.tool()
-    def press(session: Sid, element: Element, ctx: Context,
-              key: Annotated[str, Field(description="a key such as Enter, Tab, Escape")] = "Enter") -> str:
-        """Press a key with an element focused."""
-        return ask(session, Press(element=element, key=key), ctx)
+    for k in KINDS:  # one browser tool per step kind the registry offers here
+        if k.on_mcp and k.action is not None:
+            server.add_tool(step_tool(k.action, ask))
 
     @server.tool()
     def dismiss(session: Sid, element: Element, ctx: Context) -> str:
         """Close an overlay that is in the way and not part of the task (a cookie banner, a popup): name its
         close or accept button. The flow keeps it as a handler, dismissed whenever it shows up again."""
         return ask(session, Dismiss(element=element), ctx)
-
-    @server.tool()
-    def goto(session: Sid, url: Annotated[str, Field(description="a path or URL on the task's site")],
-             ctx: Context) -> str:
-        """Open a page of the task's site."""
-        return ask(session, Goto(url=url), ctx)
 
     @server.tool()
     async def done(session: Sid, summary: Annotated[str, Field(description="what was done, in one sentence")],

@@ -339,9 +339,9 @@ class _Run:
 
     def act(self, index: int, step: Any, rep: StepReport) -> None:
         kind = STEPS[step.action]
-        self.last_page, self.step_page = (None, None) if step.action == "goto" else (self.step_page, step.page)
+        self.last_page, self.step_page = (None, None) if kind.opens_address else (self.step_page, step.page)
         self.index = index
-        if step.action == "goto":
+        if kind.opens_address:
             self.last_goto = self.url_for(step.goto)
         target: Target | None = step.target
         rendered = render_target(target, self.values) if target is not None else None
@@ -545,7 +545,7 @@ class _Run:
                     self.opts.on_step_start(planned.top)
                 before = self.page.url
                 self.act(index, step, rep)
-                if step.action != "expect" and step.expect is not None:
+                if not STEPS[step.action].asserts and step.expect is not None:
                     acted = True
                     # an expected URL on the way to a next page state only says "it navigated": that page's
                     # own check and targets are the evidence; the last step's expectation stays strict

@@ -2,7 +2,8 @@
 action, the elements it fits, whether it navigates, how it is performed, read back and recorded).
 
 Adding a kind: write its module here and list it in `KINDS`; the flow format's `Step` union, the agents'
-tools, and what replay and recording do with it all come from this registry.
+tools, the MCP server's browser tools and the recorder's methods (its `on_mcp`, `on_recorder`), and what replay,
+recording, commit detection, splicing and the store do with it all come from this registry.
 """
 
 from __future__ import annotations

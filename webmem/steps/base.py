@@ -100,6 +100,14 @@ class StepKind:
     needs_enabled: ClassVar[bool] = False  # a disabled element cannot take it
     sets_state: ClassVar[bool] = False  # sets a field: re-doing it on the same field replaces the earlier step
     confirms: ClassVar[bool] = False  # recording keeps what it led to (a new URL, a confirmation) as `expect`
+    # what the layers above used to decide by comparing action names (they read these instead):
+    commits: ClassVar[bool] = False  # with no step marked `commit: true`, the last such step hands the data over
+    opens_address: ClassVar[bool] = False  # its argument is an address: a new page state begins, a flow starts so
+    asserts: ClassVar[bool] = False  # the step is an expectation itself (its arguments), not an action plus one
+    holds_steps: ClassVar[bool] = False  # a block of steps (`args.steps`, `args.add`): a repeat
+    reads_only: ClassVar[bool] = False  # reads the element, never acts on it: a disabled element can take it
+    on_recorder: ClassVar[bool] = False  # `Recorder.<name>(element, ...)` records it (a person's or a test's call)
+    on_mcp: ClassVar[bool] = False  # the MCP server offers its action as a browser tool in a recording session
 
     def fits(self, fp: Fingerprint) -> bool:
         """Whether an element can take this step (the one rule for verifying, healing and agents' actions)."""

@@ -51,6 +51,8 @@ class Uncheck(OnElement):
 
 class CheckKind(StepKind):
     name = "check"
+    on_recorder = True
+    on_mcp = True
     model: ClassVar[type[StepModel]] = CheckStep
     action: ClassVar[type[Action] | None] = Check
     roles = frozenset({"checkbox", "radio", "switch"})
@@ -91,6 +93,8 @@ def state_of(value: str, what: str) -> bool:
 
 class UncheckKind(CheckKind):
     name = "uncheck"
+    on_recorder = True
+    on_mcp = True
     model = UncheckStep
     action = Uncheck
     roles = frozenset({"checkbox", "switch"})

@@ -24,6 +24,9 @@ class Click(OnElement):
 
 class ClickKind(StepKind):
     name = "click"
+    commits = True
+    on_recorder = True
+    on_mcp = True
     model = ClickStep
     action = Click
     navigates = True

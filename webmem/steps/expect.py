@@ -14,6 +14,7 @@ class ExpectStep(StepModel):
 
 class ExpectKind(StepKind):
     name = "expect"
+    asserts = True
     model = ExpectStep
 
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:

@@ -38,6 +38,7 @@ class Extract(OnElement):
 
 class ExtractKind(StepKind):
     name = "extract"
+    reads_only = True
     model = ExtractStep
     action = Extract
 

@@ -38,6 +38,8 @@ class Fill(OnElement):
 
 class FillKind(StepKind):
     name = "fill"
+    on_recorder = True
+    on_mcp = True
     model = FillStep
     action = Fill
     roles = frozenset({"textbox", "searchbox", "spinbutton", "combobox"})

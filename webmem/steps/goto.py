@@ -33,6 +33,8 @@ class Goto(Action):
 
 class GotoKind(StepKind):
     name = "goto"
+    opens_address = True
+    on_mcp = True
     model = GotoStep
     action = Goto
     navigates = True

@@ -33,6 +33,9 @@ class Press(OnElement):
 
 class PressKind(StepKind):
     name = "press"
+    commits = True
+    on_recorder = True
+    on_mcp = True
     model = PressStep
     action = Press
     navigates = True

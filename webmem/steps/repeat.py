@@ -56,6 +56,7 @@ class RepeatStep(StepModel):
 
 class RepeatKind(StepKind):
     name = "repeat"
+    holds_steps = True
     model = RepeatStep
     navigates = True
 

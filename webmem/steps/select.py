@@ -48,6 +48,8 @@ class Select(OnElement):
 
 class SelectKind(StepKind):
     name = "select"
+    on_recorder = True
+    on_mcp = True
     model = SelectStep
     action = Select
     roles = frozenset({"combobox", "listbox"})

@@ -88,6 +88,7 @@ class Upload(OnElement):
 
 class UploadKind(StepKind):
     name = "upload"
+    on_recorder = True
     model = UploadStep
     action = Upload
     needs_enabled = True

@@ -13,7 +13,7 @@ from webmem.errors import InvalidAction
 from webmem.flow.format import Flow
 from webmem.flow.model import InputSpec
 from webmem.learn.agents.digest import Digest
-from webmem.steps import KINDS, Action, OnElement, fits
+from webmem.steps import KINDS, STEPS, Action, OnElement, fits
 
 
 class Done(Action):
@@ -76,7 +76,8 @@ def check_against(action: Action, digest: Digest) -> None:
         raise InvalidAction(f"{action.name}: there is no element [{index}] on this page (elements are 0..{top})")
     if not fits(action.name, el.fp):
         raise InvalidAction(f"{action.name}: element [{index}] is a {el.role}, not something you can {action.name}")
-    if not el.enabled and action.name not in {"extract"}:
+    kind = STEPS.get(action.name)  # dismiss is no step kind: it clicks
+    if not el.enabled and not (kind is not None and kind.reads_only):
         raise InvalidAction(f"{action.name}: element [{index}] is disabled")
 
 
