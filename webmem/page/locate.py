@@ -20,7 +20,7 @@ from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.errors import SelectorError
 from webmem.flow.inputs import PLACEHOLDER, placeholders, render
-from webmem.flow.model import Fingerprint, Target
+from webmem.flow.model import BoundFingerprint, Fingerprint, RenderedTarget, Target, data_of
 from webmem.flow.selector import nth_of, render_selector
 from webmem.page import inpage, signature
 from webmem.page.fingerprint import holds_data, named_by_data, score, text_similarity
@@ -151,7 +151,7 @@ def _best_with_margin(page: Page, hold: str, learned: Fingerprint, fits: Fits) -
 def data_words(fp: Fingerprint | None) -> list[str]:
     """The task's values a data-bound fingerprint holds its element to: the page script describes each found
     element's row or card through them ("the card of {{ user }}")."""
-    return list(dict.fromkeys(v for vs in fp._data.values() for v in vs if v)) if fp is not None else []
+    return list(dict.fromkeys(v for vs in data_of(fp).values() for v in vs if v))
 
 
 def probe(page: Page, selector: str, words: list[str] | None = None) -> tuple[Locator | None, list[dict]]:
@@ -202,25 +202,33 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
 
 def render_target(target: Target, values: Mapping[str, Any]) -> Target:
     """The target with its `{{ input }}` placeholders filled in (a data-bound target: "the button named
-    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands."""
+    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands: a
+    `RenderedTarget`, which carries what it is bound to (a target without placeholders comes back as it is)."""
     if "{{" not in target.model_dump_json():
         return target
     fp = target.fingerprint
+    bound_fp: BoundFingerprint | None = None
     if fp is not None:
         bound = {k: v for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items() if isinstance(v, str) and "{{" in v}
         # a naming attribute that was the datum (an <input type=button value="{{ choice }}">) is rendered too
         attrs = {k: render(v, values) if "{{" in v else v for k, v in fp.attrs.items()}
-        fp = fp.model_copy(update={**{k: render(v, values) for k, v in bound.items()}, "attrs": attrs})
-        # what the element (its own words, its row's header) must show as it is: the datum, not a word like it;
-        # nearby text is too loose to hold anyone to
-        fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
-                    if k in OWN_WORDS or k == "row"}
-        # the element's own words that were the datum alone (a row or card says more than its header)
-        fp._whole = {k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())}
-    rendered = target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
-                                         "fingerprint": fp})
-    rendered._bound = {r for s, r in zip(target.selectors, rendered.selectors, strict=True) if "{{" in s}
-    return rendered
+        # built as model_copy did, without validating again (the learned fingerprint was; a value is data)
+        bound_fp = BoundFingerprint.model_construct(
+            **{**_fields(fp), **{k: render(v, values) for k, v in bound.items()}, "attrs": attrs},
+            # what the element (its own words, its row's header) must show as it is: the datum, not a word
+            # like it; nearby text is too loose to hold anyone to
+            data={k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
+                  if k in OWN_WORDS or k == "row"},
+            # the element's own words that were the datum alone (a row or card says more than its header)
+            whole={k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())})
+    selectors = [render_selector(s, values) for s in target.selectors]
+    return RenderedTarget.model_construct(
+        **{**_fields(target), "selectors": selectors, "fingerprint": bound_fp},
+        bound={r for s, r in zip(target.selectors, selectors, strict=True) if "{{" in s})
+
+
+def _fields(model: Target | Fingerprint) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 OWN_WORDS = frozenset({"name", "label", "text"})
@@ -438,9 +446,10 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
         # a selector that finds the element by the run's value (holds_data), one visible element of the learned role:
         # a <button> learned, an <input type=button> found is the same button to a person; among several the value
         # names, its place (nth=) decides
-        if selector in target._bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
+        bound = target.bound if isinstance(target, RenderedTarget) else set()
+        if selector in bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
             return _accept(res, one, selector, pr.score, info)
-        if place is not None and learned._data and pr.score >= VERIFY_MIN:
+        if place is not None and data_of(learned) and pr.score >= VERIFY_MIN:
             return _accept(res, one, selector, pr.score, info)
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"
