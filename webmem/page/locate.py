@@ -171,7 +171,8 @@ CHANGING_MS = 1000  # how long a page that is still changing may take to show th
 
 
 def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
-            grace_ms: int | None = None, quiet_ms: int = 40, probed: Probed | None = None) -> Resolution:
+            grace_ms: int | None = None, quiet_ms: int = 40, probed: Probed | None = None,
+            along: inpage.ReadAlong | None = None) -> Resolution:
     """Find the one element `target` means, or say why not. While no selector matches anything at all (a
     menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
     then on while the page is still changing, up to `wait_ms`. A selector that matches something on a page
@@ -182,7 +183,7 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     rendering = False
     while True:
-        res = _resolve_once(page, target, fits, strict, probed)
+        res = _resolve_once(page, target, fits, strict, probed, along)  # `along`: a read-back its probe makes
         probed = None
         if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
             res = _resolve_once(page, target, fits, strict)
@@ -322,7 +323,8 @@ def _fast_selectors(target: Target) -> list[tuple[str, dict[str, str]]]:
     return [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
 
 
-def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> Resolution | None:
+def _resolve_fast(page: Page, target: Target, probed: Probed | None = None,
+                  along: inpage.ReadAlong | None = None) -> Resolution | None:
     """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
     element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
     round trip (`probed`: what its probe answered, when the page check asked it just now). Anything less
@@ -332,7 +334,7 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
     if learned is None or call is None:
         return None
     fast = _fast_selectors(target)  # what the call's probes stand for, in its order
-    found = probed.answers["fast"] if probed is not None else inpage.call(page, *call)
+    found = probed.answers["fast"] if probed is not None else inpage.call(page, *call, along)
     if found is None:
         return None
     for (selector, p), infos in zip(fast, found, strict=True):
@@ -363,7 +365,8 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
 CAREFUL_PROBE_JS = "carefulProbe"
 
 
-def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None) -> Resolution | None:
+def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None,
+                     along: inpage.ReadAlong | None = None) -> Resolution | None:
     """The careful path's verdict on a target's first selector in one round trip: it matches one visible
     element, in the learned container, showing the target's data, scoring at least VERIFY_MIN, and that
     element is the best of its look-alikes by MARGIN (the checks of `_resolve_once` and `_best_with_margin`).
@@ -374,7 +377,7 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     if learned is None or call is None:
         return None
     p = call[1]["probe"]
-    found = probed.answers["careful"] if probed is not None else inpage.call(page, *call)
+    found = probed.answers["careful"] if probed is not None else inpage.call(page, *call, along)
     if found is None:
         return None
     infos = found["infos"]
@@ -405,12 +408,13 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     return _accept(res, inpage.held(page, info["hold"]), selector, sc, info)
 
 
-def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None) -> Resolution:
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None,
+                  along: inpage.ReadAlong | None = None) -> Resolution:
     if probed is not None and ("careful" if strict else "fast") not in probed.answers:  # not this path's
         probed = None
-    if not strict and (fast := _resolve_fast(page, target, probed)) is not None:
+    if not strict and (fast := _resolve_fast(page, target, probed, along)) is not None:
         return fast
-    if strict and (careful := _resolve_careful(page, target, fits, probed)) is not None:
+    if strict and (careful := _resolve_careful(page, target, fits, probed, along)) is not None:
         return careful
     res = Resolution()
     learned = target.fingerprint
