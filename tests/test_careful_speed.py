@@ -70,7 +70,8 @@ def test_fast_path_is_one_in_page_call_per_step(page: Page, portal, monkeypatch)
     flow = load_flow(FLOWS / "company-application.yaml").flow
     calls: list[str] = []
     real = inpage.call
-    monkeypatch.setattr(inpage, "call", lambda page, expr, arg=None: calls.append(expr) or real(page, expr, arg))
+    monkeypatch.setattr(inpage, "call", lambda page, expr, arg=None, along=None:
+                        calls.append(expr) or real(page, expr, arg, along))
     report = run_flow(page, flow, {"company": "Acme", "country": "fr", "contact_name": "Ada", "phone": "1"},
                       RunOptions(base_url=portal.url))
     assert report.passed, report.error
@@ -85,7 +86,8 @@ def test_contact_flow_on_a_grown_list_takes_the_careful_path(page: Page, portal,
     flow = load_flow(FLOWS / "add-contact.yaml").flow
     calls: list[str] = []
     real = inpage.call
-    monkeypatch.setattr(inpage, "call", lambda page, expr, arg=None: calls.append(expr) or real(page, expr, arg))
+    monkeypatch.setattr(inpage, "call", lambda page, expr, arg=None, along=None:
+                        calls.append(expr) or real(page, expr, arg, along))
     for i in range(5):  # past the learned list's size: the page is only similar to its learned state
         calls.clear()
         report = run_flow(page, flow, {"name": f"Ann {i}", "email": f"ann{i}@example.com", "role": "admin"},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
+from webmem.flow.model import Fingerprint, RenderedTarget, Target
 from webmem.page import signature
-from webmem.page.fingerprint import looks_generated, score
-from webmem.page.locate import resolve
+from webmem.page.fingerprint import holds_data, looks_generated, score
+from webmem.page.locate import data_words, render_target, resolve
 from webmem.page.selector import locator
 from webmem.page.target import fingerprint_of, learn_target
 
@@ -67,3 +68,20 @@ def test_resolve_reports_every_selector(page: Page, portal) -> None:
     target.selectors = ["css=#nothing-here", "css=input"]
     res = resolve(page, target, "fill")
     assert not res.ok and "no visible match" in res.problem and "ambiguous" in res.problem
+
+
+def test_a_rendered_targets_data_binding_survives_dump_and_validate() -> None:
+    """A data-bound target rendered for a run carries what it is bound to as fields of its own (no private
+    attributes set from outside the model): a dump and re-validate keeps it, and the element must still show
+    the datum."""
+    learned = Target(intent="the checkbox of the item {{ todo }}", selectors=['role=checkbox[name="{{ todo }}"]'],
+                     fingerprint=Fingerprint(tag="input", type="checkbox", role="checkbox", name="{{ todo }}"))
+    rendered = render_target(learned, {"todo": "Buy milk"})
+    again = type(rendered).model_validate(rendered.model_dump())
+    other = Fingerprint(tag="input", type="checkbox", role="checkbox", name="Buy milk and eggs")
+    for target in (rendered, again):
+        assert target.fingerprint is not None
+        assert data_words(target.fingerprint) == ["Buy milk"]
+        assert not holds_data(target.fingerprint, other)  # another item's checkbox is not this one
+        assert holds_data(target.fingerprint, other.model_copy(update={"name": "Buy milk"}))
+    assert isinstance(again, RenderedTarget) and again.bound == set(again.selectors)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from webmem.flow.selector import check_selector
 from webmem.flow.urlpattern import check_web_url
@@ -94,9 +94,6 @@ class Fingerprint(Strict):
     row: str | None = Field(None, description="the header of its row, list item or card (what sets it apart from "
                                               "identical controls beside it)")
     order: int | None = Field(None, description="position among the controls of its container")
-    # set when a data-bound fingerprint is rendered for a run: field -> the input values it must show
-    _data: dict[str, list[str]] = PrivateAttr(default_factory=dict)
-    _whole: set[str] = PrivateAttr(default_factory=set)  # ...of which these are the datum and nothing else
 
 
 # where a repair came from: a healing tier of webmem.playback.heal (`TIERS`); declared here once because flow
@@ -119,8 +116,6 @@ class Target(Strict):
     selectors: list[str] = Field(min_length=1, description="best first; each matched exactly one element")
     fingerprint: Fingerprint | None = None
     healed: Healed | None = None
-    # set when a target is rendered for a run: its selectors that held a `{{ placeholder }}` (as rendered)
-    _bound: set[str] = PrivateAttr(default_factory=set)
 
     @field_validator("selectors")
     @classmethod
@@ -128,6 +123,35 @@ class Target(Strict):
         for selector in selectors:
             check_selector(selector)  # a SelectorError is a ValueError: reported as this field's problem
         return selectors
+
+
+# A data-bound target rendered for one run (`page.locate.render_target`): what it is bound to is part of the
+# value, in fields of its own, so a dump and re-validate keeps it. These hold the run's input values: they are
+# never written to a flow file (a Step's target is a `Target`; a rendered one is made afresh for each run).
+
+
+class BoundFingerprint(Fingerprint):
+    """A data-bound fingerprint rendered with a run's values, and the data its element must show."""
+
+    data: dict[str, list[str]] = Field(default_factory=dict, description="field -> the input values it must show")
+    whole: set[str] = Field(default_factory=set, description="...of which these are the datum and nothing else")
+
+
+def data_of(fp: Fingerprint | None) -> dict[str, list[str]]:
+    """The data a (rendered) fingerprint's element must show: none unless it is data-bound."""
+    return fp.data if isinstance(fp, BoundFingerprint) else {}
+
+
+def whole_of(fp: Fingerprint | None) -> set[str]:
+    """The fields of a (rendered) fingerprint that were the datum and nothing else."""
+    return fp.whole if isinstance(fp, BoundFingerprint) else set()
+
+
+class RenderedTarget(Target):
+    """A target with its `{{ input }}` placeholders rendered for a run."""
+
+    fingerprint: BoundFingerprint | None = None
+    bound: set[str] = Field(default_factory=set, description="its selectors that held a placeholder (as rendered)")
 
 
 # ---- steps --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from webmem.flow.model import Fingerprint
+from webmem.flow.model import Fingerprint, data_of, whole_of
 from webmem.page.inpage import GENERATED_ID
 
 _GENERATED = re.compile(GENERATED_ID, re.I)
@@ -134,12 +134,13 @@ def holds_data(learned: Fingerprint, found: Fingerprint) -> bool:
     element only: the found element shows each value as it is, punctuation and all ("nisi," is not "nisi."),
     where the learned one showed it; a field that was the datum alone ("the link {{ link }}") is it alone
     ("egestas." is another link than "egestas")."""
-    for key, values in learned._data.items():
+    whole = whole_of(learned)
+    for key, values in data_of(learned).items():
         # an element with no text of its own (an <input type=button>) shows its name
         also = [found.text, found.label] if key == "name" else [found.name] if key == "text" and not found.text else []
         shown = [_plain(s) for s in [getattr(found, key), *also] if s]
         wanted = [_plain(v) for v in values if v]
-        if key in learned._whole:
+        if key in whole:
             if not any(s == w for s in shown for w in wanted):
                 return False
         elif not any(all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", s) for w in wanted) for s in shown):
@@ -151,7 +152,7 @@ def named_by_data(learned: Fingerprint, found: Fingerprint) -> bool:
     """Whether the found element's name as people see it (its visible text where an aria-label disagrees) is
     exactly the datum the learned element's own words were."""
     shown = _plain(_shown_name(found) or found.text or "")
-    return bool(shown) and any(shown == _plain(v) for k in learned._whole for v in learned._data.get(k, []))
+    return bool(shown) and any(shown == _plain(v) for k in whole_of(learned) for v in data_of(learned).get(k, []))
 
 
 def score(learned: Fingerprint, found: Fingerprint) -> float:
@@ -159,7 +160,7 @@ def score(learned: Fingerprint, found: Fingerprint) -> float:
     that does not show the data the target is tied to."""
     if not holds_data(learned, found):
         return 0.0
-    old, new = _features(learned), _features(found)
+    old, new, data = _features(learned), _features(found), data_of(learned)
     new["name"] = _shown_name(found) or found.row
     total = weight_sum = 0.0
     for key, weight in WEIGHTS.items():
@@ -167,7 +168,7 @@ def score(learned: Fingerprint, found: Fingerprint) -> float:
         if want in (None, ""):
             continue
         got = new[key]
-        if "row" in learned._data and (key == "row" or (key in {"name", "label"} and getattr(learned, key) is None)):
+        if "row" in data and (key == "row" or (key in {"name", "label"} and getattr(learned, key) is None)):
             sim = 1.0  # a row known by its data (and a control named by that row): holds_data found it there
         elif key in EXACT_KEYS:
             sim = 1.0 if got == want else 0.0

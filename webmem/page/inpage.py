@@ -26,6 +26,7 @@ import contextlib
 import os
 import re
 import secrets
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -77,20 +78,21 @@ class InPageError(PlaywrightError):
     """The helpers failed in the page, or cannot be reached there: said in one line, without a JS stack."""
 
 
-def call(page: Page, fn: str, arg: Any = None) -> Any:
+def call(page: Page, fn: str, arg: Any = None, along: ReadAlong | None = None) -> Any:
     """Call the helpers' function named `fn` (probes.js's `fns`) with `arg` (JSON data), installing them if the
-    document has none yet. A fill's read-back asked with `read_along` rides along with it.
+    document has none yet. `along`: a fill's read-back not yet made, made with this call (and noted on it).
 
     `fn` may also be the source of a function of (W, arg), as callers wrote before the helpers took names:
     kept for them, with no read-along; new code names a function in probes.js."""
     direct = _session(page)
     if _NAME.match(fn) is None:
         return direct.inline(page, fn, arg) if direct is not None else _main_inline(page, fn, arg)
-    along = _ALONG.get(page)
-    read = along if isinstance(along, list) else None
+    read = [along.css, along.nth] if along is not None and not along.asked else None
     value = direct.call(page, fn, arg, read, None) if direct is not None else _main(page, fn, arg, read)
-    if read is not None:
-        _ALONG[page], value = ("read", value[0]), value[1]
+    if along is not None and read is not None:
+        got, value = value
+        along.asked = True
+        along.made, along.value = (True, got) if got is not False else (False, None)
     return _checked(value)
 
 
@@ -378,18 +380,14 @@ def isolated(page: Page) -> bool:
     return _session(page) is not None
 
 
-# A field's value to read along with the page's next call (a fill's read-back, made in the next step's probe
-# instead of a round trip of its own): page -> [CSS selector, index] pending, or ("read", value) once made.
-# The read itself is an explicit argument of that call (probes.js `W.call`); what is pending is kept here.
-_ALONG: WeakKeyDictionary[Page, Any] = WeakKeyDictionary()
+@dataclass
+class ReadAlong:
+    """A field's value to read along with a later call on its page (a fill's read-back, made in the next
+    step's probe instead of a round trip of its own): the run holds it and passes it to the calls that may
+    carry it (`call`'s `along`); the first one asks (probes.js `W.call`) and notes here what it found."""
 
-
-def read_along(page: Page, css: str, nth: int) -> None:
-    """Read the value of the `nth` element `css` finds with the page's next call."""
-    _ALONG[page] = [css, nth]
-
-
-def value_read(page: Page) -> tuple[bool, str | None]:
-    """(whether the read `read_along` asked for was made, the value it found); forgets it either way."""
-    got = _ALONG.pop(page, None)
-    return (True, got[1]) if isinstance(got, tuple) and got[1] is not False else (False, None)
+    css: str
+    nth: int
+    asked: bool = False  # a call carried it (it is not asked twice)
+    made: bool = False  # ...and read a value (else the run reads it itself, Playwright saying why it cannot)
+    value: str | None = None

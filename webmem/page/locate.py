@@ -20,7 +20,7 @@ from playwright.sync_api import ElementHandle, Locator, Page
 
 from webmem.errors import SelectorError
 from webmem.flow.inputs import PLACEHOLDER, placeholders, render
-from webmem.flow.model import Fingerprint, Target
+from webmem.flow.model import BoundFingerprint, Fingerprint, RenderedTarget, Target, data_of
 from webmem.flow.selector import nth_of, render_selector
 from webmem.page import inpage, signature
 from webmem.page.fingerprint import holds_data, named_by_data, score, text_similarity
@@ -151,7 +151,7 @@ def _best_with_margin(page: Page, hold: str, learned: Fingerprint, fits: Fits) -
 def data_words(fp: Fingerprint | None) -> list[str]:
     """The task's values a data-bound fingerprint holds its element to: the page script describes each found
     element's row or card through them ("the card of {{ user }}")."""
-    return list(dict.fromkeys(v for vs in fp._data.values() for v in vs if v)) if fp is not None else []
+    return list(dict.fromkeys(v for vs in data_of(fp).values() for v in vs if v))
 
 
 def probe(page: Page, selector: str, words: list[str] | None = None) -> tuple[Locator | None, list[dict]]:
@@ -171,7 +171,8 @@ CHANGING_MS = 1000  # how long a page that is still changing may take to show th
 
 
 def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wait_ms: int = 0,
-            grace_ms: int | None = None, quiet_ms: int = 40, probed: Probed | None = None) -> Resolution:
+            grace_ms: int | None = None, quiet_ms: int = 40, probed: Probed | None = None,
+            along: inpage.ReadAlong | None = None) -> Resolution:
     """Find the one element `target` means, or say why not. While no selector matches anything at all (a
     menu that opens a moment after the last action, content still rendering), keep looking: for `grace_ms`,
     then on while the page is still changing, up to `wait_ms`. A selector that matches something on a page
@@ -182,7 +183,7 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
     grace = wait_ms if grace_ms is None else min(grace_ms, wait_ms)
     rendering = False
     while True:
-        res = _resolve_once(page, target, fits, strict, probed)
+        res = _resolve_once(page, target, fits, strict, probed, along)  # `along`: a read-back its probe makes
         probed = None
         if rendering and res.ok and res.stale:  # it showed up between one probe and the next: look once more
             res = _resolve_once(page, target, fits, strict)
@@ -202,25 +203,33 @@ def resolve(page: Page, target: Target, fits: Fits, *, strict: bool = False, wai
 
 def render_target(target: Target, values: Mapping[str, Any]) -> Target:
     """The target with its `{{ input }}` placeholders filled in (a data-bound target: "the button named
-    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands."""
+    {{ choice }}", "the checkbox of the item {{ todo }}"), selectors escaped for where the value stands: a
+    `RenderedTarget`, which carries what it is bound to (a target without placeholders comes back as it is)."""
     if "{{" not in target.model_dump_json():
         return target
     fp = target.fingerprint
+    bound_fp: BoundFingerprint | None = None
     if fp is not None:
         bound = {k: v for k, v in fp.model_dump(include=set(TEXT_FIELDS)).items() if isinstance(v, str) and "{{" in v}
         # a naming attribute that was the datum (an <input type=button value="{{ choice }}">) is rendered too
         attrs = {k: render(v, values) if "{{" in v else v for k, v in fp.attrs.items()}
-        fp = fp.model_copy(update={**{k: render(v, values) for k, v in bound.items()}, "attrs": attrs})
-        # what the element (its own words, its row's header) must show as it is: the datum, not a word like it;
-        # nearby text is too loose to hold anyone to
-        fp._data = {k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
-                    if k in OWN_WORDS or k == "row"}
-        # the element's own words that were the datum alone (a row or card says more than its header)
-        fp._whole = {k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())}
-    rendered = target.model_copy(update={"selectors": [render_selector(s, values) for s in target.selectors],
-                                         "fingerprint": fp})
-    rendered._bound = {r for s, r in zip(target.selectors, rendered.selectors, strict=True) if "{{" in s}
-    return rendered
+        # built as model_copy did, without validating again (the learned fingerprint was; a value is data)
+        bound_fp = BoundFingerprint.model_construct(
+            **{**_fields(fp), **{k: render(v, values) for k, v in bound.items()}, "attrs": attrs},
+            # what the element (its own words, its row's header) must show as it is: the datum, not a word
+            # like it; nearby text is too loose to hold anyone to
+            data={k: [render("{{ " + name + " }}", values) for name in placeholders(v)] for k, v in bound.items()
+                  if k in OWN_WORDS or k == "row"},
+            # the element's own words that were the datum alone (a row or card says more than its header)
+            whole={k for k, v in bound.items() if k in OWN_WORDS and PLACEHOLDER.fullmatch(v.strip())})
+    selectors = [render_selector(s, values) for s in target.selectors]
+    return RenderedTarget.model_construct(
+        **{**_fields(target), "selectors": selectors, "fingerprint": bound_fp},
+        bound={r for s, r in zip(target.selectors, selectors, strict=True) if "{{" in s})
+
+
+def _fields(model: Target | Fingerprint) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in type(model).model_fields}
 
 
 OWN_WORDS = frozenset({"name", "label", "text"})
@@ -314,7 +323,8 @@ def _fast_selectors(target: Target) -> list[tuple[str, dict[str, str]]]:
     return [(sel, p) for sel in target.selectors if (p := _fast_probe(sel)) is not None]
 
 
-def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> Resolution | None:
+def _resolve_fast(page: Page, target: Target, probed: Probed | None = None,
+                  along: inpage.ReadAlong | None = None) -> Resolution | None:
     """The fast path of a page in its learned state: a plain CSS or role selector that matches one visible
     element scoring ACCEPT against the fingerprint (in its learned container) is the element, decided in one
     round trip (`probed`: what its probe answered, when the page check asked it just now). Anything less
@@ -324,7 +334,7 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
     if learned is None or call is None:
         return None
     fast = _fast_selectors(target)  # what the call's probes stand for, in its order
-    found = probed.answers["fast"] if probed is not None else inpage.call(page, *call)
+    found = probed.answers["fast"] if probed is not None else inpage.call(page, *call, along)
     if found is None:
         return None
     for (selector, p), infos in zip(fast, found, strict=True):
@@ -355,7 +365,8 @@ def _resolve_fast(page: Page, target: Target, probed: Probed | None = None) -> R
 CAREFUL_PROBE_JS = "carefulProbe"
 
 
-def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None) -> Resolution | None:
+def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | None = None,
+                     along: inpage.ReadAlong | None = None) -> Resolution | None:
     """The careful path's verdict on a target's first selector in one round trip: it matches one visible
     element, in the learned container, showing the target's data, scoring at least VERIFY_MIN, and that
     element is the best of its look-alikes by MARGIN (the checks of `_resolve_once` and `_best_with_margin`).
@@ -366,7 +377,7 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     if learned is None or call is None:
         return None
     p = call[1]["probe"]
-    found = probed.answers["careful"] if probed is not None else inpage.call(page, *call)
+    found = probed.answers["careful"] if probed is not None else inpage.call(page, *call, along)
     if found is None:
         return None
     infos = found["infos"]
@@ -397,12 +408,13 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     return _accept(res, inpage.held(page, info["hold"]), selector, sc, info)
 
 
-def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None) -> Resolution:
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None,
+                  along: inpage.ReadAlong | None = None) -> Resolution:
     if probed is not None and ("careful" if strict else "fast") not in probed.answers:  # not this path's
         probed = None
-    if not strict and (fast := _resolve_fast(page, target, probed)) is not None:
+    if not strict and (fast := _resolve_fast(page, target, probed, along)) is not None:
         return fast
-    if strict and (careful := _resolve_careful(page, target, fits, probed)) is not None:
+    if strict and (careful := _resolve_careful(page, target, fits, probed, along)) is not None:
         return careful
     res = Resolution()
     learned = target.fingerprint
@@ -438,9 +450,10 @@ def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: 
         # a selector that finds the element by the run's value (holds_data), one visible element of the learned role:
         # a <button> learned, an <input type=button> found is the same button to a person; among several the value
         # names, its place (nth=) decides
-        if selector in target._bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
+        bound = target.bound if isinstance(target, RenderedTarget) else set()
+        if selector in bound and fp.role and fp.role == learned.role and named_by_data(learned, fp):
             return _accept(res, one, selector, pr.score, info)
-        if place is not None and learned._data and pr.score >= VERIFY_MIN:
+        if place is not None and data_of(learned) and pr.score >= VERIFY_MIN:
             return _accept(res, one, selector, pr.score, info)
         if pr.score < VERIFY_MIN:
             pr.note = f"matches a different element (score {pr.score:.2f})"

@@ -96,7 +96,8 @@ class Look(NamedTuple):
 
 
 def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, timeout_ms: int,
-               data: Sequence[str] = (), also: tuple[str, Any] | None = None) -> Look:
+               data: Sequence[str] = (), also: tuple[str, Any] | None = None,
+               along: inpage.ReadAlong | None = None) -> Look:
     """The page's signature, settling only when it needs to, and when it was taken. One round trip when the
     parsed page shows the learned skeleton (or one of the `learned` hashes) or has been quiet for `quiet_ms`
     already (settling would wait for nothing); a page that changed since settles first (a half-rendered page
@@ -105,13 +106,13 @@ def settled_at(page: Page, learned: Signature | Collection[str], quiet_ms: int, 
     known = {learned.hash} if isinstance(learned, Signature) else set(learned)
     started = time.monotonic()
     asked = list(also) if also else None
-    seen = inpage.call(page, GLANCE_JS, {"timeout": timeout_ms, "also": asked})
+    seen = inpage.call(page, GLANCE_JS, {"timeout": timeout_ms, "also": asked}, along)
     if seen is not None:
         now = from_tokens(seen["tokens"], data)
         if now.hash in known or seen["idle"] >= quiet_ms:
             return Look(now, seen["at"], seen["also"])
     left = max(0, timeout_ms - int((time.monotonic() - started) * 1000))  # the whole look stays within timeout_ms
-    got = inpage.call(page, SETTLED_AT_JS, {"quiet": quiet_ms, "timeout": left, "also": asked})
+    got = inpage.call(page, SETTLED_AT_JS, {"quiet": quiet_ms, "timeout": left, "also": asked}, along)
     return Look(from_tokens(got["tokens"], data), got["at"], got["also"])
 
 

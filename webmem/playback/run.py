@@ -120,7 +120,7 @@ class _Run:
         self.preloaded = opts.start_signature
         self.probed: Probed | None = None  # a probe of the step's target, made with its page check
         # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
-        self.unread: tuple[int, Resolution, Callable[[str | None], bool]] | None = None
+        self.unread: tuple[int, Resolution, Callable[[str | None], bool], inpage.ReadAlong] | None = None
         self.index = -1  # the step being done
         self.commit_at = commit_index(flow)  # the step that hands the data to the server
         self.last_goto: str | None = None  # the address the last goto opened (where a sign-in goes back to)
@@ -129,7 +129,6 @@ class _Run:
         self.first_page = next((s.page for s in flow.steps if s.page), None)
         self.handled: list[str] = []  # what the flow's handlers clicked during the step being done
         self.refused: str | None = None  # ...or why one left an overlay alone (not on its page)
-        inpage.value_read(page)  # nothing an earlier run left pending
         self.traffic = Traffic.of(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
 
     # ---- what step kinds use ------------------------------------------------------------------
@@ -153,18 +152,22 @@ class _Run:
         if res.css is None or following is None or following.target is None or following.commit \
                 or following.page != self.plan[index].step.page:
             return False
-        inpage.read_along(self.page, *res.css)
-        self.unread = (index, res, check)
+        self.unread = (index, res, check, inpage.ReadAlong(*res.css))
         return True
+
+    def along(self) -> inpage.ReadAlong | None:
+        """The last step's read-back, for a call of this step to carry (one that did already is passed on
+        as made: nothing is read twice)."""
+        return self.unread[3] if self.unread is not None else None
 
     def read_back(self) -> bool:
         """The last step's read-back, made along with this step's probe (or now, where no call carried it).
         Whether the field was typed into again (what this step's probe saw may have changed since)."""
         if self.unread is None:
             return False
-        (index, res, check), self.unread = self.unread, None
-        made, got = inpage.value_read(self.page)
-        if not made:
+        (index, res, check, along), self.unread = self.unread, None
+        got = along.value
+        if not along.made:
             assert res.locator is not None
             got = res.locator.input_value(timeout=self.timeouts.action)
         try:
@@ -232,7 +235,7 @@ class _Run:
         also = check_probes(target, expected.tokens, self.opts.strict) if target is not None else None
         known = {learned.hash} | ({there.hash} if there else set())
         now, seen_at, answer = signature.settled_at(self.page, known, self.timeouts.quiet, self.timeouts.settle,
-                                                    self.data, also)
+                                                    self.data, also, self.along())
         probed = Probed(answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         # a page far from the learned one may still be rendering what it will show: look again, briefly, while
@@ -321,7 +324,7 @@ class _Run:
         grace = ABSENT_GRACE_MS if self.last_page is not None else 0
         probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
         res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
-                      quiet_ms=self.timeouts.quiet, probed=probed)
+                      quiet_ms=self.timeouts.quiet, probed=probed, along=self.along())
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing

@@ -63,13 +63,15 @@ class CheckKind(StepKind):
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
+        from webmem.page import pwerrors  # (the page layer: imported where a step acts)
+
         template = getattr(step.args, "value", None)
         want = self.want if template is None else state_of(run.render(template), step.args.target.intent)
         loc = require(res)
         try:  # Playwright reads the state back after clicking, and raises if the click did not change it
             loc.set_checked(want, timeout=run.timeouts.action)
         except PlaywrightError as exc:
-            if "did not change its state" not in str(exc) and "uncheck radio" not in str(exc):
+            if not pwerrors.says(exc, pwerrors.CHECK_DID_NOT_TAKE):
                 raise
             raise StepFailed(f"{step.target.intent}: could not {'tick' if want else 'untick'} it", res) from exc
 

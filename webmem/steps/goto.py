@@ -42,6 +42,8 @@ class GotoKind(StepKind):
     def perform_untargeted(self, run: Replay, index: int, step: Any) -> None:
         from playwright.sync_api import Error as PlaywrightError
 
+        from webmem.page import pwerrors  # (the page layer: imported where a step acts)
+
         url = run.url_for(step.goto)
         if problem := url_problem(url, absolute=True):  # an input may have filled in file:// or javascript:
             raise OriginError(f"goto: {problem}")
@@ -55,7 +57,7 @@ class GotoKind(StepKind):
             except PlaywrightError as exc:
                 # a navigation the page still had under way (a form post that hung) can cut a goto short:
                 # opening a page is safe to repeat, once that one has finished
-                if attempt or "interrupted by another navigation" not in str(exc):
+                if attempt or not pwerrors.says(exc, pwerrors.NAVIGATION_INTERRUPTED):
                     raise
                 with contextlib.suppress(PlaywrightError):
                     run.page.wait_for_load_state("load", timeout=run.timeouts.navigation)
