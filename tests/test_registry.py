@@ -5,6 +5,7 @@ says it is offered there; and that the layers which used to compare action names
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import Any
 
 import pytest
@@ -36,7 +37,10 @@ def _keys(schema: Any) -> set[str]:
 @pytest.fixture(scope="module")
 def mcp_tools(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     server = build(tmp_path_factory.mktemp("store"), Settings())  # no browser starts until a tool needs one
-    return {t.name: t for t in asyncio.run(server.list_tools())}
+    # in a thread of its own: a sync Playwright page of an earlier test keeps an event loop running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        tools = pool.submit(asyncio.run, server.list_tools()).result(timeout=60)
+    return {t.name: t for t in tools}
 
 
 def test_the_registry_is_one_kind_per_name() -> None:
