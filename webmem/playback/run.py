@@ -40,6 +40,7 @@ from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
 from webmem.playback.report import Repair, RunReport, StepReport
 from webmem.playback.signin import HINT, SignIn, is_password_state, shows_password
+from webmem.playback.stepwork import PageCheck, Pending, ReadBack, StepWork
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
 from webmem.steps.repeat import Planned, plan
@@ -102,14 +103,12 @@ class _Run:
                  for i, item in enumerate(values.get(k) or []) for f, v in item.items()}
         self.data = signature_data({**{k: v for k, v in plain.items() if not isinstance(v, list)}, **items})
         self.origin = origin_of(self.base) if self.base else None
-        self.checked: tuple[str, str] | None = None  # (page name, url) last compared
-        self.page_match = ""  # how it compared, in words
-        self.strict_page = False  # the careful path: not the learned page state, every target verifies
-        # a careful page state whose signature to take once its target shows: where to keep it, under what name
-        self.pending: tuple[dict[str, Signature], str] | None = None
-        self.pending_at: float | None = None  # ...and when (the page's clock) the one observed was taken
-        self.step_page: str | None = None  # the page state of the step being done...
-        self.last_page: str | None = None  # ...and of the one before it
+        # how the page last compared with a learned page state (the steps after it on the same page state share it)
+        self.compared = PageCheck()
+        # the step being done: its page work, one value made new per step and passed from call to call; kept here
+        # only for what calls back into the run mid-step (a step kind's `read_back_later`/`expect`, an overlay
+        # handler Playwright runs)
+        self.work = StepWork(-1, None, None, None)
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
         self.observed: dict[str, Signature] = {}  # page states that did not match exactly
@@ -118,17 +117,11 @@ class _Run:
         self.positions: dict[str, Signature] = {}
         self.extracted: dict[str, Any] = {}
         self.preloaded = opts.start_signature
-        self.probed: Probed | None = None  # a probe of the step's target, made with its page check
-        # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
-        self.unread: tuple[int, Resolution, Callable[[str | None], bool], inpage.ReadAlong] | None = None
-        self.index = -1  # the step being done
         self.commit_at = commit_index(flow)  # the step that hands the data to the server
         self.last_goto: str | None = None  # the address the last goto opened (where a sign-in goes back to)
         self.signed_in_at: set[int] = set()  # steps that signed in: once per step, never a loop
         self.signins = 0
         self.first_page = next((s.page for s in flow.steps if s.page), None)
-        self.handled: list[str] = []  # what the flow's handlers clicked during the step being done
-        self.refused: str | None = None  # ...or why one left an overlay alone (not on its page)
         self.traffic = Traffic.of(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
 
     # ---- what step kinds use ------------------------------------------------------------------
@@ -152,28 +145,23 @@ class _Run:
         if res.css is None or following is None or following.target is None or following.commit \
                 or following.page != self.plan[index].step.page:
             return False
-        self.unread = (index, res, check, inpage.ReadAlong(*res.css))
+        self.work.leaves = ReadBack(index, res, check, inpage.ReadAlong(*res.css))
         return True
 
-    def along(self) -> inpage.ReadAlong | None:
-        """The last step's read-back, for a call of this step to carry (one that did already is passed on
-        as made: nothing is read twice)."""
-        return self.unread[3] if self.unread is not None else None
-
-    def read_back(self) -> bool:
-        """The last step's read-back, made along with this step's probe (or now, where no call carried it).
-        Whether the field was typed into again (what this step's probe saw may have changed since)."""
-        if self.unread is None:
+    def read_back(self, work: StepWork) -> bool:
+        """The last step's read-back `work` carried, made along with this step's probe (or now, where no call
+        carried it). Whether the field was typed into again (what this step's probe saw may have changed since)."""
+        back, work.carried = work.carried, None
+        if back is None:
             return False
-        (index, res, check, along), self.unread = self.unread, None
-        got = along.value
-        if not along.made:
-            assert res.locator is not None
-            got = res.locator.input_value(timeout=self.timeouts.action)
+        got = back.along.value
+        if not back.along.made:
+            assert back.res.locator is not None
+            got = back.res.locator.input_value(timeout=self.timeouts.action)
         try:
-            return check(got)
+            return back.check(got)
         except StepFailed as exc:  # the step that did not take is named, not only the one reading it back
-            raise StepFailed(f"{self.name_of(index)} did not take: {exc}", exc.resolution) from None
+            raise StepFailed(f"{self.name_of(back.index)} did not take: {exc}", exc.resolution) from None
 
     def name_of(self, index: int) -> str:
         """A planned step as a report names it: `step 3 (fill)`, `step 4 (repeat) item 3 step 2 (fill)`."""
@@ -192,54 +180,88 @@ class _Run:
 
     # ---- page state ---------------------------------------------------------------------------
 
-    def check_page(self, name: str, target: Target | None = None) -> str:
+    def check_page(self, name: str, work: StepWork) -> str:
         """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
         exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
-        path (every target must then verify on its own evidence). Returns how it matched, in words.
-        `target` (rendered): the step's, probed in the same round trip as the page check."""
+        path (every target must then verify on its own evidence). Returns how it matched, in words; notes on
+        `work` the probe of its (rendered) target made in the same round trip, and keeps the comparison as
+        `self.compared` for the steps after it on the same page state and address."""
         state = self.flow.pages[name]
         key = (name, self.page.url)
-        if self.checked == key:
-            return self.page_match
-        # a navigation is worth waiting for only where the recording saw one (the last page state acted on
-        # had another URL); a page that was at another address all along would wait for nothing
-        moved = self.last_page is not None and self.flow.pages[self.last_page].url != state.url
-        deadline = time.monotonic() + (min(URL_GRACE_MS, self.timeouts.settle) / 1000 if moved else 0)
-        for pause in _backoff():  # a navigation usually lands within milliseconds of the click
-            url_ok = matches(state.url, self.page.url, self.base)
-            if url_ok or time.monotonic() >= deadline:
-                break
-            _until_navigated(self.page, pause)
+        if self.compared.key == key:
+            return self.compared.match
+        url_ok = self.landed(state, work)
         self.guard_origin(self.page.url)  # another site is always a stop
         if not url_ok and name == self.first_page and self.signs_in(state) and not shows_password(self.page):
             raise SignedInAlready(name)  # the flow starts by signing in, and the site says it is signed in
-        self.checked, self.pending, self.probed = key, None, None  # a probe made before this check is stale
+        work.probed = None  # a probe made before this check is stale
+        self.compared = PageCheck(key, self.compared.match, self.compared.careful)
         learned = state.signature
-        at = self.at(name)
-        seen_there = self.flow.pages.get(at) if at else None  # how a passed run saw the page at this place
-        there = seen_there.signature if seen_there is not None and learned is not None and seen_there.signature \
-            is not None and signature.comparable(seen_there.signature, learned) else None
         if learned is None:
-            if not url_ok and self.sign_in_here(state):
-                return self.check_page(name, target)  # back where it was: the page check again (once per step)
-            self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
-            return self.page_match
+            if not url_ok and self.sign_in_here(state, work):
+                return self.check_page(name, work)  # back where it was: the page check again (once per step)
+            self.compared = PageCheck(key, "unchecked" if url_ok else "URL differs", careful=not url_ok)
+            return self.compared.match
         if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \
                 and signature.comparable(self.preloaded, learned):
-            self.strict_page, self.page_match = False, "exact"
-            return self.page_match
-        seen_at: float | None
-        # the step's target is probed in the same call, by the path the page takes (the careful one only where
-        # the page shows other than its learned state)
-        expected = there or learned  # the page as it most likely shows (the careful probe only where it does not)
-        also = check_probes(target, expected.tokens, self.opts.strict) if target is not None else None
+            self.compared = PageCheck(key, "exact")
+            return self.compared.match
+        at = self.at(name, work.index)
+        seen_there = self.flow.pages.get(at) if at else None  # how a passed run saw the page at this place
+        there = seen_there.signature if seen_there is not None and seen_there.signature is not None \
+            and signature.comparable(seen_there.signature, learned) else None
+        now, seen_at, probed = self.look(learned, there, work)
+        match, sim = signature.compare(learned, now)
+        # the page as a passed run of the flow saw it at this very place of the plan (the n-th item of a block
+        # sees n rows, a step after it as many rows as there were items) is as good as the learned state
+        if url_ok and (match is signature.Match.EXACT or (there is not None and now.hash == there.hash)):
+            work.probed, self.compared = probed, PageCheck(key, "exact")
+            return self.compared.match
+        if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, work, now):
+            return self.check_page(name, work)  # back where it was: the page check again (once per step)
+        # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
+        # this place of the plan only (another run, with other counts, sees it there again), not as the state
+        pending = Pending(self.positions, at, seen_at) if at else Pending(self.observed, name, seen_at)
+        pending.into[pending.key] = now
+        words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
+        work.probed = probed
+        self.compared = PageCheck(key, words + ("" if url_ok else ", URL differs") + ", targets verified",
+                                  careful=True, pending=pending)
+        if self.opts.strict:
+            raise StepFailed(f"page {name!r} is not the learned page state (DOM signature {words}"
+                             + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
+                             page_match=self.compared.match)
+        return self.compared.match
+
+    def landed(self, state: PageState, work: StepWork) -> bool:
+        """Whether the page is at the page state's URL, after a moment's wait for a navigation where the recording
+        saw one (the last page state acted on had another URL; a page that was at another address all along would
+        wait for nothing)."""
+        moved = work.last_page is not None and self.flow.pages[work.last_page].url != state.url
+        deadline = time.monotonic() + (min(URL_GRACE_MS, self.timeouts.settle) / 1000 if moved else 0)
+        for pause in _backoff():  # a navigation usually lands within milliseconds of the click
+            if matches(state.url, self.page.url, self.base):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            _until_navigated(self.page, pause)
+        raise AssertionError("unreachable")  # _backoff never ends
+
+    def look(self, learned: Signature, there: Signature | None,
+             work: StepWork) -> tuple[Signature, float | None, Probed | None]:
+        """The page's signature (and when it was taken, the page's clock), with the step's target probed in the
+        same round trip by the path the page takes (the careful one only where the page shows other than its
+        learned state) and the read-back `work` carries made along. A page far from the learned one may still be
+        rendering what it will show: looked at again, briefly, while it still changes or says it is loading (a
+        page that shows the same for a while is what it is); then neither time nor probe is kept."""
+        expected = there or learned  # the page as it most likely shows
+        also = check_probes(work.target, expected.tokens, self.opts.strict) if work.target is not None else None
         known = {learned.hash} | ({there.hash} if there else set())
+        seen_at: float | None
         now, seen_at, answer = signature.settled_at(self.page, known, self.timeouts.quiet, self.timeouts.settle,
-                                                    self.data, also, self.along())
+                                                    self.data, also, work.along())
         probed = Probed(answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
-        # a page far from the learned one may still be rendering what it will show: look again, briefly, while
-        # it still changes or says it is loading (a page that shows the same for a while is what it is)
         same_since = time.monotonic()
         while signature.comparable(learned, now) and now.hash not in known \
                 and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by \
@@ -249,32 +271,12 @@ class _Run:
             seen_at = probed = None
             if now.hash != before.hash:
                 same_since = time.monotonic()
-        match, sim = signature.compare(learned, now)
-        # the page as a passed run of the flow saw it at this very place of the plan (the n-th item of a block
-        # sees n rows, a step after it as many rows as there were items) is as good as the learned state
-        exact = url_ok and (match is signature.Match.EXACT or (there is not None and now.hash == there.hash))
-        if exact:
-            self.strict_page, self.page_match, self.probed = False, "exact", probed
-            return self.page_match
-        if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
-            return self.check_page(name, target)  # back where it was: the page check again (once per step)
-        self.strict_page, self.pending_at, self.probed = True, seen_at, probed
-        # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
-        # this place of the plan only (another run, with other counts, sees it there again), not as the state
-        self.pending = (self.positions, at) if at else (self.observed, name)
-        self.pending[0][self.pending[1]] = now
-        words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
-        self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
-        if self.opts.strict:
-            raise StepFailed(f"page {name!r} is not the learned page state (DOM signature {words}"
-                             + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
-                             page_match=self.page_match)
-        return self.page_match
+        return now, seen_at, probed
 
-    def at(self, name: str) -> str:
-        """The page state `name` at the step's place in the plan, from a repeat block on (`Planned.at`):
+    def at(self, name: str, index: int) -> str:
+        """The page state `name` at step `index`'s place in the plan, from a repeat block on (`Planned.at`):
         `invoice@item 3 step 1`, `invoice-2@lines=3 step 4`; empty before any block."""
-        planned = self.plan[self.index] if 0 <= self.index < len(self.plan) else None
+        planned = self.plan[index] if 0 <= index < len(self.plan) else None
         return f"{name}@{planned.at}" if planned is not None and planned.at else ""
 
     def signs_in(self, state: PageState) -> bool:
@@ -286,18 +288,18 @@ class _Run:
         """An expected URL not met because the page is at the sign-in flow's start URL (a session that expired
         as the step acted): no use waiting for the expectation, sign in."""
         sign_in = self.opts.sign_in
-        return "url" in problems and sign_in is not None and self.index not in self.signed_in_at \
+        return "url" in problems and sign_in is not None and self.work.index not in self.signed_in_at \
             and matches(sign_in.start.url, self.page.url, self.base)
 
-    def sign_in_here(self, state: PageState, now: Signature | None = None) -> bool:
+    def sign_in_here(self, state: PageState, work: StepWork, now: Signature | None = None) -> bool:
         """The sign-in flow's start page where the page state `state` was expected (or the URL of an
-        expectation): sign in, go back where the run was (the login's `next=`, else the expected address, else
-        the last goto's). True if it did; `now`: the page's signature, if just taken."""
+        expectation) as the step `work` is done: sign in, go back where the run was (the login's `next=`, else the
+        expected address, else the last goto's). True if it did; `now`: the page's signature, if just taken."""
         sign_in = self.opts.sign_in
-        if sign_in is None or self.index in self.signed_in_at or self.signs_in(state) \
+        if sign_in is None or work.index in self.signed_in_at or self.signs_in(state) \
                 or not sign_in.shows(self.page, self.base, now):
             return False
-        self.signed_in_at.add(self.index)
+        self.signed_in_at.add(work.index)
         expected = None
         with contextlib.suppress(WebmemError):
             rendered = self.url_for(state.url)
@@ -309,27 +311,30 @@ class _Run:
                              f"{self.redact(problem)}")
         self.signins += 1
         self.guard_origin(self.page.url)
-        self.checked, self.unread, self.probed = None, None, None
+        # the page is another document now: nothing the step asked or was told of the page before holds
+        self.compared.key, work.carried, work.leaves, work.probed = None, None, None, None
         return True
 
     # ---- targets ------------------------------------------------------------------------------
 
-    def resolve(self, index: int, kind: StepKind, target: Target, rendered: Target) -> tuple[Resolution, Repair | None]:
+    def resolve(self, kind: StepKind, target: Target, work: StepWork) -> tuple[Resolution, Repair | None]:
+        """Find and verify the step's target (`work.target`, rendered), healing it where it cannot be."""
+        assert work.target is not None
         self.guard_origin(self.page.url)
-        strict = self.strict_page or self.opts.strict
+        strict = self.compared.careful or self.opts.strict
         # a target nothing matches yet is worth a moment's wait after an action on the page (a menu or a list of
         # suggestions answers typing ~300 ms later, with no change to the page before it), also where the
         # recording saw no new page state; the wait ends as soon as it shows. After a page load (settled), only
         # while the page is still changing.
-        grace = ABSENT_GRACE_MS if self.last_page is not None else 0
-        probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
-        res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
-                      quiet_ms=self.timeouts.quiet, probed=probed, along=self.along())
+        grace = ABSENT_GRACE_MS if work.last_page is not None else 0
+        probed, work.probed = work.probed, None  # the page check's probe of this target, if it just made one
+        res = resolve(self.page, work.target, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
+                      quiet_ms=self.timeouts.quiet, probed=probed, along=work.along())
         if res.ok and not res.stale:
             return res, None
         healing = self.opts.healing
         if healing is not None:  # the one point where healing plugs in
-            trouble = Trouble(self.page, self.flow, index, kind, self.values, target=target, resolution=res,
+            trouble = Trouble(self.page, self.flow, work.index, kind, self.values, target=target, resolution=res,
                               strict=strict)
             mend = healing.repair(trouble)
             if mend is not None and mend.resolution is not None:
@@ -340,43 +345,60 @@ class _Run:
 
     # ---- actions ------------------------------------------------------------------------------
 
-    def act(self, index: int, step: Any, rep: StepReport) -> None:
+    def begin(self, index: int, step: Any, last: StepWork, carried: ReadBack | None) -> StepWork:
+        """A step's page work, before it is done: `last`, the last step done; `carried`, the read-back left for
+        this one to make."""
+        if STEPS[step.action].opens_address:  # a new page state begins
+            return StepWork(index, None, None, None, carried)
+        return StepWork(index, step.page, last.page, None, carried)
+
+    def act(self, step: Any, work: StepWork, rep: StepReport) -> None:
         kind = STEPS[step.action]
-        self.last_page, self.step_page = (None, None) if kind.opens_address else (self.step_page, step.page)
-        self.index = index
         if kind.opens_address:
             self.last_goto = self.url_for(step.goto)
         target: Target | None = step.target
-        rendered = render_target(target, self.values) if target is not None else None
+        work.target = render_target(target, self.values) if target is not None else None
         if step.page:
-            rep.page_match = self.check_page(step.page, rendered)
-        if target is None or rendered is None:  # a goto, an expectation, a key press on the page, a wait
-            kind.perform_untargeted(self, index, step)
+            rep.page_match = self.check_page(step.page, work)
+        if target is None:  # a goto, an expectation, a key press on the page, a wait
+            kind.perform_untargeted(self, work.index, step)
         else:
-            res, repair = self.resolve(index, kind, target, rendered)
-            if self.read_back():  # the last field was typed into again: look at this step's target anew
-                res, repair = self.resolve(index, kind, target, rendered)
-            rep.selector, rep.score = res.selector, res.score
-            if repair is not None:
-                planned = self.plan[index]
-                if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
-                    self.repairs.append(repair.model_copy(update={"index": planned.top}))
-                rep.heal = repair.info
-                rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
-            if kind.needs_enabled:
-                self.unblocked(target, res)
-                if not res.state.get("enabled", True):
-                    raise StepFailed(f"{target.intent}: the element is disabled", res)
-            if self.pending is not None:  # the careful path's page state, as it shows once its target is there
-                unchanged = res.mutated_at is not None and self.pending_at is not None \
-                    and res.mutated_at <= self.pending_at  # the signature the page check took still holds
-                if not unchanged:
-                    into, key = self.pending
-                    into[key] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
-                self.pending = None
-            kind.perform(self, index, step, res)
+            res = self.found(kind, target, work, rep)
+            self.take_pending(res)
+            kind.perform(self, work.index, step, res)
         if kind.navigates:
-            self.checked = None
+            self.compared.key = None
+
+    def found(self, kind: StepKind, target: Target, work: StepWork, rep: StepReport) -> Resolution:
+        """The step's target found, verified (or healed) and free to act on; the read-back `work` carried checked
+        on the way (a field typed into again: the target is looked at anew)."""
+        res, repair = self.resolve(kind, target, work)
+        if self.read_back(work):  # the last field was typed into again: look at this step's target anew
+            res, repair = self.resolve(kind, target, work)
+        rep.selector, rep.score = res.selector, res.score
+        if repair is not None:
+            planned = self.plan[work.index]
+            if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
+                self.repairs.append(repair.model_copy(update={"index": planned.top}))
+            rep.heal = repair.info
+            rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+        if kind.needs_enabled:
+            self.unblocked(target, res)
+            if not res.state.get("enabled", True):
+                raise StepFailed(f"{target.intent}: the element is disabled", res)
+        return res
+
+    def take_pending(self, res: Resolution) -> None:
+        """The careful path's page state, as it shows once its target is there (once per page check)."""
+        pending = self.compared.pending
+        if pending is None:
+            return
+        unchanged = res.mutated_at is not None and pending.taken_at is not None \
+            and res.mutated_at <= pending.taken_at  # the signature the page check took still holds
+        if not unchanged:
+            pending.into[pending.key] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle,
+                                                          self.data)
+        self.compared.pending = None
 
     def expect(self, exp: Expect, timeout: int | None = None, moved_from: str | None = None) -> None:
         """Wait until the expectation holds. `moved_from`: the URL the step acted on, for a step on the way to
@@ -410,11 +432,13 @@ class _Run:
                 time.sleep(pause)
             if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
                 pauses, url, settled = _backoff(), self.page.url, None
-        if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/")):
+        if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/"),
+                                                                             self.work):
             return self.expect(exp, timeout, moved_from)  # signed in again and back: once per step
         if problems:
             raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
-        self.checked = None if exp.url else self.checked
+        if exp.url:
+            self.compared.key = None
 
     def expect_problems(self, exp: Expect) -> dict[str, str]:
         """What does not hold, by field of the expectation."""
@@ -450,7 +474,7 @@ class _Run:
                 if learned_at is not None and not matches(learned_at, here, self.base):
                     # a look-alike raised on a page the handler was not learned on: nothing on it is clicked (the
                     # action then waits for it in vain; an exception here would be lost in Playwright's loop)
-                    self.refused = self.foreign(overlay, learned_at)
+                    self.work.refused = self.foreign(overlay, learned_at)
                     return
                 for step in steps:
                     kind = STEPS[step.action]
@@ -459,7 +483,8 @@ class _Run:
                         raise StepFailed(f"an overlay handler could not {step.action} {step.target.intent}: "
                                          f"{res.problem}", res)
                     kind.perform(self, -1, step, res)
-                    self.handled.append(self.redact(f"{step.action} {step.target.intent!r} on {overlay} at {here}"))
+                    done = f"{step.action} {step.target.intent!r} on {overlay} at {here}"
+                    self.work.handled.append(self.redact(done))
 
             self.page.add_locator_handler(when, dismiss)
             installed.append(when)
@@ -522,81 +547,106 @@ class _Run:
         started = time.perf_counter()
         skipping: str | None = None  # the sign-in page state whose steps are skipped (signed in already)
         skip_to = -1  # add steps before an item whose row is there already are skipped up to here
+        last = self.work  # the last step done (none yet)
+        carried: ReadBack | None = None  # the read-back the last step done left for the next one
         for index, planned in enumerate(self.plan):
             step, self.values = planned.step, planned.values
-            target = step.target
-            rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
-                             status="ok", page=step.page, item=planned.where or None)
+            work = self.begin(index, step, last, carried)
+            rep = StepReport(index=planned.top + 1, action=step.action, intent=step.target.intent if step.target
+                             else None, status="ok", page=step.page, item=planned.where or None)
             if skipping is not None and step.page == skipping:
                 rep.status, rep.page_match = "skipped", "signed in already"
             else:
                 skipping = None
-                if planned.row is not None and self.row_there(planned.row, step):
+                if planned.row is not None and self.row_there(planned.row, step, work):
                     skip_to = index + planned.adds
                 if index < skip_to:
                     rep.status = "skipped"
             if rep.status == "skipped":
-                report.steps.append(rep)
-                if self.opts.on_step:
-                    self.opts.on_step(rep)
+                self.reported(report, rep)
                 continue
-            t0 = time.perf_counter()
-            acted = False
-            self.handled, self.refused = [], None
-            try:
-                if self.opts.on_step_start:
-                    self.opts.on_step_start(planned.top)
-                before = self.page.url
-                self.act(index, step, rep)
-                if not STEPS[step.action].asserts and step.expect is not None:
-                    acted = True
-                    # an expected URL on the way to a next page state only says "it navigated": that page's
-                    # own check and targets are the evidence; the last step's expectation stays strict
-                    following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
-                    on_the_way = following is not None and following.page is not None
-                    self.expect(step.expect, moved_from=before if on_the_way else None)
-            except SignedInAlready:
-                rep.status, rep.page_match, skipping = "skipped", "signed in already", step.page
-            except (PlaywrightError, WebmemError) as exc:
-                rep.status, rep.acted = "failed", acted
-                failed = exc if isinstance(exc, StepFailed) else None
-                rep.unmet = failed.unmet if failed else []
-                rep.error = self.redact(one_line(exc)) if self.refused is None else self.refused
-                res = failed.resolution if failed else None
-                if res is not None:
-                    rep.candidates = [c.describe() for c in res.candidates]
-                rep.page_match = rep.page_match or (failed.page_match if failed else None)
-                if self.on_sign_in_page(step):
-                    hint = HINT if self.opts.sign_in is None else (
-                        f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
-                        "get past it (or did not recognise it as its own)")
-                    rep.error = f"{hint} (at {self.redact(self.page.url)}; {self.name_of(index)}: {rep.error})"
-                if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
-                    rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
-                                  "can dismiss it)")
-                rep.screenshot = self.screenshot(index)
-                if isinstance(exc, OriginError):
-                    report.error = rep.error
-            rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
-            rep.handled, report.handled = self.handled, report.handled + len(self.handled)
+            self.work = last = work
+            if self.do(step, work, rep, report):
+                skipping = step.page
+            carried = work.passed_on()
             if index >= 1:  # the page may have changed since the caller took its signature
                 self.preloaded = None
-            if rep.heal is not None:
-                report.healed_steps += 1
-            report.steps.append(rep)
-            if self.opts.on_step:
-                self.opts.on_step(rep)
+            self.reported(report, rep)
             if rep.status == "failed":
-                if past_commit(self.commit_at, planned.top, rep.acted):  # the data was handed over: it may have landed
-                    report.status = "unconfirmed"
-                    at = self.commit_at + 1
-                    how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
-                    report.error = report.error or \
-                        f"{self.name_of(index)} {how} (committed, unconfirmed): {rep.error}"
-                else:
-                    report.status = "failed"
-                    report.error = report.error or f"{self.name_of(index)} failed: {rep.error}"
+                self.stopped(report, rep, index)
                 break
+        return self.finished(report, started)
+
+    def do(self, step: Any, work: StepWork, rep: StepReport, report: RunReport) -> bool:
+        """Do one step, its expectation included, noting on `rep` how it went. True if the page showed that the
+        session is signed in already (the steps of the sign-in page state are skipped)."""
+        t0 = time.perf_counter()
+        acted = False
+        signed_in = False
+        try:
+            if self.opts.on_step_start:
+                self.opts.on_step_start(self.plan[work.index].top)
+            before = self.page.url
+            self.act(step, work, rep)
+            if not STEPS[step.action].asserts and step.expect is not None:
+                acted = True
+                # an expected URL on the way to a next page state only says "it navigated": that page's
+                # own check and targets are the evidence; the last step's expectation stays strict
+                following = self.plan[work.index + 1].step if work.index + 1 < len(self.plan) else None
+                on_the_way = following is not None and following.page is not None
+                self.expect(step.expect, moved_from=before if on_the_way else None)
+        except SignedInAlready:
+            rep.status, rep.page_match, signed_in = "skipped", "signed in already", True
+        except (PlaywrightError, WebmemError) as exc:
+            self.failed(exc, step, work, rep, report, acted)
+        rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+        rep.handled, report.handled = work.handled, report.handled + len(work.handled)
+        return signed_in
+
+    def failed(self, exc: PlaywrightError | WebmemError, step: Any, work: StepWork, rep: StepReport,
+               report: RunReport, acted: bool) -> None:
+        """What a step that failed reports: the error (for people, redacted), what was found instead, the
+        overlay or sign-in page that may be why, a screenshot."""
+        rep.status, rep.acted = "failed", acted
+        failed = exc if isinstance(exc, StepFailed) else None
+        rep.unmet = failed.unmet if failed else []
+        rep.error = self.redact(one_line(exc)) if work.refused is None else work.refused
+        res = failed.resolution if failed else None
+        if res is not None:
+            rep.candidates = [c.describe() for c in res.candidates]
+        rep.page_match = rep.page_match or (failed.page_match if failed else None)
+        if self.on_sign_in_page(step):
+            hint = HINT if self.opts.sign_in is None else (
+                f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
+                "get past it (or did not recognise it as its own)")
+            rep.error = f"{hint} (at {self.redact(self.page.url)}; {self.name_of(work.index)}: {rep.error})"
+        if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
+            rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
+                          "can dismiss it)")
+        rep.screenshot = self.screenshot(work.index)
+        if isinstance(exc, OriginError):
+            report.error = rep.error
+
+    def reported(self, report: RunReport, rep: StepReport) -> None:
+        if rep.heal is not None:
+            report.healed_steps += 1
+        report.steps.append(rep)
+        if self.opts.on_step:
+            self.opts.on_step(rep)
+
+    def stopped(self, report: RunReport, rep: StepReport, index: int) -> None:
+        """The run's status and error once step `index` failed: unconfirmed where the data may have landed."""
+        top = self.plan[index].top
+        if past_commit(self.commit_at, top, rep.acted):  # the data was handed over: it may have landed
+            report.status = "unconfirmed"
+            at = self.commit_at + 1
+            how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
+            report.error = report.error or f"{self.name_of(index)} {how} (committed, unconfirmed): {rep.error}"
+        else:
+            report.status = "failed"
+            report.error = report.error or f"{self.name_of(index)} failed: {rep.error}"
+
+    def finished(self, report: RunReport, started: float) -> RunReport:
         if report.passed:  # every target verified: page states that drifted are remembered as they are now
             self.page_states.update(self.observed)
         report.extracted = self.redact.data(self.extracted)
@@ -616,19 +666,20 @@ class _Run:
             return False
         return shows_password(self.page)
 
-    def row_there(self, target: Target, add: Any) -> bool:
+    def row_there(self, target: Target, add: Any, work: StepWork) -> bool:
         """Whether an item's row is on the page already: one of its first target's selectors finds one visible
         element (a quick look, no waiting: the last step left the page settled). One in-page call counts what
         each selector finds (Playwright's engine is asked only about a selector that finds one element there, or
         that the page's own engine cannot read), and probes the target of `add`, the first add step, for its
-        resolve (where its page check will not run again: the same page state, at the same address)."""
+        resolve (where its page check will not run again: the same page state, at the same address), noted on
+        `work`, the add step's page work."""
         selectors = [render_selector(s, self.values) for s in target.selectors]
         counts: list[int | None] = [None] * len(selectors)
         rendered = render_target(add.target, self.values) if add.target is not None else None
-        careful = self.strict_page or self.opts.strict
+        careful = self.compared.careful or self.opts.strict
         also = probe_call(rendered, careful=careful) \
-            if rendered is not None and add.page and self.checked == (add.page, self.page.url) else None
-        self.probed = None
+            if rendered is not None and add.page and self.compared.key == (add.page, self.page.url) else None
+        work.probed = None
         try:
             got = inpage.call(self.page, ROW_JS, {"rows": [_count_probe(s) for s in selectors],
                                                   "probe": list(also) if also else None})
@@ -648,7 +699,7 @@ class _Run:
             except PlaywrightError:
                 continue
         if not there and also is not None and got is not None and got["probe"] is not None:
-            self.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
+            work.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
         return there
 
     def screenshot(self, index: int) -> str | None:
