@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from webmem.browser.config import Settings
+from webmem.errors import RecordError
 from webmem.flow.commit import commit_index
 from webmem.flow.format import Flow, json_schema, step_kind
 from webmem.learn.agents.base import ACTIONS
@@ -67,20 +71,26 @@ def test_agents_offer_every_kind_with_an_action(kind: StepKind) -> None:
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
 def test_the_recorder_offers_every_kind_it_records(kind: StepKind) -> None:
-    if not kind.on_recorder:
-        return
-    assert kind.action is not None and issubclass(kind.action, OnElement)  # recorded on an element
-    rec = Recorder.__new__(Recorder)  # no page needed to look a method up
-    method = getattr(rec, kind.name)
-    assert callable(method)
+    """`on_recorder` says the Recorder has a typed method of the kind's name taking an element (one mypy and IDEs
+    see: defined on the class, no `__getattr__`), both ways; any kind recorded on an element, one without such a
+    method included, is `Recorder.act(kind, element, ...)`."""
+    method = vars(Recorder).get(kind.name)
+    on_element = method is not None and list(inspect.signature(method).parameters)[:2] == ["self", "element"]
+    assert on_element == kind.on_recorder, f"{kind.name}: on_recorder={kind.on_recorder}, method: {method}"
+    if kind.on_recorder:
+        assert kind.action is not None and issubclass(kind.action, OnElement)  # recorded on an element
+    assert "__getattr__" not in vars(Recorder)
 
 
 def test_the_recorder_refuses_a_name_that_is_no_kind() -> None:
-    rec = Recorder.__new__(Recorder)
+    rec = Recorder.__new__(Recorder)  # the kind is looked up before any page is touched
+    on_element = [k.name for k in KINDS if k.action is not None and issubclass(k.action, OnElement)]
+    for name in ("no_such_kind", "expect", "goto"):  # no kind; kinds not recorded on an element
+        with pytest.raises(RecordError) as err:
+            rec.act(name, None)  # type: ignore[arg-type]
+        assert repr(name) in str(err.value) and all(k in str(err.value) for k in on_element)
     with pytest.raises(AttributeError):
-        rec.no_such_kind  # noqa: B018 - the lookup is the test
-    with pytest.raises(AttributeError):
-        rec.expect  # noqa: B018 - a kind, but not one a person records on an element
+        rec.no_such_kind  # type: ignore[attr-defined]  # noqa: B018 - the lookup is the test
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)
@@ -102,6 +112,19 @@ def test_the_mcp_server_offers_no_step_tool_the_registry_does_not(mcp_tools: dic
     offered = {k.action.tool for k in KINDS if k.on_mcp and k.action is not None}
     assert step_tools & set(mcp_tools) == offered
     assert "dismiss" in mcp_tools  # not a step kind (a handler), still a browser tool
+
+
+def test_the_readme_lists_the_mcp_browser_tools_the_server_offers(mcp_tools: dict[str, Any]) -> None:
+    """The README's list of a recording session's tools is the server's tools that take a session: the registry's
+    `on_mcp` kinds (not `upload`, `wait_for`, `extract`: their modules say why) and the session's own."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"^- (`\w+`(?:, `\w+`)+) — by\s+element number", readme, re.M)
+    assert listed is not None, "README: the `webmem mcp` section's list of browser tools is gone"
+    in_readme = set(re.findall(r"`(\w+)`", listed.group(1)))
+    with_session = {name for name, t in mcp_tools.items() if "session" in t.input_schema.get("properties", {})}
+    assert in_readme == with_session
+    offered = {k.action.tool for k in KINDS if k.on_mcp and k.action is not None}
+    assert offered <= in_readme and not {"upload", "wait_for", "extract"} & in_readme
 
 
 def test_commit_detection_reads_the_registry() -> None:

@@ -39,6 +39,9 @@ class Extract(OnElement):
 class ExtractKind(StepKind):
     name = "extract"
     reads_only = True
+    on_recorder = True  # `Recorder.extract(element, name)`, which answers with what it read
+    # not an MCP browser tool: a client reads the page in every answer (README, `webmem mcp`)
+    on_mcp = False
     model = ExtractStep
     action = Extract
 

@@ -89,6 +89,9 @@ class Upload(OnElement):
 class UploadKind(StepKind):
     name = "upload"
     on_recorder = True
+    # not an MCP browser tool: the file it sends is a path on the server's machine, which an MCP client has no
+    # business naming (README, `webmem mcp`)
+    on_mcp = False
     model = UploadStep
     action = Upload
     needs_enabled = True

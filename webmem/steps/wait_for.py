@@ -48,6 +48,9 @@ class WaitForKind(StepKind):
     model = WaitStep
     action = WaitFor
     navigates = True
+    # not an MCP browser tool: a client sees the page in every answer and asks for a `snapshot` again (README,
+    # `webmem mcp`)
+    on_mcp = False
 
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
         from playwright.sync_api import ElementHandle

@@ -67,6 +67,7 @@
     new MutationObserver((records) => {
       for (let i = 0; i < records.length; i++) {
         const name = records[i].attributeName;
+        // when the page last changed: the observer's own state, read by every look at the page (not a step's)
         if (!name || name.lastIndexOf('data-webmem-', 0) !== 0) { W.lastMutation = performance.now(); return; }
       }
     })
@@ -614,6 +615,10 @@
     let sel = opts && opts.wide ? CONTROL + ',' + WIDE : CONTROL;
     // look-alikes of a learned element that is no control (a clickable span): its tag, as a tag
     if (opts && opts.like && /^[a-z][a-z0-9-]*(\.[A-Za-z_][\w-]*)?$/.test(opts.like)) sel += ',' + opts.like;
+    // W.registry is state a later call reads back, by design: an agent's digest and healing's candidates number
+    // the elements, and the element chosen by its number (an LLM's answer, a candidate) is held afterwards
+    // (probes.js holdRegistry, registryIndex). Holding every element at once instead would go past the tokens
+    // probes.js keeps (KEEP); a number of a list the page has replaced since is checked (isConnected) there.
     W.registry = deepAll(sel).filter((el) => isVisible(el) || (opts && opts.hidden));
     return describing(() => W.registry.map((el, i) => ({ index: i, fp: describe(el, opts), ...state(el) })));
   };

@@ -19,7 +19,8 @@
   // stripped in the microtask after the page's change, before any action can resolve the selector. A held
   // element the page removed or replaced is found by nothing: the action is refused, never sent elsewhere.
   // Tokens outlive the probe that made them (a field's read-back, made with the next step's probe, may send the
-  // run back to type into it again): the oldest are dropped past KEEP.
+  // run back to type into it again): the oldest are dropped past KEEP. This is the one per-element state the
+  // helpers keep across calls, by design (Python passes the token back; nothing else of a step stays here).
   const ACT = 'data-webmem-act', KEEP = 64;
   const salt = (() => { const a = new Uint32Array(2); getRandom(a); return a[0].toString(36) + a[1].toString(36); })();
   const held = new Map();
@@ -302,6 +303,7 @@
       cells: {}, boxes: {} };
     // a form control's containers, nearest first, by numbers that stay the same for this document's life: which
     // controls share a box (a card, a fieldset of an item's fields) is told apart from the structure alone
+    // (kept across calls by design: an agent compares the numbers of one digest with the next's)
     W.boxIds = W.boxIds || new WeakMap();
     W.nextBox = W.nextBox || 1;
     const boxId = (n) => {
