@@ -5,7 +5,12 @@ Playwright's private API (or of an isolated world at all) are exercised too."""
 
 from __future__ import annotations
 
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
 import pytest
+from packaging.requirements import Requirement
 from playwright.sync_api import Page
 
 from webmem.browser.config import Timeouts
@@ -14,6 +19,8 @@ from webmem.page import inpage
 from webmem.playback.run import RunOptions, run_flow
 
 from .test_hostile_files import flow_text
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 SAVE = ("  - goto: /\n  - fill:\n      target:\n        intent: the name field\n"
         "        selectors: ['role=textbox[name=\"Name\"]', 'css=#n']\n"
@@ -153,3 +160,23 @@ def test_the_fallbacks_forced(page: Page, hostile, monkeypatch, mode: str) -> No
     assert inpage.isolated(page) is (mode == "public")
     if mode == "public":
         assert inpage._SESSIONS[page].wire.gone is None  # noqa: SLF001 - the private path is really off
+
+
+def test_playwright_is_in_the_declared_range_with_the_insides_the_adapter_uses(page: Page, hostile) -> None:
+    """pyproject.toml declares the Playwright versions webmem runs on (its floor is the one CI installs): one
+    outside that range fails here by name. And the installed one has the insides `inpage._Wire` uses (its
+    private path: a crash noticed during a call); where they differ, webmem falls back (as the test above forces)
+    but this test says so, instead of a quietly slower, less careful bridge."""
+    spec = next(Requirement(d) for d in tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+                ["dependencies"] if Requirement(d).name == "playwright")
+    installed = metadata.version("playwright")
+    assert spec.specifier.contains(installed, prereleases=True), (
+        f"Playwright {installed} is installed, outside the range pyproject.toml declares ({spec}): install one "
+        "in the range, or test webmem on this one (tests/test_hostile_inpage.py) and widen it")
+    _serve(hostile, "")
+    page.goto(hostile.url + "/")
+    inpage.call(page, "version")
+    assert inpage.isolated(page)
+    assert inpage._SESSIONS[page].wire.gone is not None, (  # noqa: SLF001 - the adapter's choice is the test
+        f"Playwright {installed}'s insides are not what webmem's adapter uses (inpage.private_api: `_loop`, `_sync`, "
+        "`_impl_obj.send`): webmem runs on the public fallback; look at inpage._Wire before declaring this version")

@@ -219,6 +219,16 @@ def _mark(page: Page, mark: Any) -> int:
 
 # ---- Chromium: the isolated world over CDP -------------------------------------------------------------------
 
+def private_api(session: CDPSession) -> bool:
+    """Whether a CDP session has the insides of Playwright's that `_Wire` uses (and WEBMEM_INPAGE=public does not
+    turn them off): an event loop, the sync bridge, the async side's `send`."""
+    if os.environ.get(ENV) == "public":
+        return False
+    loop, impl = getattr(session, "_loop", None), getattr(session, "_impl_obj", None)
+    return isinstance(loop, asyncio.AbstractEventLoop) and callable(getattr(session, "_sync", None)) \
+        and callable(getattr(impl, "send", None))
+
+
 class _Wire:
     """The one place webmem uses Playwright's private API (`_loop`, `_sync`, `_impl_obj.send`): a CDP call that
     also gives up when the page crashes or closes (a CDP call to a crashed tab is never answered; Playwright's
@@ -229,12 +239,9 @@ class _Wire:
     def __init__(self, page: Page, session: CDPSession) -> None:
         self.session = session
         self.closed = False
-        self.gone: asyncio.Future[None] | None = None
-        if os.environ.get(ENV) != "public":
-            try:
-                self.gone = session._loop.create_future()
-            except AttributeError:
-                self.gone = None
+        # the private path where Playwright's insides are as this adapter knows them; else (or forced) the public
+        # one from the start: the same branch either way, which tests/test_hostile_inpage.py forces
+        self.gone: asyncio.Future[None] | None = session._loop.create_future() if private_api(session) else None
         page.on("crash", self.end)
         page.on("close", self.end)
 
