@@ -5,14 +5,15 @@ WebmemError subclass — never another exception, never a hang. Bounded: few exa
 from __future__ import annotations
 
 import json
+from urllib.parse import urljoin, urlsplit
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from webmem.errors import FlowFormatError, SelectorError, WebmemError
+from webmem.errors import FlowFormatError, InputError, SelectorError, WebmemError
 from webmem.flow.flowfile import dump_flow, parse_flow
 from webmem.flow.format import Flow
-from webmem.flow.inputs import REDACTED, Redactor, render, resolve_inputs
+from webmem.flow.inputs import REDACTED, Redactor, placeholders, render, resolve_inputs
 from webmem.flow.model import InputSpec
 from webmem.flow.selector import check_selector as check
 from webmem.flow.urlpattern import matches, to_pattern, url_problem
@@ -92,18 +93,30 @@ def test_url_patterns(url: str, base: str) -> None:
     if url_problem(base, absolute=True) is not None or problem is not None:
         return  # webmem refuses these before using them; the rest must never raise
     pattern = to_pattern(url, base)
-    assert matches(pattern, url, base) in (True, False)
+    # a URL is an instance of the pattern learned from it (as a browser reports a URL: no `.`/`..` segments)
+    if not {".", ".."} & set(urlsplit(urljoin(base, url)).path.split("/")):
+        assert matches(pattern, url, base), (url, base, pattern)
 
 
 @BOUNDED
 @given(st.text(max_size=60), st.dictionaries(st.from_regex(r"[A-Za-z_][a-z0-9_]{0,5}", fullmatch=True),
                                              SCALARS, max_size=3))
 def test_input_rendering(template: str, values: dict) -> None:
+    keys = placeholders(template)
     try:
         rendered = render(template, values)
-    except WebmemError:
+    except InputError as exc:  # only a placeholder without a value is refused, and the message names it
+        missing = [k for k in keys if k not in values]
+        assert missing and f"{{{{ {missing[0]} }}}}" in str(exc), (template, values, exc)
         return
-    assert isinstance(rendered, str)
+    assert all(k in values for k in keys)
+    if not keys:
+        assert rendered == template
+    else:  # every placeholder gives way to its value, as text (a yes/no for a bool)
+        assert not set(placeholders(rendered)) & set(keys) - {k for k in keys if "{{" in str(values[k])}
+        for k in keys:
+            v = values[k]
+            assert ("yes" if v else "no") in rendered if isinstance(v, bool) else str(v) in rendered
 
 
 @BOUNDED
@@ -122,13 +135,20 @@ def test_input_resolution(given_values: dict, kind: str, secret: bool) -> None:
         assert str(values["a"]) not in repr(values)
 
 
-@BOUNDED
+@settings(BOUNDED, deadline=5000)  # the first flow loaded in a process pays for the loader's start
 @given(SELECTORS)
 def test_selectors(selector: str) -> None:
     try:
         check(selector)
-    except SelectorError as exc:
-        assert isinstance(exc, WebmemError)
+    except SelectorError as exc:  # a refusal names the selector it refuses
+        assert isinstance(exc, WebmemError) and (selector in str(exc) or repr(selector) in str(exc)), exc
+        return
+    if "{{" in selector:
+        return  # an undeclared placeholder: the flow loader refuses it (test_hostile_files)
+    # accepted: a flow holds it, and keeps it as it was through writing the file and loading it back
+    flow = Flow.model_validate({"name": "f", "task": "t", "base_url": "http://127.0.0.1/",
+                                "steps": [{"click": {"target": {"intent": "x", "selectors": [selector]}}}]})
+    assert parse_flow(dump_flow(flow))[0].steps[0].target.selectors == [selector]
 
 
 @BOUNDED
@@ -137,4 +157,6 @@ def test_redactor_never_lets_the_secret_through(secret: str, around: str) -> Non
     redact = Redactor([secret])
     out = redact(around + secret + around).replace(REDACTED, "\x00")
     assert "\x00" in secret or secret not in out
-    redact.bytes((around + secret).encode("utf-8", "surrogatepass"))
+    data = (around + secret).encode("utf-8", "surrogatepass")
+    raw = secret.encode("utf-8", "surrogatepass")
+    assert raw in REDACTED.encode() or raw not in redact.bytes(data)
