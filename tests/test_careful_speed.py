@@ -1,4 +1,4 @@
-"""The careful path decided in one round trip (`locate._resolve_careful`): it takes a target only where the
+"""The careful path decided in one round trip (`locate.first_look(..., strict=True)`): it takes a target only where the
 full probe would, never another element; and a flow replayed on a page that drifted from its learned state
 (the contacts list grew) passes with every target verified."""
 
@@ -25,7 +25,7 @@ def test_careful_verdict_never_takes_a_wrong_element(page: Page) -> None:
     for seed in range(60):
         page.set_content(mutations.mutate(seed).html)
         for key, (action, target) in targets.items():
-            fast = locate._resolve_careful(page, target, STEPS[action].fits)
+            fast = locate.first_look(page, target, STEPS[action].fits, strict=True)
             if fast is None:
                 refused += 1
                 continue
@@ -48,8 +48,8 @@ def test_fast_path_acts_on_the_element_it_verified(page: Page) -> None:
     taken = 0
     for seed in range(60):
         page.set_content(mutations.mutate(seed).html)
-        for key, (_, target) in targets.items():
-            fast = locate._resolve_fast(page, target)
+        for key, (action, target) in targets.items():
+            fast = locate.first_look(page, target, STEPS[action].fits)
             if fast is not None:
                 taken += 1
                 assert fast.locator.get_attribute("data-truth") == key, (seed, key, fast.selector)
@@ -58,7 +58,7 @@ def test_fast_path_acts_on_the_element_it_verified(page: Page) -> None:
                      "<div><button>Next</button></div></main>")
     page.locator("button").nth(2).evaluate("(el) => el.parentElement.hidden = true")
     target = learn_target(page, page.locator("button").nth(1).element_handle(), "the Next button")
-    fast = locate._resolve_fast(page, target)
+    fast = locate.first_look(page, target, STEPS["click"].fits)
     assert fast is not None and fast.selector == 'role=button[name="Next"]', target.selectors
     assert isinstance(fast.locator, Locator)
     assert fast.locator.evaluate("(el) => el.previousElementSibling.textContent") == "Back"

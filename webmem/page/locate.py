@@ -408,14 +408,21 @@ def _resolve_careful(page: Page, target: Target, fits: Fits, probed: Probed | No
     return _accept(res, inpage.held(page, info["hold"]), selector, sc, info)
 
 
-def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None,
-                  along: inpage.ReadAlong | None = None) -> Resolution:
+def first_look(page: Page, target: Target, fits: Fits, strict: bool = False, probed: Probed | None = None,
+               along: inpage.ReadAlong | None = None) -> Resolution | None:
+    """The one-round-trip verdict on a target: the fast path's (a page in its learned state) or, `strict`, the
+    careful path's; None where neither takes it on that evidence (`resolve` then probes selector by selector)."""
     if probed is not None and ("careful" if strict else "fast") not in probed.answers:  # not this path's
         probed = None
-    if not strict and (fast := _resolve_fast(page, target, probed, along)) is not None:
-        return fast
-    if strict and (careful := _resolve_careful(page, target, fits, probed, along)) is not None:
-        return careful
+    if strict:
+        return _resolve_careful(page, target, fits, probed, along)
+    return _resolve_fast(page, target, probed, along)
+
+
+def _resolve_once(page: Page, target: Target, fits: Fits, strict: bool, probed: Probed | None = None,
+                  along: inpage.ReadAlong | None = None) -> Resolution:
+    if (first := first_look(page, target, fits, strict, probed, along)) is not None:
+        return first
     res = Resolution()
     learned = target.fingerprint
     for selector in target.selectors:

@@ -255,11 +255,11 @@ class _Run:
         rendering what it will show: looked at again, briefly, while it still changes or says it is loading (a
         page that shows the same for a while is what it is); then neither time nor probe is kept."""
         expected = there or learned  # the page as it most likely shows
-        also = check_probes(work.target, expected.tokens, self.opts.strict) if work.target is not None else None
+        riding = check_probes(work.target, expected.tokens, self.opts.strict) if work.target is not None else None
         known = {learned.hash} | ({there.hash} if there else set())
         seen_at: float | None
         now, seen_at, answer = signature.settled_at(self.page, known, self.timeouts.quiet, self.timeouts.settle,
-                                                    self.data, also, work.along())
+                                                    self.data, riding, work.along())
         probed = Probed(answer[0]) if answer is not None else None
         render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
         same_since = time.monotonic()
@@ -677,12 +677,12 @@ class _Run:
         counts: list[int | None] = [None] * len(selectors)
         rendered = render_target(add.target, self.values) if add.target is not None else None
         careful = self.compared.careful or self.opts.strict
-        also = probe_call(rendered, careful=careful) \
+        add_probe = probe_call(rendered, careful=careful) \
             if rendered is not None and add.page and self.compared.key == (add.page, self.page.url) else None
         work.probed = None
         try:
             got = inpage.call(self.page, ROW_JS, {"rows": [_count_probe(s) for s in selectors],
-                                                  "probe": list(also) if also else None})
+                                                  "probe": list(add_probe) if add_probe else None})
         except PlaywrightError:
             got = None
         if got is not None and got["rows"] is not None:
@@ -698,7 +698,7 @@ class _Run:
                     break
             except PlaywrightError:
                 continue
-        if not there and also is not None and got is not None and got["probe"] is not None:
+        if not there and add_probe is not None and got is not None and got["probe"] is not None:
             work.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
         return there
 
