@@ -1,9 +1,9 @@
 """webmem: muscle memory for browser automation.
 
 The public face: a flow (`Flow`, `load_flow`, `save_flow`), the browser webmem finds (`launch`), demonstrating
-a task (`Recorder`), replaying it with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`, `DoResult`), and the errors.
-Everything else is private by convention. What drives a browser is imported when first used, so loading and
-checking flows (`load_flow`, `Flow`) needs no Playwright.
+a task (`Recorder`), replaying it with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`,
+`DoResult`), and the errors. Everything else is private by convention. What drives a browser is imported when
+first used, so loading and checking flows (`load_flow`, `Flow`) needs no Playwright.
 """
 
 from __future__ import annotations
