@@ -1,0 +1,1 @@
+"""The browser: settings, finding and launching Chromium, sessions with scrubbed traces."""

@@ -1,0 +1,3 @@
+from webmem.browser.launch import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The front ends people type: the `webmem` command, its console output, and the demo."""

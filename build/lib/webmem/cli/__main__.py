@@ -1,0 +1,3 @@
+from webmem.cli.app import main
+
+main()

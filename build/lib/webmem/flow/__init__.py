@@ -1,0 +1,1 @@
+"""The flow format: the data model, flow files on disk, inputs and URL patterns."""

@@ -1,0 +1,1 @@
+"""Learning a task: the recorder every demonstration goes through, and the agents that drive it."""

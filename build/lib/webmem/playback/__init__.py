@@ -1,0 +1,1 @@
+"""Playback: the step loop, healing tiers, run reports, and writing repairs back."""

@@ -1,0 +1,126 @@
+"""The one entry point for replay: load the flow, check the inputs, assemble healing, run the steps, write
+repairs back. The command line, the pytest plugin, `Memory`, the demo and the benchmarks all replay through
+`Replayer`, so they share its defaults:
+
+- `heal="local"`: repair broken steps without a model (the pytest plugin defaults to `off` on purpose: in CI
+  a broken selector is a failing test, not a silent fix);
+- `write=False`, `propose=None`: repairs are reported, not written (`Memory` writes: a cache keeps itself
+  up to date);
+- the base URL is the flow's own unless given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page
+
+from webmem.browser.config import Settings, load_settings
+from webmem.browser.session import save_state
+from webmem.errors import FlowFailed, Unconfirmed, UsageError, WebmemError
+from webmem.flow import flowfile
+from webmem.flow.format import Flow
+from webmem.flow.model import Signature
+from webmem.flow.secrets_allow import SecretAllowlist
+from webmem.paths import inside
+from webmem.playback.heal import DEFAULT_HEAL, HealMode, make_healing
+from webmem.playback.report import RunReport, StepReport
+from webmem.playback.run import RunOptions, run_flow
+from webmem.playback.signin import SignIn, sign_in_of
+from webmem.playback.writeback import write_back
+
+FlowLike = str | os.PathLike[str] | flowfile.FlowFile | Flow
+SignInLike = str | os.PathLike[str] | Flow | SignIn | None
+
+
+class Replayer:
+    """Replays flows on pages the caller owns, with healing and write-back as configured.
+
+    `heal`: off, local or llm (`model` names the model for llm, else the settings'). `write` rewrites a healed
+    flow file in place; `propose` writes the repair as a unified diff to that path instead. `strict`: a page
+    that only resembles the learned one fails the step. `artifacts`: a folder for failure screenshots (one
+    subfolder per flow). `on_step` sees each step's report as it happens, `on_step_start` each step's 0-based
+    index before it acts. `secrets`: values to hide from every report and message besides the flow's own
+    secret inputs. `sign_in`: a sign-in flow (path, Flow or loaded SignIn) run where a page check finds its
+    sign-in page instead of the expected page (see webmem.playback.signin). `storage_state`: a file to keep the
+    page's session in (Playwright's storage state) after a run that signed in. `files_dir`: the one folder a
+    flow's literal `upload` path may name (else the settings' `filesDir`; none: files come from inputs only)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        heal: HealMode = DEFAULT_HEAL,
+        model: str | None = None,
+        write: bool = False,
+        propose: Path | None = None,
+        strict: bool = False,
+        base_url: str | None = None,
+        artifacts: Path | None = None,
+        on_step: Callable[[StepReport], None] | None = None,
+        on_step_start: Callable[[int], None] | None = None,
+        secrets: Collection[str] = (),
+        sign_in: SignInLike = None,
+        storage_state: Path | None = None,
+        files_dir: str | Path | None = None,
+    ):
+        if write and propose is not None:
+            raise UsageError("write and propose exclude each other")
+        self.settings = settings or load_settings()
+        self.heal, self.model = heal, model
+        self.write, self.propose, self.strict = write, propose, strict
+        self.base_url, self.artifacts, self.on_step = base_url, artifacts, on_step
+        self.on_step_start = on_step_start
+        # loaded (and its inputs resolved) before any page is touched
+        self.sign_in = sign_in_of(sign_in, SecretAllowlist.of(self.settings.secret_env))
+        self.storage_state = storage_state
+        # the folder a flow's literal upload path may name (webmem.steps.upload); else the settings'
+        self.files_dir = str(files_dir) if files_dir is not None else self.settings.files_dir
+        self.secrets = [*secrets, *(self.sign_in.secrets if self.sign_in else [])]
+
+    def load(self, flow: FlowLike) -> tuple[Flow, flowfile.FlowFile | None]:
+        if isinstance(flow, Flow):
+            return flow, None
+        ff = flow if isinstance(flow, flowfile.FlowFile) else flowfile.load_flow(flow)
+        return ff.flow, ff
+
+    def run(self, page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *,
+            base_url: str | None = None, path: str | None = None, label: str | None = None,
+            start_signature: Signature | None = None, check: bool = False) -> RunReport:
+        """Replay `flow` (a path, a loaded FlowFile or a Flow) on `page` with `inputs`. Inputs are checked
+        before any step (InputError). Returns the run's report; with `check=True` a failed run raises
+        FlowFailed instead. A healed, passing run of a flow file is written back as configured (`label`
+        names the file in the diff's headers). A run whose commit step acted before it failed is "unconfirmed"
+        (Unconfirmed with `check=True`). `start_signature`: the caller has the page at the flow's start
+        and just took its signature (the first goto and page check are skipped where they match)."""
+        loaded, ff = self.load(flow)
+        healing = make_healing(self.heal, self.settings, model=self.model)
+        opts = RunOptions.from_settings(
+            self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
+            artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
+            on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
+            start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
+        shown = path or (str(ff.path) if ff is not None else None)
+        report = run_flow(page, loaded, inputs, opts, path=shown)
+        if report.signed_in and self.storage_state is not None:
+            save_state(page.context, self.storage_state)
+        if report.passed and ff is not None and (self.write or self.propose is not None):
+            try:
+                write_back(ff, report, write=self.write, propose=self.propose, label=label)
+            except WebmemError as exc:  # the run passed: say the repair was not kept, do not lose the report
+                report.write_error = str(exc)
+        if check and not report.passed:
+            error = Unconfirmed if report.unconfirmed else FlowFailed
+            raise error(report.error or f"flow {loaded.name} failed", report)
+        return report
+
+
+def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *, heal: HealMode = DEFAULT_HEAL,
+           write: bool = False, check: bool = False, **options: Any) -> RunReport:
+    """Replay a flow on `page` once: `webmem.replay(page, "flows/x.yaml", {"email": ...}, heal="local",
+    write=True)`. Other keywords are `Replayer`'s (settings, model, propose, strict, base_url, artifacts,
+    on_step, on_step_start, secrets, sign_in, storage_state)."""
+    return Replayer(heal=heal, write=write, **options).run(page, flow, inputs, check=check)

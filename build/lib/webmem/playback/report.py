@@ -1,0 +1,95 @@
+"""What a run reports: per step status, selector, score and timing; totals; model calls."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from webmem.flow.model import Signature, Target, TierName
+
+StepStatus = Literal["ok", "healed", "repaired", "failed", "skipped"]
+
+
+class HealInfo(BaseModel):
+    tier: TierName
+    by: str
+    old_selector: str | None = None
+    new_selector: str | None = None
+    score: float | None = None
+    candidates: list[str] = Field(default_factory=list)
+
+
+class Repair(BaseModel):
+    """A repaired target, written back into the flow once the run has passed."""
+
+    index: int = Field(description="0-based step index")
+    target: Target = Field(description="the target learned afresh, with its provenance")
+    info: HealInfo
+
+
+class StepReport(BaseModel):
+    index: int = Field(description="1-based step number")
+    action: str
+    item: str | None = Field(None, description="inside a repeat block: which item's step, e.g. 'item 3 step 2'")
+    intent: str | None = None
+    status: StepStatus
+    selector: str | None = None
+    score: float | None = None
+    page: str | None = None
+    page_match: str | None = Field(None, description="exact, similar (score) or different (score)")
+    duration_ms: float = 0.0
+    error: str | None = None
+    heal: HealInfo | None = None
+    candidates: list[str] = Field(default_factory=list, description="for a failed step: what was on the page")
+    acted: bool = Field(False, description="for a failed step: its action was carried out, its expect was not met")
+    unmet: list[str] = Field(default_factory=list, description="for a failed expectation: the fields that did not hold")
+    screenshot: str | None = None
+    handled: list[str] = Field(default_factory=list, description="overlays the flow's handlers dismissed during "
+                               "this step: what they clicked, on which overlay, at which URL")
+
+
+class RunReport(BaseModel):
+    flow: str
+    path: str | None = None
+    status: Literal["passed", "failed", "unconfirmed"] = Field(
+        description="unconfirmed: committed, unconfirmed (the commit step acted, then something after it failed: "
+                    "the data may have landed; check before entering it again)")
+    steps: list[StepReport] = Field(default_factory=list)
+    extracted: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    duration_ms: float = 0.0
+    llm_calls: int = 0
+    llm_tokens: int = 0
+    healed_steps: int = 0
+    signed_in: int = Field(0, description="how often the run signed in (its sign-in flow, where a page asked)")
+    handled: int = Field(0, description="how often the flow's handlers clicked an overlay away (each step's "
+                         "`handled` says what and where)")
+    heal_ms: float = 0.0
+    flow_changed: bool = False
+    patch: str | None = None
+    write_error: str | None = Field(None, description="the run passed but its repairs could not be written")
+    # what healing learned, for writing back and splicing (not part of the JSON report)
+    repairs: list[Repair] = Field(default_factory=list, exclude=True)
+    page_states: dict[str, Signature] = Field(default_factory=dict, exclude=True,
+                                              description="page states to store as they are now")
+    observed: dict[str, Signature] = Field(default_factory=dict, exclude=True,
+                                           description="page states that did not match the learned ones exactly")
+    positions: dict[str, Signature] = Field(
+        default_factory=dict, exclude=True,
+        description="a passed run's page states as they showed at a place in the plan of a repeat block "
+                    "(`page@item 3 step 1`): for later runs in the same process (batch), never written to the flow")
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def unconfirmed(self) -> bool:
+        return self.status == "unconfirmed"
+
+    def __repr__(self) -> str:
+        return f"RunReport(flow={self.flow!r}, status={self.status!r}, error={self.error!r})"
+
+    def failed_step(self) -> StepReport | None:
+        return next((s for s in self.steps if s.status == "failed"), None)

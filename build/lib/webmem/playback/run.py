@@ -1,0 +1,724 @@
+"""Replaying a flow on a Playwright page, with no model in the loop.
+
+Per step: make sure the page is the learned page state (settle, then compare DOM signatures), resolve
+the target through its selectors and verify it against its fingerprint, act, read back what can be
+read back, and check the step's expectation. What each step kind does is its own (webmem.steps); a step
+that cannot be carried out is *broken*: the healing pipeline (if any) gets exactly one point to repair it;
+otherwise the run stops there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from webmem.browser.config import Settings, Timeouts
+from webmem.errors import OriginError, StepFailed, WebmemError
+from webmem.flow.commit import commit_index, past_commit
+from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, Secrets, render, resolve_inputs
+from webmem.flow.model import Expect, PageState, Signature, Target
+from webmem.flow.secrets_allow import SecretAllowlist
+from webmem.flow.selector import CHAIN, render_selector
+from webmem.flow.urlpattern import matches, origin_of
+from webmem.page import inpage, signature
+from webmem.page.locate import Probed, Resolution, check_probes, probe_call, render_target, resolve
+from webmem.page.overlay import covering, move_on, still_covering
+from webmem.page.overlay import describe as describe_overlay
+from webmem.page.selector import locator
+from webmem.page.target import signature_data
+from webmem.playback.heal import Healing, Trouble
+from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.playback.signin import HINT, SignIn, is_password_state, shows_password
+from webmem.playback.traffic import Traffic
+from webmem.steps import STEPS, StepKind
+from webmem.steps.repeat import Planned, plan
+from webmem.steps.upload import check_uploads
+
+
+@dataclass
+class RunOptions:
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    base_url: str | None = None
+    strict: bool = False  # a signature that is only similar counts as broken
+    artifacts: Path | None = None  # where failure screenshots go
+    on_step: Callable[[StepReport], None] | None = None
+    on_step_start: Callable[[int], None] | None = None  # 0-based index, before the step acts (batch's commit point)
+    healing: Healing | None = None
+    secrets: list[str] = field(default_factory=list)  # values to hide besides the flow's secret inputs
+    # the caller has the page at the flow's start and just took its signature: a first goto to this very
+    # URL is skipped, and the first page check need not settle and capture again (if it matches exactly)
+    start_signature: Signature | None = None
+    sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
+    files_dir: str | None = None  # the folder a flow's literal upload path may name (webmem.steps.upload)
+    secret_env: SecretAllowlist | None = None  # the variables a flow's `env:` may read (None: any)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
+        kw.setdefault("files_dir", settings.files_dir)
+        return cls(timeouts=settings.timeouts, secret_env=SecretAllowlist.of(settings.secret_env), **kw)
+
+
+OVERLAY_JS = "openDialog"  # an open dialog a step ran into, described (page/js/probes.js)
+# whether an item's row is there (what each of its selectors finds, W.countMatches), with the probe of the add
+# step's target in the same round trip (page/js/probes.js)
+ROW_JS = "rowThere"
+LANDED_MS = 300  # a page that moved elsewhere and stayed there this long has landed
+URL_GRACE_MS = 500  # a page check waits this long for a navigation to land before going the careful path
+RENDER_GRACE_MS = 1500  # ...and this long for a page unlike the learned one to render more of itself
+STILL_S = 0.2  # ...unless it has shown the same, quiet and not loading, this long
+ABSENT_GRACE_MS = 500  # a target no selector finds is looked for this long, longer while the page changes
+EXPECT_WINDOW_MS = 500  # an expectation unmet once the page settled is looked at this long more, then fails
+
+
+class SignedInAlready(Exception):  # noqa: N818 - not an error: the steps of a sign-in page are skipped
+    """The flow starts on a sign-in page, and the site sent the browser on: the session is signed in."""
+
+
+class _Run:
+    """One replay of a flow; what the step kinds see of it is `webmem.steps.base.Replay`."""
+
+    def __init__(self, page: Page, flow: Flow, values: Mapping[str, Any], opts: RunOptions):
+        self.page, self.flow, self.values, self.opts = page, flow, values, opts
+        self.timeouts = opts.timeouts
+        self.files_dir = opts.files_dir
+        self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
+        self.base = opts.base_url or flow.base_url
+        # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
+        plain = {k: v for k, v in values.items() if not (k in flow.inputs and flow.inputs[k].secret)}
+        self.plan: list[Planned] = plan(flow.steps, values)  # repeat blocks as their items' steps
+        # a list input's item values are data too (a row that shows an item's description)
+        items = {f"{k}[{i}].{f}": v for k, spec in flow.inputs.items() if spec.type == "list"
+                 for i, item in enumerate(values.get(k) or []) for f, v in item.items()}
+        self.data = signature_data({**{k: v for k, v in plain.items() if not isinstance(v, list)}, **items})
+        self.origin = origin_of(self.base) if self.base else None
+        self.checked: tuple[str, str] | None = None  # (page name, url) last compared
+        self.page_match = ""  # how it compared, in words
+        self.strict_page = False  # the careful path: not the learned page state, every target verifies
+        # a careful page state whose signature to take once its target shows: where to keep it, under what name
+        self.pending: tuple[dict[str, Signature], str] | None = None
+        self.pending_at: float | None = None  # ...and when (the page's clock) the one observed was taken
+        self.step_page: str | None = None  # the page state of the step being done...
+        self.last_page: str | None = None  # ...and of the one before it
+        self.repairs: list[Repair] = []
+        self.page_states: dict[str, Signature] = {}
+        self.observed: dict[str, Signature] = {}  # page states that did not match exactly
+        # ...and, from a repeat block on, as they showed at a place in the plan (`at`, below): there a page shows
+        # as many rows as this run's items, which is no drift to write back (another count would write it again)
+        self.positions: dict[str, Signature] = {}
+        self.extracted: dict[str, Any] = {}
+        self.preloaded = opts.start_signature
+        self.probed: Probed | None = None  # a probe of the step's target, made with its page check
+        # the last field's read-back, made along with this step's first in-page call: (its step, what found it, check)
+        self.unread: tuple[int, Resolution, Callable[[str | None], bool], inpage.ReadAlong] | None = None
+        self.index = -1  # the step being done
+        self.commit_at = commit_index(flow)  # the step that hands the data to the server
+        self.last_goto: str | None = None  # the address the last goto opened (where a sign-in goes back to)
+        self.signed_in_at: set[int] = set()  # steps that signed in: once per step, never a loop
+        self.signins = 0
+        self.first_page = next((s.page for s in flow.steps if s.page), None)
+        self.handled: list[str] = []  # what the flow's handlers clicked during the step being done
+        self.refused: str | None = None  # ...or why one left an overlay alone (not on its page)
+        self.traffic = Traffic.of(page, long_s=self.timeouts.settle / 1000)  # what the page is still loading
+
+    # ---- what step kinds use ------------------------------------------------------------------
+
+    def render(self, template: str) -> str:
+        return render(template, self.values)
+
+    def url_for(self, template: str) -> str:
+        url = render(template, self.values)
+        return urljoin(self.base, url) if self.base else url
+
+    def at_start(self, index: int, url: str) -> bool:
+        """The caller opened the flow's start page itself: a first goto there is skipped."""
+        return index == 0 and self.opts.start_signature is not None and self.page.url == url
+
+    def read_back_later(self, index: int, res: Resolution, check: Callable[[str | None], bool]) -> bool:
+        """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
+        `check` what it held: where the next step has a target on the same page state, and is no commit point
+        (a field that did not take its value is known before anything is handed to the server)."""
+        following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
+        if res.css is None or following is None or following.target is None or following.commit \
+                or following.page != self.plan[index].step.page:
+            return False
+        self.unread = (index, res, check, inpage.ReadAlong(*res.css))
+        return True
+
+    def along(self) -> inpage.ReadAlong | None:
+        """The last step's read-back, for a call of this step to carry (one that did already is passed on
+        as made: nothing is read twice)."""
+        return self.unread[3] if self.unread is not None else None
+
+    def read_back(self) -> bool:
+        """The last step's read-back, made along with this step's probe (or now, where no call carried it).
+        Whether the field was typed into again (what this step's probe saw may have changed since)."""
+        if self.unread is None:
+            return False
+        (index, res, check, along), self.unread = self.unread, None
+        got = along.value
+        if not along.made:
+            assert res.locator is not None
+            got = res.locator.input_value(timeout=self.timeouts.action)
+        try:
+            return check(got)
+        except StepFailed as exc:  # the step that did not take is named, not only the one reading it back
+            raise StepFailed(f"{self.name_of(index)} did not take: {exc}", exc.resolution) from None
+
+    def name_of(self, index: int) -> str:
+        """A planned step as a report names it: `step 3 (fill)`, `step 4 (repeat) item 3 step 2 (fill)`."""
+        planned = self.plan[index]
+        block = f" (repeat) {planned.where}" if planned.where else ""
+        return f"step {planned.top + 1}{block} ({planned.step.action})"
+
+    def guard_origin(self, url: str) -> None:
+        if self.origin is None:
+            self.origin = origin_of(url)
+        elif origin_of(url) != self.origin:
+            raise OriginError(
+                f"refusing to leave the flow's origin {self.origin} for {origin_of(url)} "
+                "(credentials must not be typed into another site; pass --base-url to run elsewhere)"
+            )
+
+    # ---- page state ---------------------------------------------------------------------------
+
+    def check_page(self, name: str, target: Target | None = None) -> str:
+        """Compare the page with the learned page state `name`. Its identity is evidence, not a gate: an
+        exact signature at the learned URL is the fast path; anything else on the flow's site is the careful
+        path (every target must then verify on its own evidence). Returns how it matched, in words.
+        `target` (rendered): the step's, probed in the same round trip as the page check."""
+        state = self.flow.pages[name]
+        key = (name, self.page.url)
+        if self.checked == key:
+            return self.page_match
+        # a navigation is worth waiting for only where the recording saw one (the last page state acted on
+        # had another URL); a page that was at another address all along would wait for nothing
+        moved = self.last_page is not None and self.flow.pages[self.last_page].url != state.url
+        deadline = time.monotonic() + (min(URL_GRACE_MS, self.timeouts.settle) / 1000 if moved else 0)
+        for pause in _backoff():  # a navigation usually lands within milliseconds of the click
+            url_ok = matches(state.url, self.page.url, self.base)
+            if url_ok or time.monotonic() >= deadline:
+                break
+            _until_navigated(self.page, pause)
+        self.guard_origin(self.page.url)  # another site is always a stop
+        if not url_ok and name == self.first_page and self.signs_in(state) and not shows_password(self.page):
+            raise SignedInAlready(name)  # the flow starts by signing in, and the site says it is signed in
+        self.checked, self.pending, self.probed = key, None, None  # a probe made before this check is stale
+        learned = state.signature
+        at = self.at(name)
+        seen_there = self.flow.pages.get(at) if at else None  # how a passed run saw the page at this place
+        there = seen_there.signature if seen_there is not None and learned is not None and seen_there.signature \
+            is not None and signature.comparable(seen_there.signature, learned) else None
+        if learned is None:
+            if not url_ok and self.sign_in_here(state):
+                return self.check_page(name, target)  # back where it was: the page check again (once per step)
+            self.strict_page, self.page_match = not url_ok, "unchecked" if url_ok else "URL differs"
+            return self.page_match
+        if url_ok and self.preloaded is not None and self.preloaded.hash == learned.hash \
+                and signature.comparable(self.preloaded, learned):
+            self.strict_page, self.page_match = False, "exact"
+            return self.page_match
+        seen_at: float | None
+        # the step's target is probed in the same call, by the path the page takes (the careful one only where
+        # the page shows other than its learned state)
+        expected = there or learned  # the page as it most likely shows (the careful probe only where it does not)
+        also = check_probes(target, expected.tokens, self.opts.strict) if target is not None else None
+        known = {learned.hash} | ({there.hash} if there else set())
+        now, seen_at, answer = signature.settled_at(self.page, known, self.timeouts.quiet, self.timeouts.settle,
+                                                    self.data, also, self.along())
+        probed = Probed(answer[0]) if answer is not None else None
+        render_by = time.monotonic() + min(RENDER_GRACE_MS, self.timeouts.settle) / 1000
+        # a page far from the learned one may still be rendering what it will show: look again, briefly, while
+        # it still changes or says it is loading (a page that shows the same for a while is what it is)
+        same_since = time.monotonic()
+        while signature.comparable(learned, now) and now.hash not in known \
+                and signature.similarity(learned, now) < signature.RENDERING and time.monotonic() < render_by \
+                and (time.monotonic() - same_since < STILL_S or signature.idle_ms(self.page) < STILL_S * 1000):
+            time.sleep(0.05)
+            before, now = now, signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
+            seen_at = probed = None
+            if now.hash != before.hash:
+                same_since = time.monotonic()
+        match, sim = signature.compare(learned, now)
+        # the page as a passed run of the flow saw it at this very place of the plan (the n-th item of a block
+        # sees n rows, a step after it as many rows as there were items) is as good as the learned state
+        exact = url_ok and (match is signature.Match.EXACT or (there is not None and now.hash == there.hash))
+        if exact:
+            self.strict_page, self.page_match, self.probed = False, "exact", probed
+            return self.page_match
+        if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, now):
+            return self.check_page(name, target)  # back where it was: the page check again (once per step)
+        self.strict_page, self.pending_at, self.probed = True, seen_at, probed
+        # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
+        # this place of the plan only (another run, with other counts, sees it there again), not as the state
+        self.pending = (self.positions, at) if at else (self.observed, name)
+        self.pending[0][self.pending[1]] = now
+        words = "exact" if match is signature.Match.EXACT else f"{match.value} ({sim:.2f})"
+        self.page_match = words + ("" if url_ok else ", URL differs") + ", targets verified"
+        if self.opts.strict:
+            raise StepFailed(f"page {name!r} is not the learned page state (DOM signature {words}"
+                             + ("" if url_ok else f", URL {self.page.url} is not like {state.url}") + ", --strict)",
+                             page_match=self.page_match)
+        return self.page_match
+
+    def at(self, name: str) -> str:
+        """The page state `name` at the step's place in the plan, from a repeat block on (`Planned.at`):
+        `invoice@item 3 step 1`, `invoice-2@lines=3 step 4`; empty before any block."""
+        planned = self.plan[self.index] if 0 <= self.index < len(self.plan) else None
+        return f"{name}@{planned.at}" if planned is not None and planned.at else ""
+
+    def signs_in(self, state: PageState) -> bool:
+        """Whether a learned page state is a sign-in page (a password field, or the sign-in flow's start)."""
+        sign_in = self.opts.sign_in
+        return is_password_state(state) or (sign_in is not None and state.url == sign_in.start.url)
+
+    def at_sign_in_url(self, problems: Mapping[str, str]) -> bool:
+        """An expected URL not met because the page is at the sign-in flow's start URL (a session that expired
+        as the step acted): no use waiting for the expectation, sign in."""
+        sign_in = self.opts.sign_in
+        return "url" in problems and sign_in is not None and self.index not in self.signed_in_at \
+            and matches(sign_in.start.url, self.page.url, self.base)
+
+    def sign_in_here(self, state: PageState, now: Signature | None = None) -> bool:
+        """The sign-in flow's start page where the page state `state` was expected (or the URL of an
+        expectation): sign in, go back where the run was (the login's `next=`, else the expected address, else
+        the last goto's). True if it did; `now`: the page's signature, if just taken."""
+        sign_in = self.opts.sign_in
+        if sign_in is None or self.index in self.signed_in_at or self.signs_in(state) \
+                or not sign_in.shows(self.page, self.base, now):
+            return False
+        self.signed_in_at.add(self.index)
+        expected = None
+        with contextlib.suppress(WebmemError):
+            rendered = self.url_for(state.url)
+            expected = rendered if "{" not in rendered else None
+        problem = sign_in.sign_in_and_return(self.page, run_flow, self.opts, self.base, expected or self.last_goto,
+                                             self.timeouts.navigation)
+        if problem is not None:
+            raise StepFailed(f"the page is a sign-in page and signing in ({sign_in.flow.name}) failed: "
+                             f"{self.redact(problem)}")
+        self.signins += 1
+        self.guard_origin(self.page.url)
+        self.checked, self.unread, self.probed = None, None, None
+        return True
+
+    # ---- targets ------------------------------------------------------------------------------
+
+    def resolve(self, index: int, kind: StepKind, target: Target, rendered: Target) -> tuple[Resolution, Repair | None]:
+        self.guard_origin(self.page.url)
+        strict = self.strict_page or self.opts.strict
+        # a target nothing matches yet is worth a moment's wait after an action on the page (a menu or a list of
+        # suggestions answers typing ~300 ms later, with no change to the page before it), also where the
+        # recording saw no new page state; the wait ends as soon as it shows. After a page load (settled), only
+        # while the page is still changing.
+        grace = ABSENT_GRACE_MS if self.last_page is not None else 0
+        probed, self.probed = self.probed, None  # the page check's probe of this target, if it just made one
+        res = resolve(self.page, rendered, kind.fits, strict=strict, wait_ms=self.timeouts.action, grace_ms=grace,
+                      quiet_ms=self.timeouts.quiet, probed=probed, along=self.along())
+        if res.ok and not res.stale:
+            return res, None
+        healing = self.opts.healing
+        if healing is not None:  # the one point where healing plugs in
+            trouble = Trouble(self.page, self.flow, index, kind, self.values, target=target, resolution=res,
+                              strict=strict)
+            mend = healing.repair(trouble)
+            if mend is not None and mend.resolution is not None:
+                return mend.resolution, mend.repair
+        if res.ok:
+            return res, None
+        raise StepFailed(res.problem, res)
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def act(self, index: int, step: Any, rep: StepReport) -> None:
+        kind = STEPS[step.action]
+        self.last_page, self.step_page = (None, None) if kind.opens_address else (self.step_page, step.page)
+        self.index = index
+        if kind.opens_address:
+            self.last_goto = self.url_for(step.goto)
+        target: Target | None = step.target
+        rendered = render_target(target, self.values) if target is not None else None
+        if step.page:
+            rep.page_match = self.check_page(step.page, rendered)
+        if target is None or rendered is None:  # a goto, an expectation, a key press on the page, a wait
+            kind.perform_untargeted(self, index, step)
+        else:
+            res, repair = self.resolve(index, kind, target, rendered)
+            if self.read_back():  # the last field was typed into again: look at this step's target anew
+                res, repair = self.resolve(index, kind, target, rendered)
+            rep.selector, rep.score = res.selector, res.score
+            if repair is not None:
+                planned = self.plan[index]
+                if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
+                    self.repairs.append(repair.model_copy(update={"index": planned.top}))
+                rep.heal = repair.info
+                rep.status = "repaired" if repair.info.tier in {"llm", "agent"} else "healed"
+            if kind.needs_enabled:
+                self.unblocked(target, res)
+                if not res.state.get("enabled", True):
+                    raise StepFailed(f"{target.intent}: the element is disabled", res)
+            if self.pending is not None:  # the careful path's page state, as it shows once its target is there
+                unchanged = res.mutated_at is not None and self.pending_at is not None \
+                    and res.mutated_at <= self.pending_at  # the signature the page check took still holds
+                if not unchanged:
+                    into, key = self.pending
+                    into[key] = signature.settled(self.page, self.timeouts.quiet, self.timeouts.settle, self.data)
+                self.pending = None
+            kind.perform(self, index, step, res)
+        if kind.navigates:
+            self.checked = None
+
+    def expect(self, exp: Expect, timeout: int | None = None, moved_from: str | None = None) -> None:
+        """Wait until the expectation holds. `moved_from`: the URL the step acted on, for a step on the way to
+        another page state: there, its URL expectation says "it navigated", and a page that moved elsewhere on
+        the flow's site and stayed there (a renamed path) meets it; the next step verifies what it finds."""
+        deadline = time.monotonic() + (timeout or self.timeouts.action) / 1000
+        landed: tuple[str, float] | None = None  # a URL the page moved to, and since when
+        settled: float | None = None  # since when the page has had nothing in flight and a quiet DOM
+        pauses, url = _backoff(), self.page.url
+        for pause in pauses:
+            problems = self.expect_problems(exp)
+            if set(problems) == {"url"} and moved_from is not None and self.page.url != moved_from \
+                    and origin_of(self.page.url) == self.origin:
+                if landed is None or landed[0] != self.page.url:
+                    landed = (self.page.url, time.monotonic())
+                elif time.monotonic() - landed[1] >= LANDED_MS / 1000:
+                    problems = {}
+            now = time.monotonic()
+            if not problems or now >= deadline or self.at_sign_in_url(problems):
+                break
+            if timeout is None:  # an expectation (a wait_for step waits as long as it says)
+                if self.traffic.busy():
+                    settled = None
+                elif settled is None:
+                    settled = now if self.traffic.settled(self.timeouts.quiet) else None
+                elif now - settled >= EXPECT_WINDOW_MS / 1000:
+                    break  # the page settled and stayed unlike the expectation: it will not come
+            if "url" in problems:
+                _until_navigated(self.page, pause)
+            else:
+                time.sleep(pause)
+            if self.page.url != url:  # a new page: what it shows comes within milliseconds, look soon again
+                pauses, url, settled = _backoff(), self.page.url, None
+        if problems and self.at_sign_in_url(problems) and self.sign_in_here(PageState(url=exp.url or "/")):
+            return self.expect(exp, timeout, moved_from)  # signed in again and back: once per step
+        if problems:
+            raise StepFailed("expectation not met: " + "; ".join(problems.values()), unmet=list(problems))
+        self.checked = None if exp.url else self.checked
+
+    def expect_problems(self, exp: Expect) -> dict[str, str]:
+        """What does not hold, by field of the expectation."""
+        problems = {}
+        if exp.url:
+            want = render(exp.url, self.values)
+            if not matches(want, self.page.url, self.base):
+                problems["url"] = f"URL like {want}, found {self.page.url}"
+        if exp.text or exp.gone or exp.title:
+            text = " ".join(inpage.call(self.page, "visibleText").split())
+            if exp.text and " ".join(render(exp.text, self.values).split()) not in text:
+                problems["text"] = f"text {exp.text!r} visible, found: {text[:160]!r}"
+            if exp.gone and " ".join(render(exp.gone, self.values).split()) in text:
+                problems["gone"] = f"text {exp.gone!r} gone, but it is still visible"
+            if exp.title and exp.title not in self.page.title():
+                problems["title"] = f"title with {exp.title!r}, found {self.page.title()!r}"
+        return {k: self.redact(p) for k, p in problems.items()}
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    # ---- interruptions ------------------------------------------------------------------------
+
+    def install_handlers(self) -> list[Any]:
+        """The flow's handlers for overlays that appear sometimes, as Playwright locator handlers: whenever
+        one's overlay is visible as a step acts, its steps dismiss it first."""
+        installed = []
+        for handler in self.flow.handlers:
+            when = locator(self.page, render_selector(handler.when, self.values))
+
+            def dismiss(_: Any = None, steps: list[Any] = handler.do, learned_at: str | None = handler.url,
+                        overlay: str = handler.when) -> None:
+                here = self.page.url
+                if learned_at is not None and not matches(learned_at, here, self.base):
+                    # a look-alike raised on a page the handler was not learned on: nothing on it is clicked (the
+                    # action then waits for it in vain; an exception here would be lost in Playwright's loop)
+                    self.refused = self.foreign(overlay, learned_at)
+                    return
+                for step in steps:
+                    kind = STEPS[step.action]
+                    res = resolve(self.page, render_target(step.target, self.values), kind.fits, strict=True)
+                    if not res.ok:
+                        raise StepFailed(f"an overlay handler could not {step.action} {step.target.intent}: "
+                                         f"{res.problem}", res)
+                    kind.perform(self, -1, step, res)
+                    self.handled.append(self.redact(f"{step.action} {step.target.intent!r} on {overlay} at {here}"))
+
+            self.page.add_locator_handler(when, dismiss)
+            installed.append(when)
+        return installed
+
+    def handler_up(self) -> bool:
+        """Whether the overlay one of the flow's handlers dismisses is up (acting lets the handler run)."""
+        return any(locator(self.page, render_selector(h.when, self.values)).is_visible() for h in self.flow.handlers)
+
+    def foreign(self, overlay: str, learned_at: str) -> str:
+        return (f"an overlay like the one a handler of the flow dismisses ({overlay}) is up at "
+                f"{self.redact(self.page.url)}, not on the page it was learned on ({learned_at}): nothing on it was "
+                "clicked")
+
+    def no_foreign_overlay(self) -> None:
+        """Before acting: a handler's overlay up on a page the handler was not learned on stops the step (a page
+        raising a look-alike so that webmem clicks its button at a moment the page chose)."""
+        for h in self.flow.handlers:
+            if h.url is not None and not matches(h.url, self.page.url, self.base) \
+                    and locator(self.page, render_selector(h.when, self.values)).is_visible():
+                raise StepFailed(self.foreign(h.when, h.url))
+
+    def unblocked(self, target: Target, res: Resolution) -> None:
+        """Stop the step, naming the overlay, where one covers its target and does not go within a moment
+        (webmem.page.overlay); a flow whose handler's overlay is up acts: the handler dismisses it first."""
+        assert res.locator is not None
+        if self.flow.handlers:
+            self.no_foreign_overlay()
+        # a heal's element was not probed: looked at here, once
+        seen = res.state["blocked"] if "blocked" in res.state else covering(res.locator, False, self.timeouts.action)
+        if not seen or self.handler_up():
+            return
+        seen = move_on(self.page, res.locator, seen, self.timeouts.action)  # a typed field's own popup: Tab on
+        if blocked := still_covering(res.locator, seen, self.timeouts.action):
+            raise StepFailed(f"{target.intent}: {describe_overlay(blocked)} covers it (nothing on it was clicked; "
+                             "a handler in the flow can dismiss it)", res)
+
+    def overlay(self) -> str | None:
+        """The dialog or modal overlay that is up, in words (for an error: it may be what blocked a step)."""
+        try:
+            found = inpage.call(self.page, OVERLAY_JS)
+        except PlaywrightError:
+            return None
+        return self.redact(found) if found else None
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    def run(self, path: str | None) -> RunReport:
+        installed = self.install_handlers()
+        try:
+            with self.traffic:
+                return self.steps(path)
+        finally:
+            for when in installed:
+                with contextlib.suppress(PlaywrightError):
+                    self.page.remove_locator_handler(when)
+
+    def steps(self, path: str | None) -> RunReport:
+        report = RunReport(flow=self.flow.name, path=path, status="passed")
+        started = time.perf_counter()
+        skipping: str | None = None  # the sign-in page state whose steps are skipped (signed in already)
+        skip_to = -1  # add steps before an item whose row is there already are skipped up to here
+        for index, planned in enumerate(self.plan):
+            step, self.values = planned.step, planned.values
+            target = step.target
+            rep = StepReport(index=planned.top + 1, action=step.action, intent=target.intent if target else None,
+                             status="ok", page=step.page, item=planned.where or None)
+            if skipping is not None and step.page == skipping:
+                rep.status, rep.page_match = "skipped", "signed in already"
+            else:
+                skipping = None
+                if planned.row is not None and self.row_there(planned.row, step):
+                    skip_to = index + planned.adds
+                if index < skip_to:
+                    rep.status = "skipped"
+            if rep.status == "skipped":
+                report.steps.append(rep)
+                if self.opts.on_step:
+                    self.opts.on_step(rep)
+                continue
+            t0 = time.perf_counter()
+            acted = False
+            self.handled, self.refused = [], None
+            try:
+                if self.opts.on_step_start:
+                    self.opts.on_step_start(planned.top)
+                before = self.page.url
+                self.act(index, step, rep)
+                if not STEPS[step.action].asserts and step.expect is not None:
+                    acted = True
+                    # an expected URL on the way to a next page state only says "it navigated": that page's
+                    # own check and targets are the evidence; the last step's expectation stays strict
+                    following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
+                    on_the_way = following is not None and following.page is not None
+                    self.expect(step.expect, moved_from=before if on_the_way else None)
+            except SignedInAlready:
+                rep.status, rep.page_match, skipping = "skipped", "signed in already", step.page
+            except (PlaywrightError, WebmemError) as exc:
+                rep.status, rep.acted = "failed", acted
+                failed = exc if isinstance(exc, StepFailed) else None
+                rep.unmet = failed.unmet if failed else []
+                rep.error = self.redact(one_line(exc)) if self.refused is None else self.refused
+                res = failed.resolution if failed else None
+                if res is not None:
+                    rep.candidates = [c.describe() for c in res.candidates]
+                rep.page_match = rep.page_match or (failed.page_match if failed else None)
+                if self.on_sign_in_page(step):
+                    hint = HINT if self.opts.sign_in is None else (
+                        f"the page is a sign-in page, and the sign-in flow {self.opts.sign_in.flow.name} did not "
+                        "get past it (or did not recognise it as its own)")
+                    rep.error = f"{hint} (at {self.redact(self.page.url)}; {self.name_of(index)}: {rep.error})"
+                if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
+                    rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
+                                  "can dismiss it)")
+                rep.screenshot = self.screenshot(index)
+                if isinstance(exc, OriginError):
+                    report.error = rep.error
+            rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+            rep.handled, report.handled = self.handled, report.handled + len(self.handled)
+            if index >= 1:  # the page may have changed since the caller took its signature
+                self.preloaded = None
+            if rep.heal is not None:
+                report.healed_steps += 1
+            report.steps.append(rep)
+            if self.opts.on_step:
+                self.opts.on_step(rep)
+            if rep.status == "failed":
+                if past_commit(self.commit_at, planned.top, rep.acted):  # the data was handed over: it may have landed
+                    report.status = "unconfirmed"
+                    at = self.commit_at + 1
+                    how = "acted, then failed" if at == rep.index else f"failed after the commit step {at} acted"
+                    report.error = report.error or \
+                        f"{self.name_of(index)} {how} (committed, unconfirmed): {rep.error}"
+                else:
+                    report.status = "failed"
+                    report.error = report.error or f"{self.name_of(index)} failed: {rep.error}"
+                break
+        if report.passed:  # every target verified: page states that drifted are remembered as they are now
+            self.page_states.update(self.observed)
+        report.extracted = self.redact.data(self.extracted)
+        report.signed_in = self.signins
+        report.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        healing = self.opts.healing
+        if healing is not None:  # what healing cost belongs to the run that needed it
+            report.llm_calls, report.llm_tokens = healing.llm_calls, healing.llm_tokens
+            report.heal_ms = round(healing.heal_ms, 1)
+        report.repairs, report.page_states, report.observed = self.repairs, self.page_states, self.observed
+        report.positions = self.positions if report.passed else {}
+        return report
+
+    def on_sign_in_page(self, step: Any) -> bool:
+        """A step failed on a page that asks to sign in where its own page state did not (the session is gone)."""
+        if step.page is not None and self.signs_in(self.flow.pages[step.page]):
+            return False
+        return shows_password(self.page)
+
+    def row_there(self, target: Target, add: Any) -> bool:
+        """Whether an item's row is on the page already: one of its first target's selectors finds one visible
+        element (a quick look, no waiting: the last step left the page settled). One in-page call counts what
+        each selector finds (Playwright's engine is asked only about a selector that finds one element there, or
+        that the page's own engine cannot read), and probes the target of `add`, the first add step, for its
+        resolve (where its page check will not run again: the same page state, at the same address)."""
+        selectors = [render_selector(s, self.values) for s in target.selectors]
+        counts: list[int | None] = [None] * len(selectors)
+        rendered = render_target(add.target, self.values) if add.target is not None else None
+        careful = self.strict_page or self.opts.strict
+        also = probe_call(rendered, careful=careful) \
+            if rendered is not None and add.page and self.checked == (add.page, self.page.url) else None
+        self.probed = None
+        try:
+            got = inpage.call(self.page, ROW_JS, {"rows": [_count_probe(s) for s in selectors],
+                                                  "probe": list(also) if also else None})
+        except PlaywrightError:
+            got = None
+        if got is not None and got["rows"] is not None:
+            counts = got["rows"]
+        there = False
+        for selector, count in zip(selectors, counts, strict=True):
+            if count is not None and count != 1:
+                continue  # Playwright's engine finds as many: not one visible element
+            try:
+                found = locator(self.page, selector)
+                if found.count() == 1 and found.is_visible():
+                    there = True
+                    break
+            except PlaywrightError:
+                continue
+        if not there and also is not None and got is not None and got["probe"] is not None:
+            self.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
+        return there
+
+    def screenshot(self, index: int) -> str | None:
+        if self.opts.artifacts is None:
+            return None
+        path = self.opts.artifacts / f"step-{index + 1:02d}-failed.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(path), full_page=True)
+        except (PlaywrightError, OSError):
+            return None
+        return str(path)
+
+
+def _count_probe(selector: str) -> dict[str, str] | None:
+    """How the page's own engine counts what a (rendered) selector finds as Playwright's does: a one-part `css=`
+    Playwright reads as CSS, or `xpath=`; None for anything else (Playwright's engine is asked)."""
+    if CHAIN in selector:
+        return None
+    kind, _, body = selector.partition("=")
+    if kind == "xpath":
+        return {"xpath": body}
+    # Playwright reads `//...` and `..` as XPath, a quoted body as text, `name=...` as another engine
+    if kind != "css" or body.startswith(("/", "..", '"', "'")) or re.match(r"[\w-]+=", body):
+        return None
+    return {"css": body}
+
+
+def _backoff() -> Iterator[float]:
+    """Pauses between looks at a page that is still changing: short at first (a navigation usually lands
+    within a few milliseconds of the click), then every 50 ms."""
+    pause = 0.005
+    while True:
+        yield pause
+        pause = min(0.05, pause * 2)
+
+
+def _until_navigated(page: Page, pause: float) -> None:
+    """Wait `pause` seconds, or less: until the page's URL changes (a navigation commits)."""
+    url = page.url
+    try:
+        page.wait_for_url(lambda now: now != url, wait_until="commit", timeout=max(1.0, pause * 1000))
+    except PlaywrightTimeoutError:
+        pass
+    except PlaywrightError:  # a page that cannot say (closing, crashed): the caller's next look finds out
+        time.sleep(pause)
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line for people (Playwright's call log left out)."""
+    text = str(exc).strip()
+    if isinstance(exc, PlaywrightError):  # Playwright's call logs are long; keep the headline
+        if inpage.lost_hold(text):
+            return inpage.LOST_HOLD
+        text = text.split("\nCall log:")[0]
+    return " ".join(text.split())
+
+
+def run_flow(
+    page: Page,
+    flow: Flow,
+    inputs: Mapping[str, Any] | None = None,
+    options: RunOptions | None = None,
+    *,
+    path: str | None = None,
+) -> RunReport:
+    """Replay `flow` on a page the caller owns. Inputs are validated first (InputError before any
+    step). Returns the report; `report.passed` says whether every step worked."""
+    opts = options or RunOptions()
+    values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}),
+                            allow=opts.secret_env, origin=opts.base_url or flow.base_url)
+    check_uploads(flow, opts.files_dir)  # a path the flow wrote, refused before any step
+    return _Run(page, flow, values, opts).run(path)
