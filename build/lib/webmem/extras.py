@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from webmem.errors import MissingExtra
@@ -20,13 +21,28 @@ EXTRAS: dict[str, tuple[str, str]] = {
 }
 
 
+def _missing(module: str) -> MissingExtra:
+    top = module.split(".")[0]
+    extra, needs = EXTRAS[top]
+    return MissingExtra(f"{needs} needs the {top} package, which is not installed: pip install 'webmem[{extra}]'",
+                        extra)
+
+
 def require(module: str) -> ModuleType:
     """Import `module` (a package of an extra, or one of its submodules) or raise MissingExtra naming the
     extra to install."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        top = module.split(".")[0]
-        extra, needs = EXTRAS[top]
-        raise MissingExtra(f"{needs} needs the {top} package, which is not installed: "
-                           f"pip install 'webmem[{extra}]'", extra) from exc
+        raise _missing(module) from exc
+
+
+def check(module: str) -> None:
+    """Raise MissingExtra now if `module` is not installed, without importing it (openai takes some 0.3 s): for
+    a part that will need it later, so the error comes before a browser starts."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise _missing(module)

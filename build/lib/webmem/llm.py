@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from webmem.errors import ModelError
-from webmem.extras import require
+from webmem.extras import check, require
 
 
 def configured(model: str | None) -> bool:
@@ -27,6 +27,7 @@ class Model:
             raise ModelError(
                 "no model configured: pass --model, set WEBMEM_MODEL, or `model` in webmem.json"
             )
+        check("openai")  # said where the model is chosen, before a browser starts; imported at the first call
         self.name = name
         self.max_retries, self.timeout = max_retries, timeout
         self.calls = 0
