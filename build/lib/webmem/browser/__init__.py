@@ -1,1 +1,0 @@
-"""The browser: settings, finding and launching Chromium, sessions with scrubbed traces."""

@@ -1,3 +1,0 @@
-from webmem.browser.launch import main
-
-raise SystemExit(main())

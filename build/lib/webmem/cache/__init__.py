@@ -1,1 +1,0 @@
-"""The behaviour cache: the flow store, per-flow statistics, Memory.do, and splicing handovers."""

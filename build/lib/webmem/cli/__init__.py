@@ -1,1 +1,0 @@
-"""The front ends people type: the `webmem` command, its console output, and the demo."""

@@ -1,3 +1,0 @@
-from webmem.cli.app import main
-
-main()

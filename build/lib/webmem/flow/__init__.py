@@ -1,1 +1,0 @@
-"""The flow format: the data model, flow files on disk, inputs and URL patterns."""

@@ -1,1 +1,0 @@
-"""Playback: the step loop, healing tiers, run reports, and writing repairs back."""
