@@ -39,9 +39,9 @@ from typing import Any
 
 import psutil
 
-from fixtures_site.server import PortalServer
 from webmem.batch.journal import Outcome, open_journal
 from webmem.batch.run import BatchOptions, run_batch
+from webmem.demo_site.server import PortalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,7 +25,6 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures_site.server import PortalServer  # noqa: E402
 from tests.openai_server import ScriptedOpenAI  # noqa: E402
 from tests.test_record import CASES  # noqa: E402
 from webmem.browser import launch as browser  # noqa: E402
@@ -33,6 +32,7 @@ from webmem.browser.config import load_settings  # noqa: E402
 from webmem.cache import stats  # noqa: E402
 from webmem.cache.memory import Memory  # noqa: E402
 from webmem.cache.store import FlowStore  # noqa: E402
+from webmem.demo_site.server import PortalServer  # noqa: E402
 from webmem.flow.flowfile import dump_flow, load_flow  # noqa: E402
 from webmem.page import inpage, signature  # noqa: E402
 

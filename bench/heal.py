@@ -15,11 +15,11 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from fixtures_site.server import PortalServer
-from fixtures_site.variants import VARIANTS
 from webmem import Replayer, load_flow
 from webmem.browser import launch as browser
 from webmem.browser.config import load_settings
+from webmem.demo_site.server import PortalServer
+from webmem.demo_site.variants import VARIANTS
 from webmem.page import inpage
 
 ROOT = Path(__file__).resolve().parent.parent

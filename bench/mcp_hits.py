@@ -138,7 +138,7 @@ class InProcess:
 def portal_process() -> Iterator[str]:
     """The demo portal in a process of its own: in this one it would share the GIL with the in-process
     replay (but not with the MCP servers' replays), which skews the comparison."""
-    proc = subprocess.Popen([sys.executable, "-m", "fixtures_site", "--port", "0"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "webmem.demo_site", "--port", "0"], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from fixtures_site.server import PortalServer
 from webmem.browser import launch as browser
 from webmem.browser.config import load_settings
+from webmem.demo_site.server import PortalServer
 from webmem.page import inpage
 
 ROOT = Path(__file__).resolve().parent.parent

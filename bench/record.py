@@ -17,12 +17,12 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fixtures_site.server import PortalServer  # noqa: E402
 from tests.openai_server import ScriptedOpenAI  # noqa: E402
 from tests.test_record import CASES  # noqa: E402
 from webmem import replay  # noqa: E402
 from webmem.browser import launch as browser  # noqa: E402
 from webmem.browser.config import load_settings  # noqa: E402
+from webmem.demo_site.server import PortalServer  # noqa: E402
 from webmem.learn.agents import HeuristicAgent, LLMAgent, record_task  # noqa: E402
 from webmem.learn.agents import digest as dg  # noqa: E402
 from webmem.llm import Model  # noqa: E402

@@ -17,11 +17,11 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from fixtures_site.app import DEMO_PASSWORD, DEMO_USER
-from fixtures_site.server import PortalServer
 from webmem import Replayer, load_flow
 from webmem.browser import launch as browser
 from webmem.browser.config import load_settings
+from webmem.demo_site.app import DEMO_PASSWORD, DEMO_USER
+from webmem.demo_site.server import PortalServer
 from webmem.page import inpage, signature
 from webmem.page.locate import resolve
 from webmem.steps import STEPS

@@ -53,11 +53,11 @@ from playwright.sync_api import Error as PlaywrightError
 from robustness_miniwob import TASKS, Task, Unparsed, reward, start_episode
 from robustness_script import Demo, ScriptStep, role, run_script
 
-from fixtures_site.server import PortalServer
-from fixtures_site.variants import VARIANTS
 from webmem import Flow, Recorder, WebmemError, replay
 from webmem.browser import launch as browser
 from webmem.browser.config import Settings, load_settings
+from webmem.demo_site.server import PortalServer
+from webmem.demo_site.variants import VARIANTS
 from webmem.flow.model import InputSpec
 from webmem.page import inpage
 from webmem.playback.run import one_line

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fixtures_site.server import PortalServer
+from webmem.demo_site.server import PortalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 VERIFY = """
@@ -28,7 +28,7 @@ def contact_flow(folder: Path, verify: bool = True) -> Path:
     text = (ROOT / "flows" / "add-contact.yaml").read_text(encoding="utf-8")
     path = folder / "add-contact.yaml"
     path.write_text(text + (VERIFY if verify else ""), encoding="utf-8")
-    (folder / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
+    (folder / "webmem.json").write_text(FAST_CONFIG, encoding="utf-8")
     return path
 
 

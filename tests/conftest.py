@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext
 
-from fixtures_site.server import PortalServer
+from webmem.demo_site.server import PortalServer
 from webmem.page import inpage
 
 from .hostile_site import HostileSite

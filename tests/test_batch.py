@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fixtures_site.server import PortalServer
+from webmem.demo_site.server import PortalServer
 
 from .batch_helpers import contact_flow, contact_rows, kill_group, landed, outcomes, run_batch, start_batch, write_csv
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from fixtures_site.server import PortalServer
+from webmem.demo_site.server import PortalServer
 
 from .batch_helpers import (
     FAST_CONFIG,
@@ -129,7 +129,7 @@ def test_a_get_sign_in_leaves_its_secret_in_no_journal_row_outcome_or_summary(tm
                     "  - fill: {target: {intent: the password, selectors: ['css=#pw']}, value: '{{ pw }}'}\n"
                     "  - click: {target: {intent: go, selectors: ['css=#go']}}\n    expect: {text: thanks}\n",
                     encoding="utf-8")
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG, encoding="utf-8")
     write_csv(tmp_path / "rows.csv", [{"id": "r1", "q": "zebra"}])
     journal = f"{pg.url}?password={PG_SECRET}"
     proc = run_batch(tmp_path, str(flow), "rows.csv", "--journal", journal, "--run", "get", "--out", "out.csv",

@@ -156,7 +156,7 @@ def test_an_allowlist_names_the_variables_a_flow_may_read_and_their_sites(webmem
     refusal names the variable, never its value; a malformed --secret-env is a usage error."""
     flow = tmp_path / "f.yaml"
     flow.write_text(flow_text(base_url="http://127.0.0.1:9", inputs="inputs:\n  pw: {secret: true, env: HZ_PW}\n"))
-    config = tmp_path / "playwright.config.json"
+    config = tmp_path / "webmem.json"
     for allowed, says in [({"OTHER": ["http://127.0.0.1:9"]}, "$HZ_PW is not an allowed secret variable"),
                           ({"HZ_PW": ["https://127.0.0.1:9"]}, "$HZ_PW may not be typed into http://127.0.0.1:9")]:
         config.write_text(json.dumps({"secret_env": allowed}))

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from fixtures_site import DEMO_PASSWORD, DEMO_USER, VARIANTS, PortalServer, create_app
+from webmem.demo_site import DEMO_PASSWORD, DEMO_USER, VARIANTS, PortalServer, create_app
 
 CUSTOMER = {
     "full_name": "Jane Doe",

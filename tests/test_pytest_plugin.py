@@ -20,7 +20,7 @@ FLOWS = Path(__file__).resolve().parent.parent / "flows"
 # a test project's conftest: the demo portal, and pytest-playwright's base_url on it
 PORTAL_CONFTEST = '''
 import pytest
-from fixtures_site.server import PortalServer
+from webmem.demo_site.server import PortalServer
 
 
 @pytest.fixture(scope="session")

@@ -231,7 +231,7 @@ def test_do_learns_the_rows_offline_from_an_inputs_file_then_replays_other_count
 
 
 def test_batch_takes_lines_as_csv_child_rows(site: InvoiceSite, tmp_path: Path) -> None:
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG)
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG)
     flow = tmp_path / "add-invoice.yaml"  # written by hand (as the README shows the format)
     flow.write_text(FLOW.replace("http://127.0.0.1:9", site.url))
     write_csv(tmp_path / "invoices.csv", [{"id": "inv-1", "customer": "Batch one"},

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from fixtures_site.app import DEMO_PASSWORD
-from fixtures_site.server import PortalServer
 from webmem.cache.memory import Memory
+from webmem.demo_site.app import DEMO_PASSWORD
+from webmem.demo_site.server import PortalServer
 from webmem.flow.flowfile import load_flow
 from webmem.flow.format import Flow
 from webmem.flow.model import Expect
@@ -133,7 +133,7 @@ def test_offline_agent_signs_in_then_reaches_the_form(page: Page, portal: Portal
 def test_cli_do_sign_in_then_do_add_in_a_second_process(portal: PortalServer, tmp_path: Path, webmem_cli) -> None:
     """The issue's command line: `do` learns the sign-in; a second `do`, a fresh process, lands on the login
     page, signs in by itself, goes back and learns the task on the real form."""
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG, encoding="utf-8")
     env = {"PORTAL_PASSWORD": DEMO_PASSWORD}
     learn = webmem_cli("do", portal.url + "/login", "--task", "Sign in to the portal", "-i", "username=demo",
                        "--secret", "password=PORTAL_PASSWORD", "--agent", "heuristic", cwd=tmp_path, env=env)
@@ -155,7 +155,7 @@ def test_batch_signs_in_once_per_worker(portal: PortalServer, tmp_path: Path) ->
     """Even across the fresh context after a failed row: a worker keeps the session its sign-in made."""
     flow = member_flow(tmp_path)
     flow.write_text(flow.read_text() + VERIFY_MEMBER, encoding="utf-8")
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG, encoding="utf-8")
     rows = [{"id": f"m{i}", "name": f"Member {i}", "email": f"m{i}@example.com"} for i in range(1, 7)]
     write_csv(tmp_path / "rows.csv", rows)
     portal.set_faults([{"match": "m3@", "mode": "error"}])  # a 500, nothing stored: verified, entered again
@@ -174,7 +174,7 @@ def test_batch_signs_in_once_per_worker(portal: PortalServer, tmp_path: Path) ->
 def test_batch_signs_in_again_when_the_session_expires_and_loses_no_row(portal: PortalServer,
                                                                           tmp_path: Path) -> None:
     flow = member_flow(tmp_path)
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG, encoding="utf-8")
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG, encoding="utf-8")
     rows = [{"id": f"x{i}", "name": f"Expiry {i}", "email": f"x{i}@example.com"} for i in range(1, 6)]
     write_csv(tmp_path / "rows.csv", rows)
     portal.expire_sessions(after=2)  # the session ends as the 2nd record is stored (its confirmation: a login)

@@ -177,7 +177,7 @@ def test_batch_verifies_a_row_cut_short_after_its_commit(tmp_path: Path, portal)
     flow = contact_flow(tmp_path)
     flow.write_text(flow.read_text().replace("text: Contact added", "text: Something that never shows"))
     # a long action timeout: the unmet expectation must not wait for it
-    (tmp_path / "playwright.config.json").write_text(FAST_CONFIG.replace("2500", "60000"))
+    (tmp_path / "webmem.json").write_text(FAST_CONFIG.replace("2500", "60000"))
     write_csv(tmp_path / "rows.csv", contact_rows(1))
     started = time.monotonic()
     r = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, "--retry", "2", timeout=240)

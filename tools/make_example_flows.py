@@ -7,9 +7,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from fixtures_site.server import PortalServer
 from webmem.browser import launch as browser
 from webmem.browser.config import load_settings
+from webmem.demo_site.server import PortalServer
 from webmem.flow.flowfile import save_flow
 from webmem.flow.model import InputSpec
 from webmem.learn.record import Recorder

@@ -1,9 +1,9 @@
 """webmem: muscle memory for browser automation.
 
-The public face: a flow (`Flow`, `load_flow`, `save_flow`), demonstrating a task (`Recorder`), replaying it
-with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`, `DoResult`), and the errors.
-Everything else is private by convention. What drives a browser is imported when first used, so loading and
-checking flows (`load_flow`, `Flow`) needs no Playwright.
+The public face: a flow (`Flow`, `load_flow`, `save_flow`), the browser webmem finds (`launch`), demonstrating
+a task (`Recorder`), replaying it with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`,
+`DoResult`), and the errors. Everything else is private by convention. What drives a browser is imported when
+first used, so loading and checking flows (`load_flow`, `Flow`) needs no Playwright.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from webmem.errors import (
     InputError,
     InvalidAction,
     JournalError,
+    MissingExtra,
     ModelError,
     OriginError,
     PageError,
@@ -37,12 +38,14 @@ from webmem.flow.flowfile import FlowFile, load_flow, save_flow
 from webmem.flow.format import Flow
 
 if TYPE_CHECKING:
+    from webmem.browser.launch import launch
     from webmem.cache.memory import DoResult, Memory
     from webmem.learn.record import Recorder
     from webmem.playback.replayer import Replayer, replay
     from webmem.playback.report import RunReport, StepReport
 
-_LATER = {"DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory", "Recorder": "webmem.learn.record",
+_LATER = {"launch": "webmem.browser.launch", "DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory",
+          "Recorder": "webmem.learn.record",
           "Replayer": "webmem.playback.replayer", "replay": "webmem.playback.replayer",
           "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report"}
 
@@ -58,8 +61,9 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
-    "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "ModelError", "OriginError",
-    "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError", "StepFailed",
-    "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "load_flow", "replay", "save_flow",
+    "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "MissingExtra", "ModelError",
+    "OriginError", "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError",
+    "StepFailed", "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "launch", "load_flow",
+    "replay", "save_flow",
 ]
 __version__ = "0.1.0"

@@ -4,7 +4,8 @@ input (reported before any browser starts), 1 for work that failed on the page o
 that handed its data over (its commit step acted) and then failed: committed, unconfirmed.
 
     WebmemError
-    ├── ConfigError          playwright.config.json or the environment
+    ├── ConfigError          webmem.json (or the old playwright.config.json) or the environment
+    ├── MissingExtra         an optional part whose packages are not installed (`pip install 'webmem[X]'`)
     ├── UsageError           an argument a call does not take (also a ValueError)
     ├── BrowserNotFound      no Chromium to launch
     ├── FlowFormatError      a flow file that cannot be loaded
@@ -38,6 +39,15 @@ class WebmemError(Exception):
 
 class ConfigError(WebmemError):
     pass
+
+
+class MissingExtra(WebmemError):
+    """A call that needs an optional part of webmem whose packages are not installed; the message names the
+    `pip install 'webmem[EXTRA]'` to run (webmem.extras.require)."""
+
+    def __init__(self, message: str, extra: str):
+        super().__init__(message)
+        self.extra = extra
 
 
 class BrowserNotFound(WebmemError):

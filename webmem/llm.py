@@ -1,7 +1,7 @@
 """The model: any OpenAI-compatible chat-completions endpoint through the `openai` package.
 
 `OPENAI_API_KEY` and `OPENAI_BASE_URL` select the endpoint (hosted, vLLM, Ollama, llama.cpp server);
-the model comes from `--model`, `WEBMEM_MODEL` or playwright.config.json. Retries with backoff on
+the model comes from `--model`, `WEBMEM_MODEL` or webmem.json. Retries with backoff on
 rate limits and server errors are the client's own; an authentication error stops at once.
 """
 
@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from webmem.errors import ModelError
+from webmem.extras import check, require
 
 
 def configured(model: str | None) -> bool:
@@ -24,8 +25,9 @@ class Model:
     def __init__(self, name: str, *, max_retries: int = 3, timeout: float = 60.0, token_budget: int | None = None):
         if not name:
             raise ModelError(
-                "no model configured: pass --model, set WEBMEM_MODEL, or `model` in playwright.config.json"
+                "no model configured: pass --model, set WEBMEM_MODEL, or `model` in webmem.json"
             )
+        check("openai")  # said where the model is chosen, before a browser starts; imported at the first call
         self.name = name
         self.max_retries, self.timeout = max_retries, timeout
         self.calls = 0
@@ -36,8 +38,7 @@ class Model:
     def client(self) -> Any:
         """Built at the first call (some 30 ms of CPU): a replay with llm healing that needs no heal, say a
         batch row, never pays for it."""
-        import openai
-
+        openai = require("openai")
         return openai.OpenAI(
             api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",  # local servers often need none
             base_url=os.environ.get("OPENAI_BASE_URL") or None,
@@ -46,7 +47,7 @@ class Model:
         )
 
     def chat(self, messages: list[dict[str, Any]], **kw: Any) -> Any:
-        import openai
+        openai = require("openai")
 
         if self.token_budget is not None and self.tokens >= self.token_budget:
             raise ModelError(f"token budget of {self.token_budget} used up ({self.tokens} tokens)")

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from webmem.errors import JournalError
+from webmem.extras import require
 from webmem.sqlitetx import immediate
 
 ACTIVE = ("running", "committing", "verifying")
@@ -374,10 +375,7 @@ def is_url(where: str) -> bool:
 def open_journal(where: str | Path, run: str) -> Journal:
     where = str(where)
     if is_url(where):
-        try:
-            import psycopg
-        except ImportError:  # pragma: no cover - a dependency, but say what to install
-            raise JournalError("a PostgreSQL journal needs psycopg: pip install 'psycopg[binary]'") from None
+        psycopg = require("psycopg")
         try:
             pg = psycopg.connect(where, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:

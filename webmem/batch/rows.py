@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from webmem.errors import DataFileError
+from webmem.extras import require
 
 SNIFF_BYTES = 64 * 1024
 # caps on what one data file may make webmem hold: a row is a form's worth of values, not a memory bomb
@@ -177,7 +178,7 @@ def _jsonl(path: Path) -> Iterator[Any]:
 
 
 def _json(path: Path) -> Iterator[Any]:
-    import ijson
+    ijson = require("ijson")
 
     with path.open("rb") as f:
         head = f.read(SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -203,8 +204,8 @@ def _json_items(path: Path, f: Any) -> Iterator[Any]:
     """The items of a top-level JSON list, streamed (ijson's events), refusing an item that nests deeper than
     MAX_DEPTH before it is built (`[[[[...` 100,000 deep costs a moment, not minutes) or grows past a row's
     worth of text."""
-    import ijson
-    from ijson.common import ObjectBuilder
+    ijson = require("ijson")
+    ObjectBuilder = require("ijson.common").ObjectBuilder  # noqa: N806 - a class
 
     depth, n, size, builder = 0, 0, 0, None
     # basic_parse: no prefixes ("item.item.item..." grows with every level: 100,000 levels took minutes)
@@ -261,7 +262,7 @@ def _mapping_rows(path: Path, raw: Any) -> Iterator[Any]:
 def _xlsx(path: Path) -> Iterator[dict[str, Any]]:
     import zipfile
 
-    from openpyxl import load_workbook
+    load_workbook = require("openpyxl").load_workbook
 
     try:  # a workbook is a zip: what its parts hold unpacked is known before openpyxl unpacks any (a zip bomb)
         with zipfile.ZipFile(path) as zf:

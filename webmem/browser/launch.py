@@ -1,6 +1,7 @@
-"""Finding and launching Chromium.
+"""Finding and launching Chromium: the one browser story of the command line, the Python API
+(`webmem.launch(p)`), the pytest plugin, batch workers and the MCP server.
 
-Lookup order: WEBMEM_BROWSER / `executablePath` → Playwright's own Chromium → a system Chromium.
+Lookup order: WEBMEM_BROWSER / `executablePath` in webmem.json → Playwright's own Chromium → a system Chromium.
 `python -m webmem.browser --ensure` also tries to install one (Playwright's download, then apt).
 """
 
@@ -11,10 +12,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, Playwright
 
-from webmem.browser.config import Settings
+from webmem.browser.config import Settings, load_settings
 from webmem.errors import BrowserNotFound
 
 SYSTEM_BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -31,7 +33,7 @@ OFFLINE_ARGS = [
 INSTALL_HINT = (
     "No Chromium found. Install one of: `python -m playwright install chromium`, "
     "`apt-get install chromium` (Debian/Ubuntu), or set WEBMEM_BROWSER / executablePath in "
-    "playwright.config.json to a Chromium or Chrome binary."
+    "webmem.json to a Chromium or Chrome binary."
 )
 
 
@@ -62,7 +64,8 @@ def find_browser(settings: Settings, pw: Playwright | None = None) -> str | None
     """The executable to launch, or None for Playwright's own Chromium. Raises if there is none."""
     if settings.executable_path:
         if not Path(settings.executable_path).exists():
-            raise BrowserNotFound(f"configured browser does not exist: {settings.executable_path}")
+            raise BrowserNotFound(f"configured browser does not exist: {settings.executable_path} "
+                                  f"(from {settings.origin('executable_path')})")
         return settings.executable_path
     if playwright_chromium(pw):
         return None
@@ -80,13 +83,19 @@ def launch_args(settings: Settings) -> list[str]:
     return args
 
 
-def launch(pw: Playwright, settings: Settings, headed: bool = False) -> Browser:
-    executable = find_browser(settings, pw)
-    return pw.chromium.launch(
-        executable_path=executable,
-        headless=settings.headless and not headed,
-        args=launch_args(settings),
-    )
+def launch(pw: Playwright, settings: Settings | None = None, *, headed: bool = False, **options: Any) -> Browser:
+    """A Chromium browser as webmem launches it: the executable webmem finds (WEBMEM_BROWSER / `executablePath`,
+    else Playwright's own build, else a system Chromium), `headless` and `args` from the settings (default: those
+    of webmem.json and the environment where you run), offline-friendly flags. `options` go to Playwright's
+    `chromium.launch` over those (`slow_mo=`, `headless=False`, ...).
+
+        with sync_playwright() as p:
+            page = webmem.launch(p).new_page()
+    """
+    settings = settings if settings is not None else load_settings()
+    kwargs: dict[str, Any] = {"executable_path": find_browser(settings, pw),
+                              "headless": settings.headless and not headed, "args": launch_args(settings)}
+    return pw.chromium.launch(**{**kwargs, **options})
 
 
 def ensure_browser(settings: Settings) -> str:
@@ -116,7 +125,6 @@ def ensure_browser(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from webmem.browser.config import load_settings
     from webmem.errors import WebmemError
 
     argv = sys.argv[1:] if argv is None else argv

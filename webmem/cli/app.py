@@ -145,14 +145,12 @@ def run(
         out_file(propose, "--propose", reads)
         out_dir(trace, "--trace")
         out_dir(artifacts, "--artifacts")
-        settings = load_settings()
+        settings = load_settings(flags={"files_dir": files_dir})  # a flag > an env var > webmem.json
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
         # before any browser starts; a configured allowlist says which variables a flow's env: may read
         values = resolve_inputs(ff.flow, given, allow=SecretAllowlist.of(settings.secret_env),
                                 origin=base_url or ff.flow.base_url)
-        if files_dir is not None:
-            settings.files_dir = str(files_dir)
         check_uploads(ff.flow, settings.files_dir)
         redact = Redactor.for_flow(ff.flow, values)
         if not (base_url or ff.flow.base_url) and not str(ff.flow.steps[0].args).startswith("http"):
@@ -236,11 +234,11 @@ def record(
         out_file(output, "--out", {"the inputs file": inputs_file})
         out_file(report, "--report", {"the inputs file": inputs_file, "the flow it writes (--out)": output})
         out_dir(trace, "--trace")
-        settings = load_settings()
+        settings = load_settings(flags={"model": model})
         values, secrets = task_inputs(input, secret, inputs_file)
         specs = {k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
-        model_name = model or settings.model
+        model_name = settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
         bot = make_agent(kind.value, model_name)
         name = output.stem if output else slug(task)[:48].strip("-")
@@ -452,9 +450,9 @@ def mcp_server(
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
     if transport not in {"stdio", "http"}:
         raise fail(f"--transport {transport!r}: expected stdio or http")
-    from webmem.mcp import serve
-
     try:
+        from webmem.mcp import serve  # MissingExtra without the mcp extra
+
         serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
               max_browsers=browsers, secret_env=parse_flags(secret_env))
     except WebmemError as exc:

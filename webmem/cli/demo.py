@@ -40,7 +40,7 @@ EXAMPLES = [
 
 
 def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None = None) -> int:
-    from fixtures_site.server import PortalServer
+    from webmem.demo_site.server import PortalServer
     from webmem.flow.inputs import Redactor
 
     console = console or Console(highlight=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
-import fcntl
 import functools
 import io
 import json
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
@@ -390,15 +390,13 @@ def local_dir(folder: Path) -> Path:
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive lock for rewriting `path`, held on a lock file in the local folder beside it (the
-    flow itself is replaced by rename, so its inode cannot carry the lock)."""
+    flow itself is replaced by rename, so its inode cannot carry the lock). filelock (the lock pip and
+    virtualenv use) rather than fcntl: flock on POSIX, msvcrt's LockFileEx on Windows, so the package, and the
+    pytest plugin every pytest run loads, imports everywhere; a fresh lock object per call, so two threads
+    or xdist workers exclude each other as two processes do."""
     folder = path.parent if path.parent.name == LOCAL_DIR else local_dir(path.parent)
-    fd = os.open(folder / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with FileLock(folder / f"{path.name}.lock", thread_local=False):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def write_atomic(path: Path, text: str) -> bool:

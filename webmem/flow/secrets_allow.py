@@ -4,7 +4,7 @@ An MCP client names the variable a secret comes from (`do(secrets={"password": "
 flow from a shared store names one in its `env:`; either could otherwise read any variable of the process
 (a cloud key, a token) and have it typed into a page of its choosing. So the operator names each variable
 that may be used, with the origins it may be typed into: `webmem mcp --secret-env NAME=https://origin[,origin]`
-(repeatable) and `"secret_env": {"NAME": ["https://origin"]}` in playwright.config.json. A variable not
+(repeatable) and `"secret_env": {"NAME": ["https://origin"]}` in webmem.json. A variable not
 named, or a site not named for it, is refused before any page is touched, by the variable's name (never its
 value). An MCP server always checks (no allowlist: no variable at all); the command line checks a flow's
 `env:` once an allowlist is configured (with none, a local user's own flows read their variables as before).

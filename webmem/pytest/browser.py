@@ -1,5 +1,5 @@
 """Fixtures that replace pytest-playwright's own so its `browser` launches what webmem's browser
-discovery and playwright.config.json say. Registered by the plugin at configure time, so they come
+discovery and webmem.json say. Registered by the plugin at configure time, so they come
 after (and so override) pytest-playwright's, whatever order the entry points load in."""
 
 from __future__ import annotations

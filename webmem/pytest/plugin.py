@@ -9,10 +9,11 @@ It builds on pytest-playwright's fixtures rather than launching a browser of its
   `webmem` saves its session back) and --webmem-sign-in FLOW (run where a page asks to sign in);
 * the marker `webmem_llm`: skipped, with the reason, when no model is configured;
 * small fixtures to override, as pytest-playwright does with `browser_context_args`: `webmem_settings`
-  (playwright.config.json) and `webmem_replay_args` (the Replayer defaults: heal, strict);
+  (webmem.json) and `webmem_replay_args` (the Replayer defaults: heal, strict);
 * with `--webmem-browser` (or `webmem_browser = true` in the ini file), pytest-playwright's browser is
   launched with the executable and arguments webmem's browser discovery finds; otherwise its launch
-  arguments are left alone.
+  arguments are left alone, except where Playwright's own Chromium build is missing: then the Chromium
+  webmem finds is launched (webmem.pytest.fallback).
 
 The `webmem` fixture needs pytest-playwright (`pip install webmem[pytest]`).
 """
@@ -50,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a page whose DOM signature only resembles the learned one fails the step")
     group.addoption("--webmem-browser", action="store_true", default=None,
                     help="launch pytest-playwright's Chromium as webmem would: the executable and arguments from "
-                         "playwright.config.json and webmem's browser discovery (also: ini webmem_browser = true)")
+                         "webmem.json and webmem's browser discovery (also: ini webmem_browser = true)")
     group.addoption("--webmem-sign-in", metavar="FLOW", default=None,
                     help="a sign-in flow, run where a page asks to sign in instead of the expected page")
     group.addoption("--webmem-storage-state", metavar="FILE", default=None,
@@ -64,11 +65,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "webmem_llm: the test needs a model (LLM); skipped when none is configured")
     config.addinivalue_line("markers", "webmem_flow: a test collected from a webmem flow file")
     wants_browser = config.getoption("--webmem-browser") or config.getini("webmem_browser")
-    if wants_browser and config.pluginmanager.has_plugin("playwright"):
-        from webmem.pytest import browser
+    if config.pluginmanager.has_plugin("playwright"):
+        # --webmem-browser: webmem's launch replaces pytest-playwright's; else it is only the fallback where
+        # Playwright's own Chromium build is not installed
+        from webmem.pytest import browser, fallback
 
-        if not config.pluginmanager.is_registered(browser):
-            config.pluginmanager.register(browser, "webmem-browser")
+        chosen = browser if wants_browser else fallback
+        if not config.pluginmanager.is_registered(chosen):
+            config.pluginmanager.register(chosen, f"webmem-{chosen.__name__.rsplit('.', 1)[-1]}")
 
     invocation_dir = Path(config.invocation_params.dir)
     state = config.getoption("--webmem-storage-state")
@@ -137,7 +141,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def webmem_settings(pytestconfig: pytest.Config) -> Settings:
-    """Launch and run settings (playwright.config.json from the rootdir, then the environment)."""
+    """Launch and run settings (webmem.json from the rootdir, then the environment)."""
     return pytestconfig.stash[OPTIONS_KEY].settings
 
 

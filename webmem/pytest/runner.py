@@ -27,7 +27,7 @@ from webmem.playback.signin import SignIn
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in playwright.config.json) and OPENAI_API_KEY or "
+LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in webmem.json) and OPENAI_API_KEY or "
             "OPENAI_BASE_URL")
 
 
@@ -37,7 +37,7 @@ class FlowFailed(errors.FlowFailed, AssertionError):
 
 @dataclass
 class PluginOptions:
-    """The session's webmem options, from the command line (and playwright.config.json)."""
+    """The session's webmem options, from the command line (and webmem.json)."""
 
     settings: Settings
     heal: str = PLUGIN_HEAL

@@ -3,7 +3,7 @@ chosen file names are read back.
 
 Which files may leave the machine is the user's choice, never the flow's: `files` is an input's placeholder
 (`{{ resume }}`: the path is given at run time), or a path inside the folder the user names for flows' files
-(`--files-dir`, `filesDir` in playwright.config.json, WEBMEM_FILES_DIR). A flow that names `/etc/passwd` is
+(`--files-dir`, `filesDir` in webmem.json, WEBMEM_FILES_DIR). A flow that names `/etc/passwd` is
 refused by `validate`, before a run and by the step itself (a template with a literal part is checked as
 rendered), and a recording keeps no literal path either."""
 

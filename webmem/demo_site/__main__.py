@@ -1,4 +1,4 @@
-"""`python -m fixtures_site --port 8000 [--variant NAME] [--db PATH]` — serve on 127.0.0.1 only."""
+"""`python -m webmem.demo_site --port 8000 [--variant NAME] [--db PATH]` — serve on 127.0.0.1 only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     width = max(len(n) for n in VARIANTS)
     listing = "\n".join(f"  {name:<{width}}  {v.description}" for name, v in VARIANTS.items())
     return argparse.ArgumentParser(
-        prog="python -m fixtures_site",
+        prog="python -m webmem.demo_site",
         description="Acme demo portal for webmem: recorded flows are replayed against DOM variants. "
         f"Binds {HOST} only. Login: {DEMO_USER} / {DEMO_PASSWORD}.",
         epilog="variants (switch at run time with POST /api/variant {\"variant\": NAME}):\n" + listing,
