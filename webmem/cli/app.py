@@ -169,12 +169,14 @@ def run(
             result = replayer.run(page, ff, given, path=str(flow))
         if result.write_error:
             raise WebmemError(result.write_error)
+        if result.stats_error:  # the run happened: its outcome below stands
+            err.print(f"[yellow]warning:[/yellow] {escape(result.stats_error)}", soft_wrap=True)
         write_report(result, report, redact)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except OSError as exc:
         raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
-    summary = f"{sum(s.status != 'failed' for s in result.steps)}/{len(ff.flow.steps)} steps"
+    summary = run_summary(result, len(ff.flow.steps))
     extras = []
     if result.healed_steps:
         extras.append(f"{result.healed_steps} healed")
@@ -199,6 +201,16 @@ def run(
         raise typer.Exit(Unconfirmed.exit_code)
     err.print(f"[red]failed[/red] {summary}: {escape(result.error or '')}{tail}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def run_summary(result: RunReport, total: int) -> str:
+    """"4/4 steps" for a passed run; where one broke, which step of how many and how many passed before it (a
+    count of the steps that passed is no "2/4 steps": that reads as the failed count)."""
+    failed = result.failed_step()
+    if result.passed or failed is None:
+        return f"{len({s.index for s in result.steps if s.status != 'failed'})}/{total} steps"
+    before = len({s.index for s in result.steps if s.status != "failed" and s.index < failed.index})
+    return f"at step {failed.index} of {total} ({before} passed)"
 
 
 class AgentKind(StrEnum):
@@ -528,6 +540,10 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
                 add_row(f"{i}.add{j}", inner)
             for j, inner in enumerate(step.args.steps, 1):
                 add_row(f"{i}.{j}", inner)
+    # a selector is shown whole (`role=textbox[name="Full name"]`, never cut to `role=textbox…`): what does not
+    # fit a narrow terminal's column folds onto the next line instead of being cut off
+    for column in t.columns:
+        column.overflow = "fold"
     out.print(t)
 
 
