@@ -230,6 +230,18 @@ def _setup(conn: sqlite3.Connection, root: Path, path: Path) -> None:
             os.replace(stats_path(root), stats_path(root).with_name("stats.json.old"))
 
 
+@contextmanager
+def _synchronous(conn: sqlite3.Connection, durable: bool) -> Iterator[None]:
+    if durable:  # (the connection's setting)
+        yield
+        return
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
+
+
 def _read_json(path: Path) -> StoreStats | None:
     try:
         data = path.read_bytes()
@@ -351,13 +363,14 @@ class Changes:
 
 
 @contextmanager
-def updating(root: Path) -> Iterator[Changes]:
-    """Read, change and write the statistics in one transaction (other writers wait; readers do not)."""
+def updating(root: Path, durable: bool = True) -> Iterator[Changes]:
+    """Read, change and write the statistics in one transaction (other writers wait; readers do not).
+    `durable=False`: the commit does not wait for the disk (it survives the process, not a power cut)."""
     db = _db(root, create=True)
     assert db is not None
     with db.lock:
         try:
-            with immediate(db.conn):
+            with _synchronous(db.conn, durable), immediate(db.conn):
                 changes = Changes(db.conn)
                 yield changes
                 db.conn.executemany("DELETE FROM flows WHERE path = ?",
@@ -403,7 +416,8 @@ def count_run(changes: Changes, rel: str, report: RunReport, digest: str,
 
 def record_replay(flow_file: str | os.PathLike[str], report: RunReport) -> None:
     """Count one replay of a flow file in its store's track record, in one transaction (StoreError if it
-    cannot be written)."""
+    cannot be written). The transaction does not wait for the disk: a batch writes one per row, and a count
+    is not worth an fsync per row (the journal's durable commit point is what guards the rows)."""
     root, rel = store_of(flow_file)
     try:
         digest = file_digest(Path(flow_file))
@@ -413,5 +427,5 @@ def record_replay(flow_file: str | os.PathLike[str], report: RunReport) -> None:
         flowfile.local_dir(root)
     except OSError as exc:
         raise StoreError(f"{root}: cannot keep the flow statistics: {exc.strerror or exc}") from None
-    with updating(root) as changes:
+    with updating(root, durable=False) as changes:
         count_run(changes, rel, report, digest)
