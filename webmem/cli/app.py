@@ -29,9 +29,32 @@ from webmem.steps.upload import check_uploads
 app = typer.Typer(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
 )
+
+
+def version() -> str:
+    """webmem's installed version (the package's metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("webmem")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        out.print(f"webmem {version()}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(show_version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                        help="print webmem's version and exit")] = False) -> None:
+    """webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts."""
 
 
 HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[misc]  # the healing tiers' modes
@@ -99,6 +122,8 @@ def web_url(url: str, option: str, *, absolute: bool = True) -> str:
     from webmem.flow.urlpattern import url_problem
 
     problem = url_problem(url, absolute=absolute)
+    if problem and "://" not in url and not url_problem(f"http://{url}", absolute=True):
+        problem += f"; did you mean http://{url} ?"  # `localhost:8123/x` reads as the scheme "localhost:"
     if problem:
         raise InputError(f"{option}: {problem}")
     return url
@@ -442,11 +467,16 @@ def show_stats(
     out.print(table)
 
 
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
 @app.command("mcp")
 def mcp_server(
     store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
-    transport: Annotated[str, typer.Option(help="stdio (the client starts webmem) or http (127.0.0.1:PORT/mcp)")]
-    = "stdio",
+    transport: Annotated[Transport, typer.Option(help="stdio (the client starts webmem) or http "
+                                                      "(127.0.0.1:PORT/mcp)")] = Transport.stdio,
     port: Annotated[int, typer.Option(help="the HTTP port", min=1, max=65535)] = 8765,
     headed: Annotated[bool, typer.Option(help="show the browser windows")] = False,
     heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = (
@@ -462,13 +492,11 @@ def mcp_server(
 ) -> None:
     """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
-    if transport not in {"stdio", "http"}:
-        raise fail(f"--transport {transport!r}: expected stdio or http")
     from webmem.mcp import serve
 
     try:
-        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
-              max_browsers=browsers, secret_env=parse_flags(secret_env))
+        serve(store, transport=transport.value, port=port, headed=headed, heal=_mode(heal),
+              session_timeout=session_timeout, max_browsers=browsers, secret_env=parse_flags(secret_env))
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 
