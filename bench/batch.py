@@ -449,7 +449,7 @@ def main(argv: list[str]) -> None:
         print_summary(summary)
         print(f"journal overhead per row (SQLite claim with the last row's outcome + durable commit point): "
               f"{journal_overhead(2000, folder):.2f} ms  [{load()}]")
-        print(f"track record per row (the row's run counted in the flow's store, one durable transaction): "
+        print(f"track record per row (the row's run counted in the flow's store, one transaction, no fsync): "
               f"{track_overhead(500, folder):.2f} ms  [{load()}]")
 
 
