@@ -272,6 +272,21 @@ def journal_overhead(n: int, folder: Path) -> float:
     return took / n * 1000
 
 
+def track_overhead(n: int, folder: Path) -> float:
+    """ms per row for the track record as a worker writes it (every row's run counts, one transaction each)."""
+    from webmem.cache import stats
+    from webmem.playback.report import RunReport
+
+    flow = folder / "track" / "add-contact.yaml"
+    flow.parent.mkdir(exist_ok=True)
+    flow.write_bytes((ROOT / "flows" / "add-contact.yaml").read_bytes())
+    report = RunReport(flow="add-contact", status="passed", duration_ms=900.0)
+    started = time.perf_counter()
+    for _ in range(n):
+        stats.record_replay(flow, report)
+    return (time.perf_counter() - started) / n * 1000
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load {one:4.1f}/{five:4.1f} on {os.cpu_count()} CPUs"
@@ -434,6 +449,8 @@ def main(argv: list[str]) -> None:
         print_summary(summary)
         print(f"journal overhead per row (SQLite claim with the last row's outcome + durable commit point): "
               f"{journal_overhead(2000, folder):.2f} ms  [{load()}]")
+        print(f"track record per row (the row's run counted in the flow's store, one transaction, no fsync): "
+              f"{track_overhead(500, folder):.2f} ms  [{load()}]")
 
 
 if __name__ == "__main__":

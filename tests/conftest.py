@@ -88,6 +88,22 @@ def webmem_cli():
     return run_webmem
 
 
+def listed_runs(store: Path) -> dict[str, tuple[str, str]]:
+    """What `webmem list --store STORE` shows (run in this process, no browser): flow -> (runs, success)."""
+    from typer.testing import CliRunner
+
+    from webmem.cli.app import app
+
+    done = CliRunner().invoke(app, ["list", "--store", str(store)])
+    assert done.exit_code == 0, done.output
+    rows = {}
+    for line in done.output.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 9 and cells[1].endswith(".yaml"):
+            rows[cells[1]] = (cells[4], cells[5])
+    return rows
+
+
 @pytest.fixture
 def hostile() -> Iterator[HostileSite]:
     """A tiny site on 127.0.0.1 serving whatever pages the test sets (for the red-team tests)."""

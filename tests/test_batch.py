@@ -19,6 +19,7 @@ import pytest
 from webmem.demo_site.server import PortalServer
 
 from .batch_helpers import contact_flow, contact_rows, kill_group, landed, outcomes, run_batch, start_batch, write_csv
+from .conftest import listed_runs
 
 
 def _status(journal: Path) -> dict[str, str]:
@@ -63,6 +64,8 @@ def test_without_verify_a_cut_short_commit_is_left_for_a_person(tmp_path: Path, 
     assert "row 2 (p2) uncertain" in st.stdout and "commit step" in st.stdout
     again = run_batch(tmp_path, str(flow), "rows.csv", "--base-url", portal.url, timeout=60)
     assert again.returncode == 2 and "--resume" in again.stderr
+    # every row's run counts in the flow's track record (its folder is its store), the refused one not
+    assert listed_runs(tmp_path) == {"add-contact.yaml": ("2", "50%")}
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -7,7 +7,7 @@ import socket
 import zipfile
 from pathlib import Path
 
-from .conftest import FLOWS
+from .conftest import FLOWS, listed_runs
 
 SECRET = "demo-pass-123"
 
@@ -55,3 +55,25 @@ def test_refuses_to_type_into_another_origin(webmem_cli, portal, tmp_path: Path)
     assert done.returncode == 1
     assert "refusing to leave the flow's origin" in done.stderr
     assert portal.submissions() == []
+
+
+def test_every_run_counts_and_a_failed_run_says_which_step_broke(webmem_cli, portal, tmp_path: Path) -> None:
+    """`webmem run` of a flow file counts in the track record of the store it lives in: `webmem list` shows each
+    run. A failed run names the step that broke and how many passed before it (not "1/9 steps")."""
+    store = tmp_path / "flows"
+    (store / "forms").mkdir(parents=True)
+    assert listed_runs(store) == {}  # (a store `webmem list` has seen: its flows in subfolders count in it)
+    flow = store / "forms" / "create-customer.yaml"
+    text = (FLOWS / "create-customer.yaml").read_text()
+    flow.write_text(text)
+    inputs = ["-i", "full_name=Ada Lovelace", "-i", "email=ada@example.com", "--base-url", portal.url,
+              "--artifacts", str(tmp_path / "out")]
+    passed = webmem_cli("run", str(flow), *inputs, cwd=tmp_path)
+    assert passed.returncode == 0 and "passed 9/9 steps" in passed.stdout, passed.stdout + passed.stderr
+    # step 2's target is gone from the page: the run breaks there, with healing off
+    flow.write_text(text.replace('name="Full name"', 'name="Given name"').replace("label=Full name", "label=Given")
+                    .replace("#full_name", "#given_name").replace('"full_name"]', '"given_name"]'))
+    broke = webmem_cli("run", str(flow), *inputs, "--heal", "off", cwd=tmp_path)
+    assert broke.returncode == 1
+    assert "failed at step 2 of 9 (1 passed)" in broke.stderr, broke.stderr
+    assert listed_runs(store) == {"forms/create-customer.yaml": ("2", "50%")}

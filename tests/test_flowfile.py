@@ -56,9 +56,17 @@ def test_comments_survive_an_edit(tmp_path: Path) -> None:
     [
         (MINIMAL.replace("webmem: 1", "webmem: 7"), "format version 7 is newer"),
         (MINIMAL.replace("webmem: 1\n", ""), "missing format version"),
-        (MINIMAL.replace("        selectors: ['css=#email']\n", ""), "step 2 (fill): target.selectors: Field required"),
-        (MINIMAL.replace("  - goto: /a", "  - clik: /a"), "step 1: a step is a mapping with exactly one action"),
-        (MINIMAL.replace("name: t", "name: t\nbogus: 1"), "bogus: Extra inputs are not permitted"),
+        # pydantic's words ("Field required", "Extra inputs are not permitted") said in webmem's, naming the field
+        (MINIMAL.replace("        selectors: ['css=#email']\n", ""),
+         "step 2 (fill): target.selectors: required, but missing"),
+        (MINIMAL.replace("  - goto: /a", "  - clik: /a"), "step 1: unknown action 'clik' (did you mean click?)"),
+        (MINIMAL.replace("name: t", "name: t\nbogus: 1"), "bogus: unknown field"),
+        (MINIMAL.replace("name: t", "nmae: t"), "nmae: unknown field (did you mean name?)"),
+        (MINIMAL.replace("        selectors:", "        intnet: x\n        selectors:"),
+         "step 2 (fill): target.intnet: unknown field (did you mean intent?)"),
+        # a css= selector is CSS syntax, checked by a CSS parser when the flow loads (no browser)
+        (MINIMAL.replace("css=#email", "css=#email["),
+         "step 2 (fill): target.selectors: bad CSS selector 'css=#email['"),
         ("webmem: 1\nname: [unclosed\n", "YAML syntax"),
         (MINIMAL.replace("name: t", "name: !!python/object:os.system t"), "tags are not allowed"),
         (MINIMAL + "  - fill:\n      target: {intent: x, selectors: ['css=a']}\n      value: v\n      page: nowhere\n",

@@ -13,6 +13,8 @@ import pytest
 from webmem.flow.flowfile import dumps_doc, load_flow
 from webmem.pytest.collect import DataFileError, is_flow_file, load_rows
 
+from .conftest import listed_runs
+
 pytest_plugins = ["pytester"]
 
 FLOWS = Path(__file__).resolve().parent.parent / "flows"
@@ -153,6 +155,8 @@ def test_flows_and_fixture_heal_off(project: pytest.Pytester) -> None:
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props["webmem_failed_step"].startswith("2 fill")
     assert props["webmem_screenshot"].endswith("step-02-failed.png")
+    # every run of a flow, from a flow item or the fixture, counts in the track record of the flows' store
+    assert listed_runs(project.path / "flows") == {"brittle.yaml": ("4", "25%"), "create-customer.yaml": ("4", "100%")}
 
 
 def test_heal_local_on_two_workers_proposes_a_patch(project: pytest.Pytester) -> None:

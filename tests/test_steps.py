@@ -32,7 +32,7 @@ def test_every_kind_is_in_the_format_the_tools_and_replay() -> None:
 
 
 @pytest.mark.parametrize(("step", "expected"), [
-    ("  - upload_everything: {}\n", "exactly one action key"),
+    ("  - upload_everything: {}\n", "unknown action 'upload_everything' (a step's action is one of: goto,"),
     ("  - click:\n      target: {intent: x, selectors: ['#submit']}\n", "unknown selector '#submit'"),
     ("  - click:\n      target: {intent: x, selectors: ['role=button[name=Save]']}\n", "bad role selector"),
 ])

@@ -70,7 +70,9 @@ def with_positions(flow: Flow, seen: Mapping[str, Signature]) -> Flow:
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,
                base_url: str | None, heal: HealMode, artifacts: Path | None,
                on_step_start: Callable[[int], None] | None = None, path: str | None = None,
-               sign_in: SignIn | None = None) -> RunReport:
+               sign_in: SignIn | None = None, counted: bool = False) -> RunReport:
+    """One row through `flow`. `counted`: the run counts in the track record of the flow file `path` (a
+    row's entry does, in one transaction of its own; a `verify:` check is no run of the flow)."""
     replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start,
-                        sign_in=sign_in)
-    return replayer.run(page, flow, values, path=path)
+                        sign_in=sign_in, track=counted)
+    return replayer.run(page, flow, values, path=path, source=path if counted else None)

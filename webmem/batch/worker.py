@@ -248,7 +248,8 @@ class BatchWorker:
         try:
             report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
                                 heal=self.cfg.heal, artifacts=self.artifacts(claim, "attempt"),
-                                on_step_start=on_step_start, path=self.cfg.flow, sign_in=self.sign_in)
+                                on_step_start=on_step_start, path=self.cfg.flow, sign_in=self.sign_in,
+                                counted=True)
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed", error=self.redact(values)(one_line(exc)))
         self.signed(report)

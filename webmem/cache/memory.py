@@ -296,7 +296,8 @@ class _Job:
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
         replayer = Replayer(m.settings, heal=m.heal, model=m.model, write=True, on_step=m.on_step,
                             artifacts=m.artifacts, sign_in=m.sign_in,
-                            secrets=self.redact.secrets)  # the caller's secrets, declared or not
+                            secrets=self.redact.secrets,  # the caller's secrets, declared or not
+                            track=False)  # counted below, in the one transaction of this do
         # heals are written back with paths as the store's reviewers see them
         report = replayer.run(self.page, ff, self.values, path=str(path), label=e.path,
                               start_signature=self.start_signature)
@@ -312,9 +313,7 @@ class _Job:
             r.status = "healed" if report.healed_steps else "hit"
             r.saved_calls = max(0, record.learn_calls - r.model_calls)
             r.saved_tokens = max(0, record.learn_tokens - r.tokens)
-        self.changes.append(lambda s: s.of(e.path).record_run(
-            report.passed, report.duration_ms, bool(report.healed_steps), e.digest, report.error,
-            m.quarantine_after))
+        self.changes.append(lambda s: stats.count_run(s, e.path, report, e.digest, m.quarantine_after))
         if report.passed:
             return
         failed = report.failed_step()

@@ -4,6 +4,12 @@ candidates, and a run changes its rows and the totals in one small transaction, 
 once (batch workers, `webmem do`) never lose a count, and a killed process leaves the last whole
 transaction. A `stats.json` of earlier versions is carried over once (then kept as `stats.json.old`).
 
+Every replay of a flow file counts, whichever front end ran it (`webmem run`, `batch`, the pytest plugin, MCP,
+`webmem do`): `Replayer` writes each run through `record_replay` (one transaction), and `Memory` applies the same
+`count_run` inside the one transaction of its `do`. A flow file's track record lives in the store it belongs
+to (`store_of`): the nearest folder, from the file's own upward, whose `.webmem/` holds a store's index or
+statistics; else the file's own folder.
+
 A flow that failed `quarantine_after` times in a row is quarantined: lookups skip it (and say so) until
 it succeeds again, its file changes (re-recorded, healed or edited), or it is released by hand.
 """
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import threading
@@ -19,12 +26,16 @@ import time
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, ValidationError
 
 from webmem.errors import StoreError
 from webmem.flow import flowfile
 from webmem.sqlitetx import immediate
+
+if TYPE_CHECKING:
+    from webmem.playback.report import RunReport
 
 QUARANTINE_AFTER = 3
 
@@ -219,6 +230,18 @@ def _setup(conn: sqlite3.Connection, root: Path, path: Path) -> None:
             os.replace(stats_path(root), stats_path(root).with_name("stats.json.old"))
 
 
+@contextmanager
+def _synchronous(conn: sqlite3.Connection, durable: bool) -> Iterator[None]:
+    if durable:  # (the connection's setting)
+        yield
+        return
+    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous=FULL")
+
+
 def _read_json(path: Path) -> StoreStats | None:
     try:
         data = path.read_bytes()
@@ -340,13 +363,14 @@ class Changes:
 
 
 @contextmanager
-def updating(root: Path) -> Iterator[Changes]:
-    """Read, change and write the statistics in one transaction (other writers wait; readers do not)."""
+def updating(root: Path, durable: bool = True) -> Iterator[Changes]:
+    """Read, change and write the statistics in one transaction (other writers wait; readers do not).
+    `durable=False`: the commit does not wait for the disk (it survives the process, not a power cut)."""
     db = _db(root, create=True)
     assert db is not None
     with db.lock:
         try:
-            with immediate(db.conn):
+            with _synchronous(db.conn, durable), immediate(db.conn):
                 changes = Changes(db.conn)
                 yield changes
                 db.conn.executemany("DELETE FROM flows WHERE path = ?",
@@ -360,3 +384,48 @@ def updating(root: Path) -> Iterator[Changes]:
             raise StoreError(f"{db.path}: cannot write the flow statistics: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise _unreadable(db.path, exc) from None
+
+
+# ---- every run counts ---------------------------------------------------------------------------
+
+
+def store_of(flow_file: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(store folder, the file's path relative to it as the store names it) for a flow file given by path: the
+    nearest folder from the file's own upward whose `.webmem/` holds a store's index or statistics (a flow in a
+    subfolder of a store counts in that store's `webmem list`), else the file's own folder."""
+    path = Path(os.path.abspath(flow_file))
+    for folder in path.parents:
+        meta = folder / flowfile.LOCAL_DIR
+        if (meta / "stats.sqlite").exists() or (meta / "index.sqlite").exists():
+            return folder, path.relative_to(folder).as_posix()
+    return path.parent, path.name
+
+
+def file_digest(path: Path) -> str:
+    """The digest a store's index keeps of a flow file (quarantine holds for the file as it was)."""
+    with path.open("rb") as fh:
+        return hashlib.sha256(fh.read(flowfile.MAX_FLOW_BYTES + 1)).hexdigest()[:16]
+
+
+def count_run(changes: Changes, rel: str, report: RunReport, digest: str,
+              quarantine_after: int = QUARANTINE_AFTER) -> None:
+    """One replay of the flow file `rel` in its track record: the one way a run is counted."""
+    changes.of(rel).record_run(report.passed, report.duration_ms, bool(report.healed_steps), digest, report.error,
+                               quarantine_after)
+
+
+def record_replay(flow_file: str | os.PathLike[str], report: RunReport) -> None:
+    """Count one replay of a flow file in its store's track record, in one transaction (StoreError if it
+    cannot be written). The transaction does not wait for the disk: a batch writes one per row, and a count
+    is not worth an fsync per row (the journal's durable commit point is what guards the rows)."""
+    root, rel = store_of(flow_file)
+    try:
+        digest = file_digest(Path(flow_file))
+    except OSError as exc:
+        raise StoreError(f"{flow_file}: cannot read the flow to count its run: {exc.strerror or exc}") from None
+    try:
+        flowfile.local_dir(root)
+    except OSError as exc:
+        raise StoreError(f"{root}: cannot keep the flow statistics: {exc.strerror or exc}") from None
+    with updating(root, durable=False) as changes:
+        count_run(changes, rel, report, digest)

@@ -29,9 +29,32 @@ from webmem.steps.upload import check_uploads
 app = typer.Typer(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
 )
+
+
+def version() -> str:
+    """webmem's installed version (the package's metadata)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("webmem")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        out.print(f"webmem {version()}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(show_version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                        help="print webmem's version and exit")] = False) -> None:
+    """webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts."""
 
 
 HealMode = StrEnum("HealMode", {mode: mode for mode in MODES})  # type: ignore[misc]  # the healing tiers' modes
@@ -99,6 +122,8 @@ def web_url(url: str, option: str, *, absolute: bool = True) -> str:
     from webmem.flow.urlpattern import url_problem
 
     problem = url_problem(url, absolute=absolute)
+    if problem and "://" not in url and not url_problem(f"http://{url}", absolute=True):
+        problem += f"; did you mean http://{url} ?"  # `localhost:8123/x` reads as the scheme "localhost:"
     if problem:
         raise InputError(f"{option}: {problem}")
     return url
@@ -167,12 +192,14 @@ def run(
             result = replayer.run(page, ff, given, path=str(flow))
         if result.write_error:
             raise WebmemError(result.write_error)
+        if result.stats_error:  # the run happened: its outcome below stands
+            err.print(f"[yellow]warning:[/yellow] {escape(result.stats_error)}", soft_wrap=True)
         write_report(result, report, redact)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except OSError as exc:
         raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
-    summary = f"{sum(s.status != 'failed' for s in result.steps)}/{len(ff.flow.steps)} steps"
+    summary = run_summary(result, len(ff.flow.steps))
     extras = []
     if result.healed_steps:
         extras.append(f"{result.healed_steps} healed")
@@ -197,6 +224,16 @@ def run(
         raise typer.Exit(Unconfirmed.exit_code)
     err.print(f"[red]failed[/red] {summary}: {escape(result.error or '')}{tail}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def run_summary(result: RunReport, total: int) -> str:
+    """"4/4 steps" for a passed run; where one broke, which step of how many and how many passed before it (a
+    count of the steps that passed is no "2/4 steps": that reads as the failed count)."""
+    failed = result.failed_step()
+    if result.passed or failed is None:
+        return f"{len({s.index for s in result.steps if s.status != 'failed'})}/{total} steps"
+    before = len({s.index for s in result.steps if s.status != "failed" and s.index < failed.index})
+    return f"at step {failed.index} of {total} ({before} passed)"
 
 
 class AgentKind(StrEnum):
@@ -428,11 +465,16 @@ def show_stats(
     out.print(table)
 
 
+class Transport(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
 @app.command("mcp")
 def mcp_server(
     store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flows"),
-    transport: Annotated[str, typer.Option(help="stdio (the client starts webmem) or http (127.0.0.1:PORT/mcp)")]
-    = "stdio",
+    transport: Annotated[Transport, typer.Option(help="stdio (the client starts webmem) or http "
+                                                      "(127.0.0.1:PORT/mcp)")] = Transport.stdio,
     port: Annotated[int, typer.Option(help="the HTTP port", min=1, max=65535)] = 8765,
     headed: Annotated[bool, typer.Option(help="show the browser windows")] = False,
     heal: Annotated[HealMode, typer.Option(help="repair broken steps on a hit: off, local or llm")] = (
@@ -448,13 +490,11 @@ def mcp_server(
 ) -> None:
     """Serve the store to MCP clients: `do` replays what webmem knows; on a miss the client's agent does the
     task through webmem's browser tools and webmem stores the flow. Each stored flow is also a tool."""
-    if transport not in {"stdio", "http"}:
-        raise fail(f"--transport {transport!r}: expected stdio or http")
     try:
         from webmem.mcp import serve  # MissingExtra without the mcp extra
 
-        serve(store, transport=transport, port=port, headed=headed, heal=_mode(heal), session_timeout=session_timeout,
-              max_browsers=browsers, secret_env=parse_flags(secret_env))
+        serve(store, transport=transport.value, port=port, headed=headed, heal=_mode(heal),
+              session_timeout=session_timeout, max_browsers=browsers, secret_env=parse_flags(secret_env))
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
 
@@ -526,6 +566,10 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
                 add_row(f"{i}.add{j}", inner)
             for j, inner in enumerate(step.args.steps, 1):
                 add_row(f"{i}.{j}", inner)
+    # a selector is shown whole (`role=textbox[name="Full name"]`, never cut to `role=textbox…`): what does not
+    # fit a narrow terminal's column folds onto the next line instead of being cut off
+    for column in t.columns:
+        column.overflow = "fold"
     out.print(t)
 
 

@@ -12,8 +12,21 @@ from rich.markup import escape
 from webmem.flow.inputs import Redactor
 from webmem.playback.report import StepReport
 
-out = Console(highlight=False, emoji=False)  # page data is printed as data: `root:x:0:0` is no emoji code
-err = Console(stderr=True, highlight=False, emoji=False)
+# Output that is no terminal (a pipe, a file, CI's log) is read by programs and searched for file names: its lines
+# are as long as they are (Rich would wrap them, tables too, at 80 columns and break a path in two).
+PIPE_WIDTH = 10_000
+
+
+def console(stderr: bool = False) -> Console:
+    # page data is printed as data: `root:x:0:0` is no emoji code
+    found = Console(stderr=stderr, highlight=False, emoji=False)
+    if found.is_terminal:
+        return found
+    return Console(stderr=stderr, highlight=False, emoji=False, width=PIPE_WIDTH, soft_wrap=True)
+
+
+out = console()
+err = console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

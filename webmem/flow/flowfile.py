@@ -184,11 +184,9 @@ def parse_flow(text: str, path: str = "<flow>", *, round_trip: bool = True) -> t
     try:
         flow = Flow.model_validate(doc)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{_describe(err['loc'], doc)}: {msg}")
-        raise FlowFormatError(path, problems) from None
+        from webmem.flow.problems import say  # (pydantic's words into webmem's)
+
+        raise FlowFormatError(path, [say(err, _describe(err["loc"], doc)) for err in exc.errors()]) from None
     return flow, doc
 
 

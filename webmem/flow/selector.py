@@ -17,6 +17,7 @@ the task's value where the demonstration saw two (replay takes the only one wher
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -73,8 +74,33 @@ def parts_of(selector: str) -> list[tuple[str, str]]:
             role_match(selector, body)
         if kind == "has_text":
             quoted(selector, body)
+        if kind == "css":
+            css_syntax(selector, body)
         parts.append((kind, body))
     return parts
+
+
+def css_syntax(selector: str, body: str) -> None:
+    """A `css=` part must be CSS selector syntax (`#full_name[` is refused when the flow loads, not when the step
+    is reached). Read by cssselect's parser (pure Python, no dependencies, syntax only: CSS 3 and `:has()`,
+    `:is()`; Playwright's own pseudo-classes such as `:has-text("x")` or `:visible` read as any pseudo-class).
+    Playwright's `:nth-match(selector, n)` takes a list it cannot read: left to Playwright."""
+    if ":nth-match(" in body:
+        return
+    problem = _css_problem(_PLACEHOLDER.sub("x1", body))  # a placeholder stands for a name or number
+    if problem:
+        raise SelectorError(f"bad CSS selector {selector!r}: {problem}")
+
+
+@functools.lru_cache(maxsize=8192)  # a store's flows share many selectors: each is parsed once per process
+def _css_problem(css: str) -> str | None:
+    import cssselect  # (only where a flow holds a css= selector)
+
+    try:
+        cssselect.parse(css)
+    except cssselect.SelectorSyntaxError as exc:
+        return str(exc)
+    return None
 
 
 def kind_of(selector: str) -> str:

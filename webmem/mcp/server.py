@@ -385,7 +385,13 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
     settings = settings.model_copy(update={"secret_env": allow.as_config()})
     browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout,
                         max_browsers=max_browsers)
-    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("webmem")
+    except PackageNotFoundError:  # a source tree never installed
+        ours = "unknown"
+    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS, version=ours)
     server.allow = allow
 
     def ask(sid: str, action: Action, ctx: Context) -> str:

@@ -6,7 +6,10 @@ repairs back. The command line, the pytest plugin, `Memory`, the demo and the be
   a broken selector is a failing test, not a silent fix);
 - `write=False`, `propose=None`: repairs are reported, not written (`Memory` writes: a cache keeps itself
   up to date);
-- the base URL is the flow's own unless given.
+- the base URL is the flow's own unless given;
+- `track=True`: every run of a flow file counts in its store's track record (`webmem list`; see
+  webmem.cache.stats.store_of for which store), so `run`, `batch`, the pytest plugin, MCP and `do` keep one
+  record. `Memory` counts its runs itself, in the one transaction of its `do` (same `stats.count_run`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from playwright.sync_api import Page
 
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import save_state
+from webmem.cache import stats
 from webmem.errors import FlowFailed, Unconfirmed, UsageError, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
@@ -47,7 +51,9 @@ class Replayer:
     secret inputs. `sign_in`: a sign-in flow (path, Flow or loaded SignIn) run where a page check finds its
     sign-in page instead of the expected page (see webmem.playback.signin). `storage_state`: a file to keep the
     page's session in (Playwright's storage state) after a run that signed in. `files_dir`: the one folder a
-    flow's literal `upload` path may name (else the settings' `filesDir`; none: files come from inputs only)."""
+    flow's literal `upload` path may name (else the settings' `filesDir`; none: files come from inputs only).
+    `track`: count each run of a flow file (or of a Flow given with `source=`) in its store's track record; a
+    record that cannot be written is said in the report's `stats_error`, never fails the run."""
 
     def __init__(
         self,
@@ -66,6 +72,7 @@ class Replayer:
         sign_in: SignInLike = None,
         storage_state: Path | None = None,
         files_dir: str | Path | None = None,
+        track: bool = True,
     ):
         if write and propose is not None:
             raise UsageError("write and propose exclude each other")
@@ -80,6 +87,7 @@ class Replayer:
         # the folder a flow's literal upload path may name (webmem.steps.upload); else the settings'
         self.files_dir = str(files_dir) if files_dir is not None else self.settings.files_dir
         self.secrets = [*secrets, *(self.sign_in.secrets if self.sign_in else [])]
+        self.track = track
 
     def load(self, flow: FlowLike) -> tuple[Flow, flowfile.FlowFile | None]:
         if isinstance(flow, Flow):
@@ -89,13 +97,15 @@ class Replayer:
 
     def run(self, page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *,
             base_url: str | None = None, path: str | None = None, label: str | None = None,
-            start_signature: Signature | None = None, check: bool = False) -> RunReport:
+            start_signature: Signature | None = None, check: bool = False,
+            source: str | os.PathLike[str] | None = None) -> RunReport:
         """Replay `flow` (a path, a loaded FlowFile or a Flow) on `page` with `inputs`. Inputs are checked
         before any step (InputError). Returns the run's report; with `check=True` a failed run raises
         FlowFailed instead. A healed, passing run of a flow file is written back as configured (`label`
         names the file in the diff's headers). A run whose commit step acted before it failed is "unconfirmed"
         (Unconfirmed with `check=True`). `start_signature`: the caller has the page at the flow's start
-        and just took its signature (the first goto and page check are skipped where they match)."""
+        and just took its signature (the first goto and page check are skipped where they match). `source`: the
+        file a Flow given in memory came from (a batch's flow, adopted from row to row): its run is counted there."""
         loaded, ff = self.load(flow)
         healing = make_healing(self.heal, self.settings, model=self.model)
         opts = RunOptions.from_settings(
@@ -105,6 +115,12 @@ class Replayer:
             start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)
+        counted = ff.path if ff is not None else source
+        if self.track and counted is not None:
+            try:
+                stats.record_replay(counted, report)
+            except WebmemError as exc:  # the run happened: a track record that cannot be kept is said, not fatal
+                report.stats_error = str(exc)
         if report.signed_in and self.storage_state is not None:
             save_state(page.context, self.storage_state)
         if report.passed and ff is not None and (self.write or self.propose is not None):

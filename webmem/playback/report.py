@@ -69,6 +69,7 @@ class RunReport(BaseModel):
     flow_changed: bool = False
     patch: str | None = None
     write_error: str | None = Field(None, description="the run passed but its repairs could not be written")
+    stats_error: str | None = Field(None, description="the run's track record could not be written (webmem list)")
     # what healing learned, for writing back and splicing (not part of the JSON report)
     repairs: list[Repair] = Field(default_factory=list, exclude=True)
     page_states: dict[str, Signature] = Field(default_factory=dict, exclude=True,

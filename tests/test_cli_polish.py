@@ -1,0 +1,44 @@
+"""The command line's finish, no browser: --version, choices, suggestions, output to a pipe, validate's words."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import FLOWS, ROOT
+
+
+def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # as a pipe sees it: no width given
+    return subprocess.run([sys.executable, "-m", "webmem.cli", *args], cwd=cwd, env={**env, "NO_COLOR": "1"},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_version_choices_suggestions_pipes_and_validate_words(tmp_path: Path) -> None:
+    version = _cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("webmem ") and "unknown" not in version.stdout
+    assert "--install-completion" in _cli("--help").stdout
+    transport = _cli("mcp", "--transport", "pigeon")
+    assert transport.returncode == 2 and "'pigeon' is not one of" in transport.stderr and "'stdio'" in transport.stderr
+    do = _cli("do", "localhost:8123/customers/new", "--task", "x")
+    assert do.returncode == 2 and "did you mean http://localhost:8123/customers/new ?" in do.stderr
+    # a pipe gets whole lines: a long path is never broken at 80 columns
+    long = tmp_path / ("a-folder-with-a-rather-long-name-" * 3) / "create-customer.yaml"
+    long.parent.mkdir()
+    long.write_text((FLOWS / "create-customer.yaml").read_text())
+    valid = _cli("validate", str(long))
+    assert valid.returncode == 0 and f"✓ {long}: create-customer, 9 steps" in valid.stdout.splitlines()
+    text = long.read_text()
+    long.write_text(text.replace("  - fill:", "  - fil:", 1).replace("css=#email", "css=#email[")
+                    .replace("name: create-customer", "nmae: create-customer"))
+    bad = _cli("validate", str(long))
+    assert bad.returncode == 2
+    lines = bad.stderr.splitlines()
+    assert f"✗ {long}: invalid flow file" in lines
+    assert "  - step 2: unknown action 'fil' (did you mean fill?) (a step's action is one of: goto, click, fill, " \
+           "select, check, uncheck, upload, press, wait_for, extract, expect, repeat)" in lines
+    assert "  - nmae: unknown field (did you mean name?)" in lines
+    assert any("bad CSS selector 'css=#email['" in line for line in lines)
+    assert "Extra inputs" not in bad.stderr and "Field required" not in bad.stderr
