@@ -226,7 +226,7 @@ def record(
                                               "and typing become steps; Alt+Shift+C commit point, Alt+Shift+T "
                                               "expect the selected text, Alt+Shift+U expect the URL, Alt+Shift+E "
                                               "end (or close the window)")] = False,
-    headless: Annotated[bool, typer.Option(help="with --manual: no window (the page is driven from elsewhere)")] = False,
+    headless: Annotated[bool, typer.Option(help="with --manual: no window (driven from elsewhere)")] = False,
     limit: Annotated[float, typer.Option(help="with --manual: stop recording after this many seconds")] = 1800.0,
     cdp: Annotated[str | None, typer.Option(help="with --manual: record in a tab of a Chrome you started with "
                                                  "--remote-debugging-port (http://127.0.0.1:9222)")] = None,
@@ -470,6 +470,72 @@ def show_stats(
                       f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
                       escape(fs.last_success or "-"), escape(_short(quarantine or "-")))
     out.print(table)
+
+
+@app.command("import")
+def import_command(
+    script: Annotated[Path, typer.Argument(help="a Playwright Python script (codegen's) or pytest-playwright test")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="the flow file to write")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value: where the script "
+                                                                   "uses this value, the flow takes {{ key }}")] = [],  # noqa: B006
+    secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
+    task: Annotated[str | None, typer.Option("--task", "-t", help="the task (default: the file name)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="run the script's addresses on this origin instead")] = None,
+    test: Annotated[str | None, typer.Option(help="the test function to import, where the file has several")] = None,
+    skip_untranslated: Annotated[bool, typer.Option(help="leave out the lines webmem cannot translate (listed) "
+                                                         "instead of refusing the script")] = False,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+) -> None:
+    """Turn a Playwright script into a flow: read it (never run as Python), then carry it out once on the live
+    page through the recorder, so the flow gets real selectors, fingerprints and page signatures."""
+    from webmem.browser.session import open_page
+    from webmem.script.importer import import_script
+
+    try:
+        out_file(output, "--out", {"the script": script})
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        settings = load_settings()
+        values, secrets = task_inputs(input, secret)
+        redact = Redactor.for_inputs({k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()},
+                                     values)
+        with open_page(settings, headed=headed, redactor=redact) as page:
+            result = import_script(page, script, values, name=output.stem, task=task, secrets=secrets,
+                                   base_url=base_url, test=test, allow_skips=skip_untranslated,
+                                   timeouts=settings.timeouts)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        flowfile.save_flow(result.flow, output)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write the flow: {exc}") from None
+    for line in result.skipped:
+        err.print(f"[yellow]not translated[/yellow] {escape(line)}", soft_wrap=True)
+    out.print(f"[green]imported[/green] {len(result.flow.steps)} steps → {escape(str(output))}"
+              f"{f' [dim]({len(result.skipped)} lines left out)[/dim]' if result.skipped else ''}")
+
+
+@app.command("export")
+def export_command(
+    flow: Annotated[Path, typer.Argument(help="the flow file")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="the test file to write (test_NAME.py)")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input's value as key=value (else its "
+                                                                   "default)")] = [],  # noqa: B006
+) -> None:
+    """Write a flow as a plain pytest-playwright test (codegen-style locators from each target's first
+    selector; inputs as constants, secrets from the environment)."""
+    from webmem.script.exporter import export_flow
+
+    try:
+        out_file(output, "--out", {"the flow": flow})
+        loaded = flowfile.load_flow(flow, round_trip=False)
+        text = export_flow(loaded.flow, parse_pairs(input), source=str(flow))
+        flowfile.write_atomic(output, text)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write the test: {exc}") from None
+    out.print(f"[green]exported[/green] {escape(str(flow))} → {escape(str(output))}")
 
 
 @app.command("mcp")

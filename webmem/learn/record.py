@@ -378,8 +378,10 @@ class Recorder:
 
     def extract(self, element: Element, name: str, intent: str | None = None) -> str:
         """Read an element's value or text as the named result `name`, and keep it as an extract step."""
-        self.act("extract", element, intent=intent, **{"as": name})
+        params: dict[str, Any] = {"as": name}
+        self.act("extract", element, intent=intent, **params)
         return self.extracted[name]
+
     def here(self) -> str:
         """The current page's URL as the flow keeps it (a pattern, without the values typed)."""
         return self._here()
