@@ -27,6 +27,7 @@
   const elements = new Map(); // number -> element, for Python to fetch (el(n))
   let counter = 0;
   let passing = []; // [element, "click" | "Enter"]: held for the recorder, whose own action must go through
+  let echo = false; // the recorder's Enter is submitting a form: the click that submission makes is its own
   let dirty = null; // the text field typed into since it was last reported
   let host = null;
   let status = null;
@@ -67,6 +68,10 @@
     if (at < 0) return false;
     if (what === "click" && ev.detail > 1) { hold(ev); return true; } // the person's double click: once is enough
     passing.splice(at, 1);
+    if (what === "Enter") {
+      echo = true;
+      setTimeout(() => { echo = false; }, 0);
+    }
     return true;
   }
 
@@ -103,7 +108,7 @@
   }, true);
 
   document.addEventListener("click", (ev) => {
-    if (!ev.isTrusted) return;
+    if (!ev.isTrusted || echo) return;
     const el = targetOf(ev);
     if (!el || passes(el, "click", ev)) return;
     const label = el.closest("label");
@@ -114,8 +119,9 @@
       return;
     }
     if (isTextField(el) || el.tagName === "SELECT" || el.tagName === "OPTION" || (label && control)) return;
-    const clicked = el.closest(CLICKABLE) || el;
-    if (clicked === document.body || clicked === document.documentElement) return;
+    // a click on text or a blank (selecting it, say) is no step; what looks clickable is
+    const clicked = el.closest(CLICKABLE) || (getComputedStyle(el).cursor === "pointer" ? el : null);
+    if (!clicked) return;
     hold(ev);
     flush();
     passing.push([clicked, "click"]);
