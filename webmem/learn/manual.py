@@ -133,13 +133,13 @@ def _take(rec: Recorder, report: Report) -> str:
         return f"commit point: {step.target.intent}" if step.target else "commit point marked"
     if report.kind == "expect_url":
         here = rec.here()
-        rec.expect(url=here)
+        rec.expect_page(url=here)
         return f"expect the URL {here}"
     if report.kind == "expect_text":
         text = (report.value or "").strip()
         if not text:
             raise RecordError("expect text: select the text on the page first")
-        rec.expect(text=text)
+        rec.expect_page(text=text)
         return f"expect the text {text!r}"
     element = _element(report)
     if report.kind == "fill":

@@ -386,11 +386,12 @@ class Recorder:
         """The current page's URL as the flow keeps it (a pattern, without the values typed)."""
         return self._here()
 
-    def expect(self, *, url: str | None = None, text: str | None = None, title: str | None = None,
-               gone: str | None = None) -> ExpectStep:
-        """Keep an assertion about the page as a step of its own (a person's or an imported script's
-        `expect`): `url` a URL pattern (`rec.here()` for where the page is), `text` a text that must show,
-        `gone` one that must not. An input's value in a text is kept as its placeholder."""
+    def expect_page(self, *, url: str | None = None, text: str | None = None, title: str | None = None,
+                    gone: str | None = None) -> ExpectStep:
+        """Keep an assertion about the page as an `expect` step of its own (a person's or an imported script's):
+        `url` a URL pattern (`rec.here()` for where the page is), `text` a text that must show, `gone` one that
+        must not. An input's value in a text is kept as its placeholder. (Not `expect`: `rec.<kind>` is for the
+        kinds done on an element.)"""
         texts = {k: self.parameterise(v) if v else None for k, v in (("text", text), ("title", title), ("gone", gone))}
         step = ExpectStep.model_validate({"expect": {"url": url, **texts}})
         self.steps.append(step)

@@ -340,14 +340,14 @@ def _expect(rec: Recorder, action: Action) -> None:
     assertion = ("not_" + action.assertion) if action.negated else action.assertion
     getattr(expect(subject), assertion)(*action.args, **action.kwargs)
     if action.assertion == "to_have_url":
-        rec.expect(url=rec.here())
+        rec.expect_page(url=rec.here())
     elif action.assertion == "to_have_title":
-        rec.expect(title=str(action.args[0]))
+        rec.expect_page(title=str(action.args[0]))
     elif action.assertion in ("to_have_text", "to_contain_text"):
-        rec.expect(text=str(action.args[0]))
+        rec.expect_page(text=str(action.args[0]))
     else:  # to_be_visible / to_be_hidden of get_by_text(TEXT) (checked when parsed)
         text = str((action.chain or [])[0][1][0])
         if (action.assertion == "to_be_visible") != action.negated:
-            rec.expect(text=text)
+            rec.expect_page(text=text)
         else:
-            rec.expect(gone=text)
+            rec.expect_page(gone=text)
