@@ -82,6 +82,8 @@ def test_odd(page: Page) -> None:
     page.get_by_role("button", name=NAME).click()
     page.get_by_role("button", name="Add contact").dblclick()
     expect(page.get_by_role("heading")).to_be_visible()
+    with page.expect_popup() as popup_info:
+        page.get_by_role("link", name="Help").click()
     page.get_by_role("button", name="Add contact").click()
 '''
 
@@ -89,14 +91,14 @@ def test_odd(page: Page) -> None:
 def test_what_cannot_be_translated_is_named_by_line(page: Page, portal, tmp_path: Path) -> None:
     actions, skipped = parse_script(UNTRANSLATABLE)
     assert [a.kind for a in actions] == ["goto", "click"]
-    assert [s.split(":")[0] for s in skipped] == [f"line {n}" for n in (6, 7, 9, 10, 11, 12)]
-    assert "frame" in skipped[2] and "literal" in skipped[3] and "dblclick" in skipped[4]
+    assert [s.split(":")[0] for s in skipped] == [f"line {n}" for n in (6, 7, 9, 10, 11, 12, 13)]
+    assert "frame" in skipped[2] and "literal" in skipped[3] and "dblclick" in skipped[4] and "with" in skipped[6]
     path = script_for(portal, tmp_path, "test_odd.py", UNTRANSLATABLE)
-    with pytest.raises(ScriptError, match=r"(?s)cannot translate.*line 6: page\.once.*line 12"):
+    with pytest.raises(ScriptError, match=r"(?s)cannot translate.*line 6: page\.once.*line 13: with"):
         import_script(page, path)  # refused before any browser work
     assert page.url == "about:blank"
     result = import_script(page, path, allow_skips=True)  # or: the rest imported, the lines listed
-    assert len(result.skipped) == 6 and [s.action for s in result.flow.steps] == ["goto", "click"]
+    assert len(result.skipped) == 7 and [s.action for s in result.flow.steps] == ["goto", "click"]
 
 
 def test_round_trip_import_export_and_the_exported_test_passes(page: Page, portal, tmp_path: Path) -> None:

@@ -117,10 +117,10 @@ def _page_names(body: list[ast.stmt]) -> set[str]:
 
 
 def _statements(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The statements in order, `with` blocks opened (codegen's `with sync_playwright() as playwright:`)."""
+    """The statements in order, codegen's `with sync_playwright() as playwright:` opened."""
     flat: list[ast.stmt] = []
     for stmt in body:
-        if isinstance(stmt, ast.With):
+        if isinstance(stmt, ast.With) and all("sync_playwright" in ast.unparse(i.context_expr) for i in stmt.items):
             flat.extend(_statements(stmt.body))
         else:
             flat.append(stmt)
@@ -134,6 +134,8 @@ def _translate(stmt: ast.stmt, pages: set[str]) -> Action | None:
         return None
     if isinstance(stmt, ast.Assign) and _boilerplate(stmt.value):
         return None
+    if isinstance(stmt, ast.With):
+        raise _Skip("`with` blocks (expect_popup, expect_navigation, expect_download...) are not translated")
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         raise _Skip("not a call on the page (assignments, loops, conditions and other code are not run)")
     call = stmt.value
