@@ -48,9 +48,13 @@ def record(shared: tuple[Browser, str], url: str, out: Path, *inputs: str) -> tu
     proc = subprocess.Popen([sys.executable, "-m", "webmem.cli", "record", url, "--task", "demonstrated",
                              *inputs, "--manual", "--headless", "--cdp", endpoint, "--out", str(out), "--limit", "60"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    page = person.contexts[0].wait_for_event("page", timeout=30_000)
-    page.wait_for_url(url, timeout=15_000)
-    page.locator("webmem-toolbar").wait_for(state="attached", timeout=5_000)
+    try:
+        page = person.contexts[0].wait_for_event("page", timeout=30_000)
+        page.wait_for_url(url, timeout=15_000)
+        page.locator("webmem-toolbar").wait_for(state="attached", timeout=5_000)
+    except PlaywrightError:
+        proc.kill()
+        raise AssertionError(f"the recording did not open its tab: {proc.communicate(timeout=10)[0]}") from None
     return proc, page
 
 
