@@ -90,7 +90,9 @@ def test_a_person_records_the_customer_form_by_hand(shared, portal, page: Page, 
         tab.keyboard.press("Alt+Shift+C")  # the Save click is the commit point
         click(tab, tab.get_by_text("Customer created"), count=3)  # select the confirmation...
         tab.keyboard.press("Alt+Shift+T")  # ...and expect it
-        bar = tab.locator("webmem-toolbar").bounding_box()  # End: the toolbar's last button
+        toolbar = tab.locator("webmem-toolbar")
+        toolbar.wait_for(state="visible", timeout=10_000)  # (hidden while a step is being recorded)
+        bar = toolbar.bounding_box()  # End: the toolbar's last button
         assert bar is not None
         with contextlib.suppress(PlaywrightError):  # the recording closes its tab as it ends
             tab.mouse.click(bar["x"] + bar["width"] - 50, bar["y"] + bar["height"] / 2)
