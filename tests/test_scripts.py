@@ -68,7 +68,11 @@ def test_the_login_script_keeps_the_password_secret(page: Page, portal, tmp_path
                            {"username": "demo", "password": DEMO_PASSWORD}, secrets={"password": "PORTAL_PASSWORD"})
     text = result.flow.model_dump_json()
     assert DEMO_PASSWORD not in text and "{{ password }}" in text
-    assert [s.action for s in result.flow.steps] == ["goto", "fill", "press", "fill", "press", "expect", "expect"]
+    steps = result.flow.steps
+    assert [s.action for s in steps] == ["goto", "fill", "press", "fill", "press", "expect"]
+    # to_have_url is what the Enter's step expects already (kept once); the title is a step of its own
+    assert steps[4].expect is not None and steps[4].expect.url == "/records"
+    assert steps[5].expect is not None and steps[5].expect.title == "Records · Acme Portal"
     assert result.flow.inputs["password"].secret and result.flow.inputs["password"].env == "PORTAL_PASSWORD"
     assert portal.logins == 1
 

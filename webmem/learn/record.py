@@ -387,13 +387,18 @@ class Recorder:
         return self._here()
 
     def expect_page(self, *, url: str | None = None, text: str | None = None, title: str | None = None,
-                    gone: str | None = None) -> ExpectStep:
+                    gone: str | None = None) -> StepModel:
         """Keep an assertion about the page as an `expect` step of its own (a person's or an imported script's):
         `url` a URL pattern (`rec.here()` for where the page is), `text` a text that must show, `gone` one that
         must not. An input's value in a text is kept as its placeholder. (Not `expect`: `rec.<kind>` is for the
-        kinds done on an element.)"""
+        kinds done on an element.) What the latest step already expects is not said twice: that step is returned.
+        """
         texts = {k: self.parameterise(v) if v else None for k, v in (("text", text), ("title", title), ("gone", gone))}
         step = ExpectStep.model_validate({"expect": {"url": url, **texts}})
+        last = self.steps[-1] if self.steps else None
+        if last is not None and last.expect is not None and all(
+                v is None or getattr(last.expect, k) == v for k, v in step.expect.model_dump().items()):
+            return last
         self.steps.append(step)
         return step
 
