@@ -26,6 +26,7 @@ from webmem.errors import (
     OriginError,
     PageError,
     RecordError,
+    ScriptError,
     SelectorError,
     SessionError,
     StepFailed,
@@ -40,14 +41,20 @@ from webmem.flow.format import Flow
 if TYPE_CHECKING:
     from webmem.browser.launch import launch
     from webmem.cache.memory import DoResult, Memory
+    from webmem.learn.manual import ManualResult, record_by_hand
     from webmem.learn.record import Recorder
     from webmem.playback.replayer import Replayer, replay
     from webmem.playback.report import RunReport, StepReport
+    from webmem.script.exporter import export_flow
+    from webmem.script.importer import ImportResult, import_script
 
 _LATER = {"launch": "webmem.browser.launch", "DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory",
           "Recorder": "webmem.learn.record",
           "Replayer": "webmem.playback.replayer", "replay": "webmem.playback.replayer",
-          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report"}
+          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report",
+          "record_by_hand": "webmem.learn.manual", "ManualResult": "webmem.learn.manual",
+          "import_script": "webmem.script.importer", "ImportResult": "webmem.script.importer",
+          "export_flow": "webmem.script.exporter"}
 
 
 def __getattr__(name: str) -> Any:
@@ -61,9 +68,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
-    "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "MissingExtra", "ModelError",
-    "OriginError", "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError",
-    "StepFailed", "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "launch", "load_flow",
-    "replay", "save_flow",
+    "FlowFormatError", "ImportResult", "InputError", "InvalidAction", "JournalError", "ManualResult", "Memory",
+    "MissingExtra", "ModelError", "OriginError", "PageError", "RecordError", "Recorder", "Replayer", "RunReport",
+    "ScriptError", "SelectorError", "SessionError", "StepFailed", "StepReport", "StoreError", "Unconfirmed",
+    "UsageError", "WebmemError", "export_flow", "import_script", "launch", "load_flow", "record_by_hand", "replay",
+    "save_flow",
 ]
 __version__ = "0.1.0"

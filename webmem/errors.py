@@ -18,6 +18,7 @@ that handed its data over (its commit step acted) and then failed: committed, un
     ├── PageError            the page a task starts on cannot be opened
     ├── ModelError           the model endpoint failed or answered nonsense
     ├── RecordError          a demonstration that cannot be recorded as done (also a ValueError)
+    ├── ScriptError          a Playwright script that cannot be imported, or a flow that cannot be exported
     ├── AgentError           an agent cannot go on
     │   └── InvalidAction    one proposed action that cannot be carried out (told back to the agent)
     ├── SessionError         an MCP tool call that cannot be carried out (`webmem mcp`)
@@ -62,6 +63,10 @@ class UsageError(WebmemError, ValueError):
 class RecordError(WebmemError, ValueError):
     """A demonstration that cannot be recorded as it was done: an element no selector singles out, a value no
     option or yes/no matches, list items recorded out of order. A ValueError too, as it was before."""
+
+
+class ScriptError(WebmemError):
+    """A Playwright script that cannot be imported (a line webmem cannot translate, a step the page refused)."""
 
 
 class FlowFormatError(WebmemError):

@@ -50,6 +50,24 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
             b.close()
 
 
+@contextlib.contextmanager
+def tab_over_cdp(endpoint: str, settings: Settings) -> Iterator[Page]:
+    """A new tab in the default context of a running Chromium (started with --remote-debugging-port): a person's
+    own browser, or one another program also drives. The tab is closed at the end, the browser left running."""
+    with sync_playwright() as pw:
+        b = pw.chromium.connect_over_cdp(endpoint, timeout=settings.timeouts.navigation)
+        ctx = b.contexts[0] if b.contexts else b.new_context()
+        inpage.install(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(settings.timeouts.action)
+        page.set_default_navigation_timeout(settings.timeouts.navigation)
+        try:
+            yield page
+        finally:
+            with contextlib.suppress(Exception):  # the person may have closed it
+                page.close()
+
+
 StorageState = Path | dict[str, Any] | None
 
 

@@ -257,8 +257,17 @@ def record(
     report: Annotated[Path | None, typer.Option(help="write the JSON recording report here")] = None,
     headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
     trace: Annotated[Path | None, typer.Option(help="save a Playwright trace (secrets removed) in this folder")] = None,
+    manual: Annotated[bool, typer.Option(help="you do the task by hand in the browser window (no agent): clicks "
+                                              "and typing become steps; Alt+Shift+C commit point, Alt+Shift+T "
+                                              "expect the selected text, Alt+Shift+U expect the URL, Alt+Shift+E "
+                                              "end (or close the window)")] = False,
+    headless: Annotated[bool, typer.Option(help="with --manual: no window (driven from elsewhere)")] = False,
+    limit: Annotated[float, typer.Option(help="with --manual: stop recording after this many seconds")] = 1800.0,
+    cdp: Annotated[str | None, typer.Option(help="with --manual: record in a tab of a Chrome you started with "
+                                                 "--remote-debugging-port (http://127.0.0.1:9222)")] = None,
 ) -> None:
-    """Let an agent do a task in a real browser and write what it did as a flow. Exit 1 if it did not finish."""
+    """Let an agent do a task in a real browser and write what it did as a flow (or, with --manual, record what
+    you do by hand). Exit 1 if it did not finish."""
     from dataclasses import asdict
 
     from webmem.browser.session import open_page
@@ -275,6 +284,12 @@ def record(
         values, secrets = task_inputs(input, secret, inputs_file)
         specs = {k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
+        if manual:
+            name = output.stem if output else slug(task)[:48].strip("-")
+            record_manual(url, task, values, specs, secrets, redact, name=name,
+                          path=output or Path("flows") / f"{name}.yaml", headed=not headless, trace=trace,
+                          limit=limit, cdp=cdp)
+            return
         model_name = settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
         bot = make_agent(kind.value, model_name)
@@ -308,6 +323,33 @@ def record(
     err.print(f"[red]not recorded[/red] ({result.status}): {escape(result.summary)} [dim]({stats}); "
               "no flow written[/dim]", soft_wrap=True)
     raise typer.Exit(1)
+
+def record_manual(url: str, task: str, values: dict[str, Any], specs: dict[str, Any], secrets: dict[str, str],
+                  redact: Redactor, *, name: str, path: Path, headed: bool, trace: Path | None, limit: float,
+                  cdp: str | None) -> None:
+    """`webmem record --manual`: a person does the task in the browser window; what they do is written as a flow."""
+    from webmem.browser.session import open_page, tab_over_cdp
+    from webmem.learn.manual import record_by_hand
+
+    settings = load_settings()
+    out.print(f"[bold]recording[/bold] {escape(name)} [dim]by hand: {escape(redact(task))}; do the task in the "
+              "browser, then End (Alt+Shift+E) or close the window[/dim]")
+    if cdp is not None:
+        web_url(cdp, "--cdp")
+    opened = tab_over_cdp(cdp, settings) if cdp else open_page(settings, headed=headed, trace=trace, redactor=redact,
+                                                                 trace_name=name)
+    with opened as page:
+        result = record_by_hand(page, url, task, values, name=name, specs=specs, secrets=secrets,
+                                timeouts=settings.timeouts, redactor=redact, limit=limit,
+                                on_step=lambda text: out.print(f"  {escape(text)}"))
+    if len(result.flow.steps) < 2:
+        err.print("[red]not recorded[/red]: no action was taken; no flow written")
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flowfile.save_flow(result.flow, path)
+    out.print(f"[green]recorded[/green] {len(result.flow.steps)} steps → {escape(str(path))} "
+              f"[dim](ended: {result.ended}{f', {len(result.notes)} not recorded' if result.notes else ''})[/dim]")
+
 
 STORE_HELP = "the flow store: a folder of flow files (index and statistics in its .webmem/)"
 
@@ -468,6 +510,70 @@ def show_stats(
 class Transport(StrEnum):
     stdio = "stdio"
     http = "http"
+@app.command("import")
+def import_command(
+    script: Annotated[Path, typer.Argument(help="a Playwright Python script (codegen's) or pytest-playwright test")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="the flow file to write")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value: where the script "
+                                                                   "uses this value, the flow takes {{ key }}")] = [],  # noqa: B006
+    secret: Annotated[list[str], typer.Option(help="a secret input as key=ENV_VAR, read from the environment")] = [],  # noqa: B006
+    task: Annotated[str | None, typer.Option("--task", "-t", help="the task (default: the file name)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="run the script's addresses on this origin instead")] = None,
+    test: Annotated[str | None, typer.Option(help="the test function to import, where the file has several")] = None,
+    skip_untranslated: Annotated[bool, typer.Option(help="leave out the lines webmem cannot translate (listed) "
+                                                         "instead of refusing the script")] = False,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+) -> None:
+    """Turn a Playwright script into a flow: read it (never run as Python), then carry it out once on the live
+    page through the recorder, so the flow gets real selectors, fingerprints and page signatures."""
+    from webmem.browser.session import open_page
+    from webmem.script.importer import import_script
+
+    try:
+        out_file(output, "--out", {"the script": script})
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        settings = load_settings()
+        values, secrets = task_inputs(input, secret)
+        redact = Redactor.for_inputs({k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()},
+                                     values)
+        with open_page(settings, headed=headed, redactor=redact) as page:
+            result = import_script(page, script, values, name=output.stem, task=task, secrets=secrets,
+                                   base_url=base_url, test=test, allow_skips=skip_untranslated,
+                                   timeouts=settings.timeouts)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        flowfile.save_flow(result.flow, output)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write the flow: {exc}") from None
+    for line in result.skipped:
+        err.print(f"[yellow]not translated[/yellow] {escape(line)}", soft_wrap=True)
+    out.print(f"[green]imported[/green] {len(result.flow.steps)} steps → {escape(str(output))}"
+              f"{f' [dim]({len(result.skipped)} lines left out)[/dim]' if result.skipped else ''}")
+
+
+@app.command("export")
+def export_command(
+    flow: Annotated[Path, typer.Argument(help="the flow file")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="the test file to write (test_NAME.py)")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input's value as key=value (else its "
+                                                                   "default)")] = [],  # noqa: B006
+) -> None:
+    """Write a flow as a plain pytest-playwright test (codegen-style locators from each target's first
+    selector; inputs as constants, secrets from the environment)."""
+    from webmem.script.exporter import export_flow
+
+    try:
+        out_file(output, "--out", {"the flow": flow})
+        loaded = flowfile.load_flow(flow, round_trip=False)
+        text = export_flow(loaded.flow, parse_pairs(input), source=str(flow))
+        flowfile.write_atomic(output, text)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write the test: {exc}") from None
+    out.print(f"[green]exported[/green] {escape(str(flow))} → {escape(str(output))}")
 
 
 @app.command("mcp")

@@ -38,6 +38,7 @@ from webmem.page.overlay import covering, move_on
 from webmem.page.target import learn_target, signature_data
 from webmem.steps import KINDS, STEPS, OnElement
 from webmem.steps.click import ClickStep
+from webmem.steps.expect import ExpectStep
 from webmem.steps.goto import GotoStep
 
 CONFIRMATION = "[role=alert],[role=status],.alert,.flash,.notice,.toast,h1"
@@ -279,15 +280,20 @@ class Recorder:
             self.steps.append(step)
         return step
 
-    def act(self, kind: str, element: Element, *, intent: str | None = None, **params: Any) -> StepModel:
+    def act(self, kind: str, element: Element, *, intent: str | None = None, done: bool = False,
+            **params: Any) -> StepModel:
         """Do a step of `kind` (click, fill, select, check, uncheck, upload, press...) on `element` and keep
         it. `params` are the kind's arguments as given (`value=`, `key=`, `files=`); an input's value is kept
         as its placeholder. Returns the step as the flow keeps it. Any kind the registry records on an element
-        (its agent action is `OnElement`); another name is a RecordError naming those."""
+        (its agent action is `OnElement`); another name is a RecordError naming those. `done=True`: a person
+        has already taken the action (typed, chose, ticked: not a click or key press, whose page before the
+        action counts); it is kept, not done again."""
         k = STEPS.get(kind)
         if k is None or k.action is None or not issubclass(k.action, OnElement):
             on_element = [k.name for k in KINDS if k.action is not None and issubclass(k.action, OnElement)]
             raise RecordError(f"{kind!r} is no step kind recorded on an element: {', '.join(on_element)}")
+        if done and k.confirms:
+            raise RecordError(f"{kind}: a step that may lead elsewhere is recorded as the recorder does it")
         handle, page_name, target = self._learn(element, intent)
         before_url = self._here()
         before_texts = self._confirmation_texts() if k.confirms else set()
@@ -302,9 +308,10 @@ class Recorder:
             self.page.on("request", on_request)
         # the popup of the field just typed into (a date picker) over this element: move on as a person does, as
         # replay does (webmem.page.overlay.move_on); any other overlay stays, and acting on the element says so
-        move_on(self.page, handle, covering(handle, False, self.timeouts.action), self.timeouts.action)
+        if not done:
+            move_on(self.page, handle, covering(handle, False, self.timeouts.action), self.timeouts.action)
         try:
-            fields = k.record(self, handle, params)
+            fields = k.kept(self, handle, params) if done else k.record(self, handle, params)
             step = k.model.model_validate({kind: {"target": target, "page": page_name, **fields}})
             if k.confirms:
                 step.expect = self._expectation(before_url, before_texts)  # waits for what the action started
@@ -368,8 +375,42 @@ class Recorder:
 
     def extract(self, element: Element, name: str, intent: str | None = None) -> str:
         """Read an element's value or text as the named result `name`, and keep it as an extract step."""
-        self.act("extract", element, intent=intent, **{"as": name})
+        params: dict[str, Any] = {"as": name}
+        self.act("extract", element, intent=intent, **params)
         return self.extracted[name]
+
+    def here(self) -> str:
+        """The current page's URL as the flow keeps it (a pattern, without the values typed)."""
+        return self._here()
+
+    def expect_page(self, *, url: str | None = None, text: str | None = None, title: str | None = None,
+                    gone: str | None = None) -> StepModel:
+        """Keep an assertion about the page as an `expect` step of its own (a person's or an imported script's):
+        `url` a URL pattern (`rec.here()` for where the page is), `text` a text that must show, `gone` one that
+        must not. An input's value in a text is kept as its placeholder. (Not `expect`: `rec.<kind>` is for the
+        kinds done on an element.) What the latest step already expects is not said twice: that step is returned.
+        """
+        texts = {k: self.parameterise(v) if v else None for k, v in (("text", text), ("title", title), ("gone", gone))}
+        step = ExpectStep.model_validate({"expect": {"url": url, **texts}})
+        last = self.steps[-1] if self.steps else None
+        if last is not None and last.expect is not None and all(
+                v is None or getattr(last.expect, k) == v for k, v in step.expect.model_dump().items()):
+            return last
+        self.steps.append(step)
+        return step
+
+    def mark_commit(self) -> StepModel:
+        """Mark the latest click or key press as the commit point (the step that hands the data to the server,
+        `commit: true`), instead of the one `flow()` would choose; any earlier mark is dropped."""
+        at = next((i for i in range(len(self.steps) - 1, -1, -1) if STEPS[self.steps[i].action].commits), None)
+        if at is None:
+            raise RecordError("commit point: no click or key press recorded yet to mark")
+        for i, step in enumerate(self.steps):
+            if step.commit:
+                self.steps[i] = step.model_copy(update={"commit": False})
+        self.steps[at] = self.steps[at].model_copy(update={"commit": True})
+        return self.steps[at]
+
     def _expectation(self, before_url: str, before_texts: set[str]) -> Expect | None:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
             self.page.wait_for_load_state("load", timeout=self.timeouts.navigation)

@@ -131,6 +131,13 @@ class StepKind:
         return the step's arguments besides target and page, as the flow keeps them (values as templates)."""
         raise NotImplementedError(f"{self.name} cannot be recorded on an element")
 
+    def kept(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The step's arguments as `record` returns them, for an action a person has already taken on `handle`
+        (typing, a choice, a tick: `Recorder.act(..., done=True)`); nothing is done on the page."""
+        from webmem.errors import RecordError
+
+        raise RecordError(f"{self.name}: recorded only as it is done (the recorder does it)")
+
     def carry_out(self, rec: Recording, action: Any, handle: ElementHandle | None) -> tuple[str, str | None]:
         """Carry out an agent's validated action through the recorder: (message for the agent, the value to
         log). Element steps go through `Recorder.act` with the action's arguments."""

@@ -75,6 +75,10 @@ class CheckKind(StepKind):
                 raise
             raise StepFailed(f"{step.target.intent}: could not {'tick' if want else 'untick'} it", res) from exc
 
+    def kept(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        value = params.get("value")
+        return {} if value is None or self.name != "check" else {"value": rec.bind_state(str(value))}
+
     def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         value = params.get("value")
         if value is None or self.name != "check":

@@ -95,10 +95,14 @@ class FillKind(StepKind):
             raise StepFailed(f"{intent}: the field does not hold the secret value typed into it", res)
         raise StepFailed(run.redact(f"{intent}: typed {value!r} but the field holds {got!r}"), res)
 
-    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+    def kept(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
+        rec.typed.append(render(template, rec.values))
+        return {"value": template}
+
+    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        template = self.kept(rec, handle, params)["value"]
         value = render(template, rec.values)
-        rec.typed.append(value)
         if rec.redact(value) != value:  # a secret: the one guarded fill replay uses (its frame on the task's site)
             from webmem.page import guard
 

@@ -80,10 +80,14 @@ class SelectKind(StepKind):
         if not run.read_back_later(index, res, stuck):
             stuck(loc.input_value())
 
-    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+    def kept(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
         template = rec.parameterise(str(params.get("value") or ""))
+        rec.typed.append(render(template, rec.values))
+        return {"value": template}
+
+    def record(self, rec: Any, handle: ElementHandle, params: Mapping[str, Any]) -> dict[str, Any]:
+        template = self.kept(rec, handle, params)["value"]
         wanted = render(template, rec.values)
-        rec.typed.append(wanted)
         timeout = rec.timeouts.action
         from webmem.page import inpage  # (the page layer: imported where a step acts)
 
