@@ -36,7 +36,8 @@ class RegistryServer:
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"docker-registry did not start: {(self.dir / 'log').read_text()[-500:]}")
+                    log = (self.dir / "log").read_text()[-500:] if self.dir.exists() else ""
+                    raise RuntimeError(f"docker-registry did not start: {log}") from None
                 time.sleep(0.05)
 
     @property
@@ -51,4 +52,5 @@ class RegistryServer:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.proc.returncode in (0, -15):  # (kept where it failed: its log says why)
+            shutil.rmtree(self.dir, ignore_errors=True)
