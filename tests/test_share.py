@@ -21,10 +21,10 @@ from playwright.sync_api import Page
 from fixtures_site.app import DEMO_PASSWORD
 from webmem.browser.config import load_settings
 from webmem.cache.memory import Memory
+from webmem.errors import TrustRefused
 from webmem.flow.secrets_allow import SecretRefused
 from webmem.playback.replayer import Replayer
 from webmem.share import bundle, oci, provenance
-from webmem.share.bundle import TrustRefused
 from webmem.share.install import pull
 
 from .conftest import FLOWS, run_webmem

@@ -1,7 +1,8 @@
 """webmem: muscle memory for browser automation.
 
 The public face: a flow (`Flow`, `load_flow`, `save_flow`), demonstrating a task (`Recorder`), replaying it
-with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`, `DoResult`), and the errors.
+with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`, `DoResult`), sharing flows
+between teams (`pack`, `push`, `pull`), and the errors.
 Everything else is private by convention. What drives a browser is imported when first used, so loading and
 checking flows (`load_flow`, `Flow`) needs no Playwright.
 """
@@ -25,10 +26,12 @@ from webmem.errors import (
     OriginError,
     PageError,
     RecordError,
+    RegistryError,
     SelectorError,
     SessionError,
     StepFailed,
     StoreError,
+    TrustRefused,
     Unconfirmed,
     UsageError,
     WebmemError,
@@ -41,10 +44,14 @@ if TYPE_CHECKING:
     from webmem.learn.record import Recorder
     from webmem.playback.replayer import Replayer, replay
     from webmem.playback.report import RunReport, StepReport
+    from webmem.share.bundle import pack
+    from webmem.share.install import pull
+    from webmem.share.oci import push
 
 _LATER = {"DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory", "Recorder": "webmem.learn.record",
           "Replayer": "webmem.playback.replayer", "replay": "webmem.playback.replayer",
-          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report"}
+          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report",
+          "pack": "webmem.share.bundle", "pull": "webmem.share.install", "push": "webmem.share.oci"}
 
 
 def __getattr__(name: str) -> Any:
@@ -59,7 +66,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
     "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "ModelError", "OriginError",
-    "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError", "StepFailed",
-    "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "load_flow", "replay", "save_flow",
+    "PageError", "RecordError", "Recorder", "RegistryError", "Replayer", "RunReport", "SelectorError",
+    "SessionError", "StepFailed", "StepReport", "StoreError", "TrustRefused", "Unconfirmed", "UsageError",
+    "WebmemError", "load_flow", "pack", "pull", "push", "replay", "save_flow",
 ]
 __version__ = "0.1.0"

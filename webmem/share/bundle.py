@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from webmem.cache import stats
 from webmem.cache.quickread import quick_flow
-from webmem.errors import FlowFormatError, InputError, WebmemError
+from webmem.errors import FlowFormatError, InputError, TrustRefused
 from webmem.flow import flowfile
 from webmem.flow.format import FORMAT_VERSION, Flow
 from webmem.flow.inputs import Redactor
@@ -32,10 +32,6 @@ MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + ".sig"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 FULL_URL = re.compile(r"^https?://[^/?#{]+(?:[/?#]|$)", re.I)  # a goto naming its site (not by an input)
-
-
-class TrustRefused(WebmemError):
-    """A bundle the user's trust refuses (bad signature, altered file, an origin not allowed): nothing is stored."""
 
 
 class InputInfo(BaseModel):

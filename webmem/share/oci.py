@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from webmem.errors import InputError, WebmemError
+from webmem.errors import InputError, RegistryError, WebmemError
 from webmem.flow import flowfile
 from webmem.share.bundle import MANIFEST, SIGNATURE, Manifest
 
@@ -26,12 +26,6 @@ SIGNATURE_TYPE = "application/vnd.webmem.signature.v1+sshsig"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MAX_BLOB_BYTES = 512 * 1024 * 1024
 PROBE_TIMEOUT_S = 10.0
-
-
-class RegistryError(WebmemError):
-    """A registry or folder that cannot be pushed to or pulled from."""
-
-    exit_code = 1
 
 
 def is_folder(ref: str) -> bool:
