@@ -162,11 +162,19 @@ def _no_secret_values(path: Path, data: bytes, flow: Flow) -> None:
         raise InputError(f"{path}: holds the value of a secret input; it is not packed")
 
 
+def _version() -> str:
+    """The installed webmem's version (package metadata: `webmem/__init__` imports this module)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("webmem")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: str | None = None) -> Manifest:
     """Write a bundle of the flow files (or the flows of store folders) `paths` into the folder `out` (new or
     empty), signed with the SSH key `key` if given."""
-    from webmem import __version__
-
     files = _flow_files(paths)
     if not files:
         raise InputError("no flow files to pack")
@@ -196,7 +204,7 @@ def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: s
                               origins=origins, inputs=inputs, track_record=_track_record(path),
                               derived_from=derived))
         texts[path.name] = data
-    manifest = Manifest(webmem=__version__, created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    manifest = Manifest(webmem=_version(), created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
                         signer=signer, flows=infos)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in texts.items():
