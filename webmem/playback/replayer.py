@@ -122,7 +122,8 @@ class Replayer:
             except WebmemError as exc:  # the run passed: say the repair was not kept, do not lose the report
                 report.write_error = str(exc)
         if pulled is not None and report.passed:
-            provenance.passed(pulled[0], Path(where) if where is not None else None, report.flow_changed)
+            provenance.passed(pulled[0], Path(where) if where is not None else None, bool(report.healed_steps),
+                              report.flow_changed)
         if check and not report.passed:
             error = Unconfirmed if report.unconfirmed else FlowFailed
             raise error(report.error or f"flow {loaded.name} failed", report)

@@ -91,17 +91,18 @@ def update(side: Path, change: Callable[[Provenance], None]) -> Provenance:
     return prov
 
 
-def passed(side: Path, flow_path: Path | None, healed: bool) -> Provenance:
+def passed(side: Path, flow_path: Path | None, healed: bool, rewritten: bool) -> Provenance:
     """A passing local run of a pulled flow: counted towards its promotion (when the user set a rule), and a
-    repair written here recorded as local (the signer did not make it: `webmem pack` signs it anew)."""
+    repair written here recorded as local (the signer did not make it: `webmem pack` signs it anew); a file
+    rewritten here (a repair, or page signatures refreshed) gets its new digest."""
 
     def change(prov: Provenance) -> None:
         prov.passes += 1
         if prov.level == "probation" and prov.promote_after is not None and prov.passes >= prov.promote_after:
             prov.level, prov.promoted_at = "trusted", now()
             prov.why = f"promoted after {prov.passes} passing local runs (the user's rule: {prov.promote_after})"
-        if healed and flow_path is not None:
-            prov.local_heals += 1
+        if rewritten and flow_path is not None:
+            prov.local_heals += healed
             prov.current = file_digest(flow_path)
 
     return update(side, change)
