@@ -158,17 +158,17 @@ def b64_forms(secret: str) -> list[bytes]:
 
 def test_pulled_flows_on_the_portal(page: Page, portal, registry: RegistryServer, keys: dict[str, Path],
                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # team A learns two tasks (one signs in with a secret) and replays them once: a track record
+    # team A learns two tasks (one signs in with a secret) and replays one: a track record
     team_a = tmp_path / "team-a"
     memory = Memory(team_a, agent="heuristic")
     task, values = "Create a customer named Ada", {"full_name": "Ada", "email": "ada@example.com"}
     url = portal.url + "/customers/new"
     monkeypatch.setenv("PORTAL_PASSWORD", DEMO_PASSWORD)
+    signin = memory.do(page, "Sign in as demo", {"username": "demo", "password": DEMO_PASSWORD},
+                       url=portal.url + "/login", secrets={"password": "PORTAL_PASSWORD"})
+    assert signin.ok, signin.error  # (learned: the secret was typed)
     for _ in range(2):
         assert memory.do(page, task, values, url=url).ok
-        signin = memory.do(page, "Sign in as demo", {"username": "demo", "password": DEMO_PASSWORD},
-                           url=portal.url + "/login", secrets={"password": "PORTAL_PASSWORD"})
-        assert signin.ok, signin.error
     packed = tmp_path / "bundle"
     manifest = bundle.pack([team_a], packed, key=keys["alice"], signer="alice@example.com")
     record = {f.file: f for f in manifest.flows}["create-a-customer-named.yaml"].track_record
