@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
 
-.PHONY: demo test lint typecheck bench setup browser postgres clean
+.PHONY: demo test lint typecheck bench setup browser postgres registry clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,10 +33,14 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq postgresql)
 
+# the sharing tests push to and pull from a real OCI registry of their own on 127.0.0.1 (Debian's package)
+registry:
+	@command -v docker-registry >/dev/null || (apt-get update -qq && apt-get install -y -qq docker-registry)
+
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck postgres
+test: setup lint typecheck postgres registry
 	$(PY) -m pytest -q -n 2
 
 bench: setup

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from fixtures_site import DEMO_PASSWORD
 from webmem import ImportResult, ScriptError, export_flow, import_script, replay, save_flow
 from webmem.browser.config import load_settings
 from webmem.browser.launch import find_browser, launch_args
+from webmem.demo_site import DEMO_PASSWORD
 from webmem.script.importer import parse_script
 
 SCRIPTS = Path(__file__).parent / "scripts"

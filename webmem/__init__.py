@@ -1,8 +1,9 @@
 """webmem: muscle memory for browser automation.
 
 The public face: a flow (`Flow`, `load_flow`, `save_flow`), the browser webmem finds (`launch`), demonstrating
-a task (`Recorder`), replaying it with healing (`replay`, `Replayer`, `RunReport`), the behaviour cache (`Memory`,
-`DoResult`), and the errors. Everything else is private by convention. What drives a browser is imported when
+a task (`Recorder`, `record_by_hand`, `import_script`), replaying it with healing (`replay`, `Replayer`,
+`RunReport`), the behaviour cache (`Memory`, `DoResult`), sharing flows between teams (`pack`, `push`,
+`pull`), and the errors. Everything else is private by convention. What drives a browser is imported when
 first used, so loading and checking flows (`load_flow`, `Flow`) needs no Playwright.
 """
 
@@ -26,11 +27,13 @@ from webmem.errors import (
     OriginError,
     PageError,
     RecordError,
+    RegistryError,
     ScriptError,
     SelectorError,
     SessionError,
     StepFailed,
     StoreError,
+    TrustRefused,
     Unconfirmed,
     UsageError,
     WebmemError,
@@ -47,6 +50,9 @@ if TYPE_CHECKING:
     from webmem.playback.report import RunReport, StepReport
     from webmem.script.exporter import export_flow
     from webmem.script.importer import ImportResult, import_script
+    from webmem.share.bundle import pack
+    from webmem.share.install import pull
+    from webmem.share.oci import push
 
 _LATER = {"launch": "webmem.browser.launch", "DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory",
           "Recorder": "webmem.learn.record",
@@ -54,7 +60,8 @@ _LATER = {"launch": "webmem.browser.launch", "DoResult": "webmem.cache.memory", 
           "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report",
           "record_by_hand": "webmem.learn.manual", "ManualResult": "webmem.learn.manual",
           "import_script": "webmem.script.importer", "ImportResult": "webmem.script.importer",
-          "export_flow": "webmem.script.exporter"}
+          "export_flow": "webmem.script.exporter",
+          "pack": "webmem.share.bundle", "pull": "webmem.share.install", "push": "webmem.share.oci"}
 
 
 def __getattr__(name: str) -> Any:
@@ -69,9 +76,9 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
     "FlowFormatError", "ImportResult", "InputError", "InvalidAction", "JournalError", "ManualResult", "Memory",
-    "MissingExtra", "ModelError", "OriginError", "PageError", "RecordError", "Recorder", "Replayer", "RunReport",
-    "ScriptError", "SelectorError", "SessionError", "StepFailed", "StepReport", "StoreError", "Unconfirmed",
-    "UsageError", "WebmemError", "export_flow", "import_script", "launch", "load_flow", "record_by_hand", "replay",
-    "save_flow",
+    "MissingExtra", "ModelError", "OriginError", "PageError", "RecordError", "Recorder", "RegistryError",
+    "Replayer", "RunReport", "ScriptError", "SelectorError", "SessionError", "StepFailed", "StepReport",
+    "StoreError", "TrustRefused", "Unconfirmed", "UsageError", "WebmemError", "export_flow", "import_script",
+    "launch", "load_flow", "pack", "pull", "push", "record_by_hand", "replay", "save_flow",
 ]
 __version__ = "0.1.0"

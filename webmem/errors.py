@@ -15,6 +15,8 @@ that handed its data over (its commit step acted) and then failed: committed, un
     ├── JournalError         a batch run's journal cannot be opened, or a row's claim was lost
     ├── OriginError          a run that would leave the flow's site
     ├── StoreError           the flow store or its statistics
+    ├── TrustRefused         a shared bundle the user's trust refuses (nothing of it is stored)
+    ├── RegistryError        an OCI registry or folder a bundle cannot be pushed to or pulled from
     ├── PageError            the page a task starts on cannot be opened
     ├── ModelError           the model endpoint failed or answered nonsense
     ├── RecordError          a demonstration that cannot be recorded as done (also a ValueError)
@@ -101,6 +103,18 @@ class OriginError(WebmemError):
 
 class StoreError(WebmemError):
     """The flow store or its statistics cannot be read or written."""
+
+
+class TrustRefused(WebmemError):
+    """A bundle the user's trust refuses: a bad signature, a signature by another key than the one listed for
+    the signer it names, a file altered or added after signing, a flow acting on a site its manifest does not
+    name or the user did not allow. Nothing of it is stored."""
+
+
+class RegistryError(WebmemError):
+    """An OCI registry (or folder) a bundle cannot be pushed to or pulled from."""
+
+    exit_code = 1
 
 
 class PageError(WebmemError):

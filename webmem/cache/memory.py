@@ -37,6 +37,7 @@ from webmem.playback.replayer import Replayer, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line, run_flow
 from webmem.playback.signin import HINT, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
+from webmem.share import provenance
 
 Status = Literal["hit", "healed", "learned", "handed_over", "failed", "unconfirmed"]
 
@@ -351,7 +352,9 @@ class _Job:
         spliced = splice(flow, done, rec.flow)
         r.status, r.error = "handed_over", None
         start = next((s.page for s in flow.steps if s.page), None)
-        if start is not None and start in report.observed:  # not the learned start page
+        pulled = provenance.of_flow(ff.path)
+        # not the learned start page; or a pulled flow on probation, whose file is never rewritten here
+        if (start is not None and start in report.observed) or (pulled is not None and pulled[1].level == "probation"):
             self._store_variant(ff, spliced, rec, record)
         else:
             self._splice_in_place(ff, spliced, rec)

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from webmem.browser.config import load_settings
+from webmem.cli import share
 from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
 from webmem.errors import InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
@@ -637,6 +638,10 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
         raise fail(str(exc)) from None
     f = ff.flow
     out.print(f"[bold]{escape(f.name)}[/bold]: {escape(f.task)}\nbase URL: {escape(f.base_url or '(none)')}")
+    try:
+        out.print("\n".join(share.provenance_lines(flow)), markup=False)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
     if f.inputs:
         t = Table("input", "type", "required", "default", "notes", title="inputs")
         for key, spec in f.inputs.items():
@@ -789,6 +794,9 @@ def batch(
 def _children(pairs: list[str]) -> dict[str, Path]:
     """`--children input=FILE` pairs."""
     return {k: Path(v) for k, v in parse_pairs(pairs, "--children", "input=FILE").items()}
+
+
+share.register(app)  # pack, push, pull, trust (webmem/cli/share.py)
 
 
 def main() -> None:

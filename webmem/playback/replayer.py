@@ -35,6 +35,7 @@ from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, run_flow
 from webmem.playback.signin import SignIn, sign_in_of
 from webmem.playback.writeback import write_back
+from webmem.share import provenance
 
 FlowLike = str | os.PathLike[str] | flowfile.FlowFile | Flow
 SignInLike = str | os.PathLike[str] | Flow | SignIn | None
@@ -107,12 +108,20 @@ class Replayer:
         and just took its signature (the first goto and page check are skipped where they match). `source`: the
         file a Flow given in memory came from (a batch's flow, adopted from row to row): its run is counted there."""
         loaded, ff = self.load(flow)
+        where = ff.path if ff is not None else path
+        pulled = provenance.of_flow(where) if where is not None else None
+        # a flow on probation (unsigned, or an unknown signer) runs with strict verification, repairs never written
+        probation = pulled is not None and pulled[1].level == "probation"
+        write, propose = (False, None) if probation else (self.write, self.propose)
         healing = make_healing(self.heal, self.settings, model=self.model)
         opts = RunOptions.from_settings(
-            self.settings, base_url=base_url or self.base_url, strict=self.strict, healing=healing,
+            self.settings, base_url=base_url or self.base_url, strict=self.strict or probation, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
             on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
             start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
+        if pulled is not None:  # only the sites its bundle named; its secret variables only where allowed
+            opts.origins = frozenset(pulled[1].origins)
+            opts.secret_env = opts.secret_env or SecretAllowlist({})
         shown = path or (str(ff.path) if ff is not None else None)
         report = run_flow(page, loaded, inputs, opts, path=shown)
         counted = ff.path if ff is not None else source
@@ -123,11 +132,14 @@ class Replayer:
                 report.stats_error = str(exc)
         if report.signed_in and self.storage_state is not None:
             save_state(page.context, self.storage_state)
-        if report.passed and ff is not None and (self.write or self.propose is not None):
+        if report.passed and ff is not None and (write or propose is not None):
             try:
-                write_back(ff, report, write=self.write, propose=self.propose, label=label)
+                write_back(ff, report, write=write, propose=propose, label=label)
             except WebmemError as exc:  # the run passed: say the repair was not kept, do not lose the report
                 report.write_error = str(exc)
+        if pulled is not None and report.passed:
+            provenance.passed(pulled[0], Path(where) if where is not None else None, bool(report.healed_steps),
+                              report.flow_changed)
         if check and not report.passed:
             error = Unconfirmed if report.unconfirmed else FlowFailed
             raise error(report.error or f"flow {loaded.name} failed", report)

@@ -63,6 +63,8 @@ class RunOptions:
     sign_in: SignIn | None = None  # run where a page check finds its sign-in page instead of the expected one
     files_dir: str | None = None  # the folder a flow's literal upload path may name (webmem.steps.upload)
     secret_env: SecretAllowlist | None = None  # the variables a flow's `env:` may read (None: any)
+    # the only sites the flow may act on (a pulled flow: those its bundle named; None: its own origin, as always)
+    origins: frozenset[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> RunOptions:
@@ -170,6 +172,9 @@ class _Run:
         return f"step {planned.top + 1}{block} ({planned.step.action})"
 
     def guard_origin(self, url: str) -> None:
+        if self.opts.origins is not None and origin_of(url) not in self.opts.origins:
+            raise OriginError(f"refusing to act on {origin_of(url)}: the flow was pulled from a bundle that names "
+                              f"only {', '.join(sorted(self.opts.origins))}")
         if self.origin is None:
             self.origin = origin_of(url)
         elif origin_of(url) != self.origin:
