@@ -16,6 +16,7 @@ from webmem.errors import (
     BrowserNotFound,
     ConfigError,
     DataFileError,
+    Drifted,
     FlowFailed,
     FlowFormatError,
     InputError,
@@ -39,12 +40,14 @@ from webmem.flow.format import Flow
 if TYPE_CHECKING:
     from webmem.cache.memory import DoResult, Memory
     from webmem.learn.record import Recorder
+    from webmem.playback.html import write_html
     from webmem.playback.replayer import Replayer, replay
-    from webmem.playback.report import RunReport, StepReport
+    from webmem.playback.report import Drift, RunReport, StepReport
 
 _LATER = {"DoResult": "webmem.cache.memory", "Memory": "webmem.cache.memory", "Recorder": "webmem.learn.record",
           "Replayer": "webmem.playback.replayer", "replay": "webmem.playback.replayer",
-          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report"}
+          "RunReport": "webmem.playback.report", "StepReport": "webmem.playback.report",
+          "Drift": "webmem.playback.report", "write_html": "webmem.playback.html"}
 
 
 def __getattr__(name: str) -> Any:
@@ -57,9 +60,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
+    "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Drift", "Drifted", "Flow",
+    "FlowFailed", "FlowFile",
     "FlowFormatError", "InputError", "InvalidAction", "JournalError", "Memory", "ModelError", "OriginError",
     "PageError", "RecordError", "Recorder", "Replayer", "RunReport", "SelectorError", "SessionError", "StepFailed",
     "StepReport", "StoreError", "Unconfirmed", "UsageError", "WebmemError", "load_flow", "replay", "save_flow",
+    "write_html",
 ]
 __version__ = "0.1.0"

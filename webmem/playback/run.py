@@ -38,7 +38,7 @@ from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
-from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.playback.report import Repair, RunReport, StepReport, drift_of
 from webmem.playback.signin import HINT, SignIn, is_password_state, shows_password
 from webmem.playback.traffic import Traffic
 from webmem.steps import STEPS, StepKind
@@ -579,6 +579,8 @@ class _Run:
                     report.error = rep.error
             rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
             rep.handled, report.handled = self.handled, report.handled + len(self.handled)
+            first = render_selector(target.selectors[0], self.values) if target and rep.selector else None
+            rep.drift = drift_of(rep, first)  # what did not run as learned: CI may fail on it (--fail-on-drift)
             if index >= 1:  # the page may have changed since the caller took its signature
                 self.preloaded = None
             if rep.heal is not None:
