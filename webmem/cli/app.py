@@ -14,7 +14,7 @@ from rich.table import Table
 
 from webmem.browser.config import load_settings
 from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
-from webmem.errors import InputError, Unconfirmed, WebmemError
+from webmem.errors import Drifted, InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
@@ -22,7 +22,7 @@ from webmem.flow.secrets_allow import SecretAllowlist, parse_flags
 from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
-from webmem.playback.report import RunReport
+from webmem.playback.report import FailOn, RunReport
 from webmem.steps import STEPS
 from webmem.steps.upload import check_uploads
 
@@ -41,6 +41,22 @@ SIGN_IN_HELP = "a sign-in flow, run where a page asks to sign in instead of the 
 STATE_HELP = "a Playwright storage state file: the session to start from (if it exists) and to save at the end"
 FILES_DIR_HELP = "the folder a path written in a flow's upload step may name (else: files come from inputs only)"
 HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
+FAIL_ON_HEAL_HELP = "a run that healed a step exits 4 (its repair is still proposed or written as asked)"
+FAIL_ON_DRIFT_HELP = ("a run where any step drifted (a fallback selector found its element, its page was not the "
+                      "learned state, a heal) exits 4")
+HTML_HELP = "write one self-contained HTML report per run into this folder"
+SCREENSHOTS_HELP = "screenshots in the HTML report: after each step, of a failed step only, or none"
+
+
+class ScreenshotsWhen(StrEnum):
+    each = "each"
+    failure = "failure"
+    off = "off"
+
+
+def fail_on(heal: bool, drift: bool) -> FailOn | None:
+    """--fail-on-heal / --fail-on-drift as a Replayer's `fail_on` (drift includes heals)."""
+    return "drift" if drift else "heal" if heal else None
 
 
 def _mode(heal: Any) -> HealModeName:
@@ -129,9 +145,14 @@ def run(
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
     files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
+    fail_on_heal: Annotated[bool, typer.Option("--fail-on-heal", help=FAIL_ON_HEAL_HELP)] = False,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help=FAIL_ON_DRIFT_HELP)] = False,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP)] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage or
-    input, 3 committed, unconfirmed (the commit step acted, then something after it failed)."""
+    input, 3 committed, unconfirmed (the commit step acted, then something after it failed), 4 passed but
+    healed or drifted with --fail-on-heal / --fail-on-drift."""
     from webmem.browser.session import open_page
     from webmem.playback.replayer import Replayer
 
@@ -145,6 +166,7 @@ def run(
         out_file(propose, "--propose", reads)
         out_dir(trace, "--trace")
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         settings = load_settings()
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
@@ -160,7 +182,9 @@ def run(
         make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
         out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the inputs file"})
         replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
-                            base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
+                            base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in,
+                            fail_on=fail_on(fail_on_heal, fail_on_drift), html=html,
+                            screenshots=screenshots.value, trace_groups=trace is not None)
         if replayer.sign_in is not None:
             redact.extend(replayer.sign_in.secrets)
         out.print(f"[bold]{escape(ff.flow.name)}[/bold] [dim]({escape(str(flow))}, {len(ff.flow.steps)} steps)[/dim]")
@@ -187,11 +211,18 @@ def run(
     if result.signed_in:
         extras.append(f"signed in {result.signed_in}x with {sign_in}")
     extras.append(f"{result.llm_calls} model calls")
+    if result.drifted():
+        extras.append(f"{len(result.drifted())} drifted")
+    if result.html:
+        extras.append(f"HTML report: {result.html}")
     tail = f" [dim]({escape(', '.join(extras))})[/dim]"  # file names: data, never markup
     if result.passed:
         out.print(f"[green]passed[/green] {summary} in {result.duration_ms / 1000:.2f} s{tail}")
         if result.extracted:
             out.print(json.dumps(result.extracted, indent=2), markup=False)
+        if result.drift_error:  # a pass that is a finding in CI: the flow no longer matches its page
+            err.print(f"[yellow]drifted[/yellow]: {escape(result.drift_error)}", soft_wrap=True)
+            raise typer.Exit(Drifted.exit_code)
         return
     if result.unconfirmed:  # not "failed": running it again could enter the data twice
         err.print(f"[yellow]committed, unconfirmed[/yellow] {summary}: {escape(result.error or '')}{tail}; "
@@ -199,6 +230,62 @@ def run(
         raise typer.Exit(Unconfirmed.exit_code)
     err.print(f"[red]failed[/red] {summary}: {escape(result.error or '')}{tail}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+@app.command()
+def check(
+    flows: Annotated[list[Path], typer.Argument(help="flow files (or folders of them) to replay")],
+    base_url: Annotated[str | None, typer.Option(help="run against this origin instead of each flow's base_url")]
+    = None,
+    propose: Annotated[Path | None, typer.Option(help="write one patch per flow that healed (or whose pages "
+                                                     "drifted) and SUMMARY.md into this folder")] = None,
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable); each flow "
+                                             "takes those it declares, the others from its defaults")] = [],  # noqa: B006
+    inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values")] = None,
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode(DEFAULT_HEAL),
+    strict: Annotated[bool, typer.Option(help="a page that only resembles the learned one is broken")] = False,
+    model: Annotated[str | None, typer.Option(help="model for --heal llm (else WEBMEM_MODEL / config)")] = None,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP)] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+    trace: Annotated[Path | None, typer.Option(help="save a Playwright trace per flow (secrets removed) here")]
+    = None,
+    sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
+    storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+) -> None:
+    """Replay every flow (CI: do the flows still match the site?) and propose their repairs for review: a patch
+    per healed flow and SUMMARY.md in --propose DIR; no flow file changes. Exit codes: 0 every flow passed as
+    learned, 1 some flow failed, 2 bad usage or input, 4 some flow healed or drifted."""
+    from webmem.cli.check import Checked, check_flows
+
+    try:
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        out_dir(propose, "--propose")
+        out_dir(html, "--html")
+        out_dir(trace, "--trace")
+        settings = load_settings()
+        given = load_inputs(input, inputs_file)
+        make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
+
+        def said(c: Checked) -> None:
+            r = c.report
+            mark = {"passed": "[green]passed[/green]", "drifted": "[yellow]drifted[/yellow]",
+                    "healed": "[yellow]healed[/yellow]", "failed": "[red]failed[/red]"}[c.verdict]
+            more = c.error or (r.error if r is not None and not r.passed else None) or \
+                (r.drift_error if r is not None else None) or ""
+            out.print(f"{mark} {escape(c.flow)}" + (f": {escape(more)}" if more else ""), soft_wrap=True)
+
+        result = check_flows(flows, settings, given, heal=_mode(heal), base_url=base_url, propose=propose,
+                             html=html, screenshots=screenshots.value, strict=strict, model=model, headed=headed,
+                             trace=trace, sign_in=sign_in, storage_state=storage_state, on_flow=said)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
+    if result.summary is not None:
+        out.print(f"summary: {escape(str(result.summary))}", soft_wrap=True)
+    raise typer.Exit(result.exit_code)
 
 
 class AgentKind(StrEnum):
