@@ -39,7 +39,8 @@ LOCAL_DIR = ".webmem"
 FLOW_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
 _TOP_LEVEL_WEBMEM = re.compile(r"^webmem\s*:", re.MULTILINE)
-FLOW_STYLE_KEYS = {"attrs", "classes"}  # short maps and lists that read best on one line
+FLOW_STYLE_KEYS = {"attrs", "classes", "healed"}  # short maps and lists that read best on one line (a heal's
+# provenance too: one line per healed step in its diff)
 
 
 def _yaml() -> YAML:
