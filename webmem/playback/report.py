@@ -60,6 +60,8 @@ class StepReport(BaseModel):
     screenshot: str | None = None
     handled: list[str] = Field(default_factory=list, description="overlays the flow's handlers dismissed during "
                                "this step: what they clicked, on which overlay, at which URL")
+    stale: list[str] = Field(default_factory=list, description="the target's selectors that were probed and no "
+                             "longer find its element (another one did)")
     drift: list[Drift] = Field(default_factory=list, description="how the step did not run as learned (a fallback "
                                "selector, a page unlike the learned state, a heal)")
 
@@ -126,9 +128,10 @@ def drift_of(step: StepReport, first: str | None) -> list[Drift]:
     if step.heal is not None:
         found.append(Drift(kind="heal", what=f"healed ({step.heal.tier}): {step.heal.old_selector} -> "
                                              f"{step.heal.new_selector}"))
-    elif step.selector is not None and first is not None and step.selector != first:
+    elif step.selector is not None and first is not None and step.selector != first and first in step.stale:
+        # (the fast path of a page in its learned state takes any selector that verifies: no fallback there)
         found.append(Drift(kind="fallback", what=f"fallback selector {step.selector} found the element "
-                                                 f"(the first, {first}, did not)"))
+                                                 f"(the first, {first}, no longer does)"))
     if step.page_match and step.page_match not in UNDRIFTED:
         found.append(Drift(kind="page", what=f"page {step.page or ''} {step.page_match}".replace("  ", " ")))
     return found

@@ -356,7 +356,7 @@ class _Run:
             res, repair = self.resolve(index, kind, target, rendered)
             if self.read_back():  # the last field was typed into again: look at this step's target anew
                 res, repair = self.resolve(index, kind, target, rendered)
-            rep.selector, rep.score = res.selector, res.score
+            rep.selector, rep.score, rep.stale = res.selector, res.score, res.stale
             if repair is not None:
                 planned = self.plan[index]
                 if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
