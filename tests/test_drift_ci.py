@@ -225,3 +225,20 @@ def test_pytest_warns_per_drifted_step_records_junit_properties_and_fails_on_dri
     assert len(drift) == 8 and drift[0].startswith("flows/reworded.yaml: step 2 (fill, the customer's full name")
     assert any(k == "webmem_html" for k, _ in props)
     assert list((pytester.path / "html").rglob("reworded.html"))
+
+
+def test_batch_enters_every_row_once_and_exits_4_on_a_heal(webmem_cli, portal, tmp_path: Path) -> None:
+    flow = tmp_path / "create-customer.yaml"
+    shutil.copy(FLOWS / "create-customer.yaml", flow)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("id,full_name,email\nr1,Row One,one@example.com\nr2,Row Two,two@example.com\n")
+    portal.set_variant("labels_reworded")
+    done = webmem_cli("batch", str(flow), str(rows), "--base-url", portal.url, "--fail-on-heal",
+                      "--html", str(tmp_path / "html"), cwd=tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "2 done" in done.stdout and "1 row(s) landed but healed or drifted" in done.stdout
+    assert sorted(s["data"]["email"] for s in portal.submissions("customer")) == ["one@example.com",
+                                                                                  "two@example.com"]
+    # the first row healed (its HTML report says so); the second ran on what the first learned, as learned
+    assert "healed (selector)" in (tmp_path / "html" / "r1" / "create-customer.html").read_text()
+    assert flow.read_bytes() == (FLOWS / "create-customer.yaml").read_bytes()

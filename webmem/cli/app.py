@@ -387,6 +387,8 @@ def do_task(
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP + " (a hit's replay)")] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
 ) -> None:
     """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
     A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
@@ -400,6 +402,7 @@ def do_task(
         out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
         not_an_input(report, "--report", {"the inputs file": inputs_file, "the sign-in flow": sign_in})
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
         redact = Redactor([str(values[k]) for k in secrets])
@@ -407,7 +410,7 @@ def do_task(
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
                         on_action=lambda log: print_action(log, redact), artifacts=artifacts,
                         on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True),
-                        sign_in=sign_in)
+                        sign_in=sign_in, html=html, screenshots=screenshots.value)
         out_file(storage_state, "--storage-state")
         if memory.sign_in is not None:
             redact.extend(memory.sign_in.secrets)
@@ -680,9 +683,17 @@ def batch(
     parent_key: Annotated[str, typer.Option(help="the column of a child row that holds its parent row's id")]
     = "parent",
     files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
+    fail_on_heal: Annotated[bool, typer.Option("--fail-on-heal", help="a row that healed a step makes the "
+                                               "batch exit 4 (the row is entered, once)")] = False,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="a row where a step drifted makes the "
+                                                "batch exit 4 (the row is entered, once)")] = False,
+    html: Annotated[Path | None, typer.Option(help="write an HTML report of each row's run into this folder "
+                                              "(a folder per row)")] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.failure,
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
-    failed or are uncertain, 2 bad input."""
+    failed or are uncertain, 2 bad input, 4 every row entered but some healed or drifted (--fail-on-heal /
+    --fail-on-drift)."""
     from webmem.batch import show
     from webmem.batch.check import parse_map
     from webmem.batch.run import BatchOptions, parse_rate, run_batch
@@ -704,12 +715,15 @@ def batch(
         out_file(outcomes, "--out")
         out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the storage state"})
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
                             lease_s=lease, sign_in=sign_in, storage_state=storage_state,
-                            children=_children(children), parent_key=parent_key, files_dir=files_dir)
+                            children=_children(children), parent_key=parent_key, files_dir=files_dir,
+                            fail_on=fail_on(fail_on_heal, fail_on_drift), html=html.resolve() if html else None,
+                            screenshots=screenshots.value)
         not_an_input(opts.out_path(), "--out", reads)  # ROWS.outcomes.csv by default: maybe the rows' own name
         not_an_input(Path(opts.journal_where()) if "://" not in opts.journal_where() else None, "--journal",
                      {k: v for k, v in reads.items() if k not in ("the journal", "the storage state")})
