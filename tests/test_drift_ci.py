@@ -242,3 +242,21 @@ def test_batch_enters_every_row_once_and_exits_4_on_a_heal(webmem_cli, portal, t
     # the first row healed (its HTML report says so); the second ran on what the first learned, as learned
     assert "healed (selector)" in (tmp_path / "html" / "r1" / "create-customer.html").read_text()
     assert flow.read_bytes() == (FLOWS / "create-customer.yaml").read_bytes()
+
+
+def test_the_html_report_holds_no_secret_in_any_encoding(page: Page, hostile, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_hostile_secrets import FILL_PW, GET_FORM, SECRET, leaks, secret_flow
+
+    hostile.pages["/"] = GET_FORM
+    hostile.pages["/got"] = "<title>got</title><p>thanks</p>"
+    flow = tmp_path / "f.yaml"
+    flow.write_text(secret_flow(hostile.url, "  - goto: /\n" + FILL_PW +
+                                "  - click: {target: {intent: go, selectors: ['css=#go']}}\n"
+                                "  - expect: {text: nothing like this}\n"))  # fails: the page's URL is in the error
+    monkeypatch.setenv("HZ_SECRET", SECRET)
+    report = Replayer(Settings(), heal="off", html=tmp_path / "html").run(page, flow, {})
+    assert not report.passed and report.html
+    text = Path(report.html).read_text()
+    assert "data:image/jpeg;base64," in text and "expectation not met" in text
+    assert not leaks(text), leaks(text)
