@@ -160,7 +160,7 @@ class Webmem:
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
             self._note_heals(ff, report, propose)
-        for drifted in report.drifted():  # a pass that did not run as learned is said, per step
+        for drifted in report.drifted() if report.passed else []:  # a pass that did not run as learned, per step
             warnings.warn(WebmemDrift(drift_line(report, drifted)), stacklevel=2)
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
