@@ -17,6 +17,7 @@ from webmem.errors import (
     BrowserNotFound,
     ConfigError,
     DataFileError,
+    Drifted,
     FlowFailed,
     FlowFormatError,
     InputError,
@@ -46,8 +47,9 @@ if TYPE_CHECKING:
     from webmem.cache.memory import DoResult, Memory
     from webmem.learn.manual import ManualResult, record_by_hand
     from webmem.learn.record import Recorder
+    from webmem.playback.html import write_html
     from webmem.playback.replayer import Replayer, replay
-    from webmem.playback.report import RunReport, StepReport
+    from webmem.playback.report import Drift, RunReport, StepReport
     from webmem.script.exporter import export_flow
     from webmem.script.importer import ImportResult, import_script
     from webmem.share.bundle import pack
@@ -61,7 +63,8 @@ _LATER = {"launch": "webmem.browser.launch", "DoResult": "webmem.cache.memory", 
           "record_by_hand": "webmem.learn.manual", "ManualResult": "webmem.learn.manual",
           "import_script": "webmem.script.importer", "ImportResult": "webmem.script.importer",
           "export_flow": "webmem.script.exporter",
-          "pack": "webmem.share.bundle", "pull": "webmem.share.install", "push": "webmem.share.oci"}
+          "pack": "webmem.share.bundle", "pull": "webmem.share.install", "push": "webmem.share.oci",
+          "Drift": "webmem.playback.report", "write_html": "webmem.playback.html"}
 
 
 def __getattr__(name: str) -> Any:
@@ -74,11 +77,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Flow", "FlowFailed", "FlowFile",
-    "FlowFormatError", "ImportResult", "InputError", "InvalidAction", "JournalError", "ManualResult", "Memory",
-    "MissingExtra", "ModelError", "OriginError", "PageError", "RecordError", "Recorder", "RegistryError",
-    "Replayer", "RunReport", "ScriptError", "SelectorError", "SessionError", "StepFailed", "StepReport",
-    "StoreError", "TrustRefused", "Unconfirmed", "UsageError", "WebmemError", "export_flow", "import_script",
-    "launch", "load_flow", "pack", "pull", "push", "record_by_hand", "replay", "save_flow",
+    "AgentError", "BrowserNotFound", "ConfigError", "DataFileError", "DoResult", "Drift", "Drifted", "Flow",
+    "FlowFailed", "FlowFile", "FlowFormatError", "ImportResult", "InputError", "InvalidAction", "JournalError",
+    "ManualResult", "Memory", "MissingExtra", "ModelError", "OriginError", "PageError", "RecordError", "Recorder",
+    "RegistryError", "Replayer", "RunReport", "ScriptError", "SelectorError", "SessionError", "StepFailed",
+    "StepReport", "StoreError", "TrustRefused", "Unconfirmed", "UsageError", "WebmemError", "export_flow",
+    "import_script", "launch", "load_flow", "pack", "pull", "push", "record_by_hand", "replay", "save_flow",
+    "write_html",
 ]
 __version__ = "0.1.0"

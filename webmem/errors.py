@@ -1,7 +1,8 @@
 """Every error webmem reports, in one hierarchy: each names the file, step or field it is about, and is shown
 as one clear line (never a traceback). `exit_code` is what the command line exits with: 2 for bad usage or
 input (reported before any browser starts), 1 for work that failed on the page or at the model, 3 for a run
-that handed its data over (its commit step acted) and then failed: committed, unconfirmed.
+that handed its data over (its commit step acted) and then failed: committed, unconfirmed; 4 for a run that
+passed but healed or drifted where the caller asked to fail on that (`--fail-on-heal`, `--fail-on-drift`).
 
     WebmemError
     ├── ConfigError          webmem.json (or the old playwright.config.json) or the environment
@@ -26,7 +27,8 @@ that handed its data over (its commit step acted) and then failed: committed, un
     ├── SessionError         an MCP tool call that cannot be carried out (`webmem mcp`)
     ├── StepFailed           a step could not be carried out on the page
     └── FlowFailed           a replay that did not pass, raised by `check=True`
-        └── Unconfirmed      ...whose commit step acted before it failed: committed, unconfirmed (exit 3)
+        ├── Unconfirmed      ...whose commit step acted before it failed: committed, unconfirmed (exit 3)
+        └── Drifted          ...that passed, but healed or drifted where the caller fails on it (exit 4)
 """
 
 from __future__ import annotations
@@ -174,3 +176,11 @@ class Unconfirmed(FlowFailed):
     expectation failed. It may have landed: check on the site (batch: `verify:`) before entering it again."""
 
     exit_code = 3
+
+
+class Drifted(FlowFailed):
+    """A run that passed, but a step used a fallback selector, met a page unlike the learned one, or was healed,
+    where the caller asked to fail on that (`--fail-on-drift`, `--fail-on-heal`): in CI, a flow that no longer
+    matches its page is a finding, not a silent pass. Its repairs (if any) were proposed or written as asked."""
+
+    exit_code = 4

@@ -13,8 +13,8 @@ from webmem.flow.format import Flow
 from webmem.flow.inputs import consumed
 from webmem.flow.model import PageState, Signature
 from webmem.playback.heal import HealMode
-from webmem.playback.replayer import Replayer
-from webmem.playback.report import RunReport
+from webmem.playback.replayer import Replayer, Screenshots
+from webmem.playback.report import FailOn, RunReport
 from webmem.playback.signin import SignIn
 
 
@@ -70,9 +70,10 @@ def with_positions(flow: Flow, seen: Mapping[str, Signature]) -> Flow:
 def replay_row(page: Page, flow: Flow, values: Mapping[str, Any], settings: Settings, *,
                base_url: str | None, heal: HealMode, artifacts: Path | None,
                on_step_start: Callable[[int], None] | None = None, path: str | None = None,
-               sign_in: SignIn | None = None, counted: bool = False) -> RunReport:
+               sign_in: SignIn | None = None, counted: bool = False, fail_on: FailOn | None = None,
+               html: Path | None = None, screenshots: Screenshots = "each") -> RunReport:
     """One row through `flow`. `counted`: the run counts in the track record of the flow file `path` (a
     row's entry does, in one transaction of its own; a `verify:` check is no run of the flow)."""
     replayer = Replayer(settings, heal=heal, base_url=base_url, artifacts=artifacts, on_step_start=on_step_start,
-                        sign_in=sign_in, track=counted)
+                        sign_in=sign_in, track=counted, fail_on=fail_on, html=html, screenshots=screenshots)
     return replayer.run(page, flow, values, path=path, source=path if counted else None)

@@ -21,7 +21,7 @@ from webmem.batch.journal import Journal, is_url, mask_dsn, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig, WorkerOptions
 from webmem.browser.config import load_settings
-from webmem.errors import InputError, JournalError
+from webmem.errors import Drifted, InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
 from webmem.playback.signin import SignIn
@@ -71,12 +71,15 @@ class BatchResult:
     out: Path
     journal: str
     seconds: float
+    drifted: int = 0  # rows that landed but healed or drifted, with --fail-on-heal / --fail-on-drift
 
     @property
     def exit_code(self) -> int:
         if self.bad_total:
             return 2
-        return 1 if self.counts["failed"] or self.counts["uncertain"] or self.counts["pending"] else 0
+        if self.counts["failed"] or self.counts["uncertain"] or self.counts["pending"]:
+            return 1
+        return Drifted.exit_code if self.drifted else 0
 
 
 def parse_rate(text: str | None) -> float | None:
@@ -194,7 +197,8 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
         out = opts.out_path()
         flow = load_flow(opts.flow, round_trip=False).flow
         write_outcomes(journal, out, [k for k, spec in flow.inputs.items() if spec.secret])
-        return BatchResult(counts, bad, bad_total, out, journal.where, time.monotonic() - started)
+        drifted = sum(1 for r in journal.rows(statuses=("done",)) if (r["evidence"] or {}).get("drifted"))
+        return BatchResult(counts, bad, bad_total, out, journal.where, time.monotonic() - started, drifted)
     finally:
         journal.close()
 

@@ -70,6 +70,9 @@ def print_summary(console: Console, res: BatchResult) -> None:
     console.print(f"[bold]{c['done']} done[/bold], {c['failed']} failed, {c['uncertain']} uncertain, "
                   f"{res.bad_total} bad row(s) in {res.seconds:.1f} s")
     console.print(f"outcomes: {escape(str(res.out))}  [dim]journal: {escape(str(res.journal))}[/dim]")
+    if res.drifted:
+        console.print(f"[yellow]{res.drifted} row(s) landed but healed or drifted[/yellow] (--fail-on-heal / "
+                      "--fail-on-drift: exit 4; the journal's evidence says what drifted)")
     if c["uncertain"]:
         console.print("[yellow]uncertain rows may have landed: check them on the site before entering them "
                       "again[/yellow] (webmem batch --status JOURNAL lists them)")

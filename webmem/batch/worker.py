@@ -29,7 +29,8 @@ from webmem.flow.inputs import Redactor, resolve_inputs
 from webmem.flow.secrets_allow import SecretAllowlist
 from webmem.paths import inside
 from webmem.playback.heal import DEFAULT_HEAL, HealMode
-from webmem.playback.report import RunReport
+from webmem.playback.replayer import Screenshots
+from webmem.playback.report import FailOn, RunReport
 from webmem.playback.run import one_line
 from webmem.playback.signin import SignIn
 
@@ -51,6 +52,9 @@ class WorkerOptions(BaseModel):
     backoff_s: float = 1.0
     sign_in: Path | None = None  # a sign-in flow each worker runs where a page asks (once per worker)
     storage_state: Path | None = None  # a session each worker starts from; one that signed in saves it back
+    fail_on: FailOn | None = None  # --fail-on-heal / --fail-on-drift: a row that healed or drifted makes exit 4
+    html: Path | None = None  # an HTML report per row's run, in a folder per row
+    screenshots: Screenshots = "each"
 
 
 class WorkerConfig(WorkerOptions):
@@ -249,7 +253,9 @@ class BatchWorker:
             report = replay_row(page, self.flow, values, self.settings, base_url=self.cfg.base_url,
                                 heal=self.cfg.heal, artifacts=self.artifacts(claim, "attempt"),
                                 on_step_start=on_step_start, path=self.cfg.flow, sign_in=self.sign_in,
-                                counted=True)
+                                counted=True,
+                                fail_on=self.cfg.fail_on, screenshots=self.cfg.screenshots,
+                                html=inside(self.cfg.html, claim.key) if self.cfg.html is not None else None)
         except Exception as exc:  # noqa: BLE001 - one row's surprise never stops the worker
             report = RunReport(flow=self.flow.name, status="failed", error=self.redact(values)(one_line(exc)))
         self.signed(report)
@@ -332,6 +338,10 @@ def _evidence(page: Page, report: RunReport, redact: Redactor) -> dict[str, Any]
         out["extracted"] = report.extracted
     if report.signed_in:
         out["signed_in"] = report.signed_in
+    if report.drift_error:  # a row that landed, but healed or drifted where the run fails on that (exit 4)
+        out["drifted"] = redact(report.drift_error)
+    if report.html:
+        out["html"] = report.html
     return out
 
 

@@ -30,23 +30,11 @@ def open_page(settings: Settings, *, headed: bool = False, trace: Path | None = 
     and to save the session to at the end (cookies and local storage: a session, never a typed password)."""
     with sync_playwright() as pw:
         b = browser.launch(pw, settings, headed=headed)
-        ctx = new_context(b, settings, storage_state)
-        if trace is not None:
-            ctx.tracing.start(screenshots=True, snapshots=True)
         try:
-            yield ctx.new_page()
+            with context_page(b, settings, trace=trace, redactor=redactor, trace_name=trace_name,
+                              storage_state=storage_state) as page:
+                yield page
         finally:
-            if trace is not None:
-                trace.mkdir(parents=True, exist_ok=True)
-                path = inside(trace, trace_name, ".zip")
-                ctx.tracing.stop(path=str(path))
-                redactor = redactor or Redactor()
-                redactor.extend(guard.secrets_of(ctx))  # typed ones too, as a field's maxlength cut them
-                redact_archive(path, redactor)
-            if storage_state is not None:
-                with contextlib.suppress(Exception):  # a browser that went down keeps the file as it was
-                    save_state(ctx, storage_state)
-            ctx.close()
             b.close()
 
 
@@ -66,6 +54,30 @@ def tab_over_cdp(endpoint: str, settings: Settings) -> Iterator[Page]:
         finally:
             with contextlib.suppress(Exception):  # the person may have closed it
                 page.close()
+
+
+@contextlib.contextmanager
+def context_page(b: Browser, settings: Settings, *, trace: Path | None = None, redactor: Redactor | None = None,
+                 trace_name: str = "trace", storage_state: Path | None = None) -> Iterator[Page]:
+    """A page in a fresh context of a running browser (several runs, one browser: `webmem check`), traced to
+    `trace/NAME.zip` (secrets removed) and its session saved to `storage_state` at the end, as `open_page`."""
+    ctx = new_context(b, settings, storage_state)
+    if trace is not None:
+        ctx.tracing.start(screenshots=True, snapshots=True)
+    try:
+        yield ctx.new_page()
+    finally:
+        if trace is not None:
+            trace.mkdir(parents=True, exist_ok=True)
+            path = inside(trace, trace_name, ".zip")
+            ctx.tracing.stop(path=str(path))
+            redactor = redactor or Redactor()
+            redactor.extend(guard.secrets_of(ctx))  # typed ones too, as a field's maxlength cut them
+            redact_archive(path, redactor)
+        if storage_state is not None:
+            with contextlib.suppress(Exception):  # a browser that went down keeps the file as it was
+                save_state(ctx, storage_state)
+        ctx.close()
 
 
 StorageState = Path | dict[str, Any] | None

@@ -33,7 +33,7 @@ from webmem.learn.agents import DEFAULT_MAX_STEPS, ActionLog, Agent, RecordingRe
 from webmem.llm import configured
 from webmem.page import guard, signature
 from webmem.playback.heal import DEFAULT_HEAL, HealMode, parse_heal
-from webmem.playback.replayer import Replayer, SignInLike
+from webmem.playback.replayer import Replayer, Screenshots, SignInLike
 from webmem.playback.report import RunReport, StepReport
 from webmem.playback.run import RunOptions, one_line, run_flow
 from webmem.playback.signin import HINT, is_sign_in_flow, plain_inputs, shows_password, sign_in_of
@@ -104,7 +104,8 @@ class Memory:
     else heuristic). `heal`: off, local or llm. `handover`: let the agent finish a replay that broke.
     `on_step`, `on_action` and `on_event` report replayed steps, agent actions and decisions as they
     happen. `sign_in`: a sign-in flow, run where the start page (or a replayed step's page) turns out to be its
-    sign-in page; the run then goes back where it was."""
+    sign-in page; the run then goes back where it was. `html`: a folder for a hit's HTML run report (with
+    `screenshots` as Replayer takes them)."""
 
     def __init__(
         self,
@@ -122,8 +123,11 @@ class Memory:
         on_event: Callable[[str], None] | None = None,
         artifacts: Path | None = None,
         sign_in: SignInLike = None,
+        html: Path | None = None,
+        screenshots: Screenshots = "each",
     ):
         heal = parse_heal(heal)
+        self.html, self.screenshots = html, screenshots  # a hit's HTML report (Replayer's `html`)
         self.store = FlowStore(store)
         self.settings = settings or load_settings()
         self.model = model or self.settings.model
@@ -296,7 +300,7 @@ class _Job:
         ff = flowfile.load_flow(path, round_trip=False)  # write-back re-reads it to edit
         m.on_event(f"hit: replaying {e.path} (start page similarity {pick.similarity:.2f})")
         replayer = Replayer(m.settings, heal=m.heal, model=m.model, write=True, on_step=m.on_step,
-                            artifacts=m.artifacts, sign_in=m.sign_in,
+                            artifacts=m.artifacts, sign_in=m.sign_in, html=m.html, screenshots=m.screenshots,
                             secrets=self.redact.secrets,  # the caller's secrets, declared or not
                             track=False)  # counted below, in the one transaction of this do
         # heals are written back with paths as the store's reviewers see them

@@ -15,7 +15,7 @@ from rich.table import Table
 from webmem.browser.config import load_settings
 from webmem.cli import share
 from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
-from webmem.errors import InputError, Unconfirmed, WebmemError
+from webmem.errors import Drifted, InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
 from webmem.flow.inputs import Redactor, parse_pairs, resolve_inputs, spec_for
@@ -23,7 +23,7 @@ from webmem.flow.secrets_allow import SecretAllowlist, parse_flags
 from webmem.paths import not_an_input, out_dir, out_file
 from webmem.playback.heal import DEFAULT_HEAL, MODES, make_healing
 from webmem.playback.heal import HealMode as HealModeName
-from webmem.playback.report import RunReport
+from webmem.playback.report import FailOn, RunReport
 from webmem.steps import STEPS
 from webmem.steps.upload import check_uploads
 
@@ -65,6 +65,22 @@ SIGN_IN_HELP = "a sign-in flow, run where a page asks to sign in instead of the 
 STATE_HELP = "a Playwright storage state file: the session to start from (if it exists) and to save at the end"
 FILES_DIR_HELP = "the folder a path written in a flow's upload step may name (else: files come from inputs only)"
 HEAL_HELP = "repair broken steps: " + ", ".join(MODES) + " (local: no model)"
+FAIL_ON_HEAL_HELP = "a run that healed a step exits 4 (its repair is still proposed or written as asked)"
+FAIL_ON_DRIFT_HELP = ("a run where any step drifted (a fallback selector found its element, its page was not the "
+                      "learned state, a heal) exits 4")
+HTML_HELP = "write one self-contained HTML report per run into this folder"
+SCREENSHOTS_HELP = "screenshots in the HTML report: after each step, of a failed step only, or none"
+
+
+class ScreenshotsWhen(StrEnum):
+    each = "each"
+    failure = "failure"
+    off = "off"
+
+
+def fail_on(heal: bool, drift: bool) -> FailOn | None:
+    """--fail-on-heal / --fail-on-drift as a Replayer's `fail_on` (drift includes heals)."""
+    return "drift" if drift else "heal" if heal else None
 
 
 def _mode(heal: Any) -> HealModeName:
@@ -155,9 +171,14 @@ def run(
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
     files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
+    fail_on_heal: Annotated[bool, typer.Option("--fail-on-heal", help=FAIL_ON_HEAL_HELP)] = False,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help=FAIL_ON_DRIFT_HELP)] = False,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP)] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
 ) -> None:
     """Replay a flow with no model in the loop. Exit codes: 0 passed, 1 failed on the page, 2 bad usage or
-    input, 3 committed, unconfirmed (the commit step acted, then something after it failed)."""
+    input, 3 committed, unconfirmed (the commit step acted, then something after it failed), 4 passed but
+    healed or drifted with --fail-on-heal / --fail-on-drift."""
     from webmem.browser.session import open_page
     from webmem.playback.replayer import Replayer
 
@@ -171,6 +192,7 @@ def run(
         out_file(propose, "--propose", reads)
         out_dir(trace, "--trace")
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         settings = load_settings(flags={"files_dir": files_dir})  # a flag > an env var > webmem.json
         ff = flowfile.load_flow(flow)
         given = load_inputs(input, inputs_file)
@@ -184,7 +206,9 @@ def run(
         make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
         out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the inputs file"})
         replayer = Replayer(settings, heal=_mode(heal), model=model, write=write, propose=propose, strict=strict,
-                            base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in)
+                            base_url=base_url, artifacts=artifacts, on_step=print_step, sign_in=sign_in,
+                            fail_on=fail_on(fail_on_heal, fail_on_drift), html=html,
+                            screenshots=screenshots.value, trace_groups=trace is not None)
         if replayer.sign_in is not None:
             redact.extend(replayer.sign_in.secrets)
         out.print(f"[bold]{escape(ff.flow.name)}[/bold] [dim]({escape(str(flow))}, {len(ff.flow.steps)} steps)[/dim]")
@@ -213,11 +237,18 @@ def run(
     if result.signed_in:
         extras.append(f"signed in {result.signed_in}x with {sign_in}")
     extras.append(f"{result.llm_calls} model calls")
+    if result.drifted():
+        extras.append(f"{len(result.drifted())} drifted")
+    if result.html:
+        extras.append(f"HTML report: {result.html}")
     tail = f" [dim]({escape(', '.join(extras))})[/dim]"  # file names: data, never markup
     if result.passed:
         out.print(f"[green]passed[/green] {summary} in {result.duration_ms / 1000:.2f} s{tail}")
         if result.extracted:
             out.print(json.dumps(result.extracted, indent=2), markup=False)
+        if result.drift_error:  # a pass that is a finding in CI: the flow no longer matches its page
+            err.print(f"[yellow]drifted[/yellow]: {escape(result.drift_error)}", soft_wrap=True)
+            raise typer.Exit(Drifted.exit_code)
         return
     if result.unconfirmed:  # not "failed": running it again could enter the data twice
         err.print(f"[yellow]committed, unconfirmed[/yellow] {summary}: {escape(result.error or '')}{tail}; "
@@ -235,6 +266,62 @@ def run_summary(result: RunReport, total: int) -> str:
         return f"{len({s.index for s in result.steps if s.status != 'failed'})}/{total} steps"
     before = len({s.index for s in result.steps if s.status != "failed" and s.index < failed.index})
     return f"at step {failed.index} of {total} ({before} passed)"
+
+
+@app.command()
+def check(
+    flows: Annotated[list[Path], typer.Argument(help="flow files (or folders of them) to replay")],
+    base_url: Annotated[str | None, typer.Option(help="run against this origin instead of each flow's base_url")]
+    = None,
+    propose: Annotated[Path | None, typer.Option(help="write one patch per flow that healed (or whose pages "
+                                                     "drifted) and SUMMARY.md into this folder")] = None,
+    input: Annotated[list[str], typer.Option("--input", "-i", help="an input as key=value (repeatable); each flow "
+                                             "takes those it declares, the others from its defaults")] = [],  # noqa: B006
+    inputs_file: Annotated[Path | None, typer.Option(help="a JSON object of input values")] = None,
+    heal: Annotated[HealMode, typer.Option(help=HEAL_HELP)] = HealMode(DEFAULT_HEAL),
+    strict: Annotated[bool, typer.Option(help="a page that only resembles the learned one is broken")] = False,
+    model: Annotated[str | None, typer.Option(help="model for --heal llm (else WEBMEM_MODEL / config)")] = None,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP)] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
+    headed: Annotated[bool, typer.Option(help="show the browser window")] = False,
+    trace: Annotated[Path | None, typer.Option(help="save a Playwright trace per flow (secrets removed) here")]
+    = None,
+    sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
+    storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+) -> None:
+    """Replay every flow (CI: do the flows still match the site?) and propose their repairs for review: a patch
+    per healed flow and SUMMARY.md in --propose DIR; no flow file changes. Exit codes: 0 every flow passed as
+    learned, 1 some flow failed, 2 bad usage or input, 4 some flow healed or drifted."""
+    from webmem.cli.check import Checked, check_flows
+
+    try:
+        if base_url is not None:
+            web_url(base_url, "--base-url")
+        out_dir(propose, "--propose")
+        out_dir(html, "--html")
+        out_dir(trace, "--trace")
+        settings = load_settings()
+        given = load_inputs(input, inputs_file)
+        make_healing(heal.value, settings, model=model)  # a missing model is said before a browser starts
+
+        def said(c: Checked) -> None:
+            r = c.report
+            mark = {"passed": "[green]passed[/green]", "drifted": "[yellow]drifted[/yellow]",
+                    "healed": "[yellow]healed[/yellow]", "failed": "[red]failed[/red]"}[c.verdict]
+            more = c.error or (r.error if r is not None and not r.passed else None) or \
+                (r.drift_error if r is not None else None) or ""
+            out.print(f"{mark} {escape(c.flow)}" + (f": {escape(more)}" if more else ""), soft_wrap=True)
+
+        result = check_flows(flows, settings, given, heal=_mode(heal), base_url=base_url, propose=propose,
+                             html=html, screenshots=screenshots.value, strict=strict, model=model, headed=headed,
+                             trace=trace, sign_in=sign_in, storage_state=storage_state, on_flow=said)
+    except WebmemError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
+    if result.summary is not None:
+        out.print(f"summary: {escape(str(result.summary))}", soft_wrap=True)
+    raise typer.Exit(result.exit_code)
 
 
 class AgentKind(StrEnum):
@@ -378,6 +465,8 @@ def do_task(
     artifacts: Annotated[Path, typer.Option(help="where failure screenshots go")] = Path("out"),
     sign_in: Annotated[Path | None, typer.Option(help=SIGN_IN_HELP)] = None,
     storage_state: Annotated[Path | None, typer.Option(help=STATE_HELP)] = None,
+    html: Annotated[Path | None, typer.Option(help=HTML_HELP + " (a hit's replay)")] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.each,
 ) -> None:
     """Do a task: replay the stored flow that fits (no model), or let the agent learn it and store the flow.
     A replay that breaks beyond healing is handed over to the agent from the broken step. Exit codes: 0 done,
@@ -391,6 +480,7 @@ def do_task(
         out_dir(trace, "--trace")  # (a --report that cannot be written is said after the task: it is done)
         not_an_input(report, "--report", {"the inputs file": inputs_file, "the sign-in flow": sign_in})
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         settings = load_settings()
         values, secrets = task_inputs(input, secret, inputs_file)
         redact = Redactor([str(values[k]) for k in secrets])
@@ -398,7 +488,7 @@ def do_task(
                         handover=handover, settings=settings, max_steps=max_steps, on_step=print_step,
                         on_action=lambda log: print_action(log, redact), artifacts=artifacts,
                         on_event=lambda text: out.print(f"[bold]→[/bold] {escape(text)}", soft_wrap=True),
-                        sign_in=sign_in)
+                        sign_in=sign_in, html=html, screenshots=screenshots.value)
         out_file(storage_state, "--storage-state")
         if memory.sign_in is not None:
             redact.extend(memory.sign_in.secrets)
@@ -746,9 +836,17 @@ def batch(
     parent_key: Annotated[str, typer.Option(help="the column of a child row that holds its parent row's id")]
     = "parent",
     files_dir: Annotated[Path | None, typer.Option(help=FILES_DIR_HELP)] = None,
+    fail_on_heal: Annotated[bool, typer.Option("--fail-on-heal", help="a row that healed a step makes the "
+                                               "batch exit 4 (the row is entered, once)")] = False,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="a row where a step drifted makes the "
+                                                "batch exit 4 (the row is entered, once)")] = False,
+    html: Annotated[Path | None, typer.Option(help="write an HTML report of each row's run into this folder "
+                                              "(a folder per row)")] = None,
+    screenshots: Annotated[ScreenshotsWhen, typer.Option(help=SCREENSHOTS_HELP)] = ScreenshotsWhen.failure,
 ) -> None:
     """Enter every row of a data file through a flow, exactly once. Exit codes: 0 all entered, 1 some rows
-    failed or are uncertain, 2 bad input."""
+    failed or are uncertain, 2 bad input, 4 every row entered but some healed or drifted (--fail-on-heal /
+    --fail-on-drift)."""
     from webmem.batch import show
     from webmem.batch.check import parse_map
     from webmem.batch.run import BatchOptions, parse_rate, run_batch
@@ -770,12 +868,15 @@ def batch(
         out_file(outcomes, "--out")
         out_file(storage_state, "--storage-state", {k: v for k, v in reads.items() if k != "the storage state"})
         out_dir(artifacts, "--artifacts")
+        out_dir(html, "--html")
         opts = BatchOptions(flow=flow, rows=rows, workers=workers, journal=journal, resume=resume, retry=retry,
                             rate=parse_rate(rate), heal=_mode(heal), base_url=base_url, out=outcomes,
                             artifacts=artifacts,
                             connect=connect, cdp=cdp, mapping=parse_map(map), fail_fast=fail_fast, run=run_name,
                             lease_s=lease, sign_in=sign_in, storage_state=storage_state,
-                            children=_children(children), parent_key=parent_key, files_dir=files_dir)
+                            children=_children(children), parent_key=parent_key, files_dir=files_dir,
+                            fail_on=fail_on(fail_on_heal, fail_on_drift), html=html.resolve() if html else None,
+                            screenshots=screenshots.value)
         not_an_input(opts.out_path(), "--out", reads)  # ROWS.outcomes.csv by default: maybe the rows' own name
         not_an_input(Path(opts.journal_where()) if "://" not in opts.journal_where() else None, "--journal",
                      {k: v for k, v in reads.items() if k not in ("the journal", "the storage state")})

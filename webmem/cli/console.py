@@ -49,6 +49,9 @@ def print_step(rep: StepReport) -> None:
     out.print(line, soft_wrap=True)
     for handled in rep.handled:  # an overlay a handler of the flow clicked away: said, never silent
         out.print(f"      handled: {handled}", soft_wrap=True, markup=False)
+    for drift in rep.drift:  # a fallback selector: said, never silent (a heal and the page are said above/below)
+        if drift.kind == "fallback":
+            out.print(f"      drift: {drift.what}", soft_wrap=True, markup=False)
     if rep.heal:
         h = rep.heal
         out.print(f"      healed by {h.by} ({h.tier}, score {h.score}): {h.old_selector} → {h.new_selector}",

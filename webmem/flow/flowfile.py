@@ -39,7 +39,8 @@ LOCAL_DIR = ".webmem"
 FLOW_SUFFIXES = (".yaml", ".yml")
 DATA_SUFFIXES = (".data.yaml", ".data.yml", ".data.json", ".data.csv")
 _TOP_LEVEL_WEBMEM = re.compile(r"^webmem\s*:", re.MULTILINE)
-FLOW_STYLE_KEYS = {"attrs", "classes"}  # short maps and lists that read best on one line
+FLOW_STYLE_KEYS = {"attrs", "classes", "healed"}  # short maps and lists that read best on one line (a heal's
+# provenance too: one line per healed step in its diff)
 
 
 def _yaml() -> YAML:
@@ -489,7 +490,33 @@ def update_flow(path: str | os.PathLike[str], change: Callable[[FlowFile], None]
 def unified_diff(before: str, after: str, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> str | None:
     """A flow file's change as a unified diff with git-style headers (a/PATH, b/PATH), or None."""
     a, b = (Path(p).as_posix().lstrip("/") for p in (old, new))  # a/tmp/x.yaml, not a//tmp/x.yaml
-    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{a}", f"b/{b}")) or None
+    return "".join(_unified(before.splitlines(True), after.splitlines(True), f"a/{a}", f"b/{b}")) or None
+
+
+def _unified(x: list[str], y: list[str], old: str, new: str, n: int = 3) -> Iterator[str]:
+    """difflib.unified_diff without its "autojunk" heuristic: in a flow of more than 200 lines, a line as
+    common as `selectors:` would count as junk and a one-line change would show as lines removed and added
+    again around it (a heal's diff is meant to be read)."""
+    matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
+    for first, group in enumerate(matcher.get_grouped_opcodes(n)):
+        if first == 0:
+            yield f"--- {old}\n+++ {new}\n"
+        i1, j1, i2, j2 = group[0][1], group[0][3], group[-1][2], group[-1][4]
+        yield f"@@ -{_span(i1, i2)} +{_span(j1, j2)} @@\n"
+        for tag, a1, a2, b1, b2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in x[a1:a2])
+                continue
+            yield from ("-" + line for line in x[a1:a2])
+            yield from ("+" + line for line in y[b1:b2])
+
+
+def _span(start: int, stop: int) -> str:
+    """A hunk's range as unified diffs write it (difflib's own rule)."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
 
 
 def render_update(path: str | os.PathLike[str], change: Callable[[FlowFile], None]) -> tuple[str, str]:

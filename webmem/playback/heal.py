@@ -1,7 +1,8 @@
 """Healing broken steps: an ordered list of tiers, cheapest first, each with one method, `repair`.
 
 1. `selector`: another stored selector of the target found it (every one was probed and verified): learn the
-   target afresh so the dead selectors ahead of it are dropped;
+   target afresh (write-back puts its new first selector ahead of the old ones, kept as fallbacks). A page that
+   flipped back, found by the selector the last heal replaced, is not healed again: that is drift, reported;
 2. `local`: the page's elements that fit the action, scored against the fingerprint; the best is taken only
    above a threshold, by a margin over every look-alike (hidden and disabled ones count), visible and enabled,
    and with positive evidence (a label, name, row header or data relation it shares with the learned one);
@@ -136,6 +137,10 @@ class SelectorTier(Tier):
         res = trouble.resolution
         if res is None or not res.ok or not res.stale or trouble.target is None:
             return None
+        healed = trouble.target.healed
+        if healed is not None and healed.old is not None and res.selector == render_selector(healed.old,
+                                                                                              trouble.values):
+            return None  # the page flipped back to what the last heal replaced: its old selector still holds
         assert res.locator is not None
         element = res.locator if isinstance(res.locator, ElementHandle) else res.locator.element_handle()
         repair = _learn(trouble, element, self.name, "local", res.stale[0], res.score)

@@ -10,28 +10,37 @@ repairs back. The command line, the pytest plugin, `Memory`, the demo and the be
 - `track=True`: every run of a flow file counts in its store's track record (`webmem list`; see
   webmem.cache.stats.store_of for which store), so `run`, `batch`, the pytest plugin, MCP and `do` keep one
   record. `Memory` counts its runs itself, in the one transaction of its `do` (same `stats.count_run`).
+- `fail_on=None`: a run that drifted (a fallback selector, a page unlike the learned one) or healed passes;
+  `fail_on="heal"` / `"drift"` fails it (`Drifted`, exit 4; the repairs are still proposed or written as asked);
+- `html=None`: no HTML report; with a folder, one page per run, a screenshot after each step (`screenshots`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from playwright.sync_api import Page
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
 
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import save_state
 from webmem.cache import stats
-from webmem.errors import FlowFailed, Unconfirmed, UsageError, WebmemError
+from webmem.errors import Drifted, FlowFailed, Unconfirmed, UsageError, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import Flow
+from webmem.flow.inputs import Redactor, Secrets, placeholders, resolve_inputs
 from webmem.flow.model import Signature
 from webmem.flow.secrets_allow import SecretAllowlist
+from webmem.page import guard
+from webmem.page.selector import locator
 from webmem.paths import inside
 from webmem.playback.heal import DEFAULT_HEAL, HealMode, make_healing
-from webmem.playback.report import RunReport, StepReport
+from webmem.playback.html import write_html
+from webmem.playback.report import FailOn, RunReport, StepReport, drift_failure
 from webmem.playback.run import RunOptions, run_flow
 from webmem.playback.signin import SignIn, sign_in_of
 from webmem.playback.writeback import write_back
@@ -39,6 +48,9 @@ from webmem.share import provenance
 
 FlowLike = str | os.PathLike[str] | flowfile.FlowFile | Flow
 SignInLike = str | os.PathLike[str] | Flow | SignIn | None
+Screenshots = Literal["each", "failure", "off"]  # when the HTML report takes a screenshot: after each step, ...
+SCREENSHOTS: tuple[Screenshots, ...] = get_args(Screenshots)
+FAIL_ON: tuple[FailOn, ...] = get_args(FailOn)
 
 
 class Replayer:
@@ -54,7 +66,12 @@ class Replayer:
     page's session in (Playwright's storage state) after a run that signed in. `files_dir`: the one folder a
     flow's literal `upload` path may name (else the settings' `filesDir`; none: files come from inputs only).
     `track`: count each run of a flow file (or of a Flow given with `source=`) in its store's track record; a
-    record that cannot be written is said in the report's `stats_error`, never fails the run."""
+    record that cannot be written is said in the report's `stats_error`, never fails the run.
+    `fail_on`: "heal" fails a passed run that healed a step, "drift" one where any step drifted (a fallback
+    selector, a page unlike the learned state, a heal): `report.drift_error` says why, `check=True` raises
+    Drifted. `html`: a folder for one self-contained HTML page per run, with a screenshot after each step
+    (`screenshots="failure"`: of a failed step only; "off": none), secret fields masked. `trace_groups`: the
+    context is tracing: each step's actions are grouped in the trace as "step 3: <intent>"."""
 
     def __init__(
         self,
@@ -74,9 +91,18 @@ class Replayer:
         storage_state: Path | None = None,
         files_dir: str | Path | None = None,
         track: bool = True,
+        fail_on: FailOn | None = None,
+        html: Path | None = None,
+        screenshots: Screenshots = "each",
+        trace_groups: bool = False,
     ):
         if write and propose is not None:
             raise UsageError("write and propose exclude each other")
+        if fail_on is not None and fail_on not in FAIL_ON:
+            raise UsageError(f"fail_on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
+        if screenshots not in SCREENSHOTS:
+            raise UsageError(f"screenshots must be one of {', '.join(SCREENSHOTS)}, not {screenshots!r}")
+        self.fail_on, self.html, self.screenshots, self.trace_groups = fail_on, html, screenshots, trace_groups
         self.settings = settings or load_settings()
         self.heal, self.model = heal, model
         self.write, self.propose, self.strict = write, propose, strict
@@ -114,16 +140,20 @@ class Replayer:
         probation = pulled is not None and pulled[1].level == "probation"
         write, propose = (False, None) if probation else (self.write, self.propose)
         healing = make_healing(self.heal, self.settings, model=self.model)
+        watch = _Watch(self, page, loaded)
         opts = RunOptions.from_settings(
             self.settings, base_url=base_url or self.base_url, strict=self.strict or probation, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
-            on_step=self.on_step, on_step_start=self.on_step_start, secrets=self.secrets,
+            on_step=watch.done, on_step_start=watch.start, secrets=self.secrets,
             start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
         if pulled is not None:  # only the sites its bundle named; its secret variables only where allowed
             opts.origins = frozenset(pulled[1].origins)
             opts.secret_env = opts.secret_env or SecretAllowlist({})
         shown = path or (str(ff.path) if ff is not None else None)
-        report = run_flow(page, loaded, inputs, opts, path=shown)
+        try:
+            report = run_flow(page, loaded, inputs, opts, path=shown)
+        finally:
+            watch.close()
         counted = ff.path if ff is not None else source
         if self.track and counted is not None:
             try:
@@ -137,18 +167,95 @@ class Replayer:
                 write_back(ff, report, write=write, propose=propose, label=label)
             except WebmemError as exc:  # the run passed: say the repair was not kept, do not lose the report
                 report.write_error = str(exc)
+        report.drift_error = drift_failure(report, self.fail_on)
+        if self.html is not None:
+            redact = self.redactor(loaded, inputs, opts, page)
+            write_html(report, self.html, redact, watch.shots)
         if pulled is not None and report.passed:
             provenance.passed(pulled[0], Path(where) if where is not None else None, bool(report.healed_steps),
                               report.flow_changed)
         if check and not report.passed:
             error = Unconfirmed if report.unconfirmed else FlowFailed
             raise error(report.error or f"flow {loaded.name} failed", report)
+        if check and report.drift_error:
+            raise Drifted(report.drift_error, report)
         return report
+
+    def redactor(self, flow: Flow, inputs: Mapping[str, Any] | None, opts: RunOptions, page: Page) -> Redactor:
+        """The run's secrets as its own Redactor hides them (inputs resolved as the run resolved them, what the
+        page was typed, the caller's), for what is written after it (the HTML report)."""
+        redact = Redactor([*self.secrets, *guard.secrets_of(page.context)])
+        with contextlib.suppress(WebmemError):  # inputs the run refused were never typed
+            values = resolve_inputs(flow, Secrets(inputs or {}, {k for k, s in flow.inputs.items() if s.secret}),
+                                    allow=opts.secret_env, origin=opts.base_url or flow.base_url)
+            redact.extend(Redactor.for_flow(flow, values).secrets)
+        return redact
+
+
+class _Watch:
+    """What a Replayer does around each step besides the caller's callbacks: a trace group per step named by its
+    intent (`trace_groups`), a screenshot after it for the HTML report, secret fields masked."""
+
+    def __init__(self, replayer: Replayer, page: Page, flow: Flow):
+        self.replayer, self.page, self.flow = replayer, page, flow
+        self.shots: dict[int, bytes] = {}
+        self.seen = 0  # steps reported so far (a step's position in report.steps)
+        self.grouped = False
+        secret = {k for k, spec in flow.inputs.items() if spec.secret}
+        # the fields a secret is typed into (their first selector, where it needs no input to render) and every
+        # password field: masked in every screenshot
+        self.masked = ["css=input[type=password]"] + [
+            step.target.selectors[0] for step in flow.steps
+            if step.target is not None and "{{" not in step.target.selectors[0]
+            and secret & set(placeholders(str(getattr(step.args, "value", "") or "")))]
+
+    def start(self, index: int) -> None:
+        if self.replayer.trace_groups:
+            self._end_group()
+            step = self.flow.steps[index] if 0 <= index < len(self.flow.steps) else None
+            what = "" if step is None else step.target.intent if step.target is not None else \
+                step.action + (f" {step.args}" if isinstance(step.args, str) else "")
+            with contextlib.suppress(PlaywrightError):
+                self.page.context.tracing.group(f"step {index + 1}: {what}"[:200])
+                self.grouped = True
+        if self.replayer.on_step_start is not None:
+            self.replayer.on_step_start(index)
+
+    def done(self, rep: StepReport) -> None:
+        n, self.seen = self.seen, self.seen + 1
+        wanted = self.replayer.screenshots == "each" or (self.replayer.screenshots == "failure"
+                                                         and rep.status == "failed")
+        if self.replayer.html is not None and wanted and rep.status != "skipped":
+            shot = self.shot()
+            if shot is not None:
+                self.shots[n] = shot
+        self._end_group()
+        if self.replayer.on_step is not None:
+            self.replayer.on_step(rep)
+
+    def shot(self) -> bytes | None:
+        masks: list[Locator] = []
+        for selector in self.masked:
+            with contextlib.suppress(WebmemError, PlaywrightError):
+                masks.append(locator(self.page, selector))
+        try:
+            return self.page.screenshot(type="jpeg", quality=60, mask=masks, timeout=5000)
+        except PlaywrightError:
+            return None
+
+    def _end_group(self) -> None:
+        if self.grouped:
+            self.grouped = False
+            with contextlib.suppress(PlaywrightError):
+                self.page.context.tracing.group_end()
+
+    def close(self) -> None:
+        self._end_group()
 
 
 def replay(page: Page, flow: FlowLike, inputs: Mapping[str, Any] | None = None, *, heal: HealMode = DEFAULT_HEAL,
            write: bool = False, check: bool = False, **options: Any) -> RunReport:
     """Replay a flow on `page` once: `webmem.replay(page, "flows/x.yaml", {"email": ...}, heal="local",
     write=True)`. Other keywords are `Replayer`'s (settings, model, propose, strict, base_url, artifacts,
-    on_step, on_step_start, secrets, sign_in, storage_state)."""
+    on_step, on_step_start, secrets, sign_in, storage_state, files_dir, fail_on, html, screenshots, trace_groups)."""
     return Replayer(heal=heal, write=write, **options).run(page, flow, inputs, check=check)

@@ -28,6 +28,19 @@ class Repair(BaseModel):
     info: HealInfo
 
 
+DriftKind = Literal["fallback", "page", "heal"]
+# how a page check says it matched, where that is no drift (the learned state, or nothing to compare)
+UNDRIFTED = frozenset({"exact", "unchecked", "signed in already"})
+
+
+class Drift(BaseModel):
+    """One way a step did not run as learned: a fallback selector found its element (`fallback`), its page was
+    not the learned page state exactly (`page`), or its target was healed (`heal`). `what` says what drifted."""
+
+    kind: DriftKind
+    what: str
+
+
 class StepReport(BaseModel):
     index: int = Field(description="1-based step number")
     action: str
@@ -47,6 +60,10 @@ class StepReport(BaseModel):
     screenshot: str | None = None
     handled: list[str] = Field(default_factory=list, description="overlays the flow's handlers dismissed during "
                                "this step: what they clicked, on which overlay, at which URL")
+    stale: list[str] = Field(default_factory=list, description="the target's selectors that were probed and no "
+                             "longer find its element (another one did)")
+    drift: list[Drift] = Field(default_factory=list, description="how the step did not run as learned (a fallback "
+                               "selector, a page unlike the learned state, a heal)")
 
 
 class RunReport(BaseModel):
@@ -70,6 +87,9 @@ class RunReport(BaseModel):
     patch: str | None = None
     write_error: str | None = Field(None, description="the run passed but its repairs could not be written")
     stats_error: str | None = Field(None, description="the run's track record could not be written (webmem list)")
+    drift_error: str | None = Field(None, description="the run passed but drifted or healed where the caller "
+                                    "asked to fail on it (--fail-on-drift / --fail-on-heal)")
+    html: str | None = Field(None, description="the HTML report written for this run (--html)")
     # what healing learned, for writing back and splicing (not part of the JSON report)
     repairs: list[Repair] = Field(default_factory=list, exclude=True)
     page_states: dict[str, Signature] = Field(default_factory=dict, exclude=True,
@@ -94,3 +114,42 @@ class RunReport(BaseModel):
 
     def failed_step(self) -> StepReport | None:
         return next((s for s in self.steps if s.status == "failed"), None)
+
+    def drifted(self) -> list[StepReport]:
+        """The steps that drifted (a fallback selector, a page unlike the learned one, a heal)."""
+        return [s for s in self.steps if s.drift]
+
+    def healed(self) -> list[StepReport]:
+        return [s for s in self.steps if s.heal is not None]
+
+
+def drift_of(step: StepReport, first: str | None) -> list[Drift]:
+    """How a step did not run as learned; `first`: its target's first selector as rendered for the run."""
+    found: list[Drift] = []
+    if step.heal is not None:
+        found.append(Drift(kind="heal", what=f"healed ({step.heal.tier}): {step.heal.old_selector} -> "
+                                             f"{step.heal.new_selector}"))
+    elif step.selector is not None and first is not None and step.selector != first and first in step.stale:
+        # (the fast path of a page in its learned state takes any selector that verifies: no fallback there)
+        found.append(Drift(kind="fallback", what=f"fallback selector {step.selector} found the element "
+                                                 f"(the first, {first}, no longer does)"))
+    if step.page_match and step.page_match not in UNDRIFTED:
+        found.append(Drift(kind="page", what=f"page {step.page or ''} {step.page_match}".replace("  ", " ")))
+    return found
+
+
+FailOn = Literal["heal", "drift"]
+
+
+def drift_failure(report: RunReport, fail_on: FailOn | None) -> str | None:
+    """Why a passed run fails the caller's policy (`heal`: any heal; `drift`: any drift, heals included), or
+    None. One line naming the steps and what drifted."""
+    if fail_on is None or not report.passed:
+        return None
+    steps = report.healed() if fail_on == "heal" else report.drifted()
+    if not steps:
+        return None
+    what = "; ".join(f"step {s.index}" + (f" {s.item}" if s.item else "") + ": " + ", ".join(
+        d.what for d in s.drift if fail_on == "drift" or d.kind == "heal") for s in steps)
+    verb = "healed" if fail_on == "heal" else "drifted"
+    return f"flow {report.flow} passed but {len(steps)} step(s) {verb} (--fail-on-{fail_on}): {what}"

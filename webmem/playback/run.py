@@ -38,7 +38,7 @@ from webmem.page.overlay import describe as describe_overlay
 from webmem.page.selector import locator
 from webmem.page.target import signature_data
 from webmem.playback.heal import Healing, Trouble
-from webmem.playback.report import Repair, RunReport, StepReport
+from webmem.playback.report import Repair, RunReport, StepReport, drift_of
 from webmem.playback.signin import HINT, SignIn, is_password_state, shows_password
 from webmem.playback.stepwork import PageCheck, Pending, ReadBack, StepWork
 from webmem.playback.traffic import Traffic
@@ -380,7 +380,7 @@ class _Run:
         res, repair = self.resolve(kind, target, work)
         if self.read_back(work):  # the last field was typed into again: look at this step's target anew
             res, repair = self.resolve(kind, target, work)
-        rep.selector, rep.score = res.selector, res.score
+        rep.selector, rep.score, rep.stale = res.selector, res.score, res.stale
         if repair is not None:
             planned = self.plan[work.index]
             if not planned.where:  # a repair inside a repeat block serves this run, it is not written back
@@ -606,6 +606,9 @@ class _Run:
             self.failed(exc, step, work, rep, report, acted)
         rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         rep.handled, report.handled = work.handled, report.handled + len(work.handled)
+        target = step.target
+        first = render_selector(target.selectors[0], self.values) if target and rep.selector else None
+        rep.drift = drift_of(rep, first)  # what did not run as learned: CI may fail on it (--fail-on-drift)
         return signed_in
 
     def failed(self, exc: PlaywrightError | WebmemError, step: Any, work: StepWork, rep: StepReport,

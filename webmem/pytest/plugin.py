@@ -5,6 +5,9 @@ It builds on pytest-playwright's fixtures rather than launching a browser of its
 * the `webmem` fixture: `webmem.run("flows/x.yaml", inputs={...})` on the test's `page`;
 * flow files as tests: `pytest flows/` or `--webmem-flows DIR` (see webmem.pytest.collect);
 * options --webmem-heal off|local|llm, --webmem-propose DIR, --webmem-write, --webmem-strict;
+* drift: a `WebmemDrift` warning per step that did not run as learned (a fallback selector, a page unlike the
+  learned state, a heal) and JUnit properties; --webmem-fail-on-heal / --webmem-fail-on-drift (or the ini
+  option `webmem_fail_on = heal|drift`) fail such a test; --webmem-html DIR writes an HTML report per run;
 * sessions: --webmem-storage-state FILE (every test's context starts from it, if it exists; each test using
   `webmem` saves its session back) and --webmem-sign-in FLOW (run where a page asks to sign in);
 * the marker `webmem_llm`: skipped, with the reason, when no model is configured;
@@ -30,7 +33,9 @@ import pytest
 
 from webmem.browser.config import Settings
 from webmem.playback.heal import MODES, PLUGIN_HEAL
-from webmem.pytest.runner import LLM_HELP, OPTIONS_KEY, FlowFailed, PluginOptions, Webmem
+from webmem.playback.replayer import FAIL_ON, SCREENSHOTS
+from webmem.playback.report import FailOn
+from webmem.pytest.runner import LLM_HELP, OPTIONS_KEY, FlowFailed, PluginOptions, Webmem, drift_line
 
 _RUNNER_KEY = pytest.StashKey[Webmem]()
 
@@ -57,6 +62,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--webmem-storage-state", metavar="FILE", default=None,
                     help="a Playwright storage state file: each test's context starts from it (if it exists); "
                          "the session of each test that uses `webmem` is saved back to it")
+    group.addoption("--webmem-fail-on-heal", action="store_true", default=False,
+                    help="a flow run that healed a step fails its test (also: ini webmem_fail_on = heal)")
+    group.addoption("--webmem-fail-on-drift", action="store_true", default=False,
+                    help="a flow run where a step drifted (a fallback selector, a page unlike the learned one, a "
+                         "heal) fails its test (also: ini webmem_fail_on = drift)")
+    group.addoption("--webmem-html", metavar="DIR", default=None,
+                    help="write a self-contained HTML report of every flow run into DIR (one folder per test)")
+    group.addoption("--webmem-screenshots", choices=SCREENSHOTS, default="each",
+                    help="screenshots in the HTML report: after each step (default), of a failed step, or off")
+    parser.addini("webmem_fail_on", default="",
+                  help="heal or drift: fail a test whose flow run healed / drifted (as --webmem-fail-on-...)")
     parser.addini("webmem_browser", type="bool", default=False,
                   help="launch pytest-playwright's Chromium with webmem's browser discovery and settings")
 
@@ -98,6 +114,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--webmem-propose and --webmem-write exclude each other")
     if heal == "llm" and not configured(settings.model):
         raise pytest.UsageError(f"--webmem-heal llm needs a model: {LLM_HELP}")
+    ini_fail_on = config.getini("webmem_fail_on").strip() or None
+    if ini_fail_on not in (None, *FAIL_ON):
+        raise pytest.UsageError(f"webmem_fail_on must be one of {', '.join(FAIL_ON)}, not {ini_fail_on!r}")
+    fail_on: FailOn | None = "drift" if config.getoption("--webmem-fail-on-drift") else \
+        "heal" if config.getoption("--webmem-fail-on-heal") else ini_fail_on
+    html = config.getoption("--webmem-html")
     sign_in = config.getoption("--webmem-sign-in")
     try:  # a sign-in flow that cannot run (a secret not set) is said once, before any test
         signer = SignIn.load(invocation_dir / sign_in) if sign_in else None
@@ -108,7 +130,9 @@ def pytest_configure(config: pytest.Config) -> None:
         propose=(invocation_dir / propose).resolve() if propose else None,
         tracing=config.getoption("--tracing", "off") or "off",
         invocation_dir=invocation_dir, rootpath=Path(config.rootpath), sign_in=signer,
-        storage_state=(invocation_dir / state).resolve() if state else None)
+        storage_state=(invocation_dir / state).resolve() if state else None, fail_on=fail_on,
+        html=(invocation_dir / html).resolve() if html else None,
+        screenshots=config.getoption("--webmem-screenshots"))
 
     flow_dirs = config.getoption("--webmem-flows")
     if flow_dirs:
@@ -201,6 +225,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 props.append(("webmem_screenshot", runner.options.show(step.screenshot)))
         if report.healed_steps:
             props.append(("webmem_healed_steps", str(report.healed_steps)))
+        for drifted in report.drifted():  # one property per drifted step: what drifted, for CI's test report
+            props.append(("webmem_drift", drift_line(report, drifted)))
+        if report.html:
+            props.append(("webmem_html", runner.options.show(report.html)))
     for note in runner.notes:
         props.append(("webmem_heal", note))
     if runner.notes:

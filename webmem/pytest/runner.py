@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,13 @@ from webmem.flow.inputs import Redactor, Secrets, resolve_inputs
 from webmem.page import guard
 from webmem.paths import safe_name
 from webmem.playback.heal import PLUGIN_HEAL, parse_heal
-from webmem.playback.report import RunReport, StepReport
+from webmem.playback.report import FailOn, RunReport, StepReport
 from webmem.playback.signin import SignIn
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+    from webmem.playback.replayer import Screenshots
 
 LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in webmem.json) and OPENAI_API_KEY or "
             "OPENAI_BASE_URL")
@@ -33,6 +36,22 @@ LLM_HELP = ("set WEBMEM_MODEL (or \"model\" in webmem.json) and OPENAI_API_KEY o
 
 class FlowFailed(errors.FlowFailed, AssertionError):
     """A flow run that did not pass, as a test failure; the message is the readable report."""
+
+
+class FlowDrifted(errors.Drifted, AssertionError):
+    """A flow run that passed but healed or drifted, with --webmem-fail-on-heal / --webmem-fail-on-drift."""
+
+
+class WebmemDrift(pytest.PytestWarning):
+    """A step of a flow run that did not run as learned: a fallback selector found its element, its page was not
+    the learned state, or it was healed (`pytest -W error::webmem.pytest.WebmemDrift` makes it fail)."""
+
+
+def drift_line(report: RunReport, step: StepReport) -> str:
+    """One drifted step in words: the flow, the step, what drifted."""
+    where = f" {step.item}" if step.item else ""
+    return (f"{report.path or report.flow}: step {step.index}{where} ({step.action}"
+            + (f", {step.intent}" if step.intent else "") + "): " + "; ".join(d.what for d in step.drift))
 
 
 @dataclass
@@ -49,6 +68,9 @@ class PluginOptions:
     rootpath: Path = field(default_factory=Path.cwd)
     sign_in: SignIn | None = None  # --webmem-sign-in, loaded once
     storage_state: Path | None = None  # --webmem-storage-state
+    fail_on: FailOn | None = None  # --webmem-fail-on-heal / --webmem-fail-on-drift / ini webmem_fail_on
+    html: Path | None = None  # --webmem-html DIR
+    screenshots: Screenshots = "each"  # --webmem-screenshots
 
     def show(self, path: str | os.PathLike[str] | None) -> str:
         """A path as people want to read it: relative to where pytest was started, if inside it."""
@@ -124,9 +146,13 @@ class Webmem:
             pytest.fail(f"webmem: heal='llm' needs a model: {LLM_HELP}", pytrace=False)
         opts = self.options
         propose = opts.propose / f"{safe_name(Path(ff.path).stem)}.patch" if opts.propose is not None else None
+        html = None
+        if opts.html is not None:  # a folder per test: two tests running one flow keep their own pages
+            html = opts.html / (self.artifacts.name if self.artifacts is not None else "webmem")
         replayer = Replayer(opts.settings, heal=mode, write=opts.write, propose=propose,
                             strict=opts.strict if strict is None else strict, base_url=base_url or self.base_url,
-                            artifacts=self.artifacts, sign_in=opts.sign_in)
+                            artifacts=self.artifacts, sign_in=opts.sign_in, fail_on=opts.fail_on, html=html,
+                            screenshots=opts.screenshots)
         report = replayer.run(page or self.page, ff, inputs, path=opts.show(ff.path))
         # what the run typed of its secrets (a field's maxlength cuts them) is scrubbed from the traces too
         self.redactor.extend(guard.secrets_of((page or self.page).context))
@@ -134,8 +160,12 @@ class Webmem:
         self._runs.append((report, ff.flow, mode))
         if report.passed and report.healed_steps:
             self._note_heals(ff, report, propose)
+        for drifted in report.drifted() if report.passed else []:  # a pass that did not run as learned, per step
+            warnings.warn(WebmemDrift(drift_line(report, drifted)), stacklevel=2)
         if check and not report.passed:
             raise FlowFailed(self.explain(report), report)
+        if report.drift_error:  # asked to fail on it, whether or not the test checks the report
+            raise FlowDrifted(report.drift_error, report)
         return report
 
     def _secrets_hidden(self, flow: Flow, inputs: Mapping[str, Any] | None) -> Secrets:
