@@ -117,7 +117,8 @@ def _check_one(b: Any, path: Path, settings: Settings, given: Mapping[str, Any],
         patch = inside(propose, safe_name(label.rsplit(".", 1)[0]), ".patch") if propose is not None else None
         replayer = Replayer(settings, heal=heal, model=model, propose=patch, strict=strict, base_url=base_url,
                             sign_in=sign_in, fail_on="drift", html=html, screenshots=screenshots,
-                            trace_groups=trace is not None)
+                            trace_groups=trace is not None,
+                            track=False)  # a check reads the flows as committed: it writes nothing beside them
         redact = Redactor(replayer.secrets)
         with context_page(b, settings, trace=trace, redactor=redact, trace_name=ff.flow.name,
                           storage_state=storage_state) as page:
