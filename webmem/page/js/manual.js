@@ -6,8 +6,9 @@
 //   the element as it is *before* the action (it may leave the page), then does the action itself; that one
 //   click or Enter on that element is let through (`passing`), everything else the person does is still seen.
 // - Typing goes through as typed; the field's final value is reported when it loses the focus (or before
-//   Enter, a click elsewhere, a toolbar command): one `fill` per field, not one per key. A select's choice and a
-//   tick are reported as they happen. The recorder keeps these as done, without doing them again.
+//   Enter, a click elsewhere, a toolbar command): one `fill` per field, not one per key. A select's choice is
+//   reported the same way (arrow keys pass other options on the way: one `select`, the one it was left on); a
+//   tick is reported as it happens. The recorder keeps these as done, without doing them again.
 // - While Python records (`busy`), the toolbar is hidden: page states are captured without it.
 // Events are read from `composedPath()[0]` so a control inside an (open) shadow root is itself, not its host.
 // The toolbar lives in a closed shadow root, is hidden while Python acts (page states are captured then) and
@@ -60,7 +61,11 @@
     if (!dirty) return;
     const el = dirty;
     dirty = null;
-    if (el.isConnected) send({ kind: "fill", value: el.isContentEditable ? el.textContent : el.value }, el);
+    if (!el.isConnected) return;
+    if (el.tagName === "SELECT") { // the choice the person left the control with (arrow keys pass others on the way)
+      const option = el.selectedOptions[0];
+      send({ kind: "select", value: option ? option.value : "", label: option ? option.label : "" }, el);
+    } else send({ kind: "fill", value: el.isContentEditable ? el.textContent : el.value }, el);
   }
 
   function passes(el, what, ev) {
@@ -91,11 +96,7 @@
     if (!ev.isTrusted) return;
     const el = targetOf(ev);
     if (!el) return;
-    if (el.tagName === "SELECT") {
-      flush();
-      const option = el.selectedOptions[0];
-      send({ kind: "select", value: option ? option.value : "", label: option ? option.label : "" }, el);
-    } else if (isTextField(el)) {
+    if (el.tagName === "SELECT" || isTextField(el)) {
       if (dirty && dirty !== el) flush();
       dirty = el;
     }
