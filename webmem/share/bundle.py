@@ -134,19 +134,9 @@ def _flow_files(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _store_of(path: Path) -> tuple[Path, str] | None:
-    """The store a flow file's track record is kept in, and its path there."""
-    for parent in list(path.absolute().parents)[: provenance.SEARCH_UP]:
-        if stats.db_path(parent).exists() or stats.stats_path(parent).exists():
-            return parent, path.absolute().relative_to(parent).as_posix()
-    return None
-
-
 def _track_record(path: Path) -> TrackRecord | None:
-    found = _store_of(path)
-    if found is None:
-        return None
-    fs = stats.of_flows(found[0], [found[1]]).get(found[1])
+    root, rel = stats.store_of(path)  # where its runs are counted
+    fs = stats.of_flows(root, [rel]).get(rel)
     if fs is None:
         return None
     return TrackRecord(runs=fs.runs, successes=fs.successes, failures=fs.failures, heals=fs.heals,
