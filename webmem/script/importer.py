@@ -263,13 +263,15 @@ def import_script(page: Page, script: str | Path, inputs: dict[str, Any] | None 
     if len(raw) > MAX_SCRIPT_BYTES:
         raise ScriptError(f"{path}: larger than {MAX_SCRIPT_BYTES} bytes")
     actions, skipped = parse_script(raw.decode("utf-8", errors="replace"), str(path), test)
+    stem = path.stem.removeprefix("test_").replace("_", " ").strip() or "imported"
+    rec = Recorder(page, name=name or stem.replace(" ", "-"), task=task or stem.capitalize(), inputs=inputs,
+                   secrets=secrets, base_url=base_url, timeouts=timeouts)
+    # a skipped line is quoted as written: a password the script types literally is a secret's value
+    skipped = [rec.redact(line) for line in skipped]
     if skipped and not allow_skips:
         raise ScriptError(f"{path}: cannot translate:\n  " + "\n  ".join(skipped))
     if not actions or actions[0].kind != "goto":
         raise ScriptError(f"{path}: the script must open its page first (page.goto(URL))")
-    stem = path.stem.removeprefix("test_").replace("_", " ").strip() or "imported"
-    rec = Recorder(page, name=name or stem.replace(" ", "-"), task=task or stem.capitalize(), inputs=inputs,
-                   secrets=secrets, base_url=base_url, timeouts=timeouts)
     for action in actions:
         try:
             _carry_out(rec, action, base_url)
