@@ -96,6 +96,7 @@ def trust(
 ) -> None:
     """Your trust: promote a pulled flow (now, or after N passing local runs), put it back on probation, or
     list the sites pulled flows may act on."""
+    from webmem.cache import stats
     from webmem.share import provenance
     from webmem.share.trust import TrustConfig
 
@@ -122,7 +123,7 @@ def trust(
             elif after is not None:
                 p.promote_after = after
                 if p.level == "probation" and p.passes >= after:
-                    p.level, p.promoted_at = "trusted", provenance.now()
+                    p.level, p.promoted_at = "trusted", stats.now()
                     p.why = f"promoted by you ({p.passes} passing local runs, {after} asked)"
 
         if probation or after is not None:

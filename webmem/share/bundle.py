@@ -6,7 +6,6 @@ versions, each flow's track record), and `manifest.json.sig`, an SSH signature o
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import re
@@ -194,7 +193,7 @@ def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: s
                               origins=origins, inputs=inputs, track_record=_track_record(path),
                               derived_from=derived))
         texts[path.name] = data
-    manifest = Manifest(webmem=_version(), created=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    manifest = Manifest(webmem=_version(), created=stats.now(),
                         signer=signer, flows=infos)
     out.mkdir(parents=True, exist_ok=True)
     for name, data in texts.items():

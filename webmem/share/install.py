@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from webmem.cache import stats
 from webmem.errors import InputError
 from webmem.flow import flowfile
 from webmem.paths import safe_name
@@ -61,6 +62,6 @@ def pull(ref: str, store: Path, *, insecure: bool = False, allowed_signers: Path
             provenance.write(provenance.sidecar(store, rel), provenance.Provenance(
                 level=level, source=ref, signer=checked.signer, key=checked.key, why=checked.why,
                 bundle=checked.digest, digest=info.sha256, current=info.sha256, origins=info.origins,
-                pulled_at=provenance.now()))
+                pulled_at=stats.now()))
             stored.append(rel)
     return Pulled(checked, rel_folder, stored)

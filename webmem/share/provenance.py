@@ -7,7 +7,6 @@ only on the origins its bundle named, and the secret variables it names must be 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from webmem.cache import stats
 from webmem.errors import StoreError
 from webmem.flow import flowfile
 
@@ -99,17 +99,13 @@ def passed(side: Path, flow_path: Path | None, healed: bool, rewritten: bool) ->
     def change(prov: Provenance) -> None:
         prov.passes += 1
         if prov.level == "probation" and prov.promote_after is not None and prov.passes >= prov.promote_after:
-            prov.level, prov.promoted_at = "trusted", now()
+            prov.level, prov.promoted_at = "trusted", stats.now()
             prov.why = f"promoted after {prov.passes} passing local runs (the user's rule: {prov.promote_after})"
         if rewritten and flow_path is not None:
             prov.local_heals += healed
             prov.current = file_digest(flow_path)
 
     return update(side, change)
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def forget(side: Path) -> None:
