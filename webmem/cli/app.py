@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from webmem.browser.config import load_settings
+from webmem.browser.config import Settings, load_settings
 from webmem.cli import share
 from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
 from webmem.errors import Drifted, InputError, Unconfirmed, WebmemError
@@ -365,6 +365,8 @@ def record(
 
     try:
         web_url(url, "URL")
+        if manual and cdp is not None:
+            web_url(cdp, "--cdp")
         out_file(output, "--out", {"the inputs file": inputs_file})
         out_file(report, "--report", {"the inputs file": inputs_file, "the flow it writes (--out)": output})
         out_dir(trace, "--trace")
@@ -372,17 +374,15 @@ def record(
         values, secrets = task_inputs(input, secret, inputs_file)
         specs = {k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()}
         redact = Redactor.for_inputs(specs, values)
+        name = output.stem if output else slug(task)[:48].strip("-")
+        path = output or Path("flows") / f"{name}.yaml"
         if manual:
-            name = output.stem if output else slug(task)[:48].strip("-")
-            record_manual(url, task, values, specs, secrets, redact, name=name,
-                          path=output or Path("flows") / f"{name}.yaml", headed=not headless, trace=trace,
-                          limit=limit, cdp=cdp)
+            record_manual(url, task, values, specs, secrets, redact, settings, name=name, path=path,
+                          headed=not headless, trace=trace, limit=limit, cdp=cdp)
             return
         model_name = settings.model
         kind = agent or (AgentKind.openai if configured(model_name) else AgentKind.heuristic)
         bot = make_agent(kind.value, model_name)
-        name = output.stem if output else slug(task)[:48].strip("-")
-        path = output or Path("flows") / f"{name}.yaml"
         out.print(f"[bold]recording[/bold] {escape(name)} [dim]with the {kind.value} agent"
                   f"{f' ({model_name})' if kind is AgentKind.openai else ''}: {escape(redact(task))}[/dim]")
 
@@ -412,18 +412,16 @@ def record(
               "no flow written[/dim]", soft_wrap=True)
     raise typer.Exit(1)
 
+
 def record_manual(url: str, task: str, values: dict[str, Any], specs: dict[str, Any], secrets: dict[str, str],
-                  redact: Redactor, *, name: str, path: Path, headed: bool, trace: Path | None, limit: float,
-                  cdp: str | None) -> None:
+                  redact: Redactor, settings: Settings, *, name: str, path: Path, headed: bool, trace: Path | None,
+                  limit: float, cdp: str | None) -> None:
     """`webmem record --manual`: a person does the task in the browser window; what they do is written as a flow."""
     from webmem.browser.session import open_page, tab_over_cdp
     from webmem.learn.manual import record_by_hand
 
-    settings = load_settings()
     out.print(f"[bold]recording[/bold] {escape(name)} [dim]by hand: {escape(redact(task))}; do the task in the "
               "browser, then End (Alt+Shift+E) or close the window[/dim]")
-    if cdp is not None:
-        web_url(cdp, "--cdp")
     opened = tab_over_cdp(cdp, settings) if cdp else open_page(settings, headed=headed, trace=trace, redactor=redact,
                                                                  trace_name=name)
     with opened as page:
@@ -601,6 +599,8 @@ def show_stats(
 class Transport(StrEnum):
     stdio = "stdio"
     http = "http"
+
+
 @app.command("import")
 def import_command(
     script: Annotated[Path, typer.Argument(help="a Playwright Python script (codegen's) or pytest-playwright test")],
