@@ -20,6 +20,7 @@ from playwright.sync_api import Page
 
 from webmem.browser.config import load_settings
 from webmem.cache.memory import Memory
+from webmem.cli.share import provenance_lines
 from webmem.demo_site.app import DEMO_PASSWORD
 from webmem.errors import TrustRefused
 from webmem.flow.secrets_allow import SecretRefused
@@ -145,6 +146,18 @@ def test_pack_push_pull_verify_and_refuse(registry: RegistryServer, keys: dict[s
     assert (got.checked.level, got.checked.why) == ("probation", "unsigned")
     cli = run_webmem("pull", f"file:{altered}", "--store", str(store))
     assert cli.returncode == 2 and "refused" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_pulled_flow_is_stored_as_signed(tmp_path: Path) -> None:
+    # a flow with CRLF line ends is stored byte for byte: its digest is the manifest's, and `webmem show` does not
+    # take it for one changed by hand
+    data = FLOW.read_bytes().replace(b"\n", b"\r\n")
+    (tmp_path / "crlf.yaml").write_bytes(data)
+    bundle.pack([tmp_path / "crlf.yaml"], tmp_path / "bundle")
+    got = pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store")
+    stored = tmp_path / "store" / got.flows[0]
+    assert stored.read_bytes() == data
+    assert not [line for line in provenance_lines(stored) if "changed here" in line]
 
 
 def b64_forms(secret: str) -> list[bytes]:

@@ -56,7 +56,8 @@ def pull(ref: str, store: Path, *, insecure: bool = False, allowed_signers: Path
         stored = []
         for info in checked.manifest.flows:
             rel = f"{rel_folder}/{info.file}"
-            text = (got / info.file).read_text(encoding="utf-8")
+            # the bytes as signed (read_text would turn CRLF line ends into LF: a file unlike its digest)
+            text = (got / info.file).read_bytes().decode("utf-8")
             flowfile.write_atomic(dest / info.file, text)
             level = "trusted" if checked.level == "trusted" else "probation"
             provenance.write(provenance.sidecar(store, rel), provenance.Provenance(
