@@ -260,3 +260,28 @@ def test_the_html_report_holds_no_secret_in_any_encoding(page: Page, hostile, tm
     text = Path(report.html).read_text()
     assert "data:image/jpeg;base64," in text and "expectation not met" in text
     assert not leaks(text), leaks(text)
+
+
+def test_a_secret_field_found_by_a_fallback_selector_is_masked_in_the_html_reports_screenshot(
+        page: Page, hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from .test_hostile_secrets import GET_FORM, secret_flow
+
+    hostile.pages["/"] = GET_FORM  # a text field (no type=password) the secret is typed into
+    flow = tmp_path / "f.yaml"
+    flow.write_text(secret_flow(hostile.url, "  - goto: /\n  - fill: {target: {intent: the password, selectors: "
+                                             "['css=#gone', 'css=#pw']}, value: '{{ pw }}'}\n"))
+    monkeypatch.setenv("HZ_SECRET", "hunter2-in-plain-sight")
+    report = Replayer(Settings(), heal="off", html=tmp_path / "html").run(page, flow, {})
+    assert report.passed and [d.kind for d in report.steps[1].drift] == ["fallback"]
+    shot = re.findall(r"data:image/jpeg;base64,([^\"]+)", Path(report.html).read_text())[-1]
+    box = page.locator("#pw").bounding_box()
+    assert box is not None
+    page.goto("about:blank")  # the screenshot's pixel at the field's middle, read by the browser's own decoder
+    rgb = page.evaluate("""async ([data, x, y]) => {
+      const img = new Image(); img.src = 'data:image/jpeg;base64,' + data; await img.decode();
+      const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+      const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(x, y, 1, 1).data);
+    }""", [shot, round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)])
+    assert rgb[0] > 200 and rgb[1] < 60 and rgb[2] > 200, rgb  # Playwright's mask (#FF00FF), not the typed text

@@ -45,6 +45,7 @@ from webmem.playback.run import RunOptions, run_flow
 from webmem.playback.signin import SignIn, sign_in_of
 from webmem.playback.writeback import write_back
 from webmem.share import provenance
+from webmem.steps import STEPS
 
 FlowLike = str | os.PathLike[str] | flowfile.FlowFile | Flow
 SignInLike = str | os.PathLike[str] | Flow | SignIn | None
@@ -202,12 +203,22 @@ class _Watch:
         self.seen = 0  # steps reported so far (a step's position in report.steps)
         self.grouped = False
         secret = {k for k, spec in flow.inputs.items() if spec.secret}
-        # the fields a secret is typed into (their first selector, where it needs no input to render) and every
-        # password field: masked in every screenshot
+
+        def types_secret(step: Any) -> bool:
+            return bool(secret & set(placeholders(str(getattr(step.args, "value", "") or ""))))
+
+        def inner(step: Any) -> list[Any]:  # a block's steps, or the step itself
+            return [*step.args.steps, *step.args.add] if STEPS[step.action].holds_steps else [step]
+
+        # the flow steps (by index) that type a secret, in a block's steps too: the selector that found the field
+        # is masked once the step is done (a fallback's, a heal's, one rendered with the run's values)
+        self.secret_steps = {i for i, top in enumerate(flow.steps) if any(map(types_secret, inner(top)))}
+        # every password field, and every selector of the fields a secret is typed into that needs no input to
+        # render: masked in every screenshot
         self.masked = ["css=input[type=password]"] + [
-            step.target.selectors[0] for step in flow.steps
-            if step.target is not None and "{{" not in step.target.selectors[0]
-            and secret & set(placeholders(str(getattr(step.args, "value", "") or "")))]
+            selector for top in flow.steps for step in inner(top)
+            if step.target is not None and types_secret(step)
+            for selector in step.target.selectors if "{{" not in selector]
 
     def start(self, index: int) -> None:
         if self.replayer.trace_groups:
@@ -223,6 +234,8 @@ class _Watch:
 
     def done(self, rep: StepReport) -> None:
         n, self.seen = self.seen, self.seen + 1
+        if rep.selector is not None and rep.index - 1 in self.secret_steps and rep.selector not in self.masked:
+            self.masked.append(rep.selector)
         wanted = self.replayer.screenshots == "each" or (self.replayer.screenshots == "failure"
                                                          and rep.status == "failed")
         if self.replayer.html is not None and wanted and rep.status != "skipped":
