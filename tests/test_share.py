@@ -160,6 +160,14 @@ def test_pulled_flow_is_stored_as_signed(tmp_path: Path) -> None:
     assert not [line for line in provenance_lines(stored) if "changed here" in line]
 
 
+def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:
+    bundle.pack([FLOW], tmp_path / "bundle")
+    (tmp_path / "bundle" / FLOW.name).unlink()
+    shelf = run_webmem("push", str(tmp_path / "bundle"), f"file:{tmp_path / 'shelf'}")
+    assert shelf.returncode == 2 and f"{FLOW.name} listed in manifest.json but missing" in shelf.stderr
+    assert not (tmp_path / "shelf").exists() and "Traceback" not in shelf.stderr
+
+
 def b64_forms(secret: str) -> list[bytes]:
     """The secret as base64 at each alignment (inside a longer encoded text)."""
     forms = []

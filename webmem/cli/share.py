@@ -56,6 +56,8 @@ def push(
         where = oci.push(bundle, ref, insecure=insecure)
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    except OSError as exc:
+        raise fail(f"{bundle} → {ref}: cannot push the bundle ({exc.strerror or exc})") from None
     out.print(f"pushed {escape(str(bundle))} → {escape(ref)} [dim]({escape(where)})[/dim]")
 
 

@@ -45,7 +45,12 @@ def _files(bundle: Path) -> list[str]:
         manifest = Manifest.model_validate_json((bundle / MANIFEST).read_bytes())
     except (OSError, ValueError) as exc:
         raise InputError(f"{bundle}: not a bundle made by `webmem pack` ({MANIFEST}: {exc})") from None
-    return [f.file for f in manifest.flows]
+    names = [f.file for f in manifest.flows]
+    # (pushed without one, the bundle would be refused by every pull)
+    missing = [n for n in names if not (bundle / n).is_file()]
+    if missing:
+        raise InputError(f"{bundle}: {', '.join(missing)} listed in {MANIFEST} but missing; pack it again")
+    return names
 
 
 # ---- push ---------------------------------------------------------------------------------------
