@@ -101,7 +101,7 @@ class Recorder:
         """The name of the current page state, adding it if it is new."""
         signature.settle(self.page, self.timeouts.quiet, self.timeouts.settle)
         sig = signature.capture(self.page, self.data)
-        pattern = self._here()
+        pattern = self.here()
         for name, state in self.pages.items():
             if state.url == pattern and state.signature and state.signature.hash == sig.hash:
                 return name
@@ -121,9 +121,9 @@ class Recorder:
                               "with goto")
         return origin_of(self.base_url)
 
-    def _here(self) -> str:
-        """The current URL as a pattern, without the query values typed during this recording (a GET
-        form submits them in the URL) or given as inputs, nor the keys of the forms submitted (a GET form
+    def here(self) -> str:
+        """The current URL as the flow keeps it: a pattern, without the query values typed during this recording
+        (a GET form submits them in the URL) or given as inputs, nor the keys of the forms submitted (a GET form
         puts all its fields in the URL, and which it has is the page's markup, not the task's)."""
         typed = [*self.typed, *(str(v) for v in self.values.values())]
         secrets = [str(self.values[k]) for k, s in self.inputs.items() if s.secret and k in self.values]
@@ -295,7 +295,7 @@ class Recorder:
         if done and k.confirms:
             raise RecordError(f"{kind}: a step that may lead elsewhere is recorded as the recorder does it")
         handle, page_name, target = self._learn(element, intent)
-        before_url = self._here()
+        before_url = self.here()
         before_texts = self._confirmation_texts() if k.confirms else set()
         sent: list[str] = []
 
@@ -366,7 +366,7 @@ class Recorder:
         if when is None:
             raise RecordError("dismiss: the overlay has no selector that finds it by what it is (only by position)")
         target = learn_target(self.page, handle, intent, values=self.plain_values())
-        url = self._here()  # the page it was learned on: replay dismisses the overlay there, nowhere else
+        url = self.here()  # the page it was learned on: replay dismisses the overlay there, nowhere else
         handle.click(timeout=self.timeouts.action)
         handler = Handler.model_validate({"when": when, "do": [{"click": {"target": target}}], "url": url})
         if all(h.when != when for h in self.handlers):
@@ -378,10 +378,6 @@ class Recorder:
         params: dict[str, Any] = {"as": name}
         self.act("extract", element, intent=intent, **params)
         return self.extracted[name]
-
-    def here(self) -> str:
-        """The current page's URL as the flow keeps it (a pattern, without the values typed)."""
-        return self._here()
 
     def expect_page(self, *, url: str | None = None, text: str | None = None, title: str | None = None,
                     gone: str | None = None) -> StepModel:
@@ -415,7 +411,7 @@ class Recorder:
         with contextlib.suppress(Exception):  # a click that starts no navigation leaves nothing to wait for
             self.page.wait_for_load_state("load", timeout=self.timeouts.navigation)
         signature.settle(self.page, self.timeouts.quiet, self.timeouts.settle)
-        after_url = self._here()
+        after_url = self.here()
         new_texts = sorted(t for t in self._confirmation_texts() - before_texts if not self._per_run(t))
         url = after_url if after_url != before_url else None
         text = new_texts[0] if new_texts else None
