@@ -22,7 +22,7 @@ from webmem.browser.config import load_settings
 from webmem.cache.memory import Memory
 from webmem.cli.share import provenance_lines
 from webmem.demo_site.app import DEMO_PASSWORD
-from webmem.errors import TrustRefused
+from webmem.errors import InputError, TrustRefused
 from webmem.flow.secrets_allow import SecretRefused
 from webmem.playback.replayer import Replayer
 from webmem.share import bundle, oci, provenance
@@ -158,6 +158,13 @@ def test_pulled_flow_is_stored_as_signed(tmp_path: Path) -> None:
     stored = tmp_path / "store" / got.flows[0]
     assert stored.read_bytes() == data
     assert not [line for line in provenance_lines(stored) if "changed here" in line]
+    # pulled again, it replaces what the earlier pull stored; never a flow of the user's own
+    assert pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store").flows == got.flows
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "crlf.yaml").write_bytes(FLOW.read_bytes())
+    with pytest.raises(InputError, match="your own flow is there"):
+        pull(f"file:{tmp_path / 'bundle'}", tmp_path / "mine", into=".")
+    assert (tmp_path / "mine" / "crlf.yaml").read_bytes() == FLOW.read_bytes()
 
 
 def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:

@@ -52,6 +52,11 @@ def pull(ref: str, store: Path, *, insecure: bool = False, allowed_signers: Path
         checked.refuse(ref)
         assert checked.manifest is not None
         dest = store / rel_folder
+        # a pull replaces the flows an earlier pull stored there, never one of the user's own
+        own = [f"{rel_folder}/{i.file}" for i in checked.manifest.flows if (dest / i.file).exists()
+               and not provenance.sidecar(store, f"{rel_folder}/{i.file}").is_file()]
+        if own:
+            raise InputError(f"{store / own[0]}: your own flow is there (not pulled); pull --into another folder")
         dest.mkdir(parents=True, exist_ok=True)
         stored = []
         for info in checked.manifest.flows:
