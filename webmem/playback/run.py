@@ -107,9 +107,9 @@ class _Run:
         self.origin = origin_of(self.base) if self.base else None
         # how the page last compared with a learned page state (the steps after it on the same page state share it)
         self.compared = PageCheck()
-        # the step being done: its page work, one value made new per step and passed from call to call; kept here
-        # only for what calls back into the run mid-step (a step kind's `read_back_later`/`expect`, an overlay
-        # handler Playwright runs)
+        # the step being done (between steps: the last one done): its page work, one value made new per step and
+        # passed from call to call; kept here for the next step's `begin` and for what calls back into the run
+        # mid-step (a step kind's `read_back_later`/`expect`, an overlay handler Playwright runs)
         self.work = StepWork(-1, None, None, None)
         self.repairs: list[Repair] = []
         self.page_states: dict[str, Signature] = {}
@@ -350,9 +350,11 @@ class _Run:
 
     # ---- actions ------------------------------------------------------------------------------
 
-    def begin(self, index: int, step: Any, last: StepWork, carried: ReadBack | None) -> StepWork:
-        """A step's page work, before it is done: `last`, the last step done; `carried`, the read-back left for
-        this one to make."""
+    def begin(self, index: int, step: Any) -> StepWork:
+        """A step's page work, before it is done: it follows `self.work`, the last step done, and carries the
+        read-back that one left (or carried on unchecked)."""
+        last = self.work
+        carried = last.passed_on()
         if STEPS[step.action].opens_address:  # a new page state begins
             return StepWork(index, None, None, None, carried)
         return StepWork(index, step.page, last.page, None, carried)
@@ -552,11 +554,9 @@ class _Run:
         started = time.perf_counter()
         skipping: str | None = None  # the sign-in page state whose steps are skipped (signed in already)
         skip_to = -1  # add steps before an item whose row is there already are skipped up to here
-        last = self.work  # the last step done (none yet)
-        carried: ReadBack | None = None  # the read-back the last step done left for the next one
         for index, planned in enumerate(self.plan):
             step, self.values = planned.step, planned.values
-            work = self.begin(index, step, last, carried)
+            work = self.begin(index, step)
             rep = StepReport(index=planned.top + 1, action=step.action, intent=step.target.intent if step.target
                              else None, status="ok", page=step.page, item=planned.where or None)
             if skipping is not None and step.page == skipping:
@@ -570,10 +570,9 @@ class _Run:
             if rep.status == "skipped":
                 self.reported(report, rep)
                 continue
-            self.work = last = work
+            self.work = work
             if self.do(step, work, rep, report):
                 skipping = step.page
-            carried = work.passed_on()
             if index >= 1:  # the page may have changed since the caller took its signature
                 self.preloaded = None
             self.reported(report, rep)
