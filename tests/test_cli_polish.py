@@ -10,10 +10,10 @@ from pathlib import Path
 from .conftest import FLOWS, ROOT
 
 
-def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path = ROOT, **more: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # as a pipe sees it: no width given
-    return subprocess.run([sys.executable, "-m", "webmem.cli", *args], cwd=cwd, env={**env, "NO_COLOR": "1"},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "webmem.cli", *args], cwd=cwd,
+                          env={**env, "NO_COLOR": "1", **more}, capture_output=True, text=True, timeout=60)
 
 
 def test_version_choices_suggestions_pipes_and_validate_words(tmp_path: Path) -> None:
@@ -42,3 +42,10 @@ def test_version_choices_suggestions_pipes_and_validate_words(tmp_path: Path) ->
     assert "  - nmae: unknown field (did you mean name?)" in lines
     assert any("bad CSS selector 'css=#email['" in line for line in lines)
     assert "Extra inputs" not in bad.stderr and "Field required" not in bad.stderr
+    # a script to import that is no Python is said before a browser starts (here none could: that would be said)
+    script = tmp_path / "test_broken.py"
+    script.write_text('def test_x(page):\n    page.goto("http://127.0.0.1:9/"\n')
+    broken = _cli("import", str(script), "-o", str(tmp_path / "broken.yaml"),
+                  WEBMEM_BROWSER=str(tmp_path / "no-such-browser"))
+    assert broken.returncode == 2 and broken.stderr.strip() == \
+        f"error: {script}: line 2: not Python: '(' was never closed", broken.stderr

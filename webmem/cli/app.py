@@ -618,7 +618,7 @@ def import_command(
     """Turn a Playwright script into a flow: read it (never run as Python), then carry it out once on the live
     page through the recorder, so the flow gets real selectors, fingerprints and page signatures."""
     from webmem.browser.session import open_page
-    from webmem.script.importer import import_script
+    from webmem.script.importer import import_script, read_script
 
     try:
         out_file(output, "--out", {"the script": script})
@@ -628,9 +628,10 @@ def import_command(
         values, secrets = task_inputs(input, secret)
         redact = Redactor.for_inputs({k: spec_for(v, k in secrets, secrets.get(k)) for k, v in values.items()},
                                      values)
+        read = read_script(script, test)  # a script that is no Python is said before a browser starts
         with open_page(settings, headed=headed, redactor=redact) as page:
-            result = import_script(page, script, values, name=output.stem, task=task, secrets=secrets,
-                                   base_url=base_url, test=test, allow_skips=skip_untranslated,
+            result = import_script(page, read, values, name=output.stem, task=task, secrets=secrets,
+                                   base_url=base_url, allow_skips=skip_untranslated,
                                    timeouts=settings.timeouts)
         output.parent.mkdir(parents=True, exist_ok=True)
         flowfile.save_flow(result.flow, output)

@@ -247,13 +247,19 @@ def _without_focus_clicks(actions: list[Action]) -> list[Action]:
 # ---- carrying the actions out through the recorder ------------------------------------------------------------
 
 
-def import_script(page: Page, script: str | Path, inputs: dict[str, Any] | None = None, *, name: str | None = None,
-                  task: str | None = None, secrets: Any = (), base_url: str | None = None, test: str | None = None,
-                  allow_skips: bool = False, timeouts: Any = None) -> ImportResult:
-    """Read a Playwright script (codegen's output or a pytest-playwright test) and carry it out once on `page`
-    through the `Recorder`: the flow it returns has real selectors, fingerprints and page signatures, and each
-    value given in `inputs` is kept as its `{{ key }}`. `base_url`: run the script's addresses on this origin
-    instead. What cannot be translated raises ScriptError naming each line (`allow_skips`: listed, left out)."""
+@dataclass
+class Script:
+    """A script file read and translated (`read_script`), not yet carried out."""
+
+    path: Path
+    actions: list[Action]
+    skipped: list[str]  # as parse_script lists them: not yet redacted
+
+
+def read_script(script: str | Path, test: str | None = None) -> Script:
+    """Read and translate a script file: ScriptError if it cannot be read, is not Python or holds no (or more
+    than one, `test` unnamed) function to import. Needs no page: the command line reads it before a browser
+    starts."""
     path = Path(script)
     try:
         with path.open("rb") as fh:
@@ -263,11 +269,24 @@ def import_script(page: Page, script: str | Path, inputs: dict[str, Any] | None 
     if len(raw) > MAX_SCRIPT_BYTES:
         raise ScriptError(f"{path}: larger than {MAX_SCRIPT_BYTES} bytes")
     actions, skipped = parse_script(raw.decode("utf-8", errors="replace"), str(path), test)
+    return Script(path, actions, skipped)
+
+
+def import_script(page: Page, script: str | Path | Script, inputs: dict[str, Any] | None = None, *,
+                  name: str | None = None, task: str | None = None, secrets: Any = (), base_url: str | None = None,
+                  test: str | None = None, allow_skips: bool = False, timeouts: Any = None) -> ImportResult:
+    """Read a Playwright script (codegen's output or a pytest-playwright test; or one `read_script` read) and
+    carry it out once on `page` through the `Recorder`: the flow it returns has real selectors, fingerprints and
+    page signatures, and each value given in `inputs` is kept as its `{{ key }}`. `base_url`: run the script's
+    addresses on this origin instead. What cannot be translated raises ScriptError naming each line
+    (`allow_skips`: listed, left out)."""
+    read = script if isinstance(script, Script) else read_script(script, test)
+    path, actions = read.path, read.actions
     stem = path.stem.removeprefix("test_").replace("_", " ").strip() or "imported"
     rec = Recorder(page, name=name or stem.replace(" ", "-"), task=task or stem.capitalize(), inputs=inputs,
                    secrets=secrets, base_url=base_url, timeouts=timeouts)
     # a skipped line is quoted as written: a password the script types literally is a secret's value
-    skipped = [rec.redact(line) for line in skipped]
+    skipped = [rec.redact(line) for line in read.skipped]
     if skipped and not allow_skips:
         raise ScriptError(f"{path}: cannot translate:\n  " + "\n  ".join(skipped))
     if not actions or actions[0].kind != "goto":
