@@ -157,7 +157,8 @@ def test_pulled_flow_is_stored_as_signed(tmp_path: Path) -> None:
     got = pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store")
     stored = tmp_path / "store" / got.flows[0]
     assert stored.read_bytes() == data
-    assert not [line for line in provenance_lines(stored) if "changed here" in line]
+    shown = provenance_lines(stored)
+    assert not [line for line in shown if "changed here" in line] and shown[0].endswith(", unsigned"), shown
     # pulled again, it replaces what the earlier pull stored; never a flow of the user's own
     assert pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store").flows == got.flows
     (tmp_path / "mine").mkdir()

@@ -145,8 +145,8 @@ def provenance_lines(flow: Path) -> list[str]:
     if found is None:
         return ["provenance: your own (not pulled)"]
     prov = found[1]
-    signer = prov.signer or (f"unknown signer, key {prov.key}" if prov.key else "unsigned")
-    lines = [f"provenance: pulled from {prov.source} on {prov.pulled_at}, signed by {signer}",
+    signed = f"signed by {prov.signer or f'an unknown signer, key {prov.key}'}" if prov.key else "unsigned"
+    lines = [f"provenance: pulled from {prov.source} on {prov.pulled_at}, {signed}",
              f"trust: {prov.level} ({prov.why}); {prov.passes} passing local runs; may act on "
              f"{', '.join(prov.origins)}"]
     try:
