@@ -7,7 +7,7 @@ import os
 import tempfile
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -25,7 +25,39 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class PortalServer:
+class ThreadedServer:
+    """A WSGI `app` served from a background thread on a free 127.0.0.1 port from construction; `stop()` (or
+    leaving the `with` block) shuts it down. (The tests' own portals are served by it too.)"""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self._server: BaseWSGIServer | None = make_server(HOST, 0, app, threaded=True,
+                                                          request_handler=_QuietHandler)
+        self.port: int = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class PortalServer(ThreadedServer):
     """Threaded werkzeug server around the portal app; starts on construction."""
 
     def __init__(self, variant: str = DEFAULT_VARIANT, db_path: str | None = None) -> None:
@@ -37,16 +69,7 @@ class PortalServer:
         self.app = create_app(db_path, variant)
         self._store: SubmissionStore = self.app.extensions["portal_store"]
         self._state: PortalState = self.app.extensions["portal_state"]
-        self._server: BaseWSGIServer | None = make_server(
-            HOST, 0, self.app, threaded=True, request_handler=_QuietHandler
-        )
-        self.port: int = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="portal-server", daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        super().__init__(self.app, "portal-server")
 
     @property
     def variant(self) -> str:
@@ -94,18 +117,7 @@ class PortalServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = None
+        super().stop()
         if self._owns_db:
             with contextlib.suppress(OSError):
                 os.unlink(self.db_path)
-
-    def __enter__(self) -> PortalServer:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
