@@ -605,8 +605,8 @@ class _Run:
             self.failed(exc, step, work, rep, report, acted)
         rep.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         rep.handled, report.handled = work.handled, report.handled + len(work.handled)
-        target = step.target
-        first = render_selector(target.selectors[0], self.values) if target and rep.selector else None
+        # its first selector as rendered for the run (`act` rendered the target before anything found it)
+        first = work.target.selectors[0] if work.target is not None and rep.selector else None
         rep.drift = drift_of(rep, first)  # what did not run as learned: CI may fail on it (--fail-on-drift)
         return signed_in
 
