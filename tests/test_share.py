@@ -22,7 +22,7 @@ from webmem.browser.config import load_settings
 from webmem.cache.memory import Memory
 from webmem.cli.share import provenance_lines
 from webmem.demo_site.app import DEMO_PASSWORD
-from webmem.errors import InputError, TrustRefused
+from webmem.errors import ConfigError, InputError, TrustRefused
 from webmem.flow.secrets_allow import SecretRefused
 from webmem.playback.replayer import Replayer
 from webmem.share import bundle, oci, provenance
@@ -174,6 +174,15 @@ def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:
     shelf = run_webmem("push", str(tmp_path / "bundle"), f"file:{tmp_path / 'shelf'}")
     assert shelf.returncode == 2 and f"{FLOW.name} listed in manifest.json but missing" in shelf.stderr
     assert not (tmp_path / "shelf").exists() and "Traceback" not in shelf.stderr
+
+
+def test_unreadable_origins_file_is_one_error(tmp_path: Path) -> None:
+    bundle.pack([FLOW], tmp_path / "bundle")
+    (tmp_path / "store" / ".webmem" / "trust").mkdir(parents=True)
+    (tmp_path / "store" / ".webmem" / "trust" / "origins").write_bytes(b"\xff\xfe not text\n")
+    with pytest.raises(ConfigError, match="origins: cannot be read as text"):
+        pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store")
+    assert not (tmp_path / "store" / "shared").exists()
 
 
 def b64_forms(secret: str) -> list[bytes]:

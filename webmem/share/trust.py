@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from webmem.errors import ConfigError
 from webmem.flow import flowfile
 from webmem.flow.urlpattern import origin_of
 from webmem.share import sign
@@ -33,11 +34,9 @@ class TrustConfig:
     def of_store(cls, store: Path, allowed_signers: Path | None = None) -> TrustConfig:
         folder = store / flowfile.LOCAL_DIR / "trust"
         signers = allowed_signers or folder / "allowed_signers"
-        listed = folder / "origins"
-        origins = None
-        if listed.is_file():
-            origins = frozenset(origin_of(line.strip()) for line in listed.read_text(encoding="utf-8").splitlines()
-                                if line.strip() and not line.strip().startswith("#"))
+        listed = _lines(folder / "origins")
+        origins = None if listed is None else frozenset(
+            origin_of(line.strip()) for line in listed if line.strip() and not line.strip().startswith("#"))
         return cls(signers if signers.is_file() else None, origins)
 
     @staticmethod
@@ -45,10 +44,20 @@ class TrustConfig:
         """Add origins to the store's `origins` file (made if missing)."""
         folder = flowfile.local_dir(store) / "trust"
         path = folder / "origins"
-        old = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        old = _lines(path) or []
         new = [o for o in dict.fromkeys(origin_of(o) for o in origins) if o not in old]
         folder.mkdir(parents=True, exist_ok=True)
         flowfile.write_atomic(path, "\n".join([*old, *new]) + "\n")
+
+
+def _lines(path: Path) -> list[str] | None:
+    """The lines of one of the user's trust files (None: there is none)."""
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as text ({exc}); one origin a line") from None
 
 
 @dataclass
