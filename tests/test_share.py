@@ -176,10 +176,14 @@ def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:
     assert not (tmp_path / "shelf").exists() and "Traceback" not in shelf.stderr
 
 
-def test_unreadable_origins_file_is_one_error(tmp_path: Path) -> None:
+def test_bad_key_or_origins_file_is_one_error(tmp_path: Path) -> None:
     bundle.pack([FLOW], tmp_path / "bundle")
     (tmp_path / "store" / ".webmem" / "trust").mkdir(parents=True)
     (tmp_path / "store" / ".webmem" / "trust" / "origins").write_bytes(b"\xff\xfe not text\n")
+    # a key that cannot sign leaves no bundle (an unsigned one is not left to push)
+    with pytest.raises(InputError, match="no such key file"):
+        bundle.pack([FLOW], tmp_path / "half", key=tmp_path / "no-key")
+    assert not (tmp_path / "half").exists()
     with pytest.raises(ConfigError, match="origins: cannot be read as text"):
         pull(f"file:{tmp_path / 'bundle'}", tmp_path / "store")
     assert not (tmp_path / "store" / "shared").exists()

@@ -6,6 +6,7 @@ versions, each flow's track record), and `manifest.json.sig`, an SSH signature o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -195,12 +196,21 @@ def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: s
         texts[path.name] = data
     manifest = Manifest(webmem=_version(), created=stats.now(),
                         signer=signer, flows=infos)
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    for name, data in texts.items():
-        (out / name).write_bytes(data)
-    (out / MANIFEST).write_text(manifest.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
-    if key is not None:
-        sign.sign(out / MANIFEST, key)
+    try:
+        for name, data in texts.items():
+            (out / name).write_bytes(data)
+        (out / MANIFEST).write_text(manifest.model_dump_json(indent=2, exclude_none=True) + "\n", encoding="utf-8")
+        if key is not None:
+            sign.sign(out / MANIFEST, key)
+    except BaseException:  # no half-made bundle (an unsigned one that was meant to be signed) is left to push
+        for name in [*texts, MANIFEST, SIGNATURE]:
+            (out / name).unlink(missing_ok=True)
+        if made:
+            with contextlib.suppress(OSError):  # (the error that stopped the pack is the one to say)
+                out.rmdir()
+        raise
     return manifest
 
 
