@@ -22,7 +22,7 @@ from webmem.browser.config import load_settings
 from webmem.cache.memory import Memory
 from webmem.cli.share import provenance_lines
 from webmem.demo_site.app import DEMO_PASSWORD
-from webmem.errors import ConfigError, InputError, TrustRefused
+from webmem.errors import ConfigError, FlowFormatError, InputError, TrustRefused
 from webmem.flow.secrets_allow import SecretRefused
 from webmem.playback.replayer import Replayer
 from webmem.share import bundle, oci, provenance
@@ -176,10 +176,14 @@ def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:
     assert not (tmp_path / "shelf").exists() and "Traceback" not in shelf.stderr
 
 
-def test_bad_key_or_origins_file_is_one_error(tmp_path: Path) -> None:
+def test_bad_flow_key_or_origins_file_is_one_error(tmp_path: Path) -> None:
     bundle.pack([FLOW], tmp_path / "bundle")
     (tmp_path / "store" / ".webmem" / "trust").mkdir(parents=True)
     (tmp_path / "store" / ".webmem" / "trust" / "origins").write_bytes(b"\xff\xfe not text\n")
+    (tmp_path / "not-utf8").mkdir()
+    (tmp_path / "not-utf8" / "bad.yaml").write_bytes(b"webmem: 1\nname: \xff\n")
+    with pytest.raises(FlowFormatError, match="bad.yaml"):
+        bundle.pack([tmp_path / "not-utf8"], tmp_path / "half")
     # a key that cannot sign leaves no bundle (an unsigned one is not left to push)
     with pytest.raises(InputError, match="no such key file"):
         bundle.pack([FLOW], tmp_path / "half", key=tmp_path / "no-key")

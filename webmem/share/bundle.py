@@ -117,7 +117,11 @@ def read_flow(data: bytes, where: str) -> Flow:
         raise FlowFormatError(where, [f"larger than {flowfile.MAX_FLOW_BYTES} bytes"])
     flow = quick_flow(data)
     if flow is None:
-        flow, _ = flowfile.parse_flow(data.decode("utf-8"), where, round_trip=False)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FlowFormatError(where, [f"cannot read: {exc}"]) from None  # (as load_flow says it)
+        flow, _ = flowfile.parse_flow(text, where, round_trip=False)
     return flow
 
 
@@ -279,7 +283,7 @@ def _flow_problems(folder: Path, info: FlowInfo, trust: TrustConfig) -> list[str
         return [f"{info.file} was altered after packing (its sha256 is not the manifest's)"]
     try:
         flow = read_flow(data, info.file)
-    except (FlowFormatError, UnicodeDecodeError) as exc:
+    except FlowFormatError as exc:
         return [f"{info.file} is not a valid flow: {exc}"]
     problems = [f"{info.file} acts on {o}, which its manifest does not name" for o in flow_origins(flow)
                 if o not in info.origins]
