@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,31 @@ def test_version_choices_suggestions_pipes_and_validate_words(tmp_path: Path) ->
                   WEBMEM_BROWSER=str(tmp_path / "no-such-browser"))
     assert broken.returncode == 2 and broken.stderr.strip() == \
         f"error: {script}: line 2: not Python: '(' was never closed", broken.stderr
+
+
+def test_help_names_values_in_words_and_show_keeps_selectors_whole_on_a_narrow_terminal() -> None:
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from webmem.cli.app import app
+
+    runner, group = CliRunner(), get_command(app)
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}, prog_name="webmem")
+    assert top.exit_code == 0 and "Usage: webmem [OPTIONS] COMMAND [ARGS]..." in top.output
+    # each command listed by its first sentence, on one line
+    assert "│ run       Replay a flow with no model in the loop." + " " in top.output
+    for name in sorted(group.commands):  # type: ignore[attr-defined]
+        shown = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"}, prog_name="webmem").output
+        assert not re.search(r"<\w[^>]*>|\{\w+\}", shown), (name, shown)  # no <bool>, <list[str]>, {flow}
+        help_row = next(line for line in shown.splitlines() if "--help" in line)
+        assert re.fullmatch(r"│ +--help +Show this message and exit\. +│", help_row), help_row  # a flag: no value
+    run = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}, prog_name="webmem").output
+    assert "Usage: webmem run [OPTIONS] FLOW" in run
+    assert re.search(r"--input +-i +TEXT ", run) and re.search(r"--heal +\[off\|local\|llm\] ", run)
+    assert re.search(r"--write +rewrite", run)
+    # `show` on a 60-column terminal: a selector or a default folds onto the next line, never cut to `…`
+    shown = _cli("show", str(FLOWS / "create-customer.yaml"), TTY_COMPATIBLE="1", COLUMNS="60")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", shown.stdout)
+    assert shown.returncode == 0 and "…" not in text, text
+    cells = "".join(line.split("│")[3].strip() for line in text.splitlines() if line.count("│") == 6)
+    assert 'role=textbox[name="Fullname"]' in cells.replace(" ", ""), cells  # folded: its pieces join up

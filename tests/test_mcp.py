@@ -22,6 +22,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+import webmem
 from webmem.flow.flowfile import load_flow
 
 from .conftest import listed_runs
@@ -270,6 +271,8 @@ def test_a_client_learns_then_hits_heals_and_finishes_a_handover(transport: str,
     async def body() -> None:
         async with connected(transport, store, log, "--secret-env", f"PORTAL_PASSWORD={portal.url}") as client:
             agent = Agent(client)
+            assert client.server_info is not None and client.server_info.name == "webmem"
+            assert client.server_info.version == webmem.__version__  # the package's own, said by the server
             names = {t.name for t in (await client.list_tools()).tools}
             assert names >= BROWSER_TOOLS | {"do", "list_flows", "flow_stats"}
             await customer_story(agent, portal, store, keeps_context=transport == "stdio")

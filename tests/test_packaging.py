@@ -85,6 +85,12 @@ def test_missing_extras_are_one_line_and_the_core_needs_none(portal, tmp_path: P
                          timeout=60, env=_env(), cwd=tmp_path)
     assert mcp.returncode == 2 and "Traceback" not in mcp.stderr, mcp.stderr
     assert mcp.stderr.strip().splitlines()[-1].endswith("pip install 'webmem[mcp]'"), mcp.stderr
+    # and `python -m webmem.demo_site` (flask made unimportable before anything else runs, by a sitecustomize)
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['flask'] = None\n")
+    demo = subprocess.run([sys.executable, "-m", "webmem.demo_site", "--port", "0"], capture_output=True, text=True,
+                          timeout=60, env=_env(PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}"), cwd=tmp_path)
+    assert demo.returncode == 2 and demo.stderr.strip() == "error: the demo portal needs the flask package, which " \
+        "is not installed: pip install 'webmem[demo]'", demo.stderr
 
     # `webmem do` with the offline agent learns and stores a flow with no extra installed and no fcntl
     do = subprocess.run([sys.executable, "-c", RUN_CLI, ",".join(BLOCK), "do", portal.url + "/customers/new",

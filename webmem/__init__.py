@@ -41,6 +41,7 @@ from webmem.errors import (
 )
 from webmem.flow.flowfile import FlowFile, load_flow, save_flow
 from webmem.flow.format import Flow
+from webmem.version import VERSION
 
 if TYPE_CHECKING:
     from webmem.browser.launch import launch
@@ -85,4 +86,4 @@ __all__ = [
     "import_script", "launch", "load_flow", "pack", "pull", "push", "record_by_hand", "replay", "save_flow",
     "write_html",
 ]
-__version__ = "0.1.0"
+__version__ = VERSION

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from webmem.browser.config import Settings, load_settings
 from webmem.cli import share
-from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds
+from webmem.cli.console import err, fail, out, print_action, print_result, print_step, seconds, table
+from webmem.cli.help import App
 from webmem.errors import Drifted, InputError, Unconfirmed, WebmemError
 from webmem.flow import flowfile
 from webmem.flow.format import json_schema
@@ -26,8 +26,9 @@ from webmem.playback.heal import HealMode as HealModeName
 from webmem.playback.report import FailOn, RunReport
 from webmem.steps import STEPS
 from webmem.steps.upload import check_uploads
+from webmem.version import VERSION
 
-app = typer.Typer(
+app = App(
     help="webmem: record a web task once, replay it as a plain flow file, heal it when the page drifts.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
@@ -35,20 +36,9 @@ app = typer.Typer(
 )
 
 
-def version() -> str:
-    """webmem's installed version (the package's metadata)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as installed
-
-    try:
-        return installed("webmem")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
-
-
 def _show_version(shown: bool) -> None:
     if shown:
-        out.print(f"webmem {version()}", markup=False)
+        out.print(f"webmem {VERSION}", markup=False)
         raise typer.Exit()
 
 
@@ -535,7 +525,7 @@ def list_flows(store: Annotated[Path, typer.Option(help=STORE_HELP)] = Path("flo
     except WebmemError as exc:  # the flows can still be listed, without their track records
         err.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", soft_wrap=True)
         record = stats.StoreStats()
-    t = Table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
+    t = table("flow", "task", "URL pattern", "runs", "success", "last success", "quarantined",
               title=f"flows in {escape(str(store))}")
     t.columns[0].overflow = t.columns[2].overflow = "fold"
     for e in sorted(entries, key=lambda e: e.path):
@@ -583,17 +573,17 @@ def show_stats(
               f"{t.misses} misses ({t.learned} learned), {t.failed} not done; {t.model_calls} model calls and "
               f"{t.tokens} tokens spent; about {t.saved_calls} calls and {t.saved_tokens} tokens saved by replaying",
               soft_wrap=True)
-    table = Table("flow", "runs", "ok", "failed", "healed", "handed over", "mean replay", "learn cost",
+    per_flow = table("flow", "runs", "ok", "failed", "healed", "handed over", "mean replay", "learn cost",
                   "last success", "quarantine", title="per flow")
     for rel, fs in sorted(record.flows.items()):
         e = entries.get(rel)
         quarantine = fs.quarantine_reason if e is not None and fs.is_quarantined(e.digest) else "-"
-        table.add_row(escape(rel) if e is not None else f"[dim]{escape(rel)} (gone)[/dim]", str(fs.runs),
-                      str(fs.successes),
-                      str(fs.failures), str(fs.heals), str(fs.handovers), seconds(fs.mean_replay_ms),
-                      f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
-                      escape(fs.last_success or "-"), escape(_short(quarantine or "-")))
-    out.print(table)
+        per_flow.add_row(escape(rel) if e is not None else f"[dim]{escape(rel)} (gone)[/dim]", str(fs.runs),
+                         str(fs.successes),
+                         str(fs.failures), str(fs.heals), str(fs.handovers), seconds(fs.mean_replay_ms),
+                         f"{fs.learn_calls} calls, {fs.learn_tokens} tok, {seconds(fs.learn_ms)}",
+                         escape(fs.last_success or "-"), escape(_short(quarantine or "-")))
+    out.print(per_flow)
 
 
 class Transport(StrEnum):
@@ -734,7 +724,7 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
     except WebmemError as exc:
         raise fail(str(exc), exc.exit_code) from None
     if f.inputs:
-        t = Table("input", "type", "required", "default", "notes", title="inputs")
+        t = table("input", "type", "required", "default", "notes", title="inputs")
         for key, spec in f.inputs.items():
             notes = ", ".join(x for x in (spec.format, "secret" if spec.secret else None,
                                           f"${spec.env}" if spec.env else None, spec.description) if x)
@@ -742,7 +732,7 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
             t.add_row(escape(key), escape(kind), "yes" if spec.required and spec.default is None else "no",
                       escape("" if spec.default is None or spec.secret else str(spec.default)), escape(notes))
         out.print(t)
-    t = Table("#", "action", "target / value", "page", "expect", title="steps")
+    t = table("#", "action", "target / value", "page", "expect", title="steps")
 
     def add_row(number: str, step: Any) -> None:
         args = step.args
@@ -768,10 +758,6 @@ def show(flow: Annotated[Path, typer.Argument(help="the flow file")]) -> None:
                 add_row(f"{i}.add{j}", inner)
             for j, inner in enumerate(step.args.steps, 1):
                 add_row(f"{i}.{j}", inner)
-    # a selector is shown whole (`role=textbox[name="Full name"]`, never cut to `role=textbox…`): what does not
-    # fit a narrow terminal's column folds onto the next line instead of being cut off
-    for column in t.columns:
-        column.overflow = "fold"
     out.print(t)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from webmem.flow.inputs import Redactor
 from webmem.playback.report import StepReport
@@ -27,6 +28,15 @@ def console(stderr: bool = False) -> Console:
 
 out = console()
 err = console(stderr=True)
+
+
+def table(*columns: str, title: str) -> Table:
+    """A table whose cells are shown whole: what does not fit a narrow terminal's column folds onto the next line
+    instead of being cut to `role=textbox…` (a selector, a file name, a date is no use half shown)."""
+    t = Table(*columns, title=title)
+    for column in t.columns:
+        column.overflow = "fold"
+    return t
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

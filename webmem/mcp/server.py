@@ -48,6 +48,7 @@ from webmem.mcp.sessions import Browsers, Event, Finished, Session, SessionError
 from webmem.playback.heal import HealMode
 from webmem.steps import KINDS, Action, OnElement
 from webmem.steps.goto import Goto
+from webmem.version import VERSION
 
 FLOW_URI = "webmem://flows/"
 INSTRUCTIONS = """webmem remembers browser tasks. Call `do` with the task in words, the start URL and the inputs.
@@ -385,13 +386,7 @@ def build(store: Path, settings: Settings, *, headed: bool = False, heal: HealMo
     settings = settings.model_copy(update={"secret_env": allow.as_config()})
     browsers = Browsers(store, settings, headed=headed, heal=heal, session_timeout=session_timeout,
                         max_browsers=max_browsers)
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ours = version("webmem")
-    except PackageNotFoundError:  # a source tree never installed
-        ours = "unknown"
-    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS, version=ours)
+    server = WebmemMCP(store, browsers, key_of, name="webmem", instructions=INSTRUCTIONS, version=VERSION)
     server.allow = allow
 
     def ask(sid: str, action: Action, ctx: Context) -> str:

@@ -26,6 +26,7 @@ from webmem.flow.inputs import Redactor
 from webmem.flow.urlpattern import origin_of
 from webmem.share import provenance, sign
 from webmem.share.trust import Decision, TrustConfig, Verdict, decide
+from webmem.version import VERSION
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -156,16 +157,6 @@ def _no_secret_values(path: Path, data: bytes, flow: Flow) -> None:
         raise InputError(f"{path}: holds the value of a secret input; it is not packed")
 
 
-def _version() -> str:
-    """The installed webmem's version (package metadata: `webmem/__init__` imports this module)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("webmem")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: str | None = None) -> Manifest:
     """Write a bundle of the flow files (or the flows of store folders) `paths` into the folder `out` (new or
     empty), signed with the SSH key `key` if given."""
@@ -198,7 +189,7 @@ def pack(paths: Iterable[Path], out: Path, *, key: Path | None = None, signer: s
                               origins=origins, inputs=inputs, track_record=_track_record(path),
                               derived_from=derived))
         texts[path.name] = data
-    manifest = Manifest(webmem=_version(), created=stats.now(),
+    manifest = Manifest(webmem=VERSION, created=stats.now(),
                         signer=signer, flows=infos)
     made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
