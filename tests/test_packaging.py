@@ -132,6 +132,22 @@ def test_config_is_checked_key_by_key_with_one_precedence_order(tmp_path: Path,
     monkeypatch.setenv("WEBMEM_BROWSER", "/no/such/env-browser")
     with pytest.raises(BrowserNotFound, match=r"/no/such/env-browser \(from WEBMEM_BROWSER\)"):
         find_browser(load_settings(project))
+    # a batch says it once, before a journal or a worker, with the same origin; its workers (other processes)
+    # get the batch's flags, so their settings name the same origins
+    monkeypatch.delenv("WEBMEM_BROWSER")
+    (project / "rows.csv").write_text("full_name,email\nAda,ada@example.com\n")
+    batch = subprocess.run([sys.executable, "-m", "webmem.cli", "batch", str(ROOT / "flows" / "create-customer.yaml"),
+                            "rows.csv", "--journal", "j.sqlite"], capture_output=True, text=True, timeout=60,
+                           env=_env(), cwd=project)
+    assert batch.returncode == 2 and batch.stderr.strip() == "error: configured browser does not exist: " \
+        f"/no/such/file (from {config}: executablePath)", batch.stderr
+    assert not (project / "j.sqlite").exists()
+    from webmem.batch.worker import WorkerOptions
+
+    monkeypatch.chdir(project)
+    worker = WorkerOptions(files_dir=Path("flag-dir")).settings()
+    assert (worker.files_dir, worker.origin("files_dir")) == ("flag-dir", "--files-dir")
+    assert worker.origin("executable_path") == f"{config}: executablePath"
 
     # the old name is still read, with a one-line note on stderr; webmem.json wins where both are
     old = tmp_path / "old"

@@ -20,7 +20,7 @@ from webmem.batch.check import check_row
 from webmem.batch.journal import Journal, is_url, mask_dsn, open_journal
 from webmem.batch.rows import Row, read_rows, with_children
 from webmem.batch.worker import WORKER_ENV, WorkerConfig, WorkerOptions
-from webmem.browser.config import load_settings
+from webmem.browser.launch import find_browser
 from webmem.errors import Drifted, InputError, JournalError
 from webmem.flow.flowfile import load_flow
 from webmem.flow.inputs import REDACTED
@@ -44,7 +44,6 @@ class BatchOptions(WorkerOptions):
     run: str | None = None
     children: dict[str, Path] = Field(default_factory=dict)  # list input -> a file of its child rows
     parent_key: str = "parent"  # ...and the column of a child row that holds its parent row's id
-    files_dir: Path | None = None  # the folder a flow's literal upload path may name (else the settings')
 
     def out_path(self) -> Path:
         return self.out or self.rows.with_name(self.rows.name.split(".")[0] + ".outcomes.csv")
@@ -106,7 +105,10 @@ def prepare(opts: BatchOptions) -> tuple[Journal, list[BadRow], int]:
     as a whole (unreadable file, --fail-fast on a bad row, no good rows, a run that exists without
     --resume)."""
     flow = load_flow(opts.flow, round_trip=False).flow
-    check_uploads(flow, opts.files_dir or load_settings().files_dir)  # a path the flow wrote: before any row
+    settings = opts.settings()
+    check_uploads(flow, settings.files_dir)  # a path the flow wrote: before any row
+    if not (opts.connect or opts.cdp):
+        find_browser(settings)  # a browser that is not there is said once, with where its path came from
     if opts.sign_in is not None:
         SignIn.load(opts.sign_in)  # a sign-in flow that cannot run (a secret not set) is said before any row
     run = default_run_name(opts, flow.name)
@@ -172,9 +174,8 @@ def run_batch(opts: BatchOptions, on_rows: Callable[[list[dict[str, Any]], dict[
             flow=str(opts.flow), journal=opts.journal_where(), run=default_run_name(opts, flow_name), index=0)
         # a fresh interpreter per worker (not fork, not multiprocessing's re-import of the caller's main
         # module): each starts its own Playwright
-        files = {"WEBMEM_FILES_DIR": str(opts.files_dir)} if opts.files_dir else {}  # the workers' settings
         procs = [subprocess.Popen([sys.executable, "-m", "webmem.batch.worker"],
-                                  env={**os.environ, **files,
+                                  env={**os.environ,
                                        WORKER_ENV: cfg.model_copy(update={"index": i}).model_dump_json()})
                  for i in range(max(1, opts.workers))]
         since = 0.0

@@ -55,6 +55,12 @@ class WorkerOptions(BaseModel):
     fail_on: FailOn | None = None  # --fail-on-heal / --fail-on-drift: a row that healed or drifted makes exit 4
     html: Path | None = None  # an HTML report per row's run, in a folder per row
     screenshots: Screenshots = "each"
+    files_dir: Path | None = None  # the folder a flow's literal upload path may name (else the settings')
+
+    def settings(self) -> Settings:
+        """The settings a worker runs with, the same in the batch command and in each worker (its own
+        process): the flags given here over the environment and webmem.json, each origin kept for errors."""
+        return load_settings(flags={"files_dir": self.files_dir})
 
 
 class WorkerConfig(WorkerOptions):
@@ -77,13 +83,17 @@ def _die_with_parent() -> None:
 def main(config_json: str) -> None:
     _die_with_parent()
     cfg = WorkerConfig.model_validate_json(config_json)
-    BatchWorker(cfg).run()
+    try:
+        BatchWorker(cfg).run()
+    except WebmemError as exc:  # one line in the batch's output (the rows it held are left to --resume)
+        print(f"webmem batch worker {cfg.index}: error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(exc.exit_code) from None
 
 
 class BatchWorker:
     def __init__(self, cfg: WorkerConfig):
         self.cfg = cfg
-        self.settings: Settings = load_settings()
+        self.settings: Settings = cfg.settings()
         self.flow: Flow = load_flow(cfg.flow, round_trip=False).flow
         self.verify = verify_flow(self.flow)
         self.commit_at = commit_index(self.flow)
