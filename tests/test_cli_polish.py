@@ -21,6 +21,11 @@ def test_version_choices_suggestions_pipes_and_validate_words(tmp_path: Path) ->
     version = _cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("webmem ") and "unknown" not in version.stdout
     assert "--install-completion" in _cli("--help").stdout
+    # shell completion answers as bash asks it (the console script, as a shell would call it)
+    script = Path(sys.executable).with_name("webmem")
+    env = {**os.environ, "_WEBMEM_COMPLETE": "complete_bash", "COMP_WORDS": "webmem run --he", "COMP_CWORD": "2"}
+    completed = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert completed.stdout.split() == ["--heal", "--headed", "--help"], completed.stdout + completed.stderr
     transport = _cli("mcp", "--transport", "pigeon")
     assert transport.returncode == 2 and "'pigeon' is not one of" in transport.stderr and "'stdio'" in transport.stderr
     do = _cli("do", "localhost:8123/customers/new", "--task", "x")
