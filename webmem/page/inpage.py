@@ -284,9 +284,17 @@ class _Direct:
         self.adopt = False
         self.w_object: tuple[int, str] | None = None  # (context, W's object id), for calls by source
         wire.send("Page.enable", {})  # new-document scripts run only with the domain on
+        # a new document in the main frame has no world of ours yet: the next call makes one at once instead of
+        # first trying the old document's context (a round trip saved per page load; a same-document navigation
+        # is another event and keeps the world)
+        wire.session.on("Page.frameNavigated", self._navigated)
         # every later document: the helpers in their world, the bridge in the page's, before the page's scripts
         wire.send("Page.addScriptToEvaluateOnNewDocument", {"source": source(), "worldName": WORLD})
         wire.send("Page.addScriptToEvaluateOnNewDocument", {"source": _js("mark.js")})
+
+    def _navigated(self, params: dict[str, Any]) -> None:
+        if "parentId" not in params.get("frame", {}):
+            self.context = None
 
     def _world(self) -> int:
         """The context of webmem's world in the page's current document (created, with the helpers, if none)."""

@@ -141,14 +141,23 @@ class _Run:
 
     def read_back_later(self, index: int, res: Resolution, check: Callable[[str | None], bool]) -> bool:
         """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
-        `check` what it held: where the next step has a target on the same page state, and is no commit point
-        (a field that did not take its value is known before anything is handed to the server)."""
+        `check` what it held: where the next step has a target on the same page state. A commit step checks
+        it too before it acts (`found`), so a field that did not take its value is known before anything is
+        handed to the server."""
         following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
-        if res.css is None or following is None or following.target is None or following.commit \
-                or following.page != self.plan[index].step.page:
+        if res.css is None or following is None or following.target is None \
+                or not self.same_address(following.page, self.plan[index].step.page):
             return False
         self.work.leaves = ReadBack(index, res, check, inpage.ReadAlong(*res.css))
         return True
+
+    def same_address(self, a: str | None, b: str | None) -> bool:
+        """Two page states at one address (the same state, or one a list grew in, as a form with one more line):
+        a step on `a` right after a step on `b` that did not navigate is on the same document."""
+        if a is None or b is None:
+            return False
+        return a == b or (a in self.flow.pages and b in self.flow.pages
+                          and self.flow.pages[a].url == self.flow.pages[b].url)
 
     def read_back(self, work: StepWork) -> bool:
         """The last step's read-back `work` carried, made along with this step's probe (or now, where no call
@@ -689,7 +698,8 @@ class _Run:
         work.probed = None
         try:
             got = inpage.call(self.page, ROW_JS, {"rows": [_count_probe(s) for s in selectors],
-                                                  "probe": list(add_probe) if add_probe else None})
+                                                  "probe": list(add_probe) if add_probe else None},
+                              along=work.along())  # the last field's read-back, checked by the add step
         except PlaywrightError:
             got = None
         if got is not None and got["rows"] is not None:
