@@ -5,6 +5,7 @@ patches that `git apply` cleanly, a heal's diff touches only its steps, and the 
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -262,6 +263,14 @@ def test_the_html_report_holds_no_secret_in_any_encoding(page: Page, hostile, tm
     assert not leaks(text), leaks(text)
 
 
+# a screenshot's pixel at (x, y), read by the browser's own decoder
+PIXEL = """async ([data, x, y]) => {
+  const img = new Image(); img.src = 'data:image/jpeg;base64,' + data; await img.decode();
+  const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(x, y, 1, 1).data);
+}"""
+
+
 def test_a_secret_field_found_by_a_fallback_selector_is_masked_in_the_html_reports_screenshot(
         page: Page, hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
@@ -279,9 +288,14 @@ def test_a_secret_field_found_by_a_fallback_selector_is_masked_in_the_html_repor
     box = page.locator("#pw").bounding_box()
     assert box is not None
     page.goto("about:blank")  # the screenshot's pixel at the field's middle, read by the browser's own decoder
-    rgb = page.evaluate("""async ([data, x, y]) => {
-      const img = new Image(); img.src = 'data:image/jpeg;base64,' + data; await img.decode();
-      const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
-      const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(x, y, 1, 1).data);
-    }""", [shot, round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)])
+    rgb = page.evaluate(PIXEL, [shot, round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)])
     assert rgb[0] > 200 and rgb[1] < 60 and rgb[2] > 200, rgb  # Playwright's mask (#FF00FF), not the typed text
+    # the failure screenshot (--artifacts) of a step after it hides the field the same way
+    flow.write_text(flow.read_text() + "  - expect: {text: nothing like this}\n")
+    report = Replayer(Settings(), heal="off", artifacts=tmp_path / "art").run(page, flow, {})
+    assert not report.passed and report.steps[-1].screenshot, report
+    png = base64.b64encode(Path(report.steps[-1].screenshot).read_bytes()).decode()
+    page.goto("about:blank")
+    rgb = page.evaluate(PIXEL.replace("image/jpeg", "image/png"),
+                        [png, round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)])
+    assert rgb[0] > 200 and rgb[1] < 60 and rgb[2] > 200, rgb

@@ -145,7 +145,7 @@ class Replayer:
         opts = RunOptions.from_settings(
             self.settings, base_url=base_url or self.base_url, strict=self.strict or probation, healing=healing,
             artifacts=inside(self.artifacts, loaded.name) if self.artifacts is not None else None,
-            on_step=watch.done, on_step_start=watch.start, secrets=self.secrets,
+            on_step=watch.done, on_step_start=watch.start, masks=watch.masks, secrets=self.secrets,
             start_signature=start_signature, sign_in=self.sign_in, files_dir=self.files_dir)
         if pulled is not None:  # only the sites its bundle named; its secret variables only where allowed
             opts.origins = frozenset(pulled[1].origins)
@@ -234,8 +234,7 @@ class _Watch:
 
     def done(self, rep: StepReport) -> None:
         n, self.seen = self.seen, self.seen + 1
-        if rep.selector is not None and rep.index - 1 in self.secret_steps and rep.selector not in self.masked:
-            self.masked.append(rep.selector)
+        self.mask_field_of(rep)
         wanted = self.replayer.screenshots == "each" or (self.replayer.screenshots == "failure"
                                                          and rep.status == "failed")
         if self.replayer.html is not None and wanted and rep.status != "skipped":
@@ -246,13 +245,24 @@ class _Watch:
         if self.replayer.on_step is not None:
             self.replayer.on_step(rep)
 
-    def shot(self) -> bytes | None:
+    def mask_field_of(self, rep: StepReport) -> None:
+        """The field a secret step found (by whatever selector) is masked from now on."""
+        if rep.selector is not None and rep.index - 1 in self.secret_steps and rep.selector not in self.masked:
+            self.masked.append(rep.selector)
+
+    def masks(self, rep: StepReport | None = None) -> list[Locator]:
+        """What every screenshot of the run hides (`rep`: the step it is taken for, whose field may be one)."""
+        if rep is not None:
+            self.mask_field_of(rep)
         masks: list[Locator] = []
         for selector in self.masked:
             with contextlib.suppress(WebmemError, PlaywrightError):
                 masks.append(locator(self.page, selector))
+        return masks
+
+    def shot(self) -> bytes | None:
         try:
-            return self.page.screenshot(type="jpeg", quality=60, mask=masks, timeout=5000)
+            return self.page.screenshot(type="jpeg", quality=60, mask=self.masks(), timeout=5000)
         except PlaywrightError:
             return None
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from webmem.browser.config import Settings, Timeouts
@@ -53,6 +53,8 @@ class RunOptions:
     base_url: str | None = None
     strict: bool = False  # a signature that is only similar counts as broken
     artifacts: Path | None = None  # where failure screenshots go
+    # what a screenshot hides, given the step it is taken for (secret fields: the Replayer's watch knows them)
+    masks: Callable[[StepReport], list[Locator]] | None = None
     on_step: Callable[[StepReport], None] | None = None
     on_step_start: Callable[[int], None] | None = None  # 0-based index, before the step acts (batch's commit point)
     healing: Healing | None = None
@@ -639,7 +641,7 @@ class _Run:
         if step.target is not None and "covers it" not in rep.error and (blocker := self.overlay()):
             rep.error += (f"; an overlay is up: {blocker} (nothing on it was clicked; a handler in the flow "
                           "can dismiss it)")
-        rep.screenshot = self.screenshot(work.index)
+        rep.screenshot = self.screenshot(work.index, rep)
         if isinstance(exc, OriginError):
             report.error = rep.error
 
@@ -719,13 +721,15 @@ class _Run:
             work.probed = Probed({"careful" if careful else "fast": got["probe"]})  # the add step's resolve uses it
         return there
 
-    def screenshot(self, index: int) -> str | None:
+    def screenshot(self, index: int, rep: StepReport) -> str | None:
+        """The page as the failed step left it (secret fields masked), in the artifacts folder."""
         if self.opts.artifacts is None:
             return None
         path = self.opts.artifacts / f"step-{index + 1:02d}-failed.png"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(path), full_page=True)
+            self.page.screenshot(path=str(path), full_page=True,
+                                 mask=self.opts.masks(rep) if self.opts.masks is not None else None)
         except (PlaywrightError, OSError):
             return None
         return str(path)
