@@ -15,6 +15,7 @@ from playwright.sync_api import Page
 from webmem.cache import stats
 from webmem.cache.memory import Memory
 from webmem.flow.flowfile import load_flow
+from webmem.share import provenance
 
 from .conftest import run_webmem
 from .openai_server import ScriptedOpenAI, call
@@ -201,9 +202,15 @@ def test_handover_on_an_unchanged_start_page_edits_the_flow_in_place(
     assert "      url: /customers/{id}\n" in text
     path.write_text("# reviewed by the team\n" + text.replace("      url: /customers/{id}\n",
                                                                 "      url: /customers/{id}/welcome\n"))
+    # as if pulled from a trusted signer: what the agent writes here is a local repair, not the signer's
+    side, digest = provenance.sidecar(tmp_path, path.name), provenance.file_digest(path)
+    provenance.write(side, provenance.Provenance(level="trusted", source="file:x", signer="alice", key="SHA256:k",
+                                                 bundle="b", digest=digest, current=digest, origins=[portal.url]))
     llm.load(call("done", summary="the customer exists"))
     res = do(Memory(tmp_path, agent="openai", model="scripted-model"), page, portal, "Bob", "bob@example.com")
     assert (res.status, res.flow, res.model_calls) == ("handed_over", "create-a-customer-named.yaml", 1)
+    prov = provenance.read(side)
+    assert (prov.local_heals, prov.digest, prov.current) == (1, digest, provenance.file_digest(path))
     assert sorted(p.name for p in tmp_path.glob("*.yaml")) == ["create-a-customer-named.yaml"]
     after = path.read_text()
     assert after.startswith("# reviewed by the team\n") and "/welcome" not in after

@@ -392,12 +392,15 @@ class _Job:
             for key in ("pages", "steps"):
                 current.doc[key] = flowfile.merge_into(current.doc.get(key), plain.get(key, {}), key)
 
+        path = self.m.store.path_of(rel)
         try:
-            before, after = flowfile.update_flow(self.m.store.path_of(rel), change)
+            before, after = flowfile.update_flow(path, change)
         except _Changed:
             r.notes.append(f"{rel} changed while the agent worked: the finished steps were not stored")
             return
         r.patch = flowfile.unified_diff(before, after, rel, rel)
+        if (pulled := provenance.of_flow(path)) is not None:  # a trusted pulled flow: the signer did not write this
+            provenance.rewritten(pulled[0], path)
 
         def in_place(s: stats.Changes) -> None:
             fs = s.of(rel)

@@ -102,10 +102,20 @@ def passed(side: Path, flow_path: Path | None, healed: bool, rewritten: bool) ->
             prov.level, prov.promoted_at = "trusted", stats.now()
             prov.why = f"promoted after {prov.passes} passing local runs (the user's rule: {prov.promote_after})"
         if rewritten and flow_path is not None:
-            prov.local_heals += healed
-            prov.current = file_digest(flow_path)
+            _rewritten_here(prov, flow_path, healed)
 
     return update(side, change)
+
+
+def rewritten(side: Path, flow_path: Path) -> Provenance:
+    """A pulled flow's file rewritten here by other means than a replay's repair (an agent that finished a
+    handover edited its steps in place): a local repair, with the file's new digest."""
+    return update(side, lambda prov: _rewritten_here(prov, flow_path, True))
+
+
+def _rewritten_here(prov: Provenance, flow_path: Path, repaired: bool) -> None:
+    prov.local_heals += repaired
+    prov.current = file_digest(flow_path)
 
 
 def forget(side: Path) -> None:
