@@ -130,7 +130,7 @@ def _check_one(b: Any, path: Path, settings: Settings, given: Mapping[str, Any],
     return checked
 
 
-_MD = re.compile(r"([\\`*_{}\[\]()#+!|<>])")
+_MD = re.compile(r"([\\`*_{}\[\]#+!|<>])")  # ( ) are plain: with [ ] escaped no link can form
 
 
 def md(text: object) -> str:
@@ -163,9 +163,8 @@ def summary_markdown(result: CheckResult, base_url: str | None, folder: Path) ->
         if c.error or (r is not None and r.error):
             lines.append(f"- error: {code(c.error or (r.error if r else ''))}")
         for s in r.drifted() if r else []:
-            where = f" {md(s.item)}" if s.item else ""
             what = "; ".join(f"{d.kind} {code(d.what)}" for d in s.drift)
-            lines.append(f"- step {s.index}{where} ({md(s.action)}, {md(s.intent or '')}): {what}")
+            lines.append(f"- {md(s.described())}: {what}")
         if c.patch:
             lines.append("")
             lines.append(f"Patch: `{c.patch.name}`; review it, then `git apply {folder.as_posix()}/{c.patch.name}`")

@@ -65,6 +65,14 @@ class StepReport(BaseModel):
     drift: list[Drift] = Field(default_factory=list, description="how the step did not run as learned (a fallback "
                                "selector, a page unlike the learned state, a heal)")
 
+    def where(self) -> str:
+        """The step as every report names it: `step 3`, or `step 4 item 2 step 1` inside a repeat block."""
+        return f"step {self.index}" + (f" {self.item}" if self.item else "")
+
+    def described(self) -> str:
+        """`step 3 (fill, the 'Email' field)`."""
+        return f"{self.where()} ({self.action}" + (f", {self.intent}" if self.intent else "") + ")"
+
 
 class RunReport(BaseModel):
     flow: str
@@ -149,7 +157,7 @@ def drift_failure(report: RunReport, fail_on: FailOn | None) -> str | None:
     steps = report.healed() if fail_on == "heal" else report.drifted()
     if not steps:
         return None
-    what = "; ".join(f"step {s.index}" + (f" {s.item}" if s.item else "") + ": " + ", ".join(
+    what = "; ".join(s.where() + ": " + ", ".join(
         d.what for d in s.drift if fail_on == "drift" or d.kind == "heal") for s in steps)
     verb = "healed" if fail_on == "heal" else "drifted"
     return f"flow {report.flow} passed but {len(steps)} step(s) {verb} (--fail-on-{fail_on}): {what}"

@@ -49,9 +49,7 @@ class WebmemDrift(pytest.PytestWarning):
 
 def drift_line(report: RunReport, step: StepReport) -> str:
     """One drifted step in words: the flow, the step, what drifted."""
-    where = f" {step.item}" if step.item else ""
-    return (f"{report.path or report.flow}: step {step.index}{where} ({step.action}"
-            + (f", {step.intent}" if step.intent else "") + "): " + "; ".join(d.what for d in step.drift))
+    return f"{report.path or report.flow}: {step.described()}: " + "; ".join(d.what for d in step.drift)
 
 
 @dataclass
