@@ -174,6 +174,13 @@ def test_push_refuses_an_incomplete_bundle(tmp_path: Path) -> None:
     shelf = run_webmem("push", str(tmp_path / "bundle"), f"file:{tmp_path / 'shelf'}")
     assert shelf.returncode == 2 and f"{FLOW.name} listed in manifest.json but missing" in shelf.stderr
     assert not (tmp_path / "shelf").exists() and "Traceback" not in shelf.stderr
+    # a file: bundle is read no larger than pack makes it (a sparse 1 GiB file: refused before it is copied)
+    huge = tmp_path / "bundle" / FLOW.name
+    with huge.open("wb") as fh:
+        fh.truncate(1 << 30)
+    pulled = run_webmem("pull", f"file:{tmp_path / 'bundle'}", "--store", str(tmp_path / "store"))
+    assert pulled.returncode == 2 and f"{huge}: larger than 2097152 bytes" in pulled.stderr, pulled.stderr
+    assert not list((tmp_path / "store").glob("**/*.yaml"))
 
 
 def test_bad_flow_key_or_origins_file_is_one_error(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from webmem.errors import InputError, RegistryError, WebmemError
 from webmem.flow import flowfile
-from webmem.share.bundle import MANIFEST, SIGNATURE, Manifest
+from webmem.share.bundle import MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE, Manifest
 
 CONFIG_TYPE = "application/vnd.webmem.bundle.v1+json"
 FLOWS_TYPE = "application/vnd.webmem.flows.v1.tar"
@@ -115,6 +115,11 @@ def fetch(ref: str, dest: Path, *, insecure: bool = False) -> None:
             raise InputError(f"{ref}: no bundle there (no {MANIFEST})")
         for entry in src.iterdir():  # plain files only: what check() then reads (a link is refused there)
             if entry.is_file() and not entry.is_symlink():
+                # no larger than `webmem pack` makes them (what a registry's blob would be refused for)
+                cap = MAX_MANIFEST_BYTES if entry.name == MANIFEST else flowfile.MAX_FLOW_BYTES
+                if entry.stat().st_size > cap:
+                    raise InputError(f"{entry}: larger than {cap} bytes, which no bundle made by `webmem pack` "
+                                     "holds; nothing stored")
                 shutil.copyfile(entry, dest / entry.name)
             else:
                 (dest / entry.name).mkdir()  # kept as a name, so check() names what should not be there
