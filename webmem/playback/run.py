@@ -97,6 +97,7 @@ class _Run:
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
         self.timeouts = opts.timeouts
         self.files_dir = opts.files_dir
+        self.handles_overlays = bool(flow.handlers)
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)

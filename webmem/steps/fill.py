@@ -54,11 +54,14 @@ class FillKind(StepKind):
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
         value = run.render(step.fill.value)
         secret = run.redact(value) != value
-        # the probe that found the field a moment ago saw it visible, enabled and editable: Playwright need not
-        # wait for those again (its fill still types into that very element; the read-back checks what it holds)
+        # the probe that found the field a moment ago saw it visible, enabled, editable and uncovered: Playwright
+        # need not wait for those again (its fill still types into that very element; the read-back checks what it
+        # holds). Under an overlay, or in a flow with overlay handlers (Playwright runs them within its checks),
+        # it checks as ever
         state = res.state
-        self.type_in(run, res, value, secret, checked=all(state.get(k) is True
-                                                         for k in ("visible", "enabled", "editable")))
+        checked = all(state.get(k) is True for k in ("visible", "enabled", "editable")) \
+            and "blocked" in state and state["blocked"] is None and not run.handles_overlays
+        self.type_in(run, res, value, secret, checked=checked)
         # the read-back rides along with the next step's probe where it can (a secret's is read here, alone)
         if secret or not run.read_back_later(index, res, lambda got: self.held(run, step, res, value, got)):
             self.held(run, step, res, value, require(res).input_value(timeout=run.timeouts.action))
