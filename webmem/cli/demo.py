@@ -23,7 +23,7 @@ from rich.markup import escape
 from webmem.browser.config import Settings, load_settings
 from webmem.browser.session import open_page
 from webmem.cache.memory import DoResult, Memory
-from webmem.cli.console import print_action, print_result, print_step
+from webmem.cli.console import out, print_action, print_result, print_step
 from webmem.flow.flowfile import load_flow
 from webmem.playback.replayer import Replayer
 
@@ -43,7 +43,7 @@ def run_demo(flows_dir: Path, console: Console | None = None, store: Path | None
     from webmem.demo_site.server import PortalServer
     from webmem.flow.inputs import Redactor
 
-    console = console or Console(highlight=False)
+    console = console or out  # the command line's: whole lines to a pipe, no emoji codes, no highlighting
     settings = load_settings()
     agent, model = ("openai", settings.model or DEFAULT_MODEL) if os.environ.get("OPENAI_API_KEY") else \
         ("heuristic", None)
