@@ -88,6 +88,27 @@ def test_replay_signs_in_where_the_login_page_shows_once_per_step(page: Page, br
     no_password_in(tmp_path)
 
 
+def test_a_session_that_ends_in_the_middle_of_a_form_stops_before_it_is_sent(page: Page, portal: PortalServer,
+                                                                               tmp_path: Path) -> None:
+    """The name was typed, then the portal's idle timeout sent the page to its login: signing in again brings
+    back an empty form, and going on would send it without the name. The run signs in and stops there."""
+    flow = member_flow(tmp_path)
+
+    def time_out(index: int) -> None:
+        if index == 2:  # before the e-mail step: the session is gone and the page is at the login
+            portal.expire_sessions()
+            page.goto(portal.url + "/members/new")
+
+    replayer = Replayer(base_url=portal.url, sign_in=SIGN_IN, on_step_start=time_out)
+    report = replayer.run(page, flow, {"name": "Ann", "email": "ann@example.com"})
+    assert report.status == "failed" and report.signed_in == 2, report  # at the start, and again mid-form
+    assert "the session ended in the middle of page 'members-new'" in (report.error or ""), report.error
+    assert report.steps[2].status == "failed" and not report.steps[2].acted
+    assert members(portal) == [] and page.url.endswith("/members/new")  # signed in again, nothing sent
+    again = Replayer(base_url=portal.url, sign_in=SIGN_IN).run(page, flow, {"name": "Ann", "email": "ann@example.com"})
+    assert again.passed and members(portal) == ["ann@example.com"], again.error
+
+
 def test_a_flow_that_starts_by_signing_in_skips_it_when_signed_in(page: Page, portal: PortalServer,
                                                                   tmp_path: Path) -> None:
     """A hand-merged sign-in + add flow: signed in already, the login page redirects away; its steps are

@@ -216,6 +216,7 @@ class _Run:
         learned = state.signature
         if learned is None:
             if not url_ok and self.sign_in_here(state, work):
+                self.not_midway(name, work)
                 return self.check_page(name, work)  # back where it was: the page check again (once per step)
             self.compared = PageCheck(key, "unchecked" if url_ok else "URL differs", careful=not url_ok)
             return self.compared.match
@@ -235,6 +236,7 @@ class _Run:
             work.probed, self.compared = probed, PageCheck(key, "exact")
             return self.compared.match
         if not (url_ok and match is not signature.Match.DIFFERENT) and self.sign_in_here(state, work, now):
+            self.not_midway(name, work)
             return self.check_page(name, work)  # back where it was: the page check again (once per step)
         # from a repeat block on, the page shows as many rows as this run's items: how it looks is remembered for
         # this place of the plan only (another run, with other counts, sees it there again), not as the state
@@ -307,6 +309,16 @@ class _Run:
         sign_in = self.opts.sign_in
         return "url" in problems and sign_in is not None and self.work.index not in self.signed_in_at \
             and matches(sign_in.start.url, self.page.url, self.base)
+
+    def not_midway(self, name: str, work: StepWork) -> None:
+        """Signed in again where the page state `name` was expected: where the last step acted on that very page
+        (a field typed, a box ticked), its document is gone with what was done on it, and going on would hand the
+        server a form without it. The step stops before anything more is done (a batch runs the row again, now
+        signed in)."""
+        if work.last_page is not None and self.same_address(work.last_page, name):
+            raise StepFailed(f"the session ended in the middle of page {name!r} (a sign-in page replaced it after "
+                             f"earlier steps acted on it): signed in again, but what they entered went with that "
+                             "page; nothing more was done, run it again")
 
     def sign_in_here(self, state: PageState, work: StepWork, now: Signature | None = None) -> bool:
         """The sign-in flow's start page where the page state `state` was expected (or the URL of an
