@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+import webmem
 from webmem.flow.flowfile import dump_flow
 from webmem.flow.inputs import REDACTED, Redactor, Secrets, resolve_inputs
+from webmem.flow.model import InputSpec
 from webmem.learn.record import Recorder
 
 from .test_hostile_files import flow_text
@@ -213,3 +215,58 @@ def test_a_recording_writes_no_secret_anywhere(webmem_cli, tmp_path: Path, hosti
     assert any(path == "/in" and b"hunter" in body for _, path, body in hostile.requests)  # it was typed
     assert list((tmp_path / "store").glob("*.yaml")) and list((tmp_path / "trace").glob("*.zip"))
     assert not written_leaks(tmp_path, "hunter") and not leaks(text), written_leaks(tmp_path, "hunter")
+
+
+SIGNIN_LOGIN = """<title>login</title><h1>Sign in</h1><form method=post action=/in>
+<label>User <input id=user name=user></label>
+<label>Access code <input id=code name=code></label>
+<label>Password <input id=pw name=pw type=password></label>
+<button>Log in</button></form>"""
+SIGNIN_FORM = """<title>notes</title><h1>Notes</h1><form method=post action=/done>
+<label>Note <input id=note name=note></label><button>Save</button></form>"""
+
+
+def test_a_sign_in_flows_secret_field_is_masked_in_every_screenshot(page: Page, hostile, tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    hostile.pages["/login"] = SIGNIN_LOGIN
+    hostile.pages["/form"] = SIGNIN_FORM
+    hostile.pages["/home"] = "<title>home</title><p>hi</p>"
+    rec = webmem.Recorder(page, name="login", task="Sign in",
+                          inputs={"user": "ann", "code": "C0DE-1234-SECRET", "pw": "pw-secret"},
+                          specs={"user": InputSpec(default="ann"), "code": InputSpec(secret=True, env="T_CODE"),
+                                 "pw": InputSpec(secret=True, env="T_PW")})
+    rec.goto(hostile.url + "/login")
+    rec.fill(page.get_by_label("User"), "{{ user }}")
+    rec.fill(page.get_by_label("Access code"), "{{ code }}")
+    rec.fill(page.get_by_label("Password"), "{{ pw }}")
+    rec.click(page.get_by_role("button", name="Log in"))
+    login = tmp_path / "login.yaml"
+    webmem.save_flow(rec.flow(), login)
+
+    rec = webmem.Recorder(page, name="note", task="Note {{ note }}", inputs={"note": "x"}, specs={"note": InputSpec()})
+    rec.goto(hostile.url + "/form")
+    rec.fill(page.get_by_label("Note"), "{{ note }}")
+    rec.click(page.get_by_role("button", name="Save"))
+    main = tmp_path / "note.yaml"
+    webmem.save_flow(rec.flow(), main)
+
+    monkeypatch.setenv("T_CODE", "C0DE-1234-SECRET")
+    monkeypatch.setenv("T_PW", "pw-secret")
+    # replay: /form sends the browser to sign in; the login page's button is gone (the sign-in flow fails at it)
+    hostile.redirects["/form"] = (302, "/login?next=/form")
+    hostile.pages["/login"] = SIGNIN_LOGIN.replace("<button>Log in</button>", "")
+    shots: list[tuple[str, bool]] = []
+    real = Page.screenshot
+
+    def spy(self, **kw):  # the real screenshot, after noting what it was told to mask
+        masks = kw.get("mask") or []
+        code_masked = any(m.evaluate_all("(els) => els.some((e) => e.id === 'code')") for m in masks)
+        if self.locator("#code").count():
+            shots.append((str(kw.get("path")), code_masked, self.input_value("#code")))
+        return real(self, **kw)
+
+    monkeypatch.setattr(Page, "screenshot", spy)
+    report = webmem.replay(page, main, {"note": "hello"}, sign_in=str(login), artifacts=tmp_path / "art")
+    assert not report.passed and shots, (report.error, shots)  # the sign-in failed on its page: shots of it
+    leaked = [s for s in shots if s[2] and not s[1]]
+    assert not leaked, shots

@@ -202,9 +202,8 @@ class _Watch:
         self.shots: dict[int, bytes] = {}
         self.seen = 0  # steps reported so far (a step's position in report.steps)
         self.grouped = False
-        secret = {k for k, spec in flow.inputs.items() if spec.secret}
-
-        def types_secret(step: Any) -> bool:
+        def types_secret(step: Any, of: Flow = flow) -> bool:
+            secret = {k for k, spec in of.inputs.items() if spec.secret}
             return bool(secret & set(placeholders(str(getattr(step.args, "value", "") or ""))))
 
         def inner(step: Any) -> list[Any]:  # a block's steps, or the step itself
@@ -214,10 +213,12 @@ class _Watch:
         # is masked once the step is done (a fallback's, a heal's, one rendered with the run's values)
         self.secret_steps = {i for i, top in enumerate(flow.steps) if any(map(types_secret, inner(top)))}
         # every password field, and every selector of the fields a secret is typed into that needs no input to
-        # render: masked in every screenshot
+        # render, by this flow or the sign-in flow it may run (its page can be what a screenshot shows):
+        # masked in every screenshot
+        flows = [flow, *([replayer.sign_in.flow] if replayer.sign_in is not None else [])]
         self.masked = ["css=input[type=password]"] + [
-            selector for top in flow.steps for step in inner(top)
-            if step.target is not None and types_secret(step)
+            selector for each in flows for top in each.steps for step in inner(top)
+            if step.target is not None and types_secret(step, each)
             for selector in step.target.selectors if "{{" not in selector]
 
     def start(self, index: int) -> None:

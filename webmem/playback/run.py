@@ -97,7 +97,6 @@ class _Run:
         self.page, self.flow, self.values, self.opts = page, flow, values, opts
         self.timeouts = opts.timeouts
         self.files_dir = opts.files_dir
-        self.handles_overlays = bool(flow.handlers)
         self.redact = Redactor([*Redactor.for_flow(flow, values).secrets, *opts.secrets])
         self.base = opts.base_url or flow.base_url
         # the run's values as page signatures leave them out (never a secret's: those are no names on a page)
@@ -144,11 +143,11 @@ class _Run:
 
     def read_back_later(self, index: int, res: Resolution, check: Callable[[str | None], bool]) -> bool:
         """Have the next step's probe read back the field `res` found (one round trip fewer per field), then
-        `check` what it held: where the next step has a target on the same page state. A commit step checks
-        it too before it acts (`found`), so a field that did not take its value is known before anything is
-        handed to the server."""
+        `check` what it held: where the next step has a target on the same page and is no commit point (a
+        batch marks the row as committing when that step starts: a field that did not take its value is known
+        before, and the row is plainly failed, not uncertain)."""
         following = self.plan[index + 1].step if index + 1 < len(self.plan) else None
-        if res.css is None or following is None or following.target is None \
+        if res.css is None or following is None or following.target is None or following.commit \
                 or not self.same_address(following.page, self.plan[index].step.page):
             return False
         self.work.leaves = ReadBack(index, res, check, inpage.ReadAlong(*res.css))

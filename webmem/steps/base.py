@@ -51,8 +51,6 @@ class Replay(Protocol):
     extracted: dict[str, Any]
     origin: str | None  # the flow's site: secrets are typed there only
     files_dir: str | None  # the folder a flow's literal upload path may name (None: only inputs' files)
-    # the flow has overlay handlers: Playwright runs them only in an action's own checks, which must then run
-    handles_overlays: bool
 
     @property
     def redact(self) -> Callable[[str], str]: ...

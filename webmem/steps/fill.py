@@ -54,26 +54,19 @@ class FillKind(StepKind):
     def perform(self, run: Replay, index: int, step: Any, res: Any) -> None:
         value = run.render(step.fill.value)
         secret = run.redact(value) != value
-        # the probe that found the field a moment ago saw it visible, enabled, editable and uncovered: Playwright
-        # need not wait for those again (its fill still types into that very element; the read-back checks what it
-        # holds). Under an overlay, or in a flow with overlay handlers (Playwright runs them within its checks),
-        # it checks as ever
-        state = res.state
-        checked = all(state.get(k) is True for k in ("visible", "enabled", "editable")) \
-            and "blocked" in state and state["blocked"] is None and not run.handles_overlays
-        self.type_in(run, res, value, secret, checked=checked)
+        self.type_in(run, res, value, secret)
         # the read-back rides along with the next step's probe where it can (a secret's is read here, alone)
         if secret or not run.read_back_later(index, res, lambda got: self.held(run, step, res, value, got)):
             self.held(run, step, res, value, require(res).input_value(timeout=run.timeouts.action))
 
-    def type_in(self, run: Replay, res: Any, value: str, secret: bool, checked: bool = False) -> None:
+    def type_in(self, run: Replay, res: Any, value: str, secret: bool) -> None:
         from webmem.page import guard  # (the page layer: imported where a step acts)
 
         loc = require(res)
         if secret and run.origin:  # the origin is checked in the element's own frame as it is typed
             guard.fill_secret(loc, value, run.origin, run.redact, run.timeouts.action, run.page)  # type: ignore[arg-type]
         else:
-            loc.fill(value, timeout=run.timeouts.action, force=checked)
+            loc.fill(value, timeout=run.timeouts.action)
 
     def held(self, run: Replay, step: Any, res: Any, value: str, got: str | None) -> bool:
         """The field held `got` right after typing: where it differs, type once more (the first keystrokes can
